@@ -1,0 +1,34 @@
+"""``hearth`` and ``python -m desktop``: the app with no command, the CLI with one."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    # Helper processes the app starts itself; not part of the public command line.
+    if args[:1] == ["_engine"]:
+        from desktop.engine.worker import worker_main
+
+        return worker_main()
+    if args[:1] == ["_download"] and len(args) == 3:
+        from desktop.hub.download_process import child_main
+
+        return child_main(args[1], args[2])
+
+    from desktop.logs import setup_logging
+
+    setup_logging()
+    if not args or args[0].startswith("-platform"):
+        from desktop.ui.app import run_gui
+
+        return run_gui(args)
+    from desktop.cli import run_cli
+
+    return run_cli(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Qt-free: conversations kept in SQLite."""

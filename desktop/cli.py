@@ -1,0 +1,319 @@
+"""The ``hearth`` command line (contract: shared/CLI.md). Qt-free; shares the core with the GUI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TextIO
+
+from desktop import __version__
+from desktop.hub.download import DownloadError, DownloadProgress, download_to_library
+from desktop.hub.errors import HubError
+from desktop.hub.files import list_files
+from desktop.hub.search import SORT_KEYS, search_models
+from desktop.library.scan import LocalModel, find_model, scan_models_dir
+from desktop.paths import hearth_paths
+from desktop.settings import load_settings
+from desktop.units import format_bytes, format_count, format_duration
+
+
+class CommandFailed(Exception):
+    """Exit code 1, with this message on stderr after ``error: ``."""
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value.isoformat().replace("+00:00", "Z"))
+
+
+def model_row(model: LocalModel) -> dict[str, Any]:
+    return {
+        "id": model.id,
+        "name": model.name,
+        "path": str(model.path),
+        "source": model.source,
+        "architecture": model.architecture,
+        "parameters": model.parameters,
+        "quant": model.quant,
+        "size_bytes": model.size_bytes,
+        "shards": model.shards,
+        "context_length": model.context_length,
+        "has_chat_template": model.has_chat_template,
+        "status": model.status,
+        "reason": model.reason,
+    }
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def _table(rows: Sequence[Sequence[str]], headers: Sequence[str], out: TextIO = sys.stdout) -> None:
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
+    for row in (headers, *rows):
+        out.write("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() + "\n")
+
+
+def _library() -> list[LocalModel]:
+    paths = hearth_paths()
+    return scan_models_dir(load_settings(paths).resolved_models_dir(paths))
+
+
+# Commands
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    found = search_models(args.query or "", sort=args.sort, limit=args.limit)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "repo_id": m.repo_id,
+                    "downloads": m.downloads,
+                    "likes": m.likes,
+                    "last_modified": _iso(m.last_modified),
+                    "gated": m.gated,
+                }
+                for m in found
+            ]
+        )
+        return 0
+    if not found:
+        print("No GGUF models match.", file=sys.stderr)
+        return 0
+    _table(
+        [
+            (m.repo_id, format_count(m.downloads), format_count(m.likes), _iso(m.last_modified) or "—")
+            for m in found
+        ],
+        ("REPO", "DOWNLOADS", "LIKES", "UPDATED"),
+    )
+    return 0
+
+
+def cmd_files(args: argparse.Namespace) -> int:
+    listing = list_files(args.repo)
+    if args.json:
+        _print_json(
+            [{"filename": f.filename, "size_bytes": f.size_bytes, "quant": f.quant} for f in listing.files]
+        )
+        return 0
+    _table(
+        [(f.filename, format_bytes(f.size_bytes), f.quant or "") for f in listing.files],
+        ("FILE", "SIZE", "QUANT"),
+    )
+    return 0
+
+
+class _ProgressLine:
+    """Download progress on stderr: redrawn in place on a terminal, a line every few seconds otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._tty = sys.stderr.isatty()
+        self._last = 0.0
+
+    def __call__(self, p: DownloadProgress) -> None:
+        now = time.monotonic()
+        if not self._tty and now - self._last < 2.0 and p.done_bytes != p.total_bytes:
+            return
+        self._last = now
+        pct = f"{p.fraction * 100:5.1f}%" if p.fraction is not None else "     "
+        line = (
+            f"{self._label}: {pct} {format_bytes(p.done_bytes)} of {format_bytes(p.total_bytes)}"
+            f"  {format_bytes(p.bytes_per_second)}/s  ETA {format_duration(p.eta_seconds)}"
+        )
+        sys.stderr.write(("\r" + line.ljust(100)) if self._tty else line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._tty:
+            sys.stderr.write("\n")
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    paths = hearth_paths()
+    models_dir = load_settings(paths).resolved_models_dir(paths)
+    progress = _ProgressLine(args.file)
+    try:
+        path = download_to_library(
+            args.repo, args.file, models_dir=models_dir, staging_dir=paths.staging_dir, on_progress=progress
+        )
+    finally:
+        progress.close()
+    model = find_model(str(path), scan_models_dir(models_dir))
+    assert model is not None
+    if args.json:
+        _print_json(model_row(model))
+    else:
+        print(f"{model.name}  {model.id}  {path}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    models = _library()
+    if args.json:
+        _print_json([model_row(m) for m in models])
+        return 0
+    if not models:
+        print("No models yet. Find one with `hearth search` and fetch it with `hearth pull`.", file=sys.stderr)
+        return 0
+    _table(
+        [
+            (
+                m.id,
+                m.name,
+                m.architecture or "—",
+                format_count(m.parameters),
+                m.quant or "—",
+                format_bytes(m.size_bytes),
+                m.status if m.ok else f"broken: {m.reason}",
+            )
+            for m in models
+        ],
+        ("ID", "NAME", "ARCH", "PARAMS", "QUANT", "SIZE", "STATUS"),
+    )
+    return 0
+
+
+def resolve_model(ref: str) -> LocalModel:
+    model = find_model(ref, _library())
+    if model is None:
+        raise CommandFailed(f"no model '{ref}': give a path to a .gguf file or an id from `hearth list`")
+    if not model.ok:
+        raise CommandFailed(f"{model.path} cannot be used: {model.reason}")
+    return model
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from desktop.engine.client import EngineClient, EngineFailure
+    from desktop.engine.protocol import ChatMessage, GenerationStats, LoadOptions, Sampling
+
+    model = resolve_model(args.model)
+    gpu_layers = -1 if args.gpu_layers == "auto" else int(args.gpu_layers)
+    client = EngineClient()
+    try:
+        client.load(
+            LoadOptions(str(model.path), n_ctx=args.ctx or 0, n_threads=args.threads, n_gpu_layers=gpu_layers)
+        )
+        loaded = client.wait_loaded()
+        if loaded.template_note:
+            print(f"note: {loaded.template_note}", file=sys.stderr)
+        messages = [ChatMessage("system", args.system)] if args.system else []
+        messages.append(ChatMessage("user", args.prompt))
+        sampling = Sampling(max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed)
+        request = client.chat(messages, sampling)
+        stats: GenerationStats | None = None
+        try:
+            for event in client.stream(request):
+                if isinstance(event, GenerationStats):
+                    stats = event
+                elif not args.json:
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+        except KeyboardInterrupt:
+            client.cancel(request)
+            raise
+        assert stats is not None
+    except EngineFailure as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        client.shutdown()
+    if args.json:
+        _print_json(
+            {
+                "text": stats.text,
+                "prompt_tokens": stats.prompt_tokens,
+                "completion_tokens": stats.completion_tokens,
+                "load_ms": loaded.load_ms,
+                "ttft_ms": stats.ttft_ms,
+                "prompt_tps": stats.prompt_tps,
+                "gen_tps": stats.gen_tps,
+                "gpu_layers": loaded.gpu_layers,
+                "backend": loaded.backend,
+            }
+        )
+    else:
+        sys.stdout.write("\n")
+    return 0
+
+
+# Parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+def _gpu_layers(text: str) -> str:
+    if text == "auto" or text.lstrip("-").isdigit():
+        return text
+    raise argparse.ArgumentTypeError("must be a number of layers or 'auto'")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hearth",
+        description="Run open language models offline. With no command, the app opens.",
+    )
+    parser.add_argument("--version", action="version", version=f"hearth {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("search", cmd_search, "Search the Hugging Face Hub for GGUF models.")
+    p.add_argument("query", nargs="?", default="", help="words in the repo name (empty: all GGUF repos)")
+    p.add_argument("--sort", choices=SORT_KEYS, default="downloads")
+    p.add_argument("--limit", type=_positive_int, default=20)
+
+    p = command("files", cmd_files, "List every file of a Hub repository, with size and quantisation.")
+    p.add_argument("repo", help="owner/name")
+
+    p = command("pull", cmd_pull, "Download a model file from the Hub into the library (verified).")
+    p.add_argument("repo", help="owner/name")
+    p.add_argument("file", metavar="FILENAME", help="a file name from `hearth files REPO`")
+
+    command("list", cmd_list, "List the models in the library.")
+
+    p = command("run", cmd_run, "Load a model and answer one prompt.")
+    p.add_argument("model", metavar="MODEL", help="a path to a .gguf file or an id from `hearth list`")
+    p.add_argument("prompt", metavar="PROMPT")
+    p.add_argument("--max-tokens", type=_positive_int, default=512)
+    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--threads", type=_positive_int, default=None)
+    p.add_argument("--ctx", type=_positive_int, default=None, help="context size in tokens")
+    p.add_argument("--gpu-layers", type=_gpu_layers, default="0", help="layers to offload, or 'auto'")
+    p.add_argument("--system", default=None, help="a system prompt")
+    return parser
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def run_cli(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        fail("no command given", 2)
+    try:
+        return func(args)
+    except (CommandFailed, HubError, DownloadError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""Qt-free: the inference worker process, its protocol and its client."""

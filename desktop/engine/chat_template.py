@@ -1,0 +1,96 @@
+"""Turning a conversation into the exact prompt text a model expects.
+
+The model's own template (``tokenizer.chat_template``) is rendered in a Jinja sandbox, as
+llama.cpp's Python binding does since CVE-2024-34359: a template cannot reach files,
+attributes or the interpreter. A model without a template, or whose template fails to
+render, gets a fallback chosen by architecture, and the caller is told which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NoReturn
+
+from jinja2 import TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from desktop.engine.protocol import ChatMessage
+
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+# Gemma has no system role: a system prompt goes in front of the first user turn.
+GEMMA = (
+    "{{ bos_token }}{% set sys = namespace(text='') %}"
+    "{% for m in messages %}{% if m.role == 'system' %}{% set sys.text = m.content + '\n\n' %}"
+    "{% else %}<start_of_turn>{{ 'model' if m.role == 'assistant' else 'user' }}\n"
+    "{% if loop.index0 <= 1 and m.role == 'user' %}{{ sys.text }}{% endif %}"
+    "{{ m.content | trim }}<end_of_turn>\n{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
+
+FALLBACKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "chatml": (CHATML, ("<|im_end|>", "<|im_start|>")),
+    "gemma": (GEMMA, ("<end_of_turn>", "<start_of_turn>")),
+}
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    text: str
+    source: str  # "gguf" or "fallback:<name>"
+    stop_strings: tuple[str, ...]
+    note: str | None  # set when a fallback was used
+
+
+def fallback_for(architecture: str | None) -> str:
+    if architecture and architecture.startswith("gemma"):
+        return "gemma"
+    return "chatml"
+
+
+def _raise(message: str) -> NoReturn:
+    raise TemplateError(message)
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.globals["raise_exception"] = _raise
+    env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
+    return env
+
+
+def _render(template: str, messages: Sequence[ChatMessage], add_generation_prompt: bool, **tokens: str) -> str:
+    as_dicts: list[dict[str, Any]] = [{"role": m.role, "content": m.content} for m in messages]
+    return _environment().from_string(template).render(
+        messages=as_dicts, add_generation_prompt=add_generation_prompt, **tokens
+    )
+
+
+def render_prompt(
+    messages: Sequence[ChatMessage],
+    *,
+    template: str | None,
+    architecture: str | None,
+    bos_token: str = "",
+    eos_token: str = "",
+    add_generation_prompt: bool = True,
+) -> RenderedPrompt:
+    note: str | None
+    if template:
+        try:
+            text = _render(
+                template, messages, add_generation_prompt, bos_token=bos_token, eos_token=eos_token
+            )
+            return RenderedPrompt(text, "gguf", (), None)
+        except Exception as exc:  # a template is foreign code: any failure means fall back
+            note = f"The model's chat template failed ({type(exc).__name__}: {exc})"
+    else:
+        note = "This model has no chat template"
+    name = fallback_for(architecture)
+    fallback, stops = FALLBACKS[name]
+    text = _render(fallback, messages, add_generation_prompt, bos_token=bos_token, eos_token=eos_token)
+    return RenderedPrompt(text, f"fallback:{name}", stops, f"{note}; Hearth is using the {name} format.")

@@ -1,0 +1,144 @@
+"""The client side of the inference worker, shared by the GUI, the CLI and the benchmarks.
+
+Events arrive on a queue, in order; when the worker dies the client puts one
+``EngineError(kind="crashed")`` there with what is known of why, and the next ``load``
+starts a new worker.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+
+from desktop.childproc import ChildProcess, describe_exit
+from desktop.engine.protocol import (
+    ChatMessage,
+    ChatRequest,
+    EngineError,
+    EngineEvent,
+    GenerationStats,
+    LoadOptions,
+    ModelLoaded,
+    Sampling,
+    TokenEvent,
+    event_from_dict,
+)
+from desktop.engine.worker import SUBCOMMAND
+
+
+
+class EngineClient:
+    def __init__(self) -> None:
+        self._child: ChildProcess | None = None
+        self._events: queue.Queue[EngineEvent] = queue.Queue()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._closing = False
+        self.loaded: ModelLoaded | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._child is not None and self._child.poll() is None
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._child.pid if self._child else None
+
+    def _ensure_worker(self) -> ChildProcess:
+        with self._lock:
+            if self._child is None or self._child.poll() is not None:
+                self._closing = False
+                child = ChildProcess(SUBCOMMAND)
+                self._child = child
+                threading.Thread(target=self._pump, args=(child,), daemon=True).start()
+            return self._child
+
+    def _pump(self, child: ChildProcess) -> None:
+        for raw in child.events():
+            event = event_from_dict(raw)
+            if isinstance(event, ModelLoaded):
+                self.loaded = event
+            self._events.put(event)
+        code = child.wait()
+        if self._child is child:
+            self.loaded = None
+        if not self._closing:
+            message = f"The engine process {describe_exit(code)}."
+            # An abort (a failed GGML_ASSERT, say) prints its reason to stderr last.
+            last = next((ln for ln in reversed(child.stderr_tail()) if ln.strip()), None)
+            self._events.put(EngineError(f"{message} ({last})" if last else message, kind="crashed"))
+
+    # Commands
+
+    def load(self, options: LoadOptions) -> None:
+        self._ensure_worker().send({"cmd": "load", **asdict(options)})
+
+    def chat(self, messages: Sequence[ChatMessage], sampling: Sampling | None = None) -> str:
+        request = ChatRequest(f"r{next(self._ids)}", list(messages), sampling or Sampling())
+        child = self._child
+        if child is None or not child.send(request.to_command()):
+            self._events.put(EngineError("No model is loaded.", kind="generate", request_id=request.request_id))
+        return request.request_id
+
+    def cancel(self, request_id: str) -> None:
+        if self._child is not None:
+            self._child.send({"cmd": "cancel", "request_id": request_id})
+
+    def unload(self) -> None:
+        if self._child is not None:
+            self._child.send({"cmd": "unload"})
+
+    def kill(self) -> None:
+        """End the worker at once (used by tests and when loading must be abandoned)."""
+        if self._child is not None:
+            self._child.kill()
+
+    def shutdown(self, timeout: float = 3.0) -> None:
+        child = self._child
+        if child is None:
+            return
+        self._closing = True
+        child.send({"cmd": "shutdown"})
+        child.close(timeout)
+        self._child = None
+        self.loaded = None
+
+    # Events
+
+    def next_event(self, timeout: float | None = None) -> EngineEvent | None:
+        try:
+            return self._events.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def wait_loaded(self, timeout: float = 120.0) -> ModelLoaded:
+        """Blocking helper for the CLI and tests: the load's outcome, or EngineFailure."""
+        while True:
+            event = self.next_event(timeout)
+            if event is None:
+                raise EngineFailure("The engine did not answer in time.")
+            if isinstance(event, ModelLoaded):
+                return event
+            if isinstance(event, EngineError):
+                raise EngineFailure(event.message)
+
+    def stream(self, request_id: str, timeout: float = 300.0) -> Iterator[TokenEvent | GenerationStats]:
+        """Blocking helper: the tokens of one request, then its stats."""
+        while True:
+            event = self.next_event(timeout)
+            if event is None:
+                raise EngineFailure("The engine did not answer in time.")
+            if isinstance(event, TokenEvent) and event.request_id == request_id:
+                yield event
+            elif isinstance(event, GenerationStats) and event.request_id == request_id:
+                yield event
+                return
+            elif isinstance(event, EngineError):
+                raise EngineFailure(event.message)
+
+
+class EngineFailure(Exception):
+    """A load or generation that failed, with a message fit to show as it is."""

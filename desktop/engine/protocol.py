@@ -1,0 +1,127 @@
+"""What the GUI, the CLI and the benchmarks say to the inference worker, and what it answers.
+
+Commands and events travel as JSON objects (one a line); these records are their typed form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, TypeVar
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    model_path: str
+    n_ctx: int = 0  # 0: the model's trained length, capped at DEFAULT_MAX_CTX
+    n_threads: int | None = None
+    n_gpu_layers: int = 0
+
+
+@dataclass(frozen=True)
+class Sampling:
+    max_tokens: int = 512
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelLoaded:
+    model_path: str
+    architecture: str | None
+    load_ms: float
+    n_ctx: int
+    gpu_layers: int
+    backend: str
+    template_source: str  # "gguf", or "fallback:<name>" when Hearth had to choose a format
+    template_note: str | None  # why a fallback was used, in words
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    request_id: str
+    text: str
+    stop_reason: str  # "stop", "length", "cancelled"
+    prompt_tokens: int
+    completion_tokens: int
+    ttft_ms: float
+    prompt_tps: float
+    gen_tps: float
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    request_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class EngineError:
+    message: str
+    kind: str = "error"  # "load", "generate", "crashed", "protocol"
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Unloaded:
+    pass
+
+
+EngineEvent = ModelLoaded | GenerationStats | TokenEvent | EngineError | Unloaded
+
+_EVENT_NAMES: dict[str, type[Any]] = {
+    "loaded": ModelLoaded,
+    "done": GenerationStats,
+    "token": TokenEvent,
+    "error": EngineError,
+    "unloaded": Unloaded,
+}
+_NAME_OF = {cls: name for name, cls in _EVENT_NAMES.items()}
+
+T = TypeVar("T")
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def event_to_dict(event: EngineEvent) -> dict[str, Any]:
+    return {"event": _NAME_OF[type(event)], **asdict(event)}
+
+
+def event_from_dict(data: dict[str, Any]) -> EngineEvent:
+    cls = _EVENT_NAMES.get(str(data.get("event")))
+    if cls is None:
+        return EngineError(f"unknown event from the engine: {data.get('event')!r}", kind="protocol")
+    event: EngineEvent = from_dict(cls, data)
+    return event
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    request_id: str
+    messages: list[ChatMessage] = field(default_factory=list)
+    sampling: Sampling = field(default_factory=Sampling)
+
+    def to_command(self) -> dict[str, Any]:
+        return {"cmd": "chat", **asdict(self)}
+
+    @classmethod
+    def from_command(cls, data: dict[str, Any]) -> ChatRequest:
+        return cls(
+            request_id=str(data["request_id"]),
+            messages=[from_dict(ChatMessage, m) for m in data.get("messages", [])],
+            sampling=from_dict(Sampling, data.get("sampling", {})),
+        )

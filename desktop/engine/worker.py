@@ -1,0 +1,291 @@
+"""The inference worker: a process that owns one ``llama_cpp.Llama``.
+
+It takes commands on stdin and streams events back (see ``desktop.childproc``). A crash
+here ends this process only; the GUI reports it and keeps the conversation. Cancels are
+read on their own thread, so one takes effect before the next token.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop.childproc import Event, ParentLink
+from desktop.engine.chat_template import render_prompt
+from desktop.engine.hardware import physical_cores
+from desktop.engine.llama_log import LlamaLog
+from desktop.engine.protocol import (
+    ChatRequest,
+    EngineError,
+    EngineEvent,
+    GenerationStats,
+    LoadOptions,
+    ModelLoaded,
+    TokenEvent,
+    Unloaded,
+    event_to_dict,
+    from_dict,
+)
+from desktop.library.gguf_header import BrokenModel, read_header
+
+SUBCOMMAND = "_engine"
+DEFAULT_MAX_CTX = 4096
+
+
+@dataclass
+class _Loaded:
+    llm: Any
+    options: LoadOptions
+    info: ModelLoaded
+    template: str | None
+
+
+def backend_name() -> str:
+    import llama_cpp
+
+    return "gpu" if llama_cpp.llama_supports_gpu_offload() else "cpu"
+
+
+class _StopFilter:
+    """Holds back text that may be the start of a stop string, and cuts at one."""
+
+    def __init__(self, stops: tuple[str, ...]) -> None:
+        self._stops = stops
+        self._pending = ""
+        self.stopped = False
+
+    def feed(self, text: str) -> str:
+        if not self._stops:
+            return text
+        self._pending += text
+        for stop in self._stops:
+            at = self._pending.find(stop)
+            if at >= 0:
+                out, self._pending = self._pending[:at], ""
+                self.stopped = True
+                return out
+        keep = max((len(s) - 1 for s in self._stops), default=0)
+        # Emit all but a tail that could still grow into a stop string.
+        cut = len(self._pending)
+        for n in range(min(keep, len(self._pending)), 0, -1):
+            tail = self._pending[-n:]
+            if any(s.startswith(tail) for s in self._stops):
+                cut = len(self._pending) - n
+                break
+        out, self._pending = self._pending[:cut], self._pending[cut:]
+        return out
+
+    def flush(self) -> str:
+        out, self._pending = self._pending, ""
+        return out
+
+
+class Worker:
+    def __init__(self, emit: Any) -> None:
+        self._emit = emit
+        self._loaded: _Loaded | None = None
+        self._cancelled: set[str] = set()
+        self._cancel_lock = threading.Lock()
+        self._log = LlamaLog()
+        self._log.install()
+
+    def cancel(self, request_id: str) -> None:
+        with self._cancel_lock:
+            self._cancelled.add(request_id)
+
+    def _is_cancelled(self, request_id: str) -> bool:
+        with self._cancel_lock:
+            return request_id in self._cancelled
+
+    def send(self, event: EngineEvent) -> None:
+        self._emit(event_to_dict(event))
+
+    def handle(self, command: Event) -> bool:
+        """Returns False when the worker should exit."""
+        kind = command.get("cmd")
+        try:
+            if kind == "load":
+                self.load(from_dict(LoadOptions, command))
+            elif kind == "chat":
+                self.chat(ChatRequest.from_command(command))
+            elif kind == "unload":
+                self.unload()
+                self.send(Unloaded())
+            elif kind == "shutdown":
+                return False
+            else:
+                self.send(EngineError(f"unknown command {kind!r}", kind="protocol"))
+        except Exception as exc:  # report, never die silently
+            request_id = command.get("request_id")
+            self.send(EngineError(f"{type(exc).__name__}: {exc}", kind="generate", request_id=request_id))
+        return True
+
+    def unload(self) -> None:
+        if self._loaded is not None:
+            self._loaded.llm.close()
+            self._loaded = None
+
+    def load(self, options: LoadOptions) -> None:
+        from llama_cpp import Llama
+
+        self.unload()
+        if not Path(options.model_path).is_file():
+            self.send(EngineError(f"The model file is not there: {options.model_path}", kind="load"))
+            return
+        start = time.perf_counter()
+        kwargs: dict[str, Any] = {
+            "model_path": options.model_path,
+            "n_gpu_layers": options.n_gpu_layers,
+            "verbose": False,
+        }
+        threads = options.n_threads or physical_cores()
+        kwargs["n_threads"] = threads
+        kwargs["n_threads_batch"] = threads
+        try:
+            # The header first: a clear reason for a broken file, before llama.cpp sees it.
+            header = read_header(Path(options.model_path))
+        except BrokenModel as exc:
+            self.send(EngineError(f"This model file can't be used: {exc}.", kind="load"))
+            return
+        trained = header.context_length or DEFAULT_MAX_CTX
+        n_ctx = options.n_ctx if options.n_ctx > 0 else min(trained, DEFAULT_MAX_CTX)
+        self._log.clear()
+        try:
+            llm = Llama(n_ctx=n_ctx, **kwargs)
+        except (ValueError, RuntimeError, OSError) as exc:
+            message = self._log.explain(f"llama.cpp could not load this model: {exc}")
+            self.send(EngineError(message, kind="load"))
+            return
+        load_ms = (time.perf_counter() - start) * 1000
+        metadata: dict[str, str] = dict(llm.metadata or {})
+        template = metadata.get("tokenizer.chat_template") or None
+        architecture = metadata.get("general.architecture")
+        probe = render_prompt([], template=template, architecture=architecture)
+        info = ModelLoaded(
+            model_path=options.model_path,
+            architecture=architecture,
+            load_ms=load_ms,
+            n_ctx=int(llm.n_ctx()),
+            gpu_layers=options.n_gpu_layers,
+            backend=backend_name() if options.n_gpu_layers else "cpu",
+            template_source=probe.source,
+            template_note=probe.note,
+        )
+        self._loaded = _Loaded(llm, options, info, template)
+        self.send(info)
+
+    def chat(self, request: ChatRequest) -> None:
+        import llama_cpp
+
+        loaded = self._loaded
+        if loaded is None:
+            self.send(EngineError("No model is loaded.", kind="generate", request_id=request.request_id))
+            return
+        llm = loaded.llm
+        model = llm._model
+        bos_text = model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
+        eos_text = model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
+        prompt = render_prompt(
+            request.messages,
+            template=loaded.template,
+            architecture=loaded.info.architecture,
+            bos_token=bos_text,
+            eos_token=eos_text,
+        )
+        add_bos = bool(model.add_bos_token()) and not (bos_text and prompt.text.startswith(bos_text))
+        tokens = llm.tokenize(prompt.text.encode("utf-8"), add_bos=add_bos, special=True)
+        n_ctx = int(llm.n_ctx())
+        if len(tokens) >= n_ctx:
+            self.send(
+                EngineError(
+                    f"The conversation ({len(tokens)} tokens) is longer than the context "
+                    f"({n_ctx} tokens). Start a new chat or load the model with a larger context.",
+                    kind="generate",
+                    request_id=request.request_id,
+                )
+            )
+            return
+        max_new = min(request.sampling.max_tokens, n_ctx - len(tokens))
+        sampling = request.sampling
+        if sampling.seed is not None:
+            llm.set_seed(sampling.seed)
+
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stops = _StopFilter(prompt.stop_strings)
+        pieces: list[str] = []
+        produced = 0
+        stop_reason = "length"
+        ttft_ms = 0.0
+        llama_cpp.llama_perf_context_reset(llm.ctx)
+        start = time.perf_counter()
+        vocab = model.vocab
+        for token in llm.generate(
+            tokens,
+            temp=sampling.temperature,
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            min_p=sampling.min_p,
+            repeat_penalty=sampling.repeat_penalty,
+            reset=True,
+        ):
+            if produced == 0:
+                ttft_ms = (time.perf_counter() - start) * 1000
+            if self._is_cancelled(request.request_id):
+                stop_reason = "cancelled"
+                break
+            if llama_cpp.llama_vocab_is_eog(vocab, token):
+                stop_reason = "stop"
+                break
+            produced += 1
+            text = stops.feed(decoder.decode(llm.detokenize([token], special=False)))
+            if text:
+                pieces.append(text)
+                self.send(TokenEvent(request.request_id, text))
+            if stops.stopped:
+                stop_reason = "stop"
+                break
+            if produced >= max_new:
+                break
+        tail = stops.feed(decoder.decode(b"", final=True)) + ("" if stops.stopped else stops.flush())
+        if tail:
+            pieces.append(tail)
+            self.send(TokenEvent(request.request_id, tail))
+        perf = llama_cpp.llama_perf_context(llm.ctx)
+        with self._cancel_lock:
+            self._cancelled.discard(request.request_id)
+        self.send(
+            GenerationStats(
+                request_id=request.request_id,
+                text="".join(pieces),
+                stop_reason=stop_reason,
+                prompt_tokens=len(tokens),
+                completion_tokens=produced,
+                ttft_ms=ttft_ms,
+                prompt_tps=(perf.n_p_eval * 1000 / perf.t_p_eval_ms) if perf.t_p_eval_ms > 0 else 0.0,
+                gen_tps=(perf.n_eval * 1000 / perf.t_eval_ms) if perf.t_eval_ms > 0 else 0.0,
+            )
+        )
+
+
+def worker_main() -> int:
+    link = ParentLink()
+    worker = Worker(link.emit)
+    commands: queue.Queue[Event] = queue.Queue()
+
+    def route(command: Event) -> None:
+        if command.get("cmd") == "cancel":
+            worker.cancel(str(command.get("request_id")))
+        else:
+            commands.put(command)
+
+    threading.Thread(target=link.read_commands, args=(route,), daemon=True).start()
+    while worker.handle(commands.get()):
+        pass
+    worker.unload()
+    return 0

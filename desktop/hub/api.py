@@ -1,0 +1,41 @@
+"""The Hub endpoint and API object, built per call so environment changes take effect."""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlsplit
+
+from huggingface_hub import HfApi
+
+from desktop.hub.errors import OFFLINE_MESSAGE, HubError
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+PROBE_TIMEOUT_S = 4.0
+
+
+def hub_endpoint() -> str:
+    """HF_ENDPOINT is honoured, read at call time (huggingface_hub reads it once, at import)."""
+    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def ensure_reachable() -> None:
+    """Fail at once when the Hub cannot be reached.
+
+    huggingface_hub retries a refused connection five times with back-off (about 23 s):
+    right for a flaky link, wrong for a laptop that is simply offline. One TCP connect
+    tells the two apart in milliseconds.
+    """
+    parts = urlsplit(hub_endpoint())
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=PROBE_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise HubError(OFFLINE_MESSAGE, offline=True) from exc
+
+
+def hub_api() -> HfApi:
+    ensure_reachable()
+    # token=None lets huggingface_hub use HF_TOKEN or its own token store.
+    return HfApi(endpoint=hub_endpoint(), library_name="hearth")

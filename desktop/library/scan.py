@@ -1,0 +1,137 @@
+"""The models in Hearth's models folder (``<models>/<owner>/<repo>/<file>``).
+
+A sharded model is one entry, found by its first part. Files that cannot be used are
+listed too, as broken, with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.gguf_names import is_gguf, is_projector, parse_shard, quant_from_name, shard_filename
+from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    id: str
+    name: str
+    path: Path  # the file, or a sharded model's first part
+    source: str  # "hearth" for Hearth's own models folder
+    repo_id: str | None
+    architecture: str | None
+    parameters: int | None
+    quant: str | None
+    size_bytes: int
+    shards: int
+    context_length: int | None
+    has_chat_template: bool
+    status: str  # "ok" or "broken"
+    reason: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def model_id_for(path: Path) -> str:
+    """Stable while the file stays where it is, and short enough to type."""
+    return hashlib.sha1(str(path.absolute()).encode()).hexdigest()[:10]
+
+
+def _display_name(path: Path) -> str:
+    shard = parse_shard(path.name)
+    return shard.stem if shard else path.name[: -len(".gguf")]
+
+
+def _repo_id(models_dir: Path, path: Path) -> str | None:
+    try:
+        parts = path.relative_to(models_dir).parts
+    except ValueError:
+        return None
+    return f"{parts[0]}/{parts[1]}" if len(parts) >= 3 else None
+
+
+def describe_model(path: Path, *, models_dir: Path | None = None, source: str = "hearth") -> LocalModel:
+    """Everything the library shows about one model file (a sharded model by its first part)."""
+    shard = parse_shard(path.name)
+    parts = [path]
+    missing: list[int] = []
+    if shard is not None:
+        parts = []
+        for number in range(1, shard.count + 1):
+            part = path.with_name(shard_filename(shard, number))
+            if part.is_file():
+                parts.append(part)
+            else:
+                missing.append(number)
+    size = sum(p.stat().st_size for p in parts if p.is_file())
+    header: GGUFHeader | None = None
+    reason: str | None = None
+    parameters = 0
+    try:
+        if missing:
+            raise BrokenModel(
+                f"shard missing: part {', '.join(map(str, missing))} of {shard.count if shard else 1}"
+            )
+        for part in parts:
+            part_header = read_header(part)
+            parameters += part_header.parameters
+            header = header or part_header
+    except BrokenModel as exc:
+        reason = str(exc)
+    return LocalModel(
+        id=model_id_for(path),
+        name=_display_name(path),
+        path=path,
+        source=source,
+        repo_id=_repo_id(models_dir, path) if models_dir else None,
+        architecture=header.architecture if header else None,
+        parameters=parameters if header and reason is None else None,
+        quant=(header.quant if header and header.quant else quant_from_name(path.name)),
+        size_bytes=size,
+        shards=shard.count if shard else 1,
+        context_length=header.context_length if header else None,
+        has_chat_template=bool(header and header.chat_template),
+        status="broken" if reason else "ok",
+        reason=reason,
+    )
+
+
+def scan_models_dir(models_dir: Path) -> list[LocalModel]:
+    """Every model under the folder, sorted by name; hidden folders (download caches) are skipped."""
+    if not models_dir.is_dir():
+        return []
+    firsts: list[Path] = []
+    for root, dirs, files in os.walk(models_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not is_gguf(name) or is_projector(name) or name.startswith("."):
+                continue
+            shard = parse_shard(name)
+            if shard is not None and shard.number != 1:
+                first = Path(root) / shard_filename(shard, 1)
+                if not first.exists() and first not in firsts:
+                    firsts.append(first)  # part 1 is missing: still one (broken) entry
+                continue
+            firsts.append(Path(root) / name)
+    models = [describe_model(p, models_dir=models_dir) for p in firsts]
+    return sorted(models, key=lambda m: (m.repo_id or "", m.name.lower()))
+
+
+def find_model(ref: str, models: list[LocalModel]) -> LocalModel | None:
+    """A model by its id, or by a path to the file (or to any shard of it)."""
+    for model in models:
+        if model.id == ref:
+            return model
+    candidate = Path(ref).expanduser()
+    if candidate.exists():
+        resolved = candidate.resolve()
+        for model in models:
+            if model.path.resolve() == resolved:
+                return model
+        return describe_model(resolved, source="folder")
+    return None

@@ -1,0 +1,67 @@
+"""One typed, versioned settings record, loaded and saved in one place."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from desktop.paths import HearthPaths, hearth_paths
+
+SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    schema_version: int = SCHEMA_VERSION
+    # None means the default folder under Hearth's data directory.
+    models_dir: str | None = None
+    context_length: int = 4096
+    threads: int | None = None
+    last_conversation_id: int | None = None
+    # Window geometry and splitter state as base64 text, written by the UI.
+    window_geometry: str | None = None
+    window_state: str | None = None
+    splitter_state: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def resolved_models_dir(self, paths: HearthPaths | None = None) -> Path:
+        if self.models_dir:
+            return Path(self.models_dir).expanduser()
+        return (paths or hearth_paths()).default_models_dir
+
+
+def load_settings(paths: HearthPaths | None = None) -> Settings:
+    """Unknown keys are dropped and a damaged file gives defaults: settings never stop Hearth starting."""
+    file = (paths or hearth_paths()).settings_file
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, ValueError) as exc:
+        log.warning("settings file %s unreadable (%s); using defaults", file, exc)
+        return Settings()
+    if not isinstance(raw, dict):
+        return Settings()
+    known = {f.name for f in fields(Settings)}
+    values = {k: v for k, v in raw.items() if k in known}
+    values["schema_version"] = SCHEMA_VERSION
+    try:
+        return Settings(**values)
+    except TypeError:
+        return Settings()
+
+
+def save_settings(settings: Settings, paths: HearthPaths | None = None) -> None:
+    """Write atomically, so a crash mid-save keeps the previous file."""
+    file = (paths or hearth_paths()).settings_file
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".settings-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(asdict(settings), out, indent=2, sort_keys=True)
+    Path(tmp).replace(file)

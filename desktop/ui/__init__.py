@@ -1,0 +1,1 @@
+"""Qt only: windows, panes, item models and the bridges that adapt the core into signals."""

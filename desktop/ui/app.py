@@ -1,0 +1,43 @@
+"""Starting the GUI."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from desktop.paths import hearth_paths
+from desktop.resources import resource_path
+from desktop.settings import load_settings
+from desktop.ui.main_window import AppContext, MainWindow
+
+
+def app_icon() -> QIcon:
+    return QIcon(str(resource_path("icons", "hearth.svg")))
+
+
+def create_application(argv: Sequence[str]) -> QApplication:
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0], *argv])
+    app.setApplicationName("Hearth")
+    app.setApplicationDisplayName("Hearth")
+    app.setOrganizationName("Hearth")
+    app.setDesktopFileName("hearth")
+    app.setWindowIcon(app_icon())
+    # Fusion follows the system's light or dark colour scheme and draws the same everywhere.
+    app.setStyle("Fusion")
+    return app
+
+
+def create_main_window() -> MainWindow:
+    paths = hearth_paths()
+    return MainWindow(AppContext(paths, load_settings(paths)))
+
+
+def run_gui(argv: Sequence[str]) -> int:
+    app = create_application(argv)
+    window = create_main_window()
+    window.show()
+    return app.exec()

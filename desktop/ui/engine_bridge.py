@@ -1,0 +1,117 @@
+"""The inference engine as Qt signals: a thread pumps the client's events to the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+from enum import Enum
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.engine.client import EngineClient
+from desktop.engine.protocol import (
+    ChatMessage,
+    EngineError,
+    GenerationStats,
+    LoadOptions,
+    ModelLoaded,
+    Sampling,
+    TokenEvent,
+    Unloaded,
+)
+
+
+class EngineState(Enum):
+    EMPTY = "No model loaded"
+    LOADING = "Loading…"
+    READY = "Ready"
+    GENERATING = "Writing…"
+    FAILED = "Stopped"
+
+
+class EngineController(QObject):
+    state_changed = Signal(object)  # EngineState
+    loaded = Signal(object)  # ModelLoaded
+    token = Signal(str, str)  # request id, text
+    finished = Signal(object)  # GenerationStats
+    failed = Signal(object)  # EngineError
+
+    # Internal: crosses from the pump thread to the GUI thread.
+    _event = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._client = EngineClient()
+        self._state = EngineState.EMPTY
+        self._stop = threading.Event()
+        self._event.connect(self._dispatch)
+        self._thread = threading.Thread(target=self._pump, daemon=True, name="engine-events")
+        self._thread.start()
+        self.active_request: str | None = None
+        self.model: ModelLoaded | None = None
+
+    @property
+    def state(self) -> EngineState:
+        return self._state
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._client.worker_pid
+
+    def _set_state(self, state: EngineState) -> None:
+        if state != self._state:
+            self._state = state
+            self.state_changed.emit(state)
+
+    def _pump(self) -> None:
+        while not self._stop.is_set():
+            event = self._client.next_event(timeout=0.2)
+            if event is not None:
+                self._event.emit(event)
+
+    def _dispatch(self, event: object) -> None:
+        if isinstance(event, TokenEvent):
+            self.token.emit(event.request_id, event.text)
+        elif isinstance(event, ModelLoaded):
+            self.model = event
+            self._set_state(EngineState.READY)
+            self.loaded.emit(event)
+        elif isinstance(event, GenerationStats):
+            if event.request_id == self.active_request:
+                self.active_request = None
+            self._set_state(EngineState.READY)
+            self.finished.emit(event)
+        elif isinstance(event, EngineError):
+            self.active_request = None
+            if event.kind in ("load", "crashed"):
+                self.model = None
+                self._set_state(EngineState.FAILED if event.kind == "crashed" else EngineState.EMPTY)
+            elif self.model is not None:
+                self._set_state(EngineState.READY)
+            self.failed.emit(event)
+        elif isinstance(event, Unloaded):
+            self.model = None
+            self._set_state(EngineState.EMPTY)
+
+    # Commands (GUI thread)
+
+    def load(self, options: LoadOptions) -> None:
+        self.model = None
+        self._set_state(EngineState.LOADING)
+        self._client.load(options)
+
+    def chat(self, messages: list[ChatMessage], sampling: Sampling | None = None) -> str:
+        self._set_state(EngineState.GENERATING)
+        self.active_request = self._client.chat(messages, sampling)
+        return self.active_request
+
+    def cancel(self) -> None:
+        if self.active_request is not None:
+            self._client.cancel(self.active_request)
+
+    def kill_worker(self) -> None:
+        self._client.kill()
+
+    def shutdown(self) -> None:
+        self._client.shutdown()
+        self._stop.set()
+        self._thread.join(timeout=2)

@@ -1,0 +1,69 @@
+"""Hub search and file listing off the GUI thread, feeding the Hub item models."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.hub.errors import HubError, describe_hub_error
+from desktop.hub.files import RepoFiles, list_files
+from desktop.hub.search import HubModel, SortKey, search_models
+from desktop.ui.hub_models import HubFilesModel, HubResultsModel
+from desktop.ui.jobs import JobRunner
+
+
+class HubBrowser(QObject):
+    busy_changed = Signal(bool)
+    error = Signal(str, bool)  # message, offline
+    repo_opened = Signal(str)  # repo id whose files are shown
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.results = HubResultsModel(self)
+        self.files = HubFilesModel(self)
+        self._jobs = JobRunner(self)
+        self._search_serial = 0
+        self._files_serial = 0
+        self.repo_id: str | None = None
+
+    def search(self, query: str, sort: SortKey = "downloads") -> None:
+        self._search_serial += 1
+        serial = self._search_serial
+        self.busy_changed.emit(True)
+
+        def done(found: list[HubModel]) -> None:
+            if serial == self._search_serial:  # a newer search wins
+                self.results.set_records(found)
+                self.error.emit("", False)
+                self.busy_changed.emit(False)
+
+        self._jobs.start(lambda: search_models(query, sort=sort, limit=50), done, self._failed(serial, True))
+
+    def open_repo(self, repo_id: str) -> None:
+        self._files_serial += 1
+        serial = self._files_serial
+        self.repo_id = repo_id
+        self.files.set_records([])
+        self.busy_changed.emit(True)
+
+        def done(listing: RepoFiles) -> None:
+            if serial == self._files_serial:
+                self.files.set_records([f for f in listing.files if f.is_model])
+                self.error.emit("", False)
+                self.busy_changed.emit(False)
+                self.repo_opened.emit(repo_id)
+
+        self._jobs.start(lambda: list_files(repo_id), done, self._failed(serial, False))
+
+    def _failed(self, serial: int, is_search: bool) -> object:
+        def report(exc: BaseException) -> None:
+            current = self._search_serial if is_search else self._files_serial
+            if serial != current:
+                return
+            err = exc if isinstance(exc, HubError) else describe_hub_error(exc)
+            self.error.emit(str(err), err.offline)
+            self.busy_changed.emit(False)
+
+        return report
+
+    def wait(self) -> None:
+        self._jobs.wait()

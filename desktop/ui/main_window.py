@@ -1,0 +1,280 @@
+"""The main window: library on the left, chat on the right, a status bar; signals wired in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QWidget
+
+from desktop import __version__
+from desktop.chats.store import ConversationStore, Message
+from desktop.engine.protocol import LoadOptions, ModelLoaded
+from desktop.hub.download import DownloadProgress
+from desktop.hub.files import HubFile
+from desktop.library.scan import LocalModel, describe_model
+from desktop.paths import HearthPaths
+from desktop.settings import Settings, save_settings
+from desktop.ui.chat_controller import ChatController, model_label
+from desktop.ui.chat_pane import ChatPane
+from desktop.ui.downloads import DownloadManager
+from desktop.ui.engine_bridge import EngineController, EngineState
+from desktop.ui.hub_browser import HubBrowser
+from desktop.ui.library_bridge import Library
+from desktop.ui.library_pane import LibraryPane
+from desktop.units import format_bytes
+
+
+def _duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+@dataclass
+class AppContext:
+    paths: HearthPaths
+    settings: Settings
+
+    @property
+    def models_dir(self) -> Path:
+        return self.settings.resolved_models_dir(self.paths)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setWindowTitle("Hearth")
+        self.setObjectName("mainWindow")
+
+        self.store = ConversationStore(context.paths.chats_db)
+        self.engine = EngineController(self)
+        self.library = Library(context.models_dir, self)
+        self.hub = HubBrowser(self)
+        self.downloads = DownloadManager(self)
+        self.chat = ChatController(self.store, self.engine, self)
+
+        self.library_pane = LibraryPane(self.library.model, self.hub.results, self.hub.files)  # type: ignore[arg-type]
+        self.chat_pane = ChatPane()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.library_pane)
+        self.splitter.addWidget(self.chat_pane)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+
+        self.engine_status = QLabel(EngineState.EMPTY.value)
+        self.engine_status.setAccessibleName("Engine status")
+        self.statusBar().addPermanentWidget(self.engine_status)
+
+        self._build_menus()
+        self._connect_signals()
+        self._restore_window()
+        self.library.refresh()
+        self.chat.open_latest(context.settings.last_conversation_id)
+
+    # Construction
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.new_chat_action = QAction("&New chat", self, shortcut=QKeySequence.StandardKey.New)
+        self.refresh_action = QAction("&Refresh library", self, shortcut=QKeySequence("F5"))
+        self.find_action = QAction("&Search the Hub", self, shortcut=QKeySequence("Ctrl+K"))
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        for action in (self.new_chat_action, self.refresh_action, self.find_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About Hearth", self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _connect_signals(self) -> None:
+        local = self.library_pane.local
+        discover = self.library_pane.discover
+        pane = self.chat_pane
+
+        self.new_chat_action.triggered.connect(self.chat.new_chat)
+        self.refresh_action.triggered.connect(self.library.refresh)
+        self.find_action.triggered.connect(self._focus_search)
+
+        local.load_requested.connect(self.load_model)
+        local.refresh_requested.connect(self.library.refresh)
+        self.library.refreshed.connect(self._library_refreshed)
+
+        discover.search_requested.connect(lambda q, s: self.hub.search(q, s))  # type: ignore[arg-type]
+        discover.repo_requested.connect(self.hub.open_repo)
+        discover.download_requested.connect(self._download)
+        discover.cancel_requested.connect(self.downloads.cancel)
+        self.hub.busy_changed.connect(discover.set_busy)
+        self.hub.error.connect(self._hub_error)
+        self.hub.repo_opened.connect(lambda repo: discover.show_files_of(repo, self.hub.files.rowCount()))
+
+        self.downloads.started.connect(discover.download_started)
+        self.downloads.progress.connect(self._download_progress)
+        self.downloads.finished.connect(self._download_finished)
+        self.downloads.failed.connect(self._download_failed)
+        self.downloads.cancelled.connect(self._download_cancelled)
+
+        self.engine.state_changed.connect(self._engine_state)
+        self.engine.loaded.connect(self._model_loaded)
+
+        pane.send_requested.connect(self.chat.send)
+        pane.stop_requested.connect(self.chat.stop)
+        pane.new_chat_requested.connect(self.chat.new_chat)
+        pane.load_last_model_requested.connect(self._load_conversation_model)
+        self.chat.conversation_shown.connect(self._conversation_shown)
+        self.chat.user_message.connect(pane.show_user_message)
+        self.chat.reply_started.connect(pane.transcript.begin_reply)
+        self.chat.reply_text.connect(pane.transcript.append_reply)
+        self.chat.reply_finished.connect(self._reply_finished)
+        self.chat.notice.connect(pane.show_notice)
+        self.chat.busy_changed.connect(pane.set_busy)
+
+    def _restore_window(self) -> None:
+        s = self.context.settings
+        if s.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(s.window_geometry.encode()))
+        else:
+            self.resize(1280, 800)
+        if s.window_state:
+            self.restoreState(QByteArray.fromBase64(s.window_state.encode()))
+        if s.splitter_state:
+            self.splitter.restoreState(QByteArray.fromBase64(s.splitter_state.encode()))
+        else:
+            self.splitter.setSizes([500, 780])
+
+    # Library and engine
+
+    def load_model(self, model: LocalModel) -> None:
+        if not model.ok:
+            self.chat_pane.show_notice("error", f"{model.name} can't be loaded: {model.reason}.")
+            return
+        if self.chat.busy:
+            self.chat.stop()
+        self.chat_pane.set_model_status(f"Loading {model.name}…")
+        self.engine.load(LoadOptions(str(model.path), n_ctx=0, n_threads=self.context.settings.threads))
+
+    def _load_conversation_model(self) -> None:
+        conversation = self.chat.conversation
+        if conversation and conversation.model:
+            self.load_model(self.library.find(conversation.model) or describe_model(Path(conversation.model)))
+
+    def _library_refreshed(self) -> None:
+        count = self.library.model.rowCount()
+        self.statusBar().showMessage(f"{count} model{'s' if count != 1 else ''} in the library", 4000)
+        self._offer_conversation_model()
+
+    def _model_loaded(self, info: ModelLoaded) -> None:
+        name = model_label(info.model_path)
+        self.chat_pane.set_model_status(
+            f"{name} · {info.n_ctx:,} tokens context · {info.backend.upper()} · loaded in {_duration(info.load_ms)}"
+        )
+        self.chat_pane.offer_model(None)
+        self.library_pane.local.select_path(info.model_path)
+
+    def _engine_state(self, state: EngineState) -> None:
+        self.engine_status.setText(f"Engine: {state.value}")
+        if state in (EngineState.EMPTY, EngineState.FAILED):
+            self.chat_pane.set_model_status(
+                "The engine stopped. Load the model again to go on; your conversation is kept."
+                if state == EngineState.FAILED
+                else "No model loaded — pick one in My models and press Load"
+            )
+            self._offer_conversation_model()
+
+    def _offer_conversation_model(self) -> None:
+        conversation = self.chat.conversation
+        loaded = self.engine.model
+        wanted = conversation.model if conversation else None
+        show = wanted and Path(wanted).is_file() and (loaded is None or loaded.model_path != wanted)
+        self.chat_pane.offer_model(model_label(wanted) if show and self.engine.state != EngineState.LOADING else None)
+
+    # Chat
+
+    def _conversation_shown(self, conversation: object, messages: list[Message]) -> None:
+        self.chat_pane.show_conversation(conversation, messages)  # type: ignore[arg-type]
+        self.context.settings.last_conversation_id = getattr(conversation, "id", None)
+        self._offer_conversation_model()
+
+    def _reply_finished(self, message: Message) -> None:
+        self.chat_pane.transcript.end_reply(message)
+        if self.chat.conversation:
+            self.chat_pane.title.setText(self.chat.conversation.title)
+            refreshed = self.store.conversation(self.chat.conversation.id)
+            if refreshed:
+                self.chat_pane.title.setText(refreshed.title)
+
+    # Hub and downloads
+
+    def _focus_search(self) -> None:
+        self.library_pane.setCurrentWidget(self.library_pane.discover)
+        self.library_pane.discover.query.setFocus()
+        self.library_pane.discover.query.selectAll()
+
+    def _hub_error(self, message: str, offline: bool) -> None:
+        self.library_pane.discover.show_status(message, "error" if message else "info")
+        if offline:
+            self.statusBar().showMessage("Offline: the Hub can't be reached", 6000)
+
+    def _download(self, repo_id: str, file: HubFile) -> None:
+        if not self.downloads.start(repo_id, file.filename):
+            self.statusBar().showMessage("One download at a time: wait for the current one or cancel it.", 5000)
+
+    def _download_progress(self, progress: DownloadProgress) -> None:
+        self.library_pane.discover.download_progress(progress)
+        if progress.fraction is not None:
+            self.statusBar().showMessage(f"Downloading… {progress.fraction * 100:.0f}%")
+
+    def _download_finished(self, path: str) -> None:
+        self.library_pane.discover.download_ended(f"Downloaded and verified: {Path(path).name}")
+        self.statusBar().showMessage(f"Downloaded {Path(path).name} ({format_bytes(Path(path).stat().st_size)})", 6000)
+        self.library.refreshed.connect(self._select_downloaded(path))
+        self.library.refresh()
+
+    def _select_downloaded(self, path: str) -> object:
+        def select() -> None:
+            self.library.refreshed.disconnect(select)
+            self.library_pane.local.select_path(path)
+
+        return select
+
+    def _download_failed(self, message: str) -> None:
+        self.library_pane.discover.download_ended(f"Download failed: {message}")
+        self.statusBar().showMessage("Download failed", 6000)
+
+    def _download_cancelled(self) -> None:
+        self.library_pane.discover.download_ended("Download cancelled.")
+        self.statusBar().showMessage("Download cancelled", 4000)
+
+    # Window
+
+    def _about(self) -> None:
+        import llama_cpp
+
+        QMessageBox.about(
+            self,
+            "About Hearth",
+            f"<h3>Hearth {__version__}</h3><p>Run open language models offline.</p>"
+            f"<p>llama-cpp-python {llama_cpp.__version__}<br>"
+            f"Models: {self.context.models_dir}<br>Data: {self.context.paths.data_dir}</p>",
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        s = self.context.settings
+        s.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode()
+        s.window_state = bytes(self.saveState().toBase64().data()).decode()
+        s.splitter_state = bytes(self.splitter.saveState().toBase64().data()).decode()
+        if self.chat.busy:
+            self.chat.stop()
+        self.downloads.shutdown()
+        self.engine.shutdown()
+        self.hub.wait()
+        self.library.wait()
+        save_settings(s, self.context.paths)
+        self.store.close()
+        super().closeEvent(event)

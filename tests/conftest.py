@@ -1,0 +1,79 @@
+"""Fixtures: every test runs with Hearth's folders, HOME and the Hugging Face folders redirected."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.library.tiny_model import TinyModelSpec, build_tiny_model
+from tests.fakehub import FakeHub
+
+TEST_REPO = "hearth-test/Tiny-Llama-GGUF"
+
+
+@pytest.fixture(autouse=True)
+def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "hearth-home"
+    monkeypatch.setenv("HEARTH_HOME", str(home))
+    monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    # Nothing in a test may reach the real Hub: unless a test starts the fake one,
+    # the endpoint is a closed port on loopback.
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Builds each distinct tiny model once per session and hands out its path."""
+    folder = tmp_path_factory.mktemp("tiny-models")
+    built: dict[str, Path] = {}
+
+    def make(name: str = "tiny-llama-F32.gguf", **spec: object) -> Path:
+        key = name + repr(sorted(spec.items()))
+        if key not in built:
+            sub = folder / f"m{len(built)}"
+            built[key] = build_tiny_model(sub / name, TinyModelSpec(**spec))  # type: ignore[arg-type]
+        return built[key]
+
+    return make
+
+
+@pytest.fixture
+def tiny_model(model_cache: Callable[..., Path]) -> Path:
+    return model_cache()
+
+
+@pytest.fixture
+def models_dir(hearth_home: Path) -> Path:
+    folder = hearth_home / "data" / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def fake_hub(monkeypatch: pytest.MonkeyPatch, model_cache: Callable[..., Path]) -> Iterator[FakeHub]:
+    hub = FakeHub().start()
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    hub.add_repo(TEST_REPO, downloads=1200, likes=34, last_modified="2026-10-01T12:00:00.000Z")
+    hub.add_file(TEST_REPO, "tiny-llama-F32.gguf", model_cache())
+    hub.add_file(TEST_REPO, "tiny-llama.Q8_0.gguf", model_cache("tiny-llama.Q8_0.gguf", seed=7))
+    hub.add_file(TEST_REPO, "mmproj-tiny-llama-f16.gguf", b"GGUF" + b"\0" * 60)
+    hub.add_file(TEST_REPO, "README.md", b"# Tiny Llama\n")
+    hub.add_repo("someone/Other-Model-GGUF", downloads=50, likes=2, last_modified="2025-03-01T00:00:00.000Z")
+    hub.add_file("someone/Other-Model-GGUF", "other-q4_k_m.gguf", b"GGUF" + b"\0" * 100)
+    hub.add_repo("someone/not-gguf", downloads=999999, tags=["safetensors"])
+    yield hub
+    hub.stop()
+
+
+def run_env() -> dict[str, str]:
+    """The environment for a ``hearth`` subprocess: the test's redirections included."""
+    env = dict(os.environ)
+    env.pop("QT_QPA_PLATFORM", None)
+    return env

@@ -1,0 +1,263 @@
+"""A fake Hugging Face Hub on 127.0.0.1 that huggingface_hub's own code talks to.
+
+It speaks the part of the Hub API Hearth uses: model search, model info with file
+metadata, and ``resolve`` with HEAD, GET and Range plus the headers the client checks.
+Faults are switched on per file: drop the connection after N bytes, throttle, answer
+with a status code, or serve wrong bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+
+@dataclass
+class Fault:
+    drop_after: int | None = None  # close the connection after this many body bytes
+    bytes_per_second: int | None = None  # throttle the body
+    status: int | None = None  # answer HEAD and GET with this status
+    wrong_bytes: bool = False  # serve a body that does not match the advertised sha256
+    times: int | None = None  # how many GETs the fault applies to (None: always)
+
+
+@dataclass
+class FakeRepo:
+    repo_id: str
+    files: dict[str, bytes] = field(default_factory=dict)
+    downloads: int = 0
+    likes: int = 0
+    last_modified: str = "2026-01-15T10:00:00.000Z"
+    gated: bool | str = False
+    sha: str = "0123456789abcdef0123456789abcdef01234567"
+    tags: list[str] = field(default_factory=lambda: ["gguf"])
+
+
+class FakeHub:
+    def __init__(self) -> None:
+        self.repos: dict[str, FakeRepo] = {}
+        self.faults: dict[tuple[str, str], Fault] = {}
+        self.requests: list[tuple[str, str]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FakeHub:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add_repo(self, repo_id: str, **kwargs: Any) -> FakeRepo:
+        repo = FakeRepo(repo_id, **kwargs)
+        self.repos[repo_id] = repo
+        return repo
+
+    def add_file(self, repo_id: str, filename: str, data: bytes | Path) -> None:
+        payload = data.read_bytes() if isinstance(data, Path) else data
+        self.repos[repo_id].files[filename] = payload
+
+    def set_fault(self, repo_id: str, filename: str, fault: Fault | None) -> None:
+        """A fault on one file's ``resolve``; filename "" puts it on the repo's info call."""
+        if fault is None:
+            self.faults.pop((repo_id, filename), None)
+        else:
+            self.faults[(repo_id, filename)] = fault
+
+    def get_count(self, filename: str) -> int:
+        return sum(1 for method, path in self.requests if method == "GET" and path.endswith("/" + filename))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _git_oid(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+_RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<file>.+)$")
+_INFO = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+?)(?:/revision/(?P<rev>[^/]+))?$")
+
+
+def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def _not_found(self, code: str = "RepoNotFound") -> None:
+            self._json(404, {"error": "Repository Not Found"}, {"X-Error-Code": code})
+
+        def do_HEAD(self) -> None:
+            self._dispatch()
+
+        def do_GET(self) -> None:
+            self._dispatch()
+
+        def _dispatch(self) -> None:
+            parsed = urlparse(self.path)
+            path = unquote(parsed.path)
+            hub.requests.append((self.command, path))
+            if path == "/api/models":
+                self._search(parse_qs(parsed.query))
+                return
+            if m := _INFO.match(path):
+                fault = hub.faults.get((m["repo"], ""))
+                if fault and fault.status:
+                    self._json(fault.status, {"error": "fault"})
+                    return
+                self._info(m["repo"])
+                return
+            if m := _RESOLVE.match(path):
+                self._resolve(m["repo"], m["file"])
+                return
+            self._not_found("EntryNotFound")
+
+        def _summary(self, repo: FakeRepo) -> dict[str, Any]:
+            return {
+                "_id": repo.repo_id,
+                "id": repo.repo_id,
+                "modelId": repo.repo_id,
+                "author": repo.repo_id.split("/")[0],
+                "downloads": repo.downloads,
+                "likes": repo.likes,
+                "lastModified": repo.last_modified,
+                "gated": repo.gated,
+                "private": False,
+                "tags": repo.tags,
+                "library_name": "gguf",
+            }
+
+        def _search(self, query: dict[str, list[str]]) -> None:
+            repos = list(hub.repos.values())
+            search = (query.get("search") or [""])[0].lower()
+            if search:
+                repos = [r for r in repos if search in r.repo_id.lower()]
+            for tag in query.get("filter", []):
+                repos = [r for r in repos if tag in r.tags]
+            if author := (query.get("author") or [""])[0]:
+                repos = [r for r in repos if r.repo_id.split("/")[0] == author]
+            sort = (query.get("sort") or ["downloads"])[0]
+            key = {"downloads": "downloads", "likes": "likes", "lastModified": "last_modified"}.get(
+                sort, "downloads"
+            )
+            repos.sort(key=lambda r: getattr(r, key), reverse=True)
+            limit = int((query.get("limit") or ["1000"])[0])
+            self._json(200, [self._summary(r) for r in repos[:limit]])
+
+        def _info(self, repo_id: str) -> None:
+            repo = hub.repos.get(repo_id)
+            if repo is None:
+                self._not_found()
+                return
+            siblings = [
+                {
+                    "rfilename": name,
+                    "size": len(data),
+                    "blobId": _git_oid(data),
+                    "lfs": {"size": len(data), "sha256": _sha256(data), "pointerSize": 134},
+                }
+                for name, data in sorted(repo.files.items())
+            ]
+            body = self._summary(repo) | {
+                "sha": repo.sha,
+                "siblings": siblings,
+                "createdAt": "2025-06-01T00:00:00.000Z",
+            }
+            self._json(200, body)
+
+        def _resolve(self, repo_id: str, filename: str) -> None:
+            repo = hub.repos.get(repo_id)
+            if repo is None:
+                self._not_found()
+                return
+            data = repo.files.get(filename)
+            if data is None:
+                self._not_found("EntryNotFound")
+                return
+            fault = hub.faults.get((repo_id, filename))
+            if fault and fault.status:
+                self._json(fault.status, {"error": "fault"})
+                return
+            sha = _sha256(data)
+            body = data
+            if self.command == "GET" and fault is not None and fault.times is not None:
+                fault.times -= 1
+                if fault.times < 0:
+                    fault = None
+            if fault and fault.wrong_bytes:
+                body = bytes(b ^ 0xFF for b in data)
+            start = 0
+            status = 200
+            rng = self.headers.get("Range")
+            if rng and (m := re.match(r"bytes=(\d+)-(\d*)", rng)):
+                start = int(m[1])
+                status = 206
+            chunk = body[start:]
+            self.send_response(status)
+            self.send_header("X-Repo-Commit", repo.sha)
+            self.send_header("ETag", f'"{sha}"')
+            self.send_header("X-Linked-Etag", f'"{sha}"')
+            self.send_header("X-Linked-Size", str(len(data)))
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Last-Modified", datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT"))
+            if status == 206:
+                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            self.send_header("Content-Length", str(len(chunk) if self.command == "GET" else len(data)))
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            self._send_body(chunk, fault)
+
+        def _send_body(self, chunk: bytes, fault: Fault | None) -> None:
+            limit = fault.drop_after if fault and fault.drop_after is not None else None
+            rate = fault.bytes_per_second if fault else None
+            step = 16384 if rate is None else max(1, rate // 20)
+            sent = 0
+            try:
+                while sent < len(chunk):
+                    piece = chunk[sent : sent + step]
+                    if limit is not None and sent + len(piece) > limit:
+                        self.wfile.write(piece[: limit - sent])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    self.wfile.write(piece)
+                    sent += len(piece)
+                    if rate is not None:
+                        time.sleep(len(piece) / rate)
+            except (BrokenPipeError, ConnectionResetError, OSError):
+                self.close_connection = True
+
+    return Handler

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from desktop.chats.store import MIGRATIONS, ConversationStore, ReplyRecorder
+
+
+def test_schema_after_migrations(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "chats.sqlite3")
+    assert store.schema_version == len(MIGRATIONS)
+    store.close()
+    db = sqlite3.connect(tmp_path / "chats.sqlite3")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"conversations", "messages"} <= tables
+    columns = {r[1] for r in db.execute("PRAGMA table_info(messages)")}
+    assert columns >= {"conversation_id", "role", "content", "created", "model", "stats", "complete"}
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "chats.sqlite3"
+    ConversationStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(RuntimeError, match="newer Hearth"):
+        ConversationStore(path)
+
+
+def test_conversation_survives_reopen_and_title_comes_from_first_message(tmp_path: Path) -> None:
+    path = tmp_path / "chats.sqlite3"
+    store = ConversationStore(path)
+    chat = store.create_conversation(model="/models/a.gguf")
+    store.add_message(chat.id, "user", "How do   hearths\nwork?")
+    store.add_message(chat.id, "assistant", "Warmly.", model="/models/a.gguf")
+    later = store.create_conversation(model=None)
+    store.close()
+
+    store = ConversationStore(path)
+    assert [c.id for c in store.conversations()] == [later.id, chat.id]
+    reopened = store.conversation(chat.id)
+    assert reopened is not None and reopened.title == "How do hearths work?"
+    assert [(m.role, m.content) for m in store.messages(chat.id)] == [
+        ("user", "How do   hearths\nwork?"),
+        ("assistant", "Warmly."),
+    ]
+
+
+def test_reply_is_saved_while_it_streams(tmp_path: Path) -> None:
+    path = tmp_path / "chats.sqlite3"
+    store = ConversationStore(path)
+    chat = store.create_conversation(model=None)
+    now = [0.0]
+    recorder = ReplyRecorder(store, chat.id, model="m.gguf", interval=0.5, clock=lambda: now[0])
+    recorder.add("Hello")
+    # Another connection (as after a crash) sees nothing yet: the save interval has not passed.
+    other = ConversationStore(path)
+    assert other.messages(chat.id)[0].content == ""
+    now[0] = 0.6
+    recorder.add(", world")
+    saved = other.messages(chat.id)[0]
+    assert (saved.content, saved.complete) == ("Hello, world", False)
+    recorder.add("!")
+    recorder.finish({"completion_tokens": 3})
+    final = other.messages(chat.id)[0]
+    assert (final.content, final.complete, final.stats) == ("Hello, world!", True, {"completion_tokens": 3})

@@ -1,0 +1,97 @@
+"""The command line, run as a real process, against the fake Hub and factory models."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import TEST_REPO, run_env
+from tests.fakehub import FakeHub
+
+
+def hearth(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "desktop", *args], capture_output=True, text=True, timeout=timeout, env=run_env()
+    )
+
+
+def test_version_and_usage_errors() -> None:
+    result = hearth("--version")
+    assert result.returncode == 0 and result.stdout.startswith("hearth ")
+    bad = hearth("search", "--limit", "zero")
+    assert bad.returncode == 2 and bad.stdout == ""
+
+
+def test_search_and_files_json(fake_hub: FakeHub) -> None:
+    result = hearth("search", "tiny", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {
+            "repo_id": TEST_REPO,
+            "downloads": 1200,
+            "likes": 34,
+            "last_modified": "2026-10-01T12:00:00Z",
+            "gated": False,
+        }
+    ]
+    files = json.loads(hearth("files", TEST_REPO, "--json").stdout)
+    by_name = {f["filename"]: f for f in files}
+    assert by_name["tiny-llama.Q8_0.gguf"]["quant"] == "Q8_0"
+    assert by_name["mmproj-tiny-llama-f16.gguf"]["quant"] is None
+    assert by_name["README.md"] == {"filename": "README.md", "size_bytes": 13, "quant": None}
+    table = hearth("search", "--sort", "likes")
+    assert table.returncode == 0 and TEST_REPO in table.stdout and "DOWNLOADS" in table.stdout
+
+
+def test_offline_search_fails_in_words() -> None:
+    result = hearth("search", "gemma", "--json")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: Can't reach the Hugging Face Hub")
+    assert "Traceback" not in result.stderr
+
+
+def test_pull_list_run(fake_hub: FakeHub, models_dir: Path) -> None:
+    pulled = hearth("pull", TEST_REPO, "tiny-llama-F32.gguf", "--json")
+    assert pulled.returncode == 0, pulled.stderr
+    entry = json.loads(pulled.stdout)
+    assert entry["path"] == str(models_dir / TEST_REPO / "tiny-llama-F32.gguf")
+    assert entry["status"] == "ok" and entry["source"] == "hearth" and entry["quant"] == "F32"
+    assert "tiny-llama-F32.gguf" in pulled.stderr  # progress goes to stderr
+
+    again = hearth("pull", TEST_REPO, "tiny-llama-F32.gguf", "--json")
+    assert again.returncode == 0 and json.loads(again.stdout) == entry
+
+    rows = json.loads(hearth("list", "--json").stdout)
+    assert rows == [entry]
+    assert set(entry) == {
+        "id", "name", "path", "source", "architecture", "parameters", "quant", "size_bytes",
+        "shards", "context_length", "has_chat_template", "status", "reason",
+    }  # fmt: skip
+
+    run = hearth("run", entry["id"], "Say hello", "--max-tokens", "6", "--seed", "3", "--json")
+    assert run.returncode == 0, run.stderr
+    reply = json.loads(run.stdout)
+    assert reply["completion_tokens"] == 6 and reply["text"]
+    assert reply["gpu_layers"] == 0 and reply["backend"] == "cpu"
+    assert {"prompt_tokens", "load_ms", "ttft_ms", "prompt_tps", "gen_tps"} <= set(reply)
+
+    streamed = hearth("run", entry["path"], "Say hello", "--max-tokens", "6", "--seed", "3")
+    assert streamed.returncode == 0
+    assert streamed.stdout == reply["text"] + "\n"
+
+
+def test_pull_refuses_unknown_files_and_run_refuses_broken_models(fake_hub: FakeHub, models_dir: Path) -> None:
+    missing = hearth("pull", TEST_REPO, "nope.gguf")
+    assert missing.returncode == 1 and missing.stderr.startswith("error: ")
+    escape = hearth("pull", TEST_REPO, "../../evil.gguf")
+    assert escape.returncode == 1 and "Refusing" in escape.stderr
+    broken = models_dir / "o" / "r" / "broken.gguf"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"GGUF\x03\x00\x00\x00")
+    result = hearth("run", str(broken), "hi")
+    assert result.returncode == 1 and "cannot be used" in result.stderr and "Traceback" not in result.stderr
+    unknown = hearth("run", "no-such-model", "hi")
+    assert unknown.returncode == 1 and "hearth list" in unknown.stderr

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+
+from desktop.gguf_names import ShardName, is_projector, parse_shard, quant_from_name
+
+
+@pytest.mark.parametrize(
+    ("name", "quant"),
+    [
+        ("Llama-3.2-1B-Instruct-Q4_K_M.gguf", "Q4_K_M"),
+        ("model.Q4_K_M.gguf", "Q4_K_M"),
+        ("model-q4_k_m.gguf", "Q4_K_M"),
+        ("Qwen3-4B-UD-Q4_K_XL.gguf", "UD-Q4_K_XL"),
+        ("Model-Q6_K_L.gguf", "Q6_K_L"),
+        ("Model-IQ4_XS.gguf", "IQ4_XS"),
+        ("gemma-3-1b-it-fp16.gguf", "F16"),
+        ("gemma-3-1b-it-BF16.gguf", "BF16"),
+        ("Model-Q4_0_4_4.gguf", "Q4_0_4_4"),
+        ("Model-Q8_0/Model-Q8_0-00001-of-00002.gguf", "Q8_0"),
+        ("Qwen3-8B.gguf", None),
+        ("mmproj-model-f16.gguf", None),
+        ("README.md", None),
+    ],
+)
+def test_quant_from_name(name: str, quant: str | None) -> None:
+    assert quant_from_name(name) == quant
+
+
+def test_shards() -> None:
+    assert parse_shard("Big-Q8_0-00002-of-00003.gguf") == ShardName("Big-Q8_0", 2, 3)
+    assert parse_shard("Big-Q8_0.gguf") is None
+    assert parse_shard("Big-00004-of-00003.gguf") is None
+    assert is_projector("sub/mmproj-F16.gguf")

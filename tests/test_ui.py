@@ -1,0 +1,176 @@
+"""The real window, driven offscreen: search, download, library, load, streamed reply, restart."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from desktop.library.scan import LocalModel
+from desktop.ui.app import create_application, create_main_window
+from desktop.ui.engine_bridge import EngineState
+from desktop.ui.main_window import MainWindow
+from tests.conftest import TEST_REPO
+from tests.fakehub import FakeHub
+
+
+@pytest.fixture
+def open_window(qtbot) -> Callable[[], MainWindow]:
+    create_application([])
+    windows: list[MainWindow] = []
+
+    def open_() -> MainWindow:
+        window = create_main_window()
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield open_
+    for window in windows:
+        if window.isVisible():
+            window.close()
+
+
+def screenshot(window: MainWindow, name: str) -> None:
+    folder = os.environ.get("HEARTH_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(Path(folder) / name))
+
+
+def _select_row(view, row: int) -> None:
+    view.selectRow(row)
+
+
+def test_search_download_load_chat_and_restart(qtbot, open_window, fake_hub: FakeHub, models_dir: Path) -> None:
+    window = open_window()
+    assert window.windowTitle() == "Hearth"
+    local, discover, pane = window.library_pane.local, window.library_pane.discover, window.chat_pane
+    qtbot.waitUntil(lambda: local.empty_hint.isVisible())
+
+    # Search the Hub
+    window.library_pane.setCurrentWidget(discover)
+    qtbot.keyClicks(discover.query, "tiny")
+    qtbot.keyClick(discover.query, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.hub.results.rowCount() == 1)
+    assert discover.results_view.model().index(0, 0).data() == TEST_REPO
+    assert discover.results_view.model().index(0, 1).data() == "1.2K"
+
+    # Open it: only model files are offered
+    _select_row(discover.results_view, 0)
+    qtbot.waitUntil(lambda: window.hub.files.rowCount() == 2)
+    names = sorted(f.filename for f in window.hub.files.records())
+    assert names == ["tiny-llama-F32.gguf", "tiny-llama.Q8_0.gguf"]
+    proxy = discover.files_view.model()
+    row = next(r for r in range(2) if proxy.index(r, 0).data() == "tiny-llama-F32.gguf")
+    _select_row(discover.files_view, row)
+    assert proxy.index(row, 1).data() == "F32"
+
+    # Download with a progress bar, then it shows in the library
+    qtbot.mouseClick(discover.download_button, Qt.MouseButton.LeftButton)
+    assert discover.download_box.isVisible() and discover.cancel_button.isVisible()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1, timeout=30_000)
+    assert not discover.download_box.isVisible()
+    assert "Downloaded and verified" in discover.status.text()
+    model: LocalModel = window.library.model.record(0)
+    assert model.path == models_dir / TEST_REPO / "tiny-llama-F32.gguf" and model.ok
+    window.library_pane.setCurrentWidget(local)
+    qtbot.waitUntil(lambda: local.selected() == model)
+    assert "llama" in local.details.text() and "F32" in local.details.text() and "2K context" in local.details.text()
+
+    # Load and chat
+    window.chat.sampling = replace(window.chat.sampling, max_tokens=40)
+    qtbot.mouseClick(local.load_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
+    assert "tiny-llama-F32" in pane.model_status.text()
+    qtbot.keyClicks(pane.compose, "Hello there")
+    with qtbot.waitSignal(window.chat.reply_finished, timeout=30_000):
+        qtbot.keyClick(pane.compose, Qt.Key.Key_Return)
+    assert pane.compose.toPlainText() == ""
+    messages = window.store.messages(window.chat.conversation.id)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    reply = messages[1]
+    assert reply.content and reply.complete and reply.stats["completion_tokens"] == 40
+    text = pane.transcript.plain_text()
+    assert "Hello there" in text and reply.content.strip()[:20] in text and "tokens/s" in text
+    assert pane.title.text() == "Hello there"
+
+    # Stop ends the reply at once and keeps what was written
+    window.chat.sampling = replace(window.chat.sampling, max_tokens=1900)
+    qtbot.keyClicks(pane.compose, "Tell me a long story")
+    with qtbot.waitSignal(window.chat.reply_text, timeout=30_000):
+        qtbot.mouseClick(pane.send_button, Qt.MouseButton.LeftButton)
+    assert pane.stop_button.isVisible()
+    screenshot(window, "mid-conversation.png")
+    with qtbot.waitSignal(window.chat.reply_finished, timeout=10_000):
+        qtbot.keyClick(pane.compose, Qt.Key.Key_Escape)
+    stopped = window.store.messages(window.chat.conversation.id)[-1]
+    assert stopped.stats["stop_reason"] == "cancelled" and stopped.content
+    assert stopped.stats["completion_tokens"] < 1900
+    assert pane.send_button.isVisible() and not pane.stop_button.isVisible()
+    conversation_id = window.chat.conversation.id
+    transcript = pane.transcript.plain_text()
+    window.close()
+
+    # Start again: the model and the conversation are still there
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+    assert window.chat.conversation.id == conversation_id
+    assert window.chat_pane.transcript.plain_text() == transcript
+    assert window.chat_pane.load_last_button.isVisible()
+    qtbot.mouseClick(window.chat_pane.load_last_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
+    screenshot(window, "after-restart.png")
+
+
+def test_broken_model_and_offline_hub_are_explained(qtbot, open_window, models_dir: Path, tiny_model: Path) -> None:
+    broken = models_dir / "owner" / "Repo-GGUF" / "cut-Q4_K_M.gguf"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(tiny_model.read_bytes()[:5000])
+    window = open_window()
+    local, discover = window.library_pane.local, window.library_pane.discover
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+    local.view.selectRow(0)
+    assert "Broken" in local.details.text() and "truncated" in local.details.text()
+    qtbot.mouseClick(local.load_button, Qt.MouseButton.LeftButton)
+    assert window.chat_pane.notice.isVisible() and "can't be loaded" in window.chat_pane.notice.text()
+    assert window.engine.state == EngineState.EMPTY
+
+    window.library_pane.setCurrentWidget(discover)
+    qtbot.keyClicks(discover.query, "gemma")
+    qtbot.mouseClick(discover.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Can't reach the Hugging Face Hub" in discover.status.text(), timeout=15_000)
+    assert discover.search_button.isEnabled()
+    screenshot(window, "offline.png")
+
+
+def test_engine_crash_keeps_the_conversation(qtbot, open_window, models_dir: Path, tiny_model: Path) -> None:
+    target = models_dir / "owner" / "Tiny-GGUF" / tiny_model.name
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_model, target)
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+    window.load_model(window.library.model.record(0))
+    qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
+    window.chat.sampling = replace(window.chat.sampling, max_tokens=1900)
+    with qtbot.waitSignal(window.chat.reply_text, timeout=30_000):
+        window.chat.send("Keep talking")
+    pid = window.engine.worker_pid
+    assert pid
+    with qtbot.waitSignal(window.chat.reply_finished, timeout=10_000):
+        os.kill(pid, signal.SIGKILL)
+    assert window.engine.state == EngineState.FAILED
+    assert "engine process was stopped by SIGKILL" in window.chat_pane.notice.text()
+    kept = window.store.messages(window.chat.conversation.id)
+    assert [m.role for m in kept] == ["user", "assistant"] and kept[1].complete
+    assert window.chat_pane.load_last_button.isVisible()
+    assert QApplication.instance() is not None
