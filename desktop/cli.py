@@ -161,7 +161,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         _print_json([model_row(m) for m in models])
         return 0
     if not models:
-        print("No models yet. Find one with `hearth search` and fetch it with `hearth pull`.", file=sys.stderr)
+        print(
+            "No models yet. Find one with `hearth search` and fetch it with `hearth pull`.", file=sys.stderr
+        )
         return 0
     _table(
         [

@@ -27,7 +27,7 @@ def format_count(n: int | None) -> str:
 def format_duration(seconds: float | None) -> str:
     if seconds is None or seconds < 0:
         return "—"
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 60:
         return f"{s} s"
     if s < 3600:

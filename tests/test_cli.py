@@ -13,7 +13,11 @@ from tests.fakehub import FakeHub
 
 def hearth(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "desktop", *args], capture_output=True, text=True, timeout=timeout, env=run_env()
+        [sys.executable, "-m", "desktop", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=run_env(),
     )
 
 
@@ -83,7 +87,9 @@ def test_pull_list_run(fake_hub: FakeHub, models_dir: Path) -> None:
     assert streamed.stdout == reply["text"] + "\n"
 
 
-def test_pull_refuses_unknown_files_and_run_refuses_broken_models(fake_hub: FakeHub, models_dir: Path) -> None:
+def test_pull_refuses_unknown_files_and_run_refuses_broken_models(
+    fake_hub: FakeHub, models_dir: Path
+) -> None:
     missing = hearth("pull", TEST_REPO, "nope.gguf")
     assert missing.returncode == 1 and missing.stderr.startswith("error: ")
     escape = hearth("pull", TEST_REPO, "../../evil.gguf")

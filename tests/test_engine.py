@@ -12,7 +12,14 @@ import pytest
 
 from desktop.engine.chat_template import render_prompt
 from desktop.engine.client import EngineClient, EngineFailure
-from desktop.engine.protocol import ChatMessage, EngineError, GenerationStats, LoadOptions, Sampling, TokenEvent
+from desktop.engine.protocol import (
+    ChatMessage,
+    EngineError,
+    GenerationStats,
+    LoadOptions,
+    Sampling,
+    TokenEvent,
+)
 from desktop.library.tiny_model import CHATML_TEMPLATE
 
 
@@ -136,7 +143,9 @@ time.sleep(60)
 
 
 def test_worker_exits_when_its_parent_dies(tiny_model: Path) -> None:
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tiny_model)], stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(tiny_model)], stdout=subprocess.PIPE, text=True
+    )
     assert parent.stdout is not None
     worker_pid = int(parent.stdout.readline())
     parent.kill()
@@ -149,12 +158,17 @@ def test_worker_exits_when_its_parent_dies(tiny_model: Path) -> None:
             return
         # Reap it if it is our grandchild-turned-zombie; otherwise keep waiting.
         time.sleep(0.05)
-        if Path(f"/proc/{worker_pid}/stat").exists() and " Z " in Path(f"/proc/{worker_pid}/stat").read_text():
+        if (
+            Path(f"/proc/{worker_pid}/stat").exists()
+            and " Z " in Path(f"/proc/{worker_pid}/stat").read_text()
+        ):
             return
     raise AssertionError("the worker outlived its parent")
 
 
-def test_model_without_template_gets_a_named_fallback(client: EngineClient, model_cache: Callable[..., Path]) -> None:
+def test_model_without_template_gets_a_named_fallback(
+    client: EngineClient, model_cache: Callable[..., Path]
+) -> None:
     base = model_cache("base-F32.gguf", chat_template=None)
     client.load(LoadOptions(str(base)))
     loaded = client.wait_loaded()
@@ -167,7 +181,10 @@ def test_model_without_template_gets_a_named_fallback(client: EngineClient, mode
 def test_templates_render_in_a_sandbox() -> None:
     messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "Hi")]
     ok = render_prompt(messages, template=CHATML_TEMPLATE, architecture="llama")
-    assert ok.text == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+    assert (
+        ok.text
+        == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+    )
     evil = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
     fallback = render_prompt(messages, template=evil, architecture="gemma3", bos_token="<bos>")
     assert fallback.source == "fallback:gemma"

@@ -46,7 +46,12 @@ def test_scan_lists_good_and_broken_models(models_dir: Path, model_cache: Callab
     assert set(models) == {good.name, no_template.name, truncated.name, not_gguf.name, header_cut.name}
 
     tiny = models[good.name]
-    assert (tiny.status, tiny.architecture, tiny.quant, tiny.repo_id) == ("ok", "llama", "F32", "owner/Tiny-GGUF")
+    assert (tiny.status, tiny.architecture, tiny.quant, tiny.repo_id) == (
+        "ok",
+        "llama",
+        "F32",
+        "owner/Tiny-GGUF",
+    )
     assert tiny.has_chat_template and tiny.context_length == 2048 and tiny.parameters
     assert tiny.source == "hearth" and tiny.shards == 1 and tiny.size_bytes == good.stat().st_size
     base = models[no_template.name]
@@ -61,7 +66,7 @@ def test_scan_lists_good_and_broken_models(models_dir: Path, model_cache: Callab
 def test_sharded_model_is_one_entry_and_a_missing_part_is_reported(models_dir: Path, tmp_path: Path) -> None:
     first = build_tiny_model(tmp_path / "split" / "Tiny-Q8_0.gguf", TinyModelSpec(split_max_tensors=10))
     parts = sorted(first.parent.glob("*.gguf"))
-    assert len(parts) >= 2 and first.name.endswith("-00001-of-%05d.gguf" % len(parts))
+    assert len(parts) >= 2 and first.name.endswith(f"-00001-of-{len(parts):05d}.gguf")
     single = build_tiny_model(tmp_path / "single" / "Tiny.gguf")
     for part in parts:
         _place(models_dir, "owner/Split-GGUF", part)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,11 +18,11 @@ from desktop.ui.app import create_application, create_main_window
 from desktop.ui.engine_bridge import EngineState
 from desktop.ui.main_window import MainWindow
 from tests.conftest import TEST_REPO
-from tests.fakehub import FakeHub
+from tests.fakehub import FakeHub, Fault
 
 
 @pytest.fixture
-def open_window(qtbot) -> Callable[[], MainWindow]:
+def open_window(qtbot) -> Iterator[Callable[[], MainWindow]]:
     create_application([])
     windows: list[MainWindow] = []
 
@@ -51,7 +51,9 @@ def _select_row(view, row: int) -> None:
     view.selectRow(row)
 
 
-def test_search_download_load_chat_and_restart(qtbot, open_window, fake_hub: FakeHub, models_dir: Path) -> None:
+def test_search_download_load_chat_and_restart(
+    qtbot, open_window, fake_hub: FakeHub, models_dir: Path
+) -> None:
     window = open_window()
     assert window.windowTitle() == "Hearth"
     local, discover, pane = window.library_pane.local, window.library_pane.discover, window.chat_pane
@@ -76,8 +78,15 @@ def test_search_download_load_chat_and_restart(qtbot, open_window, fake_hub: Fak
     assert proxy.index(row, 1).data() == "F32"
 
     # Download with a progress bar, then it shows in the library
+    fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", Fault(bytes_per_second=1_000_000))
     qtbot.mouseClick(discover.download_button, Qt.MouseButton.LeftButton)
     assert discover.download_box.isVisible() and discover.cancel_button.isVisible()
+    qtbot.waitUntil(
+        lambda: discover.progress.maximum() == 1000 and discover.progress.value() > 0, timeout=10_000
+    )
+    label = discover.progress_label.text()
+    assert "tiny-llama-F32.gguf" in label and ("of 571.6 KB" in label or "checksum" in label)
+    screenshot(window, "downloading.png")
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1, timeout=30_000)
     assert not discover.download_box.isVisible()
     assert "Downloaded and verified" in discover.status.text()
@@ -85,7 +94,11 @@ def test_search_download_load_chat_and_restart(qtbot, open_window, fake_hub: Fak
     assert model.path == models_dir / TEST_REPO / "tiny-llama-F32.gguf" and model.ok
     window.library_pane.setCurrentWidget(local)
     qtbot.waitUntil(lambda: local.selected() == model)
-    assert "llama" in local.details.text() and "F32" in local.details.text() and "2K context" in local.details.text()
+    assert (
+        "llama" in local.details.text()
+        and "F32" in local.details.text()
+        and "2K context" in local.details.text()
+    )
 
     # Load and chat
     window.chat.sampling = replace(window.chat.sampling, max_tokens=40)
@@ -132,7 +145,9 @@ def test_search_download_load_chat_and_restart(qtbot, open_window, fake_hub: Fak
     screenshot(window, "after-restart.png")
 
 
-def test_broken_model_and_offline_hub_are_explained(qtbot, open_window, models_dir: Path, tiny_model: Path) -> None:
+def test_broken_model_and_offline_hub_are_explained(
+    qtbot, open_window, models_dir: Path, tiny_model: Path
+) -> None:
     broken = models_dir / "owner" / "Repo-GGUF" / "cut-Q4_K_M.gguf"
     broken.parent.mkdir(parents=True)
     broken.write_bytes(tiny_model.read_bytes()[:5000])
@@ -174,3 +189,26 @@ def test_engine_crash_keeps_the_conversation(qtbot, open_window, models_dir: Pat
     assert [m.role for m in kept] == ["user", "assistant"] and kept[1].complete
     assert window.chat_pane.load_last_button.isVisible()
     assert QApplication.instance() is not None
+
+
+def test_the_app_starts_from_its_command(tmp_path: Path) -> None:
+    """The README's first command ends in `hearth`: the real entry point opens the window."""
+    import subprocess
+    import sys
+    import time
+
+    from desktop.paths import hearth_paths
+    from tests.conftest import run_env
+
+    env = run_env() | {"QT_QPA_PLATFORM": "offscreen"}
+    app = subprocess.Popen([sys.executable, "-m", "desktop"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        log = hearth_paths().log_file
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (log.exists() and "main window shown" in log.read_text()):
+            assert app.poll() is None, app.stderr.read() if app.stderr else ""
+            time.sleep(0.1)
+        assert "main window shown" in log.read_text()
+    finally:
+        app.terminate()
+        app.wait(10)

@@ -101,7 +101,8 @@ class ConversationStore:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > len(MIGRATIONS):
             raise RuntimeError(
-                f"The chat history was written by a newer Hearth (schema {version}); update Hearth to open it."
+                f"The chat history was written by a newer Hearth (schema {version}); "
+                "update Hearth to open it."
             )
         for number, (_name, sql) in enumerate(MIGRATIONS[version:], start=version + 1):
             with self._transaction() as db:

@@ -63,10 +63,14 @@ def _environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
-def _render(template: str, messages: Sequence[ChatMessage], add_generation_prompt: bool, **tokens: str) -> str:
+def _render(
+    template: str, messages: Sequence[ChatMessage], add_generation_prompt: bool, **tokens: str
+) -> str:
     as_dicts: list[dict[str, Any]] = [{"role": m.role, "content": m.content} for m in messages]
-    return _environment().from_string(template).render(
-        messages=as_dicts, add_generation_prompt=add_generation_prompt, **tokens
+    return (
+        _environment()
+        .from_string(template)
+        .render(messages=as_dicts, add_generation_prompt=add_generation_prompt, **tokens)
     )
 
 

@@ -29,7 +29,6 @@ from desktop.engine.protocol import (
 from desktop.engine.worker import SUBCOMMAND
 
 
-
 class EngineClient:
     def __init__(self) -> None:
         self._child: ChildProcess | None = None
@@ -80,7 +79,9 @@ class EngineClient:
         request = ChatRequest(f"r{next(self._ids)}", list(messages), sampling or Sampling())
         child = self._child
         if child is None or not child.send(request.to_command()):
-            self._events.put(EngineError("No model is loaded.", kind="generate", request_id=request.request_id))
+            self._events.put(
+                EngineError("No model is loaded.", kind="generate", request_id=request.request_id)
+            )
         return request.request_id
 
     def cancel(self, request_id: str) -> None:

@@ -8,7 +8,6 @@ read on their own thread, so one takes effect before the next token.
 from __future__ import annotations
 
 import codecs
-import os
 import queue
 import threading
 import time

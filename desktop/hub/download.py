@@ -9,7 +9,6 @@ is ever registered.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import threading
 import time
@@ -21,13 +20,12 @@ from typing import Any, ClassVar
 from huggingface_hub import constants as hf_constants
 from huggingface_hub import hf_hub_download
 from huggingface_hub._local_folder import get_local_download_paths
-from huggingface_hub.utils import tqdm as hf_tqdm
+from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
 
 from desktop.hub.api import ensure_reachable, hub_endpoint
 from desktop.hub.errors import HubError, describe_hub_error
 from desktop.hub.files import HubFile, check_repo_id, list_files
 from desktop.units import format_bytes
-
 
 # huggingface_hub reads the body in 10 MB pieces and reports progress once per piece: on a
 # slow link the bar would stand still for minutes. 1 MiB keeps it moving at any speed.
@@ -114,12 +112,12 @@ class _Meter:
 
 
 def _progress_class(meter: _Meter) -> type[hf_tqdm]:
-    class _Bar(hf_tqdm):  # type: ignore[misc]
+    class _Bar(hf_tqdm):
         _meter: ClassVar[_Meter] = meter
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["disable"] = True  # Hearth draws its own progress
-            super().__init__(*args, **kwargs)
+            super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
 
         def update(self, n: float | None = 1) -> bool | None:
             self._meter.add(int(n or 0))
@@ -220,18 +218,16 @@ def download_to_library(
 def _matches(path: Path, remote: HubFile) -> bool:
     if remote.size_bytes is not None and path.stat().st_size != remote.size_bytes:
         return False
-    if remote.sha256 is not None and sha256_of(path) != remote.sha256:
-        return False
-    return True
+    return remote.sha256 is None or sha256_of(path) == remote.sha256
 
 
 def _move_into_library(staged: Path, target: Path) -> None:
     """The library lists ``*.gguf`` only, so a copy across disks goes under a temporary name first."""
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.replace(staged, target)
+        staged.replace(target)
     except OSError:
         temporary = target.with_name(target.name + ".moving")
         shutil.copyfile(staged, temporary)
-        os.replace(temporary, target)
+        temporary.replace(target)
         staged.unlink(missing_ok=True)

@@ -21,7 +21,19 @@ DEFAULT_ALIGNMENT = 32
 _MAX_COUNT = 10_000_000  # more keys or tensors than this is a corrupt header, not a model
 
 # GGUF value types
-_SCALARS: dict[int, str] = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_SCALARS: dict[int, str] = {
+    0: "<B",
+    1: "<b",
+    2: "<H",
+    3: "<h",
+    4: "<I",
+    5: "<i",
+    6: "<f",
+    7: "<?",
+    10: "<Q",
+    11: "<q",
+    12: "<d",
+}
 _STRING = 8
 _ARRAY = 9
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
 from collections.abc import Sequence
 
+from PySide6.QtCore import qVersion
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from desktop import __version__
 from desktop.paths import hearth_paths
 from desktop.resources import resource_path
 from desktop.settings import load_settings
 from desktop.ui.main_window import AppContext, MainWindow
+
+log = logging.getLogger(__name__)
 
 
 def app_icon() -> QIcon:
@@ -38,6 +44,10 @@ def create_main_window() -> MainWindow:
 
 def run_gui(argv: Sequence[str]) -> int:
     app = create_application(argv)
+    # Ctrl+C in the terminal that started the app ends it (Qt would otherwise swallow it);
+    # the engine and download processes notice their parent is gone and exit too.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     window = create_main_window()
     window.show()
+    log.info("main window shown (Hearth %s, Qt %s)", __version__, qVersion())
     return app.exec()

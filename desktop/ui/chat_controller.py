@@ -28,7 +28,9 @@ class ChatController(QObject):
     notice = Signal(str, str)  # level ("info", "warning", "error"), text
     busy_changed = Signal(bool)
 
-    def __init__(self, store: ConversationStore, engine: EngineController, parent: QObject | None = None) -> None:
+    def __init__(
+        self, store: ConversationStore, engine: EngineController, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._store = store
         self._engine = engine
@@ -90,9 +92,7 @@ class ChatController(QObject):
             self.new_chat()
         assert self.conversation is not None
         conversation_id = self.conversation.id
-        history = [
-            ChatMessage(m.role, m.content) for m in self._store.messages(conversation_id) if m.content
-        ]
+        history = [ChatMessage(m.role, m.content) for m in self._store.messages(conversation_id) if m.content]
         message = self._store.add_message(conversation_id, "user", text)
         self.user_message.emit(message)
         history.append(ChatMessage("user", text))

@@ -117,7 +117,7 @@ class ChatPane(QWidget):
         self.stop_button.clicked.connect(self.stop_requested)
         self.new_chat_button.clicked.connect(self.new_chat_requested)
         self.load_last_button.clicked.connect(self.load_last_model_requested)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.stop_requested.emit)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop_requested.emit)
 
     def _submit(self) -> None:
         text = self.compose.toPlainText().strip()
@@ -152,5 +152,7 @@ class ChatPane(QWidget):
 
     def show_notice(self, level: str, text: str) -> None:
         self.notice.setText(text)
-        self.notice.setStyleSheet(f"QLabel#chatNotice {{ {_NOTICE_STYLE.get(level, '')} padding: 6px; border-radius: 4px; }}")
+        self.notice.setStyleSheet(
+            f"QLabel#chatNotice {{ {_NOTICE_STYLE.get(level, '')} padding: 6px; border-radius: 4px; }}"
+        )
         self.notice.setVisible(bool(text))

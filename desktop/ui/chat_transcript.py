@@ -19,7 +19,9 @@ def stats_line(stats: dict[str, Any] | None) -> str:
     parts = [f"{stats.get('completion_tokens', 0)} tokens"]
     ttft = stats.get("ttft_ms")
     if ttft:
-        parts.append(f"{ttft:.0f} ms to first token" if ttft < 1000 else f"{ttft / 1000:.1f} s to first token")
+        parts.append(
+            f"{ttft:.0f} ms to first token" if ttft < 1000 else f"{ttft / 1000:.1f} s to first token"
+        )
     if stats.get("gen_tps"):
         parts.append(f"{stats['gen_tps']:.1f} tokens/s")
     if stats.get("model"):
@@ -39,6 +41,9 @@ class ChatTranscript(QTextBrowser):
         self.setOpenExternalLinks(False)
         self.setAccessibleName("Conversation")
         self.document().setDocumentMargin(16)
+        self.setPlaceholderText(
+            "Load a model from My models, then write below. Everything stays on this computer."
+        )
         self._reply_cursor: QTextCursor | None = None
 
     # Formats, from the palette so light and dark themes both read well
@@ -49,7 +54,9 @@ class ChatTranscript(QTextBrowser):
     def _header_format(self, assistant: bool) -> QTextCharFormat:
         fmt = QTextCharFormat()
         fmt.setFontWeight(QFont.Weight.Bold)
-        fmt.setForeground(self._colour(QPalette.ColorRole.Highlight if assistant else QPalette.ColorRole.Text))
+        fmt.setForeground(
+            self._colour(QPalette.ColorRole.Highlight if assistant else QPalette.ColorRole.Text)
+        )
         return fmt
 
     def _body_format(self) -> QTextCharFormat:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, Signal
 
 from desktop.hub.errors import HubError, describe_hub_error
 from desktop.hub.files import RepoFiles, list_files
-from desktop.hub.search import HubModel, SortKey, search_models
+from desktop.hub.search import SORT_KEYS, HubModel, SortKey, search_models
 from desktop.ui.hub_models import HubFilesModel, HubResultsModel
 from desktop.ui.jobs import JobRunner
 
@@ -25,7 +27,8 @@ class HubBrowser(QObject):
         self._files_serial = 0
         self.repo_id: str | None = None
 
-    def search(self, query: str, sort: SortKey = "downloads") -> None:
+    def search(self, query: str, sort: str = "downloads") -> None:
+        key: SortKey = next((k for k in SORT_KEYS if k == sort), "downloads")
         self._search_serial += 1
         serial = self._search_serial
         self.busy_changed.emit(True)
@@ -36,7 +39,7 @@ class HubBrowser(QObject):
                 self.error.emit("", False)
                 self.busy_changed.emit(False)
 
-        self._jobs.start(lambda: search_models(query, sort=sort, limit=50), done, self._failed(serial, True))
+        self._jobs.start(lambda: search_models(query, sort=key, limit=50), done, self._failed(serial, True))
 
     def open_repo(self, repo_id: str) -> None:
         self._files_serial += 1
@@ -54,7 +57,7 @@ class HubBrowser(QObject):
 
         self._jobs.start(lambda: list_files(repo_id), done, self._failed(serial, False))
 
-    def _failed(self, serial: int, is_search: bool) -> object:
+    def _failed(self, serial: int, is_search: bool) -> Callable[[BaseException], None]:
         def report(exc: BaseException) -> None:
             current = self._search_serial if is_search else self._files_serial
             if serial != current:

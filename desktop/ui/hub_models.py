@@ -18,7 +18,9 @@ class HubResultsModel(RecordTableModel[HubModel]):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(
             [
-                Column("Model", lambda m: m.repo_id + ("  🔒" if m.gated else ""), lambda m: m.repo_id.lower()),
+                Column(
+                    "Model", lambda m: m.repo_id + ("  🔒" if m.gated else ""), lambda m: m.repo_id.lower()
+                ),
                 Column("Downloads", lambda m: format_count(m.downloads), lambda m: m.downloads, numeric=True),
                 Column("Likes", lambda m: format_count(m.likes), lambda m: m.likes, numeric=True),
                 Column("Updated", _updated, lambda m: m.last_modified.timestamp() if m.last_modified else 0),
@@ -35,7 +37,9 @@ class HubFilesModel(RecordTableModel[HubFile]):
             [
                 Column("File", lambda f: f.filename, tooltip=lambda f: f.filename),
                 Column("Quant", lambda f: f.quant or "—"),
-                Column("Size", lambda f: format_bytes(f.size_bytes), lambda f: f.size_bytes or 0, numeric=True),
+                Column(
+                    "Size", lambda f: format_bytes(f.size_bytes), lambda f: f.size_bytes or 0, numeric=True
+                ),
             ],
             parent,
         )

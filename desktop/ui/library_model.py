@@ -22,9 +22,16 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(
             [
-                Column("Model", lambda m: m.name if m.ok else f"⚠ {m.name}", lambda m: m.name.lower(), tooltip=_tooltip),
+                Column(
+                    "Model",
+                    lambda m: m.name if m.ok else f"⚠ {m.name}",
+                    lambda m: m.name.lower(),
+                    tooltip=_tooltip,
+                ),
                 Column("Arch", lambda m: m.architecture or "—"),
-                Column("Params", lambda m: format_count(m.parameters), lambda m: m.parameters or 0, numeric=True),
+                Column(
+                    "Params", lambda m: format_count(m.parameters), lambda m: m.parameters or 0, numeric=True
+                ),
                 Column("Quant", lambda m: m.quant or "—"),
                 Column("Size", lambda m: format_bytes(m.size_bytes), lambda m: m.size_bytes, numeric=True),
                 Column(

@@ -45,7 +45,11 @@ def _table(model: RecordTableModel[object], name: str, stretch_column: int = 0) 
     header = view.horizontalHeader()
     header.setHighlightSections(False)
     for column in range(model.columnCount()):
-        mode = QHeaderView.ResizeMode.Stretch if column == stretch_column else QHeaderView.ResizeMode.ResizeToContents
+        mode = (
+            QHeaderView.ResizeMode.Stretch
+            if column == stretch_column
+            else QHeaderView.ResizeMode.ResizeToContents
+        )
         header.setSectionResizeMode(column, mode)
     view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
     return view
@@ -68,7 +72,9 @@ class LocalTab(QWidget):
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.setAccessibleName("Model details")
-        self.empty_hint = QLabel("No models yet. Find one in Discover, or put .gguf files in the models folder.")
+        self.empty_hint = QLabel(
+            "No models yet. Find one in Discover, or put .gguf files in the models folder."
+        )
         self.empty_hint.setWordWrap(True)
         self.load_button = QPushButton("Load")
         self.load_button.setAccessibleName("Load model")
@@ -196,6 +202,7 @@ class DiscoverTab(QWidget):
         split.setChildrenCollapsible(False)
 
         self.progress_label = QLabel()
+        self.progress_label.setWordWrap(True)
         self.progress_label.setAccessibleName("Download status")
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Download progress")
@@ -228,6 +235,7 @@ class DiscoverTab(QWidget):
         self.cancel_button.clicked.connect(self.cancel_requested)
         self._repo: str | None = None
         self._downloading = False
+        self._download_name = ""
 
     def _search(self) -> None:
         self.search_requested.emit(self.query.text(), str(self.sort.currentData()))
@@ -248,7 +256,9 @@ class DiscoverTab(QWidget):
         )
 
     def _file_selected(self) -> None:
-        self.download_button.setEnabled(selected_record(self.files_view) is not None and not self._downloading)
+        self.download_button.setEnabled(
+            selected_record(self.files_view) is not None and not self._downloading
+        )
 
     def _download(self) -> None:
         record = selected_record(self.files_view)
@@ -268,9 +278,10 @@ class DiscoverTab(QWidget):
 
     def download_started(self, repo_id: str, filename: str) -> None:
         self._downloading = True
+        self._download_name = filename
         self.download_button.setEnabled(False)
         self.progress.setRange(0, 0)
-        self.progress_label.setText(f"Downloading {filename} from {repo_id}…")
+        self.progress_label.setText(f"<b>{filename}</b> from {repo_id}: starting…")
         self.cancel_button.setEnabled(True)
         self.download_box.show()
 
@@ -279,10 +290,13 @@ class DiscoverTab(QWidget):
             self.progress.setRange(0, 1000)
             self.progress.setValue(int((p.fraction or 0) * 1000))
             self.progress.setFormat(f"{(p.fraction or 0) * 100:.0f}%")
-        name = self.progress_label.text().split(" — ")[0]
+        name = f"<b>{self._download_name}</b>"
+        if p.total_bytes and p.done_bytes >= p.total_bytes:
+            self.progress_label.setText(f"{name}: downloaded; checking it against the Hub's checksum…")
+            return
         self.progress_label.setText(
-            f"{name} — {format_bytes(p.done_bytes)} of {format_bytes(p.total_bytes)}, "
-            f"{format_bytes(p.bytes_per_second)}/s, {format_duration(p.eta_seconds)} left"
+            f"{name}: {format_bytes(p.done_bytes)} of {format_bytes(p.total_bytes)}"
+            f" · {format_bytes(p.bytes_per_second)}/s · {format_duration(p.eta_seconds)} left"
         )
 
     def download_ended(self, message: str) -> None:

@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
 
-        self.engine_status = QLabel(EngineState.EMPTY.value)
+        self.engine_status = QLabel(f"Engine: {EngineState.EMPTY.value}")
         self.engine_status.setAccessibleName("Engine status")
         self.statusBar().addPermanentWidget(self.engine_status)
 
@@ -79,10 +79,10 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self.new_chat_action = QAction("&New chat", self, shortcut=QKeySequence.StandardKey.New)
+        self.new_chat_action = QAction("&New chat", self, shortcut=QKeySequence(QKeySequence.StandardKey.New))
         self.refresh_action = QAction("&Refresh library", self, shortcut=QKeySequence("F5"))
         self.find_action = QAction("&Search the Hub", self, shortcut=QKeySequence("Ctrl+K"))
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
         quit_action.triggered.connect(self.close)
         for action in (self.new_chat_action, self.refresh_action, self.find_action):
             file_menu.addAction(action)
@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
         local.refresh_requested.connect(self.library.refresh)
         self.library.refreshed.connect(self._library_refreshed)
 
-        discover.search_requested.connect(lambda q, s: self.hub.search(q, s))  # type: ignore[arg-type]
+        discover.search_requested.connect(self.hub.search)
         discover.repo_requested.connect(self.hub.open_repo)
         discover.download_requested.connect(self._download)
         discover.cancel_requested.connect(self.downloads.cancel)
@@ -172,7 +172,8 @@ class MainWindow(QMainWindow):
     def _model_loaded(self, info: ModelLoaded) -> None:
         name = model_label(info.model_path)
         self.chat_pane.set_model_status(
-            f"{name} · {info.n_ctx:,} tokens context · {info.backend.upper()} · loaded in {_duration(info.load_ms)}"
+            f"{name} · {info.n_ctx:,} tokens context · {info.backend.upper()} · "
+            f"loaded in {_duration(info.load_ms)}"
         )
         self.chat_pane.offer_model(None)
         self.library_pane.local.select_path(info.model_path)
@@ -192,7 +193,9 @@ class MainWindow(QMainWindow):
         loaded = self.engine.model
         wanted = conversation.model if conversation else None
         show = wanted and Path(wanted).is_file() and (loaded is None or loaded.model_path != wanted)
-        self.chat_pane.offer_model(model_label(wanted) if show and self.engine.state != EngineState.LOADING else None)
+        self.chat_pane.offer_model(
+            model_label(wanted) if show and self.engine.state != EngineState.LOADING else None
+        )
 
     # Chat
 
@@ -223,7 +226,9 @@ class MainWindow(QMainWindow):
 
     def _download(self, repo_id: str, file: HubFile) -> None:
         if not self.downloads.start(repo_id, file.filename):
-            self.statusBar().showMessage("One download at a time: wait for the current one or cancel it.", 5000)
+            self.statusBar().showMessage(
+                "One download at a time: wait for the current one or cancel it.", 5000
+            )
 
     def _download_progress(self, progress: DownloadProgress) -> None:
         self.library_pane.discover.download_progress(progress)
@@ -232,7 +237,9 @@ class MainWindow(QMainWindow):
 
     def _download_finished(self, path: str) -> None:
         self.library_pane.discover.download_ended(f"Downloaded and verified: {Path(path).name}")
-        self.statusBar().showMessage(f"Downloaded {Path(path).name} ({format_bytes(Path(path).stat().st_size)})", 6000)
+        self.statusBar().showMessage(
+            f"Downloaded {Path(path).name} ({format_bytes(Path(path).stat().st_size)})", 6000
+        )
         self.library.refreshed.connect(self._select_downloaded(path))
         self.library.refresh()
 
