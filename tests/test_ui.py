@@ -132,17 +132,42 @@ def test_search_download_load_chat_and_restart(
     assert pane.send_button.isVisible() and not pane.stop_button.isVisible()
     conversation_id = window.chat.conversation.id
     transcript = pane.transcript.plain_text()
+    window.resize(700, 560)  # within the offscreen platform's 800x600 screen
+    size = (window.width(), window.height())
+    assert size[1] == 560
     window.close()
 
     # Start again: the model and the conversation are still there
     window = open_window()
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
     assert window.chat.conversation.id == conversation_id
+    assert (window.width(), window.height()) == size  # window state is remembered
     assert window.chat_pane.transcript.plain_text() == transcript
     assert window.chat_pane.load_last_button.isVisible()
     qtbot.mouseClick(window.chat_pane.load_last_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
     screenshot(window, "after-restart.png")
+
+
+def test_cancel_a_download(qtbot, open_window, fake_hub: FakeHub, models_dir: Path) -> None:
+    fake_hub.add_file(TEST_REPO, "big-Q4_K_M.gguf", bytes(8 * 1024 * 1024))
+    fake_hub.set_fault(TEST_REPO, "big-Q4_K_M.gguf", Fault(bytes_per_second=1_000_000))
+    window = open_window()
+    discover = window.library_pane.discover
+    window.library_pane.setCurrentWidget(discover)
+    window.hub.open_repo(TEST_REPO)
+    qtbot.waitUntil(lambda: window.hub.files.rowCount() == 3)
+    discover._repo = TEST_REPO
+    proxy = discover.files_view.model()
+    discover.files_view.selectRow(next(r for r in range(3) if proxy.index(r, 0).data() == "big-Q4_K_M.gguf"))
+    qtbot.mouseClick(discover.download_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "of 8.4 MB" in discover.progress_label.text(), timeout=15_000)
+    with qtbot.waitSignal(window.downloads.cancelled, timeout=2_000):
+        qtbot.mouseClick(discover.cancel_button, Qt.MouseButton.LeftButton)
+    assert not discover.download_box.isVisible()
+    assert discover.status.text() == "Download cancelled."
+    assert discover.download_button.isEnabled()
+    assert not list(models_dir.rglob("*.gguf"))
 
 
 def test_broken_model_and_offline_hub_are_explained(

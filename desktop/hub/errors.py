@@ -26,6 +26,9 @@ OFFLINE_MESSAGE = (
 )
 
 
+OFFLINE_MODE_MESSAGE = "Offline mode is on (HF_HUB_OFFLINE is set), so Hearth does not contact the Hub."
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     found: list[BaseException] = []
     current: BaseException | None = exc
@@ -49,10 +52,7 @@ def describe_hub_error(exc: BaseException, *, repo_id: str | None = None) -> Hub
     exc = next((e for e in _chain(exc) if isinstance(e, HfHubHTTPError | OfflineModeIsEnabled)), exc)
     what = f"'{repo_id}'" if repo_id else "this repository"
     if isinstance(exc, OfflineModeIsEnabled):
-        return HubError(
-            "Hearth is in offline mode (HF_HUB_OFFLINE is set), so the Hub is not contacted.",
-            offline=True,
-        )
+        return HubError(OFFLINE_MODE_MESSAGE, offline=True)
     if isinstance(exc, GatedRepoError):
         return HubError(
             f"{what} is gated: accept its licence on huggingface.co, then sign in with a "

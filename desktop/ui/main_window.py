@@ -140,7 +140,9 @@ class MainWindow(QMainWindow):
         if s.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(s.window_geometry.encode()))
         else:
-            self.resize(1280, 800)
+            # First start: a comfortable size, never larger than most of the screen.
+            screen = self.screen().availableGeometry()
+            self.resize(min(1280, int(screen.width() * 0.9)), min(800, int(screen.height() * 0.9)))
         if s.window_state:
             self.restoreState(QByteArray.fromBase64(s.window_state.encode()))
         if s.splitter_state:
