@@ -151,7 +151,9 @@ def read_header(path: Path) -> GGUFHeader:
                 return _parse(buf, size)
     except BrokenModel:
         raise
-    except (struct.error, IndexError, OverflowError, ValueError) as exc:
+    except struct.error as exc:
+        raise BrokenModel(f"truncated: the file ends inside its header, after {size:,} bytes") from exc
+    except (IndexError, OverflowError, ValueError) as exc:
         raise BrokenModel(f"truncated or corrupt header ({exc})") from exc
     except OSError as exc:
         raise BrokenModel(f"cannot read the file: {exc.strerror or exc}") from exc

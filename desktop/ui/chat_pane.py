@@ -57,6 +57,9 @@ class ChatPane(QWidget):
         self.model_status = QLabel("No model loaded")
         self.model_status.setObjectName("modelStatus")
         self.model_status.setAccessibleName("Model status")
+        # Long titles and statuses wrap rather than forcing the window wider.
+        self.model_status.setWordWrap(True)
+        self.title.setWordWrap(True)
         self.load_last_button = QPushButton("Load model")
         self.load_last_button.setAccessibleName("Load this chat's model")
         self.load_last_button.hide()

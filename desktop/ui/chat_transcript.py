@@ -41,9 +41,7 @@ class ChatTranscript(QTextBrowser):
         self.setOpenExternalLinks(False)
         self.setAccessibleName("Conversation")
         self.document().setDocumentMargin(16)
-        self.setPlaceholderText(
-            "Load a model from My models, then write below. Everything stays on this computer."
-        )
+        self.setPlaceholderText("Load a model from My models, then write below.")
         self._reply_cursor: QTextCursor | None = None
 
     # Formats, from the palette so light and dark themes both read well

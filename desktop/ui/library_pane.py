@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -27,11 +28,30 @@ from desktop.ui.table_model import RecordRole, RecordTableModel, SortRole
 from desktop.units import format_bytes, format_count, format_duration
 
 
-def _table(model: RecordTableModel[object], name: str, stretch_column: int = 0) -> QTableView:
+class RecordTableView(QTableView):
+    """A table whose first column (the name) takes the room the others leave, eliding if it must.
+
+    Qt's Stretch mode does not shrink a section below the width it had, so a narrow pane
+    would scroll sideways and hide the figures; this keeps every column in view.
+    """
+
+    MIN_NAME_WIDTH = 120
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_name_column()
+
+    def fit_name_column(self) -> None:
+        header = self.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(1, header.count()))
+        header.resizeSection(0, max(self.MIN_NAME_WIDTH, self.viewport().width() - others))
+
+
+def _table(model: RecordTableModel[object], name: str) -> RecordTableView:
     proxy = QSortFilterProxyModel(model)
     proxy.setSourceModel(model)
     proxy.setSortRole(SortRole)
-    view = QTableView()
+    view = RecordTableView()
     view.setModel(proxy)
     view.setAccessibleName(name)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -41,16 +61,15 @@ def _table(model: RecordTableModel[object], name: str, stretch_column: int = 0) 
     view.setAlternatingRowColors(True)
     view.setShowGrid(False)
     view.setWordWrap(False)
+    view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
     view.verticalHeader().hide()
     header = view.horizontalHeader()
     header.setHighlightSections(False)
-    for column in range(model.columnCount()):
-        mode = (
-            QHeaderView.ResizeMode.Stretch
-            if column == stretch_column
-            else QHeaderView.ResizeMode.ResizeToContents
-        )
-        header.setSectionResizeMode(column, mode)
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
+    for column in range(1, model.columnCount()):
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+    header.sectionResized.connect(lambda index, _old, _new: view.fit_name_column() if index else None)
     view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
     return view
 
