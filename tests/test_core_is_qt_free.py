@@ -6,7 +6,7 @@ import pkgutil
 import subprocess
 import sys
 
-import desktop
+import desktop  # noqa: F401  (the package must import for the walk below)
 
 CORE_PACKAGES = ("hub", "library", "engine", "chats", "compare")
 CORE_MODULES = ("paths", "settings", "cli", "childproc", "gguf_names", "units", "logs")
@@ -15,14 +15,12 @@ CORE_MODULES = ("paths", "settings", "cli", "childproc", "gguf_names", "units", 
 def core_modules() -> list[str]:
     names = [f"desktop.{m}" for m in CORE_MODULES]
     for package in CORE_PACKAGES:
-        path = [str(p) for p in desktop.__path__]
         try:
             module = __import__(f"desktop.{package}", fromlist=["_"])
-        except ModuleNotFoundError:
+        except ModuleNotFoundError:  # compare/ arrives with its issue
             continue
         names.append(module.__name__)
-        path = list(module.__path__)
-        names += [f"desktop.{package}.{info.name}" for info in pkgutil.iter_modules(path)]
+        names += [f"desktop.{package}.{info.name}" for info in pkgutil.iter_modules(module.__path__)]
     return names
 
 

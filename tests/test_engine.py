@@ -191,3 +191,16 @@ def test_templates_render_in_a_sandbox() -> None:
     assert fallback.note and "failed" in fallback.note
     assert fallback.text == "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n"
     assert "subclasses" not in fallback.text
+
+
+def test_a_template_that_reads_the_first_message_is_used(
+    client: EngineClient, model_cache: Callable[..., Path]
+) -> None:
+    strict = (
+        "{% if messages[0]['role'] == 'system' %}{{ raise_exception('no system role') }}{% endif %}"
+        + CHATML_TEMPLATE
+    )
+    model = model_cache("strict-F32.gguf", chat_template=strict)
+    client.load(LoadOptions(str(model)))
+    loaded = client.wait_loaded()
+    assert (loaded.template_source, loaded.template_note) == ("gguf", None)

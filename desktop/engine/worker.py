@@ -20,6 +20,7 @@ from desktop.engine.chat_template import render_prompt
 from desktop.engine.hardware import physical_cores
 from desktop.engine.llama_log import LlamaLog
 from desktop.engine.protocol import (
+    ChatMessage,
     ChatRequest,
     EngineError,
     EngineEvent,
@@ -122,7 +123,8 @@ class Worker:
                 self.send(EngineError(f"unknown command {kind!r}", kind="protocol"))
         except Exception as exc:  # report, never die silently
             request_id = command.get("request_id")
-            self.send(EngineError(f"{type(exc).__name__}: {exc}", kind="generate", request_id=request_id))
+            stage = "load" if kind == "load" else "generate"
+            self.send(EngineError(f"{type(exc).__name__}: {exc}", kind=stage, request_id=request_id))
         return True
 
     def unload(self) -> None:
@@ -165,7 +167,8 @@ class Worker:
         metadata: dict[str, str] = dict(llm.metadata or {})
         template = metadata.get("tokenizer.chat_template") or None
         architecture = metadata.get("general.architecture")
-        probe = render_prompt([], template=template, architecture=architecture)
+        # A one-message probe: some templates refuse an empty conversation or a system turn.
+        probe = render_prompt([ChatMessage("user", "Hello")], template=template, architecture=architecture)
         info = ModelLoaded(
             model_path=options.model_path,
             architecture=architecture,

@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
         self.context = context
         self.setWindowTitle("Hearth")
         self.setObjectName("mainWindow")
+        self._select_after_refresh: str | None = None  # a new download, shown once listed
 
         self.store = ConversationStore(context.paths.chats_db)
         self.engine = EngineController(self)
@@ -167,6 +168,9 @@ class MainWindow(QMainWindow):
             self.load_model(self.library.find(conversation.model) or describe_model(Path(conversation.model)))
 
     def _library_refreshed(self) -> None:
+        if self._select_after_refresh:
+            self.library_pane.local.select_path(self._select_after_refresh)
+            self._select_after_refresh = None
         count = self.library.model.rowCount()
         self.statusBar().showMessage(f"{count} model{'s' if count != 1 else ''} in the library", 4000)
         self._offer_conversation_model()
@@ -208,11 +212,9 @@ class MainWindow(QMainWindow):
 
     def _reply_finished(self, message: Message) -> None:
         self.chat_pane.transcript.end_reply(message)
-        if self.chat.conversation:
-            self.chat_pane.title.setText(self.chat.conversation.title)
-            refreshed = self.store.conversation(self.chat.conversation.id)
-            if refreshed:
-                self.chat_pane.title.setText(refreshed.title)
+        conversation = self.store.conversation(message.conversation_id)
+        if conversation:  # the first message names the chat
+            self.chat_pane.title.setText(conversation.title)
 
     # Hub and downloads
 
@@ -242,15 +244,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"Downloaded {Path(path).name} ({format_bytes(Path(path).stat().st_size)})", 6000
         )
-        self.library.refreshed.connect(self._select_downloaded(path))
+        self._select_after_refresh = path
         self.library.refresh()
-
-    def _select_downloaded(self, path: str) -> object:
-        def select() -> None:
-            self.library.refreshed.disconnect(select)
-            self.library_pane.local.select_path(path)
-
-        return select
 
     def _download_failed(self, message: str) -> None:
         self.library_pane.discover.download_ended(f"Download failed: {message}")
