@@ -65,8 +65,12 @@ class EngineController(QObject):
     def _pump(self) -> None:
         while not self._stop.is_set():
             event = self._client.next_event(timeout=0.2)
-            if event is not None:
+            if event is None:
+                continue
+            try:
                 self._event.emit(event)
+            except RuntimeError:  # the Qt side is gone (window destroyed without shutdown)
+                return
 
     def _dispatch(self, event: object) -> None:
         if isinstance(event, TokenEvent):
