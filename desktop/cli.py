@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
 from desktop import __version__
-from desktop.hub.download import DownloadError, DownloadProgress, download_to_library
+from desktop.hub.download import DownloadError, DownloadProgress, pull
 from desktop.hub.errors import HubError
 from desktop.hub.files import list_files
 from desktop.hub.search import SORT_KEYS, search_models
@@ -137,16 +137,16 @@ class _ProgressLine:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    paths = hearth_paths()
-    models_dir = load_settings(paths).resolved_models_dir(paths)
     progress = _ProgressLine(args.file)
+
+    def waiting() -> None:
+        print("Another Hearth process is downloading this file; waiting for it…", file=sys.stderr)
+
     try:
-        path = download_to_library(
-            args.repo, args.file, models_dir=models_dir, staging_dir=paths.staging_dir, on_progress=progress
-        )
+        path = pull(args.repo, args.file, on_progress=progress, wait_for_lock=True, on_waiting=waiting)
     finally:
         progress.close()
-    model = find_model(str(path), scan_models_dir(models_dir))
+    model = find_model(str(path), _library())
     assert model is not None
     if args.json:
         _print_json(model_row(model))
@@ -283,9 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("files", cmd_files, "List every file of a Hub repository, with size and quantisation.")
     p.add_argument("repo", help="owner/name")
 
-    p = command("pull", cmd_pull, "Download a model file from the Hub into the library (verified).")
+    p = command("pull", cmd_pull, "Download a model from the Hub into the library (resumable, verified).")
     p.add_argument("repo", help="owner/name")
-    p.add_argument("file", metavar="FILENAME", help="a file name from `hearth files REPO`")
+    p.add_argument(
+        "file", metavar="FILENAME|QUANT", help="a file name from `hearth files REPO`, or a quant (Q4_K_M)"
+    )
 
     command("list", cmd_list, "List the models in the library.")
 

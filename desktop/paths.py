@@ -37,6 +37,11 @@ class HearthPaths:
         return self.data_dir / "chats.sqlite3"
 
     @property
+    def library_db(self) -> Path:
+        """Where downloaded models came from and the sha256 they were verified against."""
+        return self.data_dir / "library.sqlite3"
+
+    @property
     def settings_file(self) -> Path:
         return self.config_dir / "settings.json"
 

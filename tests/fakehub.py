@@ -47,6 +47,7 @@ class FakeHub:
         self.repos: dict[str, FakeRepo] = {}
         self.faults: dict[tuple[str, str], Fault] = {}
         self.requests: list[tuple[str, str]] = []
+        self.ranges: list[str] = []  # Range headers of file GETs, in order
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -219,6 +220,8 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             start = 0
             status = 200
             rng = self.headers.get("Range")
+            if rng and self.command == "GET":
+                hub.ranges.append(rng)
             if rng and (m := re.match(r"bytes=(\d+)-(\d*)", rng)):
                 start = int(m[1])
                 status = 206

@@ -100,6 +100,7 @@ def test_pull_refuses_unknown_files_and_run_refuses_broken_models(
 ) -> None:
     missing = hearth("pull", TEST_REPO, "nope.gguf")
     assert missing.returncode == 1 and missing.stderr.startswith("error: ")
+    fake_hub.add_file(TEST_REPO, "../../evil.gguf", b"GGUF")  # a hostile listing
     escape = hearth("pull", TEST_REPO, "../../evil.gguf")
     assert escape.returncode == 1 and "Refusing" in escape.stderr
     broken = models_dir / "o" / "r" / "broken.gguf"

@@ -1,16 +1,26 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from desktop.hub.download import DownloadError, DownloadProgress, download_to_library, library_path_for
+from desktop.hub.download import (
+    AlreadyDownloading,
+    DownloadError,
+    DownloadProgress,
+    library_path_for,
+    part_path,
+    pull,
+)
 from desktop.hub.download_process import DownloadOutcome, DownloadProcess
 from desktop.hub.errors import HubError, describe_hub_error
 from desktop.hub.files import list_files
 from desktop.hub.search import search_models
+from desktop.library.provenance import ProvenanceStore
+from desktop.library.tiny_model import TinyModelSpec, build_tiny_model
 from desktop.paths import hearth_paths
 from tests.conftest import TEST_REPO
 from tests.fakehub import FakeHub, Fault
@@ -58,9 +68,7 @@ def test_unreachable_hub_says_offline() -> None:
 def test_server_error_is_explained(fake_hub: FakeHub, models_dir: Path) -> None:
     fake_hub.set_fault(TEST_REPO, "", Fault(status=503))
     with pytest.raises(HubError, match="problem answering"):
-        download_to_library(
-            TEST_REPO, "tiny-llama-F32.gguf", models_dir=models_dir, staging_dir=hearth_paths().staging_dir
-        )
+        pull(TEST_REPO, "tiny-llama-F32.gguf")
     assert not list(models_dir.rglob("*.gguf"))
 
 
@@ -80,46 +88,113 @@ def test_wrapped_http_errors_are_explained_by_their_root() -> None:
 
 def test_download_lands_in_library_after_verification(fake_hub: FakeHub, models_dir: Path) -> None:
     seen: list[DownloadProgress] = []
-    staging = hearth_paths().staging_dir
-    path = download_to_library(
-        TEST_REPO, "tiny-llama-F32.gguf", models_dir=models_dir, staging_dir=staging, on_progress=seen.append
-    )
+    path = pull(TEST_REPO, "tiny-llama-F32.gguf", on_progress=seen.append)
     assert path == models_dir / TEST_REPO / "tiny-llama-F32.gguf"
     assert path.read_bytes() == fake_hub.repos[TEST_REPO].files["tiny-llama-F32.gguf"]
     assert seen and seen[-1].done_bytes == path.stat().st_size == seen[-1].total_bytes
-    assert not [p for p in staging.rglob("*") if p.is_file() and p.suffix == ".gguf"]
+    staging = hearth_paths().staging_dir
+    assert not [p for p in staging.rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+    record = ProvenanceStore(hearth_paths().library_db).get(path)
+    assert record is not None and record.repo_id == TEST_REPO
+    assert record.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     gets = fake_hub.get_count("tiny-llama-F32.gguf")
     # Idempotent: a verified file is not fetched again.
-    assert (
-        download_to_library(TEST_REPO, "tiny-llama-F32.gguf", models_dir=models_dir, staging_dir=staging)
-        == path
-    )
+    assert pull(TEST_REPO, "tiny-llama-F32.gguf") == path
     assert fake_hub.get_count("tiny-llama-F32.gguf") == gets
+
+
+def test_pull_by_quant_name(fake_hub: FakeHub, models_dir: Path) -> None:
+    assert pull(TEST_REPO, "q8_0") == models_dir / TEST_REPO / "tiny-llama.Q8_0.gguf"
+    with pytest.raises(DownloadError, match="neither a file nor a quant"):
+        pull(TEST_REPO, "Q5_K_M")
 
 
 def test_wrong_bytes_are_discarded_not_registered(fake_hub: FakeHub, models_dir: Path) -> None:
     fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", Fault(wrong_bytes=True))
     with pytest.raises(DownloadError, match=r"does not match the size and checksum the Hub lists"):
-        download_to_library(
-            TEST_REPO, "tiny-llama-F32.gguf", models_dir=models_dir, staging_dir=hearth_paths().staging_dir
-        )
+        pull(TEST_REPO, "tiny-llama-F32.gguf")
     assert not list(models_dir.rglob("*.gguf"))
+    assert not list(hearth_paths().staging_dir.rglob("*.part"))
 
 
-def test_dropped_connection_fails_cleanly_and_a_retry_succeeds(fake_hub: FakeHub, models_dir: Path) -> None:
-    fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", Fault(drop_after=100_000, times=1))
-    staging = hearth_paths().staging_dir
-    path: Path | None = None
-    try:
-        path = download_to_library(
-            TEST_REPO, "tiny-llama-F32.gguf", models_dir=models_dir, staging_dir=staging
-        )
-    except (DownloadError, HubError):
-        assert not list(models_dir.rglob("*.gguf"))
-        path = download_to_library(
-            TEST_REPO, "tiny-llama-F32.gguf", models_dir=models_dir, staging_dir=staging
-        )
+def test_dropped_connections_resume_where_they_stopped(fake_hub: FakeHub, models_dir: Path) -> None:
+    data = bytes(range(256)) * 4096 * 2  # 2 MiB
+    fake_hub.add_file(TEST_REPO, "big-Q4_K_M.gguf", data)
+    fake_hub.set_fault(TEST_REPO, "big-Q4_K_M.gguf", Fault(drop_after=300_000))  # every connection
+    path = pull(TEST_REPO, "big-Q4_K_M.gguf")
+    assert path.read_bytes() == data
+    resumed = [int(r.removeprefix("bytes=").rstrip("-")) for r in fake_hub.ranges]
+    assert len(resumed) >= 5 and resumed == sorted(resumed) and resumed[0] > 0
+
+
+def test_a_killed_download_resumes_from_its_partial_file(fake_hub: FakeHub, models_dir: Path) -> None:
+    data = bytes(range(256)) * 4096 * 8  # 8 MiB
+    fake_hub.add_file(TEST_REPO, "big-Q4_K_M.gguf", data)
+    fake_hub.set_fault(TEST_REPO, "big-Q4_K_M.gguf", Fault(bytes_per_second=4_000_000))
+    outcomes: list[DownloadOutcome] = []
+    job = DownloadProcess(TEST_REPO, "Q4_K_M", on_progress=lambda p: None, on_finished=outcomes.append)
+    part = part_path(hearth_paths().staging_dir, TEST_REPO, "big-Q4_K_M.gguf")
+    deadline = time.monotonic() + 20
+    while (not part.exists() or part.stat().st_size < len(data) // 2) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.cancel(keep_partial=True)  # as a pause, or a crash
+    job.wait(5)
+    assert outcomes == [DownloadOutcome(None, None, cancelled=True)]
+    kept = part.stat().st_size
+    assert kept >= len(data) // 2
+    fake_hub.set_fault(TEST_REPO, "big-Q4_K_M.gguf", None)
+    assert pull(TEST_REPO, "Q4_K_M").read_bytes() == data
+    assert fake_hub.ranges[-1] == f"bytes={kept}-"  # nothing fetched twice
+
+
+def test_a_stale_partial_of_another_version_is_not_reused(fake_hub: FakeHub, models_dir: Path) -> None:
+    part = part_path(hearth_paths().staging_dir, TEST_REPO, "tiny-llama-F32.gguf")
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"GGUF old version")
+    part.with_name(part.name + ".json").write_text('{"sha256": "0000", "size": 16}')
+    path = pull(TEST_REPO, "tiny-llama-F32.gguf")
     assert path.read_bytes() == fake_hub.repos[TEST_REPO].files["tiny-llama-F32.gguf"]
+
+
+def test_a_sharded_model_downloads_as_one(fake_hub: FakeHub, models_dir: Path, tmp_path: Path) -> None:
+    first = build_tiny_model(tmp_path / "split" / "Big-Q8_0.gguf", TinyModelSpec(split_max_tensors=10))
+    parts = sorted(first.parent.glob("*.gguf"))
+    for shard in parts:
+        fake_hub.add_file(TEST_REPO, f"Q8_0/{shard.name}", shard)
+    seen: list[DownloadProgress] = []
+    path = pull(TEST_REPO, f"Q8_0/{parts[1].name}", on_progress=seen.append)
+    assert path == models_dir / TEST_REPO / "Q8_0" / parts[0].name
+    assert sorted(p.name for p in path.parent.iterdir()) == [p.name for p in parts]
+    assert seen[-1].total_bytes == sum(p.stat().st_size for p in parts)
+
+
+def test_two_downloads_of_one_file_do_not_collide(fake_hub: FakeHub, models_dir: Path) -> None:
+    fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", Fault(bytes_per_second=400_000))
+    results: list[object] = []
+    waited = threading.Event()
+
+    def second() -> None:
+        try:
+            results.append(pull(TEST_REPO, "tiny-llama-F32.gguf", wait_for_lock=True, on_waiting=waited.set))
+        except Exception as exc:
+            results.append(exc)
+
+    worker = threading.Thread(target=lambda: results.append(pull(TEST_REPO, "tiny-llama-F32.gguf")))
+    worker.start()
+    deadline = time.monotonic() + 10
+    part = part_path(hearth_paths().staging_dir, TEST_REPO, "tiny-llama-F32.gguf")
+    while not part.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with pytest.raises(AlreadyDownloading, match="already being downloaded"):
+        pull(TEST_REPO, "tiny-llama-F32.gguf")
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    worker.join(20)
+    waiter.join(20)
+    target = models_dir / TEST_REPO / "tiny-llama-F32.gguf"
+    assert waited.is_set() and results == [target, target]
+    assert target.read_bytes() == fake_hub.repos[TEST_REPO].files["tiny-llama-F32.gguf"]
+    assert fake_hub.get_count("tiny-llama-F32.gguf") == 1
 
 
 def test_paths_that_leave_the_library_are_refused(models_dir: Path) -> None:
@@ -149,7 +224,7 @@ def test_download_process_reports_progress_and_cancels_at_once(fake_hub: FakeHub
     assert time.monotonic() - started < 1.0
     assert outcomes == [DownloadOutcome(None, None, cancelled=True)]
     assert not list(models_dir.rglob("*.gguf"))
-    assert not list(hearth_paths().staging_dir.rglob("*.incomplete"))
+    assert not list(hearth_paths().staging_dir.rglob("*.part"))  # a cancel forgets the partial data
 
 
 def test_download_process_delivers_the_file(fake_hub: FakeHub, models_dir: Path) -> None:

@@ -1,39 +1,57 @@
-"""Downloading a model file into the library, verified before it is listed.
+"""Downloading a model into the library: resumable, verified, and only then listed.
 
-A file is fetched with ``hf_hub_download`` into a staging folder the library never lists,
-checked against the size and sha256 in the Hub's file metadata, and only then moved to
-``<models>/<owner>/<repo>/<file>``. A failed check discards the file; nothing half-written
-is ever registered.
+Each file is fetched over HTTP with huggingface_hub's own ``get_hf_file_metadata`` and
+``http_get`` into ``<staging>/<owner>/<repo>/<file>.part``, hashed as it arrives, checked
+against the size and sha256 in the Hub's file metadata, and only then moved to
+``<models>/<owner>/<repo>/<file>``. A broken or cancelled transfer leaves its ``.part``
+behind and the next attempt resumes from it with a Range request (``hf_hub_download``
+2.x cannot resume: it writes a per-process temporary file and deletes it on failure).
+
+A sharded model is one download of all its parts. A lock per file keeps two Hearth
+processes (the app and ``hearth pull``, say) from writing the same file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
+from urllib.parse import urlsplit
 
+from filelock import FileLock, Timeout
 from huggingface_hub import constants as hf_constants
-from huggingface_hub import hf_hub_download
-from huggingface_hub._local_folder import get_local_download_paths
+from huggingface_hub import get_hf_file_metadata, hf_hub_url
+from huggingface_hub.file_download import http_get
+from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
 
 from desktop.hub.api import ensure_reachable, hub_endpoint
 from desktop.hub.errors import HubError, describe_hub_error
-from desktop.hub.files import HubFile, check_repo_id, list_files
+from desktop.hub.files import HubFile, RepoFiles, check_repo_id, list_files
+from desktop.hub.quants import QuantChoice, group_quants
+from desktop.library.provenance import ProvenanceStore
+from desktop.paths import hearth_paths
+from desktop.settings import load_settings
 from desktop.units import format_bytes
 
-# huggingface_hub reads the body in 10 MB pieces and reports progress once per piece: on a
-# slow link the bar would stand still for minutes. 1 MiB keeps it moving at any speed.
-PROGRESS_CHUNK_BYTES = 1024 * 1024
+# huggingface_hub reads the body in 10 MB pieces, reports progress once per piece and loses
+# the piece in hand when a connection drops: on a slow link the bar would stand still for
+# minutes and a resume would repeat up to 10 MB. 256 KiB keeps both small at no cost in speed.
+PROGRESS_CHUNK_BYTES = 256 * 1024
 
 
 class DownloadError(Exception):
     """A download that failed, with a message fit to show as it is."""
+
+
+class AlreadyDownloading(DownloadError):
+    """Another Hearth process holds this file's download lock."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,40 @@ class DownloadProgress:
 ProgressCallback = Callable[[DownloadProgress], None]
 
 
+@dataclass(frozen=True)
+class DownloadPlan:
+    """What one download fetches: a file, or every shard of a sharded model."""
+
+    repo_id: str
+    revision: str | None
+    choice: QuantChoice
+
+    @property
+    def files(self) -> tuple[HubFile, ...]:
+        return self.choice.files
+
+
+def plan_download(repo_id: str, wanted: str, listing: RepoFiles | None = None) -> DownloadPlan:
+    """``wanted`` is a file name (a shard names its whole model) or a quant label such as Q4_K_M."""
+    listing = listing or list_files(repo_id)
+    choices = group_quants(listing.files)
+    for choice in choices:
+        if wanted in choice.filenames:
+            return DownloadPlan(repo_id, listing.commit, choice)
+    exact = listing.find(wanted)
+    if exact is not None:  # a file that is not a model (a README, say)
+        return DownloadPlan(repo_id, listing.commit, QuantChoice(None, "file", (exact,)))
+    by_quant = [c for c in choices if c.quant and c.quant.upper() == wanted.upper()]
+    if len(by_quant) == 1:
+        return DownloadPlan(repo_id, listing.commit, by_quant[0])
+    if len(by_quant) > 1:
+        names = ", ".join(c.files[0].filename for c in by_quant)
+        raise DownloadError(f"{repo_id} has several {wanted.upper()} models ({names}); name the file.")
+    raise DownloadError(
+        f"'{wanted}' is neither a file nor a quant of {repo_id}. `hearth quants {repo_id}` lists them."
+    )
+
+
 def library_path_for(models_dir: Path, repo_id: str, filename: str) -> Path:
     """Where a Hub file lives in the library; refuses names that would escape it."""
     check_repo_id(repo_id)
@@ -71,13 +123,11 @@ def library_path_for(models_dir: Path, repo_id: str, filename: str) -> Path:
     return target
 
 
-def sha256_of(path: Path, on_bytes: Callable[[int], None] | None = None) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(4 * 1024 * 1024):
             digest.update(chunk)
-            if on_bytes:
-                on_bytes(len(chunk))
     return digest.hexdigest()
 
 
@@ -101,6 +151,12 @@ class _Meter:
             if self._callback and (now - self._last_report >= 0.1 or self.done == self.total):
                 self._last_report = now
                 self._callback(self.snapshot())
+
+    def skip(self, n: int) -> None:
+        """Bytes already on disk: counted as done, not as speed."""
+        with self._lock:
+            self.done += n
+            self._window = []
 
     def snapshot(self) -> DownloadProgress:
         speed = 0.0
@@ -126,99 +182,223 @@ def _progress_class(meter: _Meter) -> type[hf_tqdm]:
     return _Bar
 
 
-def _check_free_space(folder: Path, needed: int | None) -> None:
-    if needed is None:
-        return
+class _HashingFile:
+    """The ``.part`` file, hashing what is written so the check after the download is free."""
+
+    def __init__(self, path: Path) -> None:
+        self._f: IO[bytes] = path.open("r+b" if path.exists() else "w+b")
+        self._digest = hashlib.sha256()
+        self._rehash()
+
+    def _rehash(self) -> None:
+        end = self._f.seek(0, 2)
+        self._f.seek(0)
+        self._digest = hashlib.sha256()
+        while self._f.tell() < end and (chunk := self._f.read(min(4 * 1024 * 1024, end - self._f.tell()))):
+            self._digest.update(chunk)
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        return self._f.write(data)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._f.seek(offset, whence)
+
+    def truncate(self, size: int | None = None) -> int:
+        # http_get rewinds when a server ignores Range: the hash must restart with the file.
+        result = self._f.truncate(size)
+        self._rehash()
+        return result
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _check_free_space(folder: Path, needed: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(folder).free
     # A margin, so the download never fills the disk to the last byte.
     if free < needed + 64 * 1024 * 1024:
         raise DownloadError(
-            f"Not enough free disk space in {folder}: the file needs {format_bytes(needed)}, "
+            f"Not enough free disk space in {folder}: the download needs {format_bytes(needed)} more, "
             f"{format_bytes(free)} is free. Free some space or choose another models folder."
         )
 
 
-def staging_partials(staging_dir: Path, repo_id: str, filename: str) -> list[Path]:
-    """The partial files huggingface_hub left for this file, found by its own naming scheme."""
-    marker = "HEARTHETAG"
-    probe = get_local_download_paths(staging_dir / repo_id, filename).incomplete_path(marker)
-    prefix = probe.name.split(f".{marker}.")[0]
-    return sorted(probe.parent.glob(f"{prefix}.*.incomplete"))
+def part_path(staging_dir: Path, repo_id: str, filename: str) -> Path:
+    return staging_dir / repo_id / (filename + ".part")
 
 
 def discard_partial(staging_dir: Path, repo_id: str, filename: str) -> None:
-    """After a cancel: huggingface_hub 2.x cannot resume its own partial files, so drop them."""
-    for part in staging_partials(staging_dir, repo_id, filename):
+    """Forget a download's partial data (a cancel that should not be resumed)."""
+    part = part_path(staging_dir, repo_id, filename)
+    part.unlink(missing_ok=True)
+    part.with_name(part.name + ".json").unlink(missing_ok=True)
+
+
+def _partial_size(part: Path, remote: HubFile, revision: str | None) -> int:
+    """Bytes of a matching earlier attempt; a part of another version is dropped."""
+    sidecar = part.with_name(part.name + ".json")
+    try:
+        recorded = json.loads(sidecar.read_text())
+    except (OSError, ValueError):
+        recorded = None
+    expected = {"sha256": remote.sha256, "size": remote.size_bytes}
+    if recorded != expected or not part.exists():
         part.unlink(missing_ok=True)
-    staged = staging_dir / repo_id / filename
-    staged.unlink(missing_ok=True)
+        part.parent.mkdir(parents=True, exist_ok=True)
+        sidecar.write_text(json.dumps(expected))
+        return 0
+    size = part.stat().st_size
+    if remote.size_bytes is not None and size > remote.size_bytes:
+        part.unlink()
+        return 0
+    return size
 
 
-def download_to_library(
-    repo_id: str,
-    filename: str,
+def _fetch(plan: DownloadPlan, remote: HubFile, part: Path, meter: _Meter) -> str:
+    """Fetch one file into its ``.part``, resuming; returns the sha256 of what is there."""
+    url = hf_hub_url(plan.repo_id, remote.filename, revision=plan.revision, endpoint=hub_endpoint())
+    metadata = get_hf_file_metadata(url, endpoint=hub_endpoint())
+    headers = build_hf_headers()
+    if urlsplit(metadata.location).netloc != urlsplit(url).netloc:
+        headers.pop("authorization", None)  # never send the token to a CDN
+    resume = _partial_size(part, remote, plan.revision)
+    meter.skip(resume)
+    out = _HashingFile(part)
+    try:
+        out.seek(0, 2)
+        http_get(
+            metadata.location,
+            out,  # type: ignore[arg-type]
+            resume_size=resume,
+            headers=headers,
+            expected_size=remote.size_bytes or metadata.size,
+            displayed_filename=remote.filename,
+            tqdm_class=_progress_class(meter),
+        )
+        out.flush()
+        return out.hexdigest()
+    finally:
+        out.close()
+
+
+def download_plan(
+    plan: DownloadPlan,
     *,
     models_dir: Path,
     staging_dir: Path,
+    provenance: ProvenanceStore,
     on_progress: ProgressCallback | None = None,
-    remote: HubFile | None = None,
-    commit: str | None = None,
+    wait_for_lock: bool = False,
+    on_waiting: Callable[[], None] | None = None,
 ) -> Path:
-    """Fetch one file into the library and return its path there. Idempotent."""
-    target = library_path_for(models_dir, repo_id, filename)
-    if remote is None:
-        listing = list_files(repo_id)
-        remote = listing.find(filename)
-        commit = listing.commit
-        if remote is None:
-            raise DownloadError(f"'{filename}' is not in {repo_id} on the Hub.")
+    """Fetch every file of the plan into the library; returns the (first) model file. Idempotent."""
+    targets = [library_path_for(models_dir, plan.repo_id, f.filename) for f in plan.files]
+    todo = [(f, t) for f, t in zip(plan.files, targets, strict=True) if not _verified(plan, f, t, provenance)]
+    if not todo:
+        return targets[0]
 
-    if target.is_file() and _matches(target, remote):
-        return target
-
-    _check_free_space(staging_dir, remote.size_bytes)
-    _check_free_space(models_dir, remote.size_bytes)
-    meter = _Meter(remote.size_bytes, on_progress)
-    staging_repo = staging_dir / repo_id
     hf_constants.DOWNLOAD_CHUNK_SIZE = PROGRESS_CHUNK_BYTES
     ensure_reachable()
-    try:
-        staged = Path(
-            hf_hub_download(
-                repo_id,
-                filename,
-                revision=commit,
-                local_dir=staging_repo,
-                endpoint=hub_endpoint(),
-                tqdm_class=_progress_class(meter),
-            )
-        )
-    except HubError:
-        raise
-    except OSError as exc:
-        if exc.errno == 28:  # ENOSPC
-            raise DownloadError("The disk filled up during the download; it was stopped.") from exc
-        raise describe_hub_error(exc, repo_id=repo_id) from exc
-    except Exception as exc:
-        raise describe_hub_error(exc, repo_id=repo_id) from exc
+    total = sum(f.size_bytes or 0 for f in plan.files)
+    meter = _Meter(total or None, on_progress)
+    meter.skip(sum(f.size_bytes or 0 for f, t in zip(plan.files, targets, strict=True) if (f, t) not in todo))
+    remaining = sum(
+        (f.size_bytes or 0) - _existing(part_path(staging_dir, plan.repo_id, f.filename)) for f, _ in todo
+    )
+    _check_free_space(staging_dir, remaining)
+    if models_dir.resolve().anchor != staging_dir.resolve().anchor:
+        _check_free_space(models_dir, remaining)
 
-    if not _matches(staged, remote):
-        staged.unlink(missing_ok=True)
-        raise DownloadError(
-            f"The downloaded '{filename}' does not match the size and checksum the Hub lists for it, "
-            "so it was discarded. Try the download again."
-        )
-    _move_into_library(staged, target)
+    for remote, target in todo:
+        part = part_path(staging_dir, plan.repo_id, remote.filename)
+        part.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(part.with_name(part.name + ".lock")))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if not wait_for_lock:
+                raise AlreadyDownloading(
+                    f"{remote.filename} is already being downloaded by another Hearth process "
+                    "(the app or `hearth pull`); it will appear in the library when that finishes."
+                ) from None
+            if on_waiting:
+                on_waiting()
+            lock.acquire()
+        try:
+            if _verified(plan, remote, target, provenance):  # the other process finished it meanwhile
+                meter.skip(remote.size_bytes or 0)
+                continue
+            try:
+                digest = _fetch(plan, remote, part, meter)
+            except (HubError, DownloadError):
+                raise
+            except OSError as exc:
+                if exc.errno == 28:  # ENOSPC
+                    raise DownloadError(
+                        "The disk filled up during the download; it was stopped. Free some space and "
+                        "try again: it goes on from where it stopped."
+                    ) from exc
+                raise describe_hub_error(exc, repo_id=plan.repo_id) from exc
+            except Exception as exc:
+                raise describe_hub_error(exc, repo_id=plan.repo_id) from exc
+            size = part.stat().st_size
+            if (remote.size_bytes is not None and size != remote.size_bytes) or (
+                remote.sha256 is not None and digest != remote.sha256
+            ):
+                discard_partial(staging_dir, plan.repo_id, remote.filename)
+                raise DownloadError(
+                    f"The downloaded '{remote.filename}' does not match the size and checksum the Hub lists "
+                    "for it, so it was discarded. Try the download again."
+                )
+            _move_into_library(part, target)
+            part.with_name(part.name + ".json").unlink(missing_ok=True)
+            provenance.record(
+                target, repo_id=plan.repo_id, filename=remote.filename, revision=plan.revision, sha256=digest
+            )
+        finally:
+            lock.release()
     if on_progress:
         on_progress(DownloadProgress(meter.total or meter.done, meter.total, 0.0))
-    return target
+    return targets[0]
 
 
-def _matches(path: Path, remote: HubFile) -> bool:
-    if remote.size_bytes is not None and path.stat().st_size != remote.size_bytes:
+def _existing(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _verified(plan: DownloadPlan, remote: HubFile, target: Path, provenance: ProvenanceStore) -> bool:
+    """In the library already, as the Hub has it: by record when unchanged, else by hashing."""
+    if not target.is_file():
         return False
-    return remote.sha256 is None or sha256_of(path) == remote.sha256
+    if remote.size_bytes is not None and target.stat().st_size != remote.size_bytes:
+        return False
+    record = provenance.get(target)
+    if record is not None and record.still_matches() and record.sha256 == remote.sha256:
+        return True
+    if remote.sha256 is None or sha256_of(target) == remote.sha256:
+        provenance.record(
+            target,
+            repo_id=plan.repo_id,
+            filename=remote.filename,
+            revision=plan.revision,
+            sha256=remote.sha256,
+        )
+        return True
+    return False
 
 
 def _move_into_library(staged: Path, target: Path) -> None:
@@ -231,3 +411,29 @@ def _move_into_library(staged: Path, target: Path) -> None:
         shutil.copyfile(staged, temporary)
         temporary.replace(target)
         staged.unlink(missing_ok=True)
+
+
+def pull(
+    repo_id: str,
+    wanted: str,
+    *,
+    on_progress: ProgressCallback | None = None,
+    wait_for_lock: bool = False,
+    on_waiting: Callable[[], None] | None = None,
+) -> Path:
+    """A file or quant of a Hub repo into Hearth's models folder (the CLI's and the app's one way)."""
+    paths = hearth_paths()
+    plan = plan_download(repo_id, wanted)
+    provenance = ProvenanceStore(paths.library_db)
+    try:
+        return download_plan(
+            plan,
+            models_dir=load_settings(paths).resolved_models_dir(paths),
+            staging_dir=paths.staging_dir,
+            provenance=provenance,
+            on_progress=on_progress,
+            wait_for_lock=wait_for_lock,
+            on_waiting=on_waiting,
+        )
+    finally:
+        provenance.close()

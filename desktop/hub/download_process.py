@@ -12,9 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from desktop.childproc import ChildProcess, Event, ParentLink, describe_exit
-from desktop.hub.download import DownloadProgress, discard_partial, download_to_library
+from desktop.hub.download import DownloadProgress, discard_partial, plan_download, pull
 from desktop.paths import hearth_paths
-from desktop.settings import load_settings
 
 SUBCOMMAND = "_download"
 
@@ -26,24 +25,16 @@ class DownloadOutcome:
     cancelled: bool = False
 
 
-def child_main(repo_id: str, filename: str) -> int:
-    """Runs in the child: one download, reported as events."""
+def child_main(repo_id: str, wanted: str) -> int:
+    """Runs in the child: one download (a file, or all shards of a quant), reported as events."""
     link = ParentLink()
     link.exit_when_parent_dies()
-    paths = hearth_paths()
-    settings = load_settings(paths)
 
     def progress(p: DownloadProgress) -> None:
         link.emit({"event": "progress", **asdict(p)})
 
     try:
-        path = download_to_library(
-            repo_id,
-            filename,
-            models_dir=settings.resolved_models_dir(paths),
-            staging_dir=paths.staging_dir,
-            on_progress=progress,
-        )
+        path = pull(repo_id, wanted, on_progress=progress)
     except Exception as exc:
         link.emit({"event": "error", "message": str(exc)})
         return 1
@@ -67,11 +58,14 @@ class DownloadProcess:
         self._on_progress = on_progress
         self._on_finished = on_finished
         self._cancelled = threading.Event()
+        self._keep_partial = False
         self._child = ChildProcess(SUBCOMMAND, repo_id, filename)
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
 
-    def cancel(self) -> None:
+    def cancel(self, *, keep_partial: bool = False) -> None:
+        """Stop at once. With keep_partial (a pause), the next start resumes from here."""
+        self._keep_partial = keep_partial
         self._cancelled.set()
         self._child.kill()
 
@@ -84,13 +78,24 @@ class DownloadProcess:
             outcome = self._handle(event) or outcome
         self._child.wait()
         if self._cancelled.is_set():
-            discard_partial(hearth_paths().staging_dir, self.repo_id, self.filename)
+            if not self._keep_partial:
+                self._discard()
             outcome = DownloadOutcome(None, None, cancelled=True)
         elif outcome is None:
             reason = describe_exit(self._child.poll())
             tail = "; ".join(self._child.stderr_tail()[-3:])
             outcome = DownloadOutcome(None, f"The download process {reason}. {tail}".strip())
         self._on_finished(outcome)
+
+    def _discard(self) -> None:
+        staging = hearth_paths().staging_dir
+        try:
+            plan = plan_download(self.repo_id, self.filename)
+            names = [f.filename for f in plan.files]
+        except Exception:  # offline now: at least the file that was named
+            names = [self.filename]
+        for name in names:
+            discard_partial(staging, self.repo_id, name)
 
     def _handle(self, event: Event) -> DownloadOutcome | None:
         kind = event.get("event")

@@ -1,0 +1,101 @@
+"""A repository's GGUF files grouped as quantisations: one choice per quant, all shards together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from desktop.gguf_names import is_gguf, is_projector, parse_shard
+from desktop.hub.files import HubFile
+
+# Typical loss per quant type, in words, from llama.cpp's published KL-divergence
+# measurements on Llama-3-8B (mean KLD: Q8_0 0.0014, Q6_K 0.0055, Q5_K_M 0.0108,
+# Q4_K_M 0.0313, Q3_K_M 0.102, Q2_K 0.445).
+_QUALITY: list[tuple[tuple[str, ...], str]] = [
+    (("F32", "F16", "BF16"), "Full quality (reference)"),
+    (("Q8_0",), "Practically lossless"),
+    (("Q6_K", "Q6_K_L"), "Nearly lossless"),
+    (("Q5_K_M", "Q5_K_L", "Q5_K_S", "Q5_0", "Q5_1"), "Very small loss"),
+    (
+        ("Q4_K_M", "Q4_K_L", "Q4_K_S", "Q4_0", "Q4_1", "IQ4_XS", "IQ4_NL", "Q4_K_XL", "MXFP4", "MXFP4_MOE"),
+        "Small loss: the usual balance of size and quality",
+    ),
+    (("Q3_K_M", "Q3_K_L", "Q3_K_XL", "IQ3_M", "IQ3_S", "IQ3_XS", "Q3_K_S", "IQ3_XXS"), "Noticeable loss"),
+    (("Q2_K", "Q2_K_L", "Q2_K_S", "IQ2_M", "IQ2_S", "IQ2_XS", "IQ2_XXS", "Q2_K_XL"), "Large loss"),
+    (("IQ1_M", "IQ1_S", "TQ1_0", "TQ2_0", "Q1_0"), "Very large loss: experiments only"),
+]
+
+
+def quality_hint(quant: str | None) -> str | None:
+    if quant is None:
+        return None
+    label = quant.removeprefix("UD-")
+    if label.startswith("Q4_0_"):  # ARM repacks of Q4_0
+        label = "Q4_0"
+    for labels, words in _QUALITY:
+        if label in labels:
+            return words
+    return None
+
+
+@dataclass(frozen=True)
+class QuantChoice:
+    quant: str | None  # None for sidecars
+    kind: str  # "model" or "mmproj"
+    files: tuple[HubFile, ...]  # shards in order
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(f.size_bytes or 0 for f in self.files)
+
+    @property
+    def shards(self) -> int:
+        return len(self.files)
+
+    @property
+    def filenames(self) -> list[str]:
+        return [f.filename for f in self.files]
+
+    @property
+    def name(self) -> str:
+        """What a person calls this choice: the quant, or the file name for a sidecar."""
+        return self.quant or PurePosixPath(self.files[0].filename).name
+
+    def bits_per_weight(self, parameters: int | None) -> float | None:
+        if not parameters or not self.size_bytes:
+            return None
+        return round(self.size_bytes * 8 / parameters, 2)
+
+    @property
+    def quality(self) -> str | None:
+        return quality_hint(self.quant)
+
+
+def group_quants(files: list[HubFile]) -> list[QuantChoice]:
+    """Model files by quant (shards of one model together), then projectors; smallest first."""
+    groups: dict[tuple[str, str | None], list[HubFile]] = {}
+    sidecars: list[QuantChoice] = []
+    for f in files:
+        if not is_gguf(f.filename):
+            continue
+        if is_projector(f.filename):
+            sidecars.append(QuantChoice(None, "mmproj", (f,)))
+            continue
+        shard = parse_shard(f.filename)
+        stem = str(PurePosixPath(f.filename).parent / shard.stem) if shard else f.filename
+        groups.setdefault((stem, f.quant), []).append(f)
+    models = [
+        QuantChoice(quant, "model", tuple(sorted(parts, key=lambda p: p.filename)))
+        for (_stem, quant), parts in groups.items()
+    ]
+    models.sort(key=lambda c: (c.size_bytes, c.name))
+    return models + sorted(sidecars, key=lambda c: c.name)
+
+
+def find_choice(choices: list[QuantChoice], wanted: str) -> QuantChoice | None:
+    """A choice by file name (any shard of it) or by quant label, case-insensitive."""
+    for choice in choices:
+        if wanted in choice.filenames:
+            return choice
+    matches = [c for c in choices if c.quant and c.quant.upper() == wanted.upper()]
+    return matches[0] if len(matches) == 1 else None
