@@ -13,6 +13,7 @@ from desktop import __version__
 from desktop.hub.download import DownloadError, DownloadProgress, pull
 from desktop.hub.errors import HubError
 from desktop.hub.files import list_files
+from desktop.hub.quants import quant_report
 from desktop.hub.search import SORT_KEYS, search_models
 from desktop.library.scan import LocalModel, find_model, scan_models_dir
 from desktop.paths import hearth_paths
@@ -134,6 +135,59 @@ class _ProgressLine:
     def close(self) -> None:
         if self._tty:
             sys.stderr.write("\n")
+
+
+def cmd_quants(args: argparse.Namespace) -> int:
+    report = quant_report(args.repo)
+    rows: list[dict[str, Any]] = []
+    for choice in report.choices:
+        if choice.kind != "model":
+            rows.append(
+                {
+                    "quant": None,
+                    "kind": choice.kind,
+                    "files": choice.filenames,
+                    "size_bytes": choice.size_bytes,
+                }
+            )
+            continue
+        rows.append(
+            {
+                "quant": choice.quant,
+                "files": choice.filenames,
+                "size_bytes": choice.size_bytes,
+                "shards": choice.shards,
+                "bits_per_weight": choice.bits_per_weight(report.parameters),
+                "fits": report.fit_for(choice),
+                "memory_bytes": report.memory_for(choice),
+                "context": report.context,
+                "quality": choice.quality,
+            }
+        )
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not report.choices:
+        print(f"{args.repo} has no GGUF files.", file=sys.stderr)
+        return 0
+    _table(
+        [
+            (
+                choice.name,
+                format_bytes(choice.size_bytes),
+                str(choice.shards) if choice.kind == "model" else "",
+                f"{bpw:.2f}" if (bpw := choice.bits_per_weight(report.parameters)) else "—",
+                format_bytes(report.memory_for(choice)) if choice.kind == "model" else "",
+                {"fits": "fits", "tight": "tight", "no": "won't fit"}.get(
+                    report.fit_for(choice) or "", "sidecar"
+                ),
+                choice.quality or "",
+            )
+            for choice in report.choices
+        ],
+        ("QUANT", "SIZE", "SHARDS", "BPW", f"MEMORY@{report.context}", "FITS", "QUALITY"),
+    )
+    return 0
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
@@ -281,6 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, default=20)
 
     p = command("files", cmd_files, "List every file of a Hub repository, with size and quantisation.")
+    p.add_argument("repo", help="owner/name")
+
+    p = command(
+        "quants", cmd_quants, "List a Hub repository's quantisations and whether each fits this machine."
+    )
     p.add_argument("repo", help="owner/name")
 
     p = command("pull", cmd_pull, "Download a model from the Hub into the library (resumable, verified).")

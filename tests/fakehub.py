@@ -40,6 +40,7 @@ class FakeRepo:
     gated: bool | str = False
     sha: str = "0123456789abcdef0123456789abcdef01234567"
     tags: list[str] = field(default_factory=lambda: ["gguf"])
+    gguf: dict[str, Any] | None = None  # what the Hub's `expand=["gguf"]` gives (total, architecture, ...)
 
 
 class FakeHub:
@@ -136,7 +137,7 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 if fault and fault.status:
                     self._json(fault.status, {"error": "fault"})
                     return
-                self._info(m["repo"])
+                self._info(m["repo"], parse_qs(parsed.query).get("expand", []))
                 return
             if m := _RESOLVE.match(path):
                 self._resolve(m["repo"], m["file"])
@@ -175,10 +176,14 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             limit = int((query.get("limit") or ["1000"])[0])
             self._json(200, [self._summary(r) for r in repos[:limit]])
 
-        def _info(self, repo_id: str) -> None:
+        def _info(self, repo_id: str, expand: list[str]) -> None:
             repo = hub.repos.get(repo_id)
             if repo is None:
                 self._not_found()
+                return
+            if expand:  # only the fields asked for, as the Hub does
+                full = self._summary(repo) | {"gguf": repo.gguf, "sha": repo.sha}
+                self._json(200, {"id": repo.repo_id, "_id": repo.repo_id} | {k: full.get(k) for k in expand})
                 return
             siblings = [
                 {
@@ -217,15 +222,16 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     fault = None
             if fault and fault.wrong_bytes:
                 body = bytes(b ^ 0xFF for b in data)
-            start = 0
+            start, end = 0, len(body)
             status = 200
             rng = self.headers.get("Range")
             if rng and self.command == "GET":
                 hub.ranges.append(rng)
             if rng and (m := re.match(r"bytes=(\d+)-(\d*)", rng)):
                 start = int(m[1])
+                end = min(len(body), int(m[2]) + 1) if m[2] else len(body)
                 status = 206
-            chunk = body[start:]
+            chunk = body[start:end]
             self.send_response(status)
             self.send_header("X-Repo-Commit", repo.sha)
             self.send_header("ETag", f'"{sha}"')
@@ -235,7 +241,7 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Last-Modified", datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT"))
             if status == 206:
-                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(body)}")
             self.send_header("Content-Length", str(len(chunk) if self.command == "GET" else len(data)))
             self.end_headers()
             if self.command == "HEAD":

@@ -110,3 +110,25 @@ def test_pull_refuses_unknown_files_and_run_refuses_broken_models(
     assert result.returncode == 1 and "cannot be used" in result.stderr and "Traceback" not in result.stderr
     unknown = hearth("run", "no-such-model", "hi")
     assert unknown.returncode == 1 and "hearth list" in unknown.stderr
+
+
+def test_quants_json_and_pull_by_quant(fake_hub: FakeHub, models_dir: Path) -> None:
+    fake_hub.repos[TEST_REPO].gguf = {"total": 139_584}
+    result = hearth("quants", TEST_REPO, "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    q8 = next(r for r in rows if r["quant"] == "Q8_0")
+    assert q8["files"] == ["tiny-llama.Q8_0.gguf"] and q8["shards"] == 1 and q8["fits"] == "fits"
+    assert q8["bits_per_weight"] == round(q8["size_bytes"] * 8 / 139_584, 2)
+    assert rows[-1] == {
+        "quant": None,
+        "kind": "mmproj",
+        "files": ["mmproj-tiny-llama-f16.gguf"],
+        "size_bytes": 64,
+    }
+    table = hearth("quants", TEST_REPO)
+    assert "Q8_0" in table.stdout and "Practically lossless" in table.stdout
+
+    pulled = hearth("pull", TEST_REPO, "Q8_0", "--json")
+    assert pulled.returncode == 0, pulled.stderr
+    assert json.loads(pulled.stdout)["path"] == str(models_dir / TEST_REPO / "tiny-llama.Q8_0.gguf")

@@ -5,8 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from desktop.engine.fit import (
+    DEFAULT_CONTEXT,
+    Fit,
+    ModelShape,
+    fit_verdict,
+    memory_needed,
+    system_memory_bytes,
+)
 from desktop.gguf_names import is_gguf, is_projector, parse_shard
-from desktop.hub.files import HubFile
+from desktop.hub.api import hub_api
+from desktop.hub.files import HubFile, list_files
+from desktop.hub.remote_header import remote_fields
 
 # Typical loss per quant type, in words, from llama.cpp's published KL-divergence
 # measurements on Llama-3-8B (mean KLD: Q8_0 0.0014, Q6_K 0.0055, Q5_K_M 0.0108,
@@ -99,3 +109,55 @@ def find_choice(choices: list[QuantChoice], wanted: str) -> QuantChoice | None:
             return choice
     matches = [c for c in choices if c.quant and c.quant.upper() == wanted.upper()]
     return matches[0] if len(matches) == 1 else None
+
+
+@dataclass(frozen=True)
+class QuantReport:
+    """A repo's quant choices with what they need on this machine."""
+
+    repo_id: str
+    revision: str | None
+    parameters: int | None
+    shape: ModelShape | None
+    choices: list[QuantChoice]
+    available_bytes: int
+
+    @property
+    def context(self) -> int:
+        return self.shape.default_context() if self.shape else DEFAULT_CONTEXT
+
+    def memory_for(self, choice: QuantChoice) -> int | None:
+        return memory_needed(choice.size_bytes, self.shape, self.context) if choice.kind == "model" else None
+
+    def fit_for(self, choice: QuantChoice) -> Fit | None:
+        needed = self.memory_for(choice)
+        return fit_verdict(needed, self.available_bytes) if needed is not None else None
+
+
+def quant_report(repo_id: str, *, available_bytes: int | None = None) -> QuantReport:
+    listing = list_files(repo_id)
+    choices = group_quants(listing.files)
+    parameters: int | None = None
+    try:
+        info = hub_api().model_info(repo_id, expand=["gguf"])
+        total = (info.gguf or {}).get("total")
+        parameters = int(total) if isinstance(total, int) else None
+    except Exception:  # the figures are a nicety: the list stands without them
+        parameters = None
+    shape: ModelShape | None = None
+    first_model = next((c for c in choices if c.kind == "model"), None)
+    if first_model is not None:
+        try:
+            shape = ModelShape.from_fields(
+                remote_fields(repo_id, first_model.files[0].filename, listing.commit)
+            )
+        except Exception:
+            shape = None
+    return QuantReport(
+        repo_id=repo_id,
+        revision=listing.commit,
+        parameters=parameters,
+        shape=shape,
+        choices=choices,
+        available_bytes=available_bytes if available_bytes is not None else system_memory_bytes(),
+    )

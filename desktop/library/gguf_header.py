@@ -89,7 +89,7 @@ class _Cursor:
 
     def count(self) -> int:
         n = int(self.unpack("<Q"))
-        if n > _MAX_COUNT and n > len(self.buf) - self.pos:
+        if n > _MAX_COUNT:
             raise BrokenModel(f"truncated or corrupt header (a count of {n:,})")
         return n
 
@@ -159,9 +159,26 @@ def read_header(path: Path) -> GGUFHeader:
         raise BrokenModel(f"cannot read the file: {exc.strerror or exc}") from exc
 
 
-def _parse(buf: mmap.mmap, size: int) -> GGUFHeader:
-    cur = _Cursor(buf)
+class NeedMoreBytes(Exception):
+    """The key-value section goes on past the bytes given."""
+
+
+def read_fields(head: bytes) -> dict[str, Any]:
+    """The key-value fields from the first bytes of a GGUF file (a Range request's worth)."""
+    if head[:4] != MAGIC:
+        raise BrokenModel("not a GGUF file")
+    cur = _Cursor(head)
     cur.pos = 4
+    try:
+        _version, _n_tensors, fields = _read_fields(cur)
+    except struct.error as exc:
+        raise NeedMoreBytes from exc
+    if cur.pos > len(head):
+        raise NeedMoreBytes
+    return fields
+
+
+def _read_fields(cur: _Cursor) -> tuple[int, int, dict[str, Any]]:
     version = int(cur.unpack("<I"))
     if version not in (2, 3):
         raise BrokenModel(f"GGUF version {version} is not supported")
@@ -171,6 +188,13 @@ def _parse(buf: mmap.mmap, size: int) -> GGUFHeader:
     for _ in range(n_kv):
         key = cur.string()
         fields[key] = cur.value(int(cur.unpack("<I")))
+    return version, n_tensors, fields
+
+
+def _parse(buf: mmap.mmap, size: int) -> GGUFHeader:
+    cur = _Cursor(buf)
+    cur.pos = 4
+    version, n_tensors, fields = _read_fields(cur)
 
     parameters = 0
     tensor_end = 0

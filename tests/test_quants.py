@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from desktop.engine.fit import ModelShape, fit_verdict, memory_needed
+from desktop.hub import remote_header
+from desktop.hub.files import HubFile
+from desktop.hub.quants import group_quants, quality_hint, quant_report
+from desktop.hub.remote_header import remote_fields
+from desktop.library.gguf_header import NeedMoreBytes, read_fields
+from tests.conftest import TEST_REPO
+from tests.fakehub import FakeHub
+
+
+def hub_file(name: str, size: int = 100) -> HubFile:
+    from desktop.gguf_names import quant_from_name
+
+    return HubFile(name, size, None, quant_from_name(name))
+
+
+def test_grouping_puts_shards_together_and_projectors_aside() -> None:
+    files = [
+        hub_file("README.md", 5),
+        hub_file("Model-Q4_K_M.gguf", 400),
+        hub_file("Model-Q8_0/Model-Q8_0-00002-of-00002.gguf", 300),
+        hub_file("Model-Q8_0/Model-Q8_0-00001-of-00002.gguf", 500),
+        hub_file("Model-IQ2_XS.gguf", 200),
+        hub_file("mmproj-Model-f16.gguf", 50),
+    ]
+    choices = group_quants(files)
+    assert [(c.name, c.kind, c.shards, c.size_bytes) for c in choices] == [
+        ("IQ2_XS", "model", 1, 200),
+        ("Q4_K_M", "model", 1, 400),
+        ("Q8_0", "model", 2, 800),
+        ("mmproj-Model-f16.gguf", "mmproj", 1, 50),
+    ]
+    assert choices[2].filenames == [
+        "Model-Q8_0/Model-Q8_0-00001-of-00002.gguf",
+        "Model-Q8_0/Model-Q8_0-00002-of-00002.gguf",
+    ]
+    assert choices[1].bits_per_weight(800) == 4.0
+    assert choices[1].bits_per_weight(None) is None
+
+
+@pytest.mark.parametrize(
+    ("quant", "words"),
+    [("Q8_0", "Practically lossless"), ("UD-Q4_K_XL", "Small loss"), ("Q2_K", "Large loss"), ("F16", "Full")],
+)
+def test_quality_hints(quant: str, words: str) -> None:
+    assert (quality_hint(quant) or "").startswith(words)
+
+
+def test_shape_and_memory_arithmetic(tiny_model: Path) -> None:
+    from desktop.library.gguf_header import read_header
+
+    shape = ModelShape.from_fields(read_header(tiny_model).fields)
+    assert shape == ModelShape(layers=2, kv_heads=2, key_width=16, value_width=16, context_length=2048)
+    assert shape.kv_cache_bytes(1000) == 2 * 2 * (16 + 16) * 1000 * 2
+    assert shape.default_context() == 2048
+    assert memory_needed(1000, shape) == 1000 + shape.kv_cache_bytes(2048) + 256 * 1024 * 1024
+    assert [fit_verdict(n, 100) for n in (70, 71, 90, 91)] == ["fits", "tight", "tight", "no"]
+
+
+def test_header_fields_from_the_first_bytes(tiny_model: Path) -> None:
+    data = tiny_model.read_bytes()
+    fields = read_fields(data[:20_000])
+    assert fields["general.architecture"] == "llama" and fields["llama.block_count"] == 2
+    with pytest.raises(NeedMoreBytes):
+        read_fields(data[:3_000])  # inside the vocabulary
+
+
+def test_remote_header_grows_its_request(fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(remote_header, "FIRST_REQUEST", 1024)
+    fields = remote_fields(TEST_REPO, "tiny-llama-F32.gguf")
+    assert fields["llama.context_length"] == 2048
+    assert fake_hub.ranges == ["bytes=0-1023", "bytes=0-4095", "bytes=0-16383"]
+
+
+def test_quant_report_against_the_hub(fake_hub: FakeHub) -> None:
+    fake_hub.repos[TEST_REPO].gguf = {"total": 139_584, "architecture": "llama", "context_length": 2048}
+    report = quant_report(TEST_REPO, available_bytes=4 * 1024**3)
+    assert report.parameters == 139_584
+    assert report.shape is not None and report.shape.layers == 2 and report.context == 2048
+    assert [c.name for c in report.choices] == ["F32", "Q8_0", "mmproj-tiny-llama-f16.gguf"]
+    f32 = next(c for c in report.choices if c.quant == "F32")
+    assert f32.bits_per_weight(report.parameters) == pytest.approx(f32.size_bytes * 8 / 139_584, abs=0.01)
+    assert report.fit_for(f32) == "fits"
+    assert quant_report(TEST_REPO, available_bytes=250 * 1024**2).fit_for(f32) == "no"
+    sidecar = report.choices[-1]
+    assert sidecar.kind == "mmproj" and report.fit_for(sidecar) is None
