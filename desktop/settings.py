@@ -22,6 +22,8 @@ class Settings:
     # None means the default folder under Hearth's data directory.
     models_dir: str | None = None
     context_length: int = 4096
+    # Offline: Hearth opens no network connection at all (the Hub browser says so).
+    offline: bool = False
     threads: int | None = None
     last_conversation_id: int | None = None
     # Window geometry and splitter state as base64 text, written by the UI.

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+# huggingface_hub reads HF_HOME (its token store and cache) once, at import: point it at a
+# throw-away folder before anything imports it, so no test can touch the real token.
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="hearth-tests-hf-home-")
+os.environ.pop("HF_TOKEN", None)
 
 import pytest
 
@@ -19,7 +25,6 @@ def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "hearth-home"
     monkeypatch.setenv("HEARTH_HOME", str(home))
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     # Nothing in a test may reach the real Hub: unless a test starts the fake one,
     # the endpoint is a closed port on loopback.

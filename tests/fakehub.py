@@ -49,6 +49,7 @@ class FakeHub:
         self.faults: dict[tuple[str, str], Fault] = {}
         self.requests: list[tuple[str, str]] = []
         self.ranges: list[str] = []  # Range headers of file GETs, in order
+        self.valid_tokens: set[str] = {"hf_valid_test_token"}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -129,6 +130,23 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             parsed = urlparse(self.path)
             path = unquote(parsed.path)
             hub.requests.append((self.command, path))
+            if path == "/api/whoami-v2":
+                if self._token() is None:
+                    self._json(401, {"error": "Invalid credentials in Authorization header"})
+                else:
+                    self._json(
+                        200, {"name": "tester", "auth": {"accessToken": {"displayName": "hearth-test"}}}
+                    )
+                return
+            repo_id = "/".join(path.removeprefix("/api/models/").lstrip("/").split("/")[:2])
+            gated = hub.repos.get(repo_id)
+            if gated is not None and gated.gated and path != "/api/models" and self._token() is None:
+                self._json(
+                    403,
+                    {"error": "Access to this repo is restricted"},
+                    {"X-Error-Code": "GatedRepo", "X-Error-Message": "Access to model is restricted."},
+                )
+                return
             if path == "/api/models":
                 self._search(parse_qs(parsed.query))
                 return
@@ -143,6 +161,11 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 self._resolve(m["repo"], m["file"])
                 return
             self._not_found("EntryNotFound")
+
+        def _token(self) -> str | None:
+            auth = self.headers.get("Authorization", "")
+            token = auth.removeprefix("Bearer ").strip()
+            return token if token in hub.valid_tokens else None
 
         def _summary(self, repo: FakeRepo) -> dict[str, Any]:
             return {

@@ -10,6 +10,7 @@ from huggingface_hub import HfApi
 from huggingface_hub import constants as hf_constants
 
 from desktop.hub.errors import OFFLINE_MESSAGE, OFFLINE_MODE_MESSAGE, HubError
+from desktop.settings import load_settings
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 PROBE_TIMEOUT_S = 4.0
@@ -27,8 +28,8 @@ def ensure_reachable() -> None:
     right for a flaky link, wrong for a laptop that is simply offline. One TCP connect
     tells the two apart in milliseconds.
     """
-    if hf_constants.is_offline_mode():
-        # HF_HUB_OFFLINE: not even a probe leaves the machine.
+    if hf_constants.is_offline_mode() or load_settings().offline:
+        # Offline mode (the setting, or HF_HUB_OFFLINE): not even a probe leaves the machine.
         raise HubError(OFFLINE_MODE_MESSAGE, offline=True)
     parts = urlsplit(hub_endpoint())
     port = parts.port or (443 if parts.scheme == "https" else 80)

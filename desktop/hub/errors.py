@@ -26,7 +26,10 @@ OFFLINE_MESSAGE = (
 )
 
 
-OFFLINE_MODE_MESSAGE = "Offline mode is on (HF_HUB_OFFLINE is set), so Hearth does not contact the Hub."
+OFFLINE_MODE_MESSAGE = (
+    "Offline mode is on, so Hearth does not contact the Hub. Turn it off in the Hub menu "
+    "(or unset HF_HUB_OFFLINE) to search and download."
+)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -55,8 +58,8 @@ def describe_hub_error(exc: BaseException, *, repo_id: str | None = None) -> Hub
         return HubError(OFFLINE_MODE_MESSAGE, offline=True)
     if isinstance(exc, GatedRepoError):
         return HubError(
-            f"{what} is gated: accept its licence on huggingface.co, then sign in with a "
-            "Hugging Face token (set HF_TOKEN or run `hf auth login`)."
+            f"{what} is gated: accept its licence on huggingface.co, then give Hearth a Hugging Face "
+            "token (Hub ▸ Hugging Face token…, or HF_TOKEN, or `hf auth login`)."
         )
     if isinstance(exc, RepositoryNotFoundError):
         return HubError(f"The Hub has no model {what} (or it is private and needs a token).")
