@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,17 @@ def test_offline_setting_opens_no_socket(fake_hub: FakeHub, no_sockets: list[obj
     assert no_sockets == [] and fake_hub.requests == []
 
 
-def test_gated_repo_needs_a_token(fake_hub: FakeHub, models_dir: Path) -> None:
+@pytest.fixture
+def token_store() -> Iterator[None]:
+    """huggingface_hub's token files, emptied after the test (they live in the session's HF_HOME)."""
+    from huggingface_hub import constants
+
+    yield
+    for name in (constants.HF_TOKEN_PATH, constants.HF_STORED_TOKENS_PATH):
+        Path(name).unlink(missing_ok=True)
+
+
+def test_gated_repo_needs_a_token(fake_hub: FakeHub, models_dir: Path, token_store: None) -> None:
     fake_hub.repos[TEST_REPO].gated = "manual"
     with pytest.raises(HubError, match="is gated: accept its licence"):
         list_files(TEST_REPO)
@@ -59,6 +70,6 @@ def test_gated_repo_needs_a_token(fake_hub: FakeHub, models_dir: Path) -> None:
         save_token("hf_wrong")
     assert save_token("  hf_valid_test_token\n") == "tester"
     assert has_token()
-    assert [f.filename for f in list_files(TEST_REPO).files][0] == "README.md"
+    assert "README.md" in {f.filename for f in list_files(TEST_REPO).files}
     assert pull(TEST_REPO, "Q8_0") == models_dir / TEST_REPO / "tiny-llama.Q8_0.gguf"
     assert search_models("tiny")[0].gated == "manual"
