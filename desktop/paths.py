@@ -42,6 +42,11 @@ class HearthPaths:
         return self.data_dir / "library.sqlite3"
 
     @property
+    def downloads_file(self) -> Path:
+        """The download queue, so paused and unfinished downloads survive a restart."""
+        return self.data_dir / "downloads.json"
+
+    @property
     def settings_file(self) -> Path:
         return self.config_dir / "settings.json"
 

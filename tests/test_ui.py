@@ -14,7 +14,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from desktop.library.scan import LocalModel
+from desktop.paths import hearth_paths
 from desktop.ui.app import create_application, create_main_window
+from desktop.ui.downloads import StatusRole
 from desktop.ui.engine_bridge import EngineState
 from desktop.ui.main_window import MainWindow
 from tests.conftest import TEST_REPO
@@ -67,38 +69,35 @@ def test_search_download_load_chat_and_restart(
     assert discover.results_view.model().index(0, 0).data() == TEST_REPO
     assert discover.results_view.model().index(0, 1).data() == "1.2K"
 
-    # Open it: only model files are offered
+    # Open it: one row per quant, with size, memory and a fit badge; projectors aside
     _select_row(discover.results_view, 0)
-    qtbot.waitUntil(lambda: window.hub.files.rowCount() == 2)
-    names = sorted(f.filename for f in window.hub.files.records())
-    assert names == ["tiny-llama-F32.gguf", "tiny-llama.Q8_0.gguf"]
-    proxy = discover.files_view.model()
-    row = next(r for r in range(2) if proxy.index(r, 0).data() == "tiny-llama-F32.gguf")
-    _select_row(discover.files_view, row)
-    assert proxy.index(row, 1).data() == "F32"
+    qtbot.waitUntil(lambda: window.hub.quants.rowCount() == 3)
+    proxy = discover.quants_view.model()
+    names = [proxy.index(r, 0).data() for r in range(3)]
+    assert names == ["F32", "Q8_0", "mmproj-tiny-llama-f16.gguf"]
+    assert proxy.index(0, 4).data() == "✓ Fits"
+    assert proxy.index(1, 5).data() == "Practically lossless"
+    assert "2 quantisations" in discover.repo_label.text()
+    _select_row(discover.quants_view, 0)
 
     # Download with a progress bar, then it shows in the library
     fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", Fault(bytes_per_second=1_000_000))
     qtbot.mouseClick(discover.download_button, Qt.MouseButton.LeftButton)
-    assert discover.download_box.isVisible() and discover.cancel_button.isVisible()
-    qtbot.waitUntil(
-        lambda: discover.progress.maximum() == 1000 and discover.progress.value() > 0, timeout=10_000
-    )
-    label = discover.progress_label.text()
-    assert "tiny-llama-F32.gguf" in label and ("of 571.6 KB" in label or "checksum" in label)
+    assert discover.downloads_box.isVisible()
+    [item] = window.downloads.model.items
+    qtbot.waitUntil(lambda: item.done_bytes > 0, timeout=10_000)
+    status = discover.downloads_view.model().index(0, 0).data(StatusRole)
+    assert "of 571.6 KB" in status or "checksum" in status
     screenshot(window, "downloading.png")
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1, timeout=30_000)
-    assert not discover.download_box.isVisible()
+    assert not discover.downloads_box.isVisible()
     assert "Downloaded and verified" in discover.status.text()
     model: LocalModel = window.library.model.record(0)
     assert model.path == models_dir / TEST_REPO / "tiny-llama-F32.gguf" and model.ok
     window.library_pane.setCurrentWidget(local)
     qtbot.waitUntil(lambda: local.selected() == model)
-    assert (
-        "llama" in local.details.text()
-        and "F32" in local.details.text()
-        and "2K context" in local.details.text()
-    )
+    details = local.details.text()
+    assert "llama" in details and "F32" in details and "2K context" in details
 
     # Load and chat
     window.chat.sampling = replace(window.chat.sampling, max_tokens=40)
@@ -149,25 +148,61 @@ def test_search_download_load_chat_and_restart(
     screenshot(window, "after-restart.png")
 
 
-def test_cancel_a_download(qtbot, open_window, fake_hub: FakeHub, models_dir: Path) -> None:
-    fake_hub.add_file(TEST_REPO, "big-Q4_K_M.gguf", bytes(8 * 1024 * 1024))
-    fake_hub.set_fault(TEST_REPO, "big-Q4_K_M.gguf", Fault(bytes_per_second=1_000_000))
+def test_pause_resume_across_restart_and_cancel(
+    qtbot, open_window, fake_hub: FakeHub, models_dir: Path
+) -> None:
+    data = bytes(range(256)) * 4096 * 8  # 8 MiB
+    fake_hub.add_file(TEST_REPO, "big-Q4_K_M.gguf", data)
+    fake_hub.add_file(TEST_REPO, "other-Q5_K_M.gguf", data[:1_000_000])
+    fake_hub.set_fault(TEST_REPO, "big-Q4_K_M.gguf", Fault(bytes_per_second=2_000_000))
     window = open_window()
     discover = window.library_pane.discover
     window.library_pane.setCurrentWidget(discover)
-    window.hub.open_repo(TEST_REPO)
-    qtbot.waitUntil(lambda: window.hub.files.rowCount() == 3)
-    discover._repo = TEST_REPO
-    proxy = discover.files_view.model()
-    discover.files_view.selectRow(next(r for r in range(3) if proxy.index(r, 0).data() == "big-Q4_K_M.gguf"))
+    discover.open_repo(TEST_REPO)
+    qtbot.waitUntil(lambda: window.hub.quants.rowCount() == 5)
+    proxy = discover.quants_view.model()
+    big = next(r for r in range(5) if proxy.index(r, 0).data() == "Q4_K_M")
+    discover.quants_view.selectRow(big)
     qtbot.mouseClick(discover.download_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "of 8.4 MB" in discover.progress_label.text(), timeout=15_000)
+    [item] = window.downloads.model.items
+    qtbot.waitUntil(lambda: item.done_bytes > 1_000_000, timeout=15_000)
+
+    # Pause keeps what was fetched; closing Hearth keeps the queue
+    qtbot.mouseClick(discover.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: item.state == "paused", timeout=5_000)
+    assert discover.pause_button.text() == "Resume"
+    assert "Paused at" in discover.downloads_view.model().index(0, 0).data(StatusRole)
+    kept = item.done_bytes
+    window.close()
+
+    window = open_window()
+    discover = window.library_pane.discover
+    window.library_pane.setCurrentWidget(discover)
+    [item] = window.downloads.model.items
+    assert item.state == "paused" and discover.downloads_box.isVisible()
+    fake_hub.set_fault(TEST_REPO, "big-Q4_K_M.gguf", None)
+    qtbot.mouseClick(discover.pause_button, Qt.MouseButton.LeftButton)  # Resume
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1, timeout=30_000)
+    assert (models_dir / TEST_REPO / "big-Q4_K_M.gguf").read_bytes() == data
+    assert int(fake_hub.ranges[-1].removeprefix("bytes=").rstrip("-")) >= kept - 256 * 1024
+
+    # Cancel forgets the download and its partial data
+    fake_hub.set_fault(TEST_REPO, "other-Q5_K_M.gguf", Fault(bytes_per_second=200_000))
+    discover.open_repo(TEST_REPO)
+    qtbot.waitUntil(lambda: window.hub.quants.rowCount() == 5)
+    proxy = discover.quants_view.model()
+    discover.quants_view.selectRow(next(r for r in range(5) if proxy.index(r, 0).data() == "Q5_K_M"))
+    qtbot.mouseClick(discover.download_button, Qt.MouseButton.LeftButton)
+    [item] = window.downloads.model.items
+    qtbot.waitUntil(lambda: item.done_bytes > 0, timeout=10_000)
     with qtbot.waitSignal(window.downloads.cancelled, timeout=2_000):
         qtbot.mouseClick(discover.cancel_button, Qt.MouseButton.LeftButton)
-    assert not discover.download_box.isVisible()
+    assert window.downloads.model.items == [] and not discover.downloads_box.isVisible()
     assert discover.status.text() == "Download cancelled."
-    assert discover.download_button.isEnabled()
-    assert not list(models_dir.rglob("*.gguf"))
+    assert not list(hearth_paths().staging_dir.rglob("*.part"))
+    assert [m.path.name for m in window.library.model.records()] == [
+        "big-Q4_K_M"
+    ] or window.library.model.rowCount() == 1
 
 
 def test_broken_model_and_offline_hub_are_explained(

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from desktop.childproc import ChildProcess, Event, ParentLink, describe_exit
-from desktop.hub.download import DownloadProgress, discard_partial, plan_download, pull
+from desktop.gguf_names import parse_shard, quant_from_name
+from desktop.hub.download import DownloadProgress, discard_partial, pull
 from desktop.paths import hearth_paths
 
 SUBCOMMAND = "_download"
@@ -40,6 +41,21 @@ def child_main(repo_id: str, wanted: str) -> int:
         return 1
     link.emit({"event": "done", "path": str(path)})
     return 0
+
+
+def discard_partials(repo_id: str, wanted: str) -> None:
+    """Forget the partial data of a download (every shard of a quant), from local files only."""
+    folder = hearth_paths().staging_dir / repo_id
+    wanted_shard = parse_shard(wanted)
+    for part in folder.rglob("*.part") if folder.is_dir() else []:
+        name = part.relative_to(folder).as_posix().removesuffix(".part")
+        shard = parse_shard(name)
+        if (
+            name == wanted
+            or (quant_from_name(name) or "").upper() == wanted.upper()
+            or (shard and wanted_shard and shard.stem == wanted_shard.stem)
+        ):
+            discard_partial(hearth_paths().staging_dir, repo_id, name)
 
 
 class DownloadProcess:
@@ -88,14 +104,7 @@ class DownloadProcess:
         self._on_finished(outcome)
 
     def _discard(self) -> None:
-        staging = hearth_paths().staging_dir
-        try:
-            plan = plan_download(self.repo_id, self.filename)
-            names = [f.filename for f in plan.files]
-        except Exception:  # offline now: at least the file that was named
-            names = [self.filename]
-        for name in names:
-            discard_partial(staging, self.repo_id, name)
+        discard_partials(self.repo_id, self.filename)
 
     def _handle(self, event: Event) -> DownloadOutcome | None:
         kind = event.get("event")

@@ -7,21 +7,21 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from desktop.hub.errors import HubError, describe_hub_error
-from desktop.hub.files import RepoFiles, list_files
+from desktop.hub.quants import QuantReport, quant_report
 from desktop.hub.search import SORT_KEYS, HubModel, SortKey, search_models
-from desktop.ui.hub_models import HubFilesModel, HubResultsModel
+from desktop.ui.hub_models import HubResultsModel, QuantChoicesModel
 from desktop.ui.jobs import JobRunner
 
 
 class HubBrowser(QObject):
     busy_changed = Signal(bool)
     error = Signal(str, bool)  # message, offline
-    repo_opened = Signal(str)  # repo id whose files are shown
+    repo_opened = Signal(str)  # repo id whose quants are shown
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.results = HubResultsModel(self)
-        self.files = HubFilesModel(self)
+        self.quants = QuantChoicesModel(self)
         self._jobs = JobRunner(self)
         self._search_serial = 0
         self._files_serial = 0
@@ -45,17 +45,17 @@ class HubBrowser(QObject):
         self._files_serial += 1
         serial = self._files_serial
         self.repo_id = repo_id
-        self.files.set_records([])
+        self.quants.set_report(None)
         self.busy_changed.emit(True)
 
-        def done(listing: RepoFiles) -> None:
+        def done(report: QuantReport) -> None:
             if serial == self._files_serial:
-                self.files.set_records([f for f in listing.files if f.is_model])
+                self.quants.set_report(report)
                 self.error.emit("", False)
                 self.busy_changed.emit(False)
                 self.repo_opened.emit(repo_id)
 
-        self._jobs.start(lambda: list_files(repo_id), done, self._failed(serial, False))
+        self._jobs.start(lambda: quant_report(repo_id), done, self._failed(serial, False))
 
     def _failed(self, serial: int, is_search: bool) -> Callable[[BaseException], None]:
         def report(exc: BaseException) -> None:

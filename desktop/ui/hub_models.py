@@ -1,10 +1,13 @@
-"""Item models for the Hub browser: search results and a repository's files."""
+"""Item models for the Hub browser: search results and a repository's quant choices."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from desktop.hub.files import HubFile
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+
+from desktop.hub.quants import QuantChoice, QuantReport
 from desktop.hub.search import HubModel
 from desktop.ui.table_model import Column, RecordTableModel
 from desktop.units import format_bytes, format_count
@@ -29,17 +32,72 @@ class HubResultsModel(RecordTableModel[HubModel]):
         )
 
 
-class HubFilesModel(RecordTableModel[HubFile]):
-    """The model files of a repository (projectors and other sidecars are not offered)."""
+FIT_TEXT = {"fits": "✓ Fits", "tight": "⚠ Tight", "no": "✗ Won't fit"}
+FIT_COLOUR = {"fits": "#1e7b34", "tight": "#9a6700", "no": "#b42318"}
+
+
+class QuantChoicesModel(RecordTableModel[QuantChoice]):
+    """One row per quant (all shards together), with what it needs on this machine."""
+
+    FIT_COLUMN = 4
 
     def __init__(self, parent: Any = None) -> None:
+        self.report: QuantReport | None = None
         super().__init__(
             [
-                Column("File", lambda f: f.filename, tooltip=lambda f: f.filename),
-                Column("Quant", lambda f: f.quant or "—"),
+                Column("Quant", lambda c: c.name, tooltip=lambda c: "\n".join(c.filenames)),
+                Column("Size", self._size, lambda c: c.size_bytes, numeric=True),
+                Column("Bits/w", self._bits, lambda c: c.bits_per_weight(self._params()) or 0, numeric=True),
                 Column(
-                    "Size", lambda f: format_bytes(f.size_bytes), lambda f: f.size_bytes or 0, numeric=True
+                    "Memory", self._memory, lambda c: self._needed(c) or 0, numeric=True, tooltip=self._why
                 ),
+                Column("Fits", self._fit, lambda c: ("fits", "tight", "no").index(self._verdict(c) or "no")),
+                Column("Quality", lambda c: c.quality or ("Vision projector" if c.kind == "mmproj" else "—")),
             ],
             parent,
         )
+
+    def set_report(self, report: QuantReport | None) -> None:
+        self.report = report
+        self.set_records(report.choices if report else [])
+
+    def _params(self) -> int | None:
+        return self.report.parameters if self.report else None
+
+    def _needed(self, c: QuantChoice) -> int | None:
+        return self.report.memory_for(c) if self.report else None
+
+    def _verdict(self, c: QuantChoice) -> str | None:
+        return self.report.fit_for(c) if self.report else None
+
+    @staticmethod
+    def _size(c: QuantChoice) -> str:
+        size = format_bytes(c.size_bytes)
+        return f"{size} ({c.shards} parts)" if c.shards > 1 else size
+
+    def _bits(self, c: QuantChoice) -> str:
+        bits = c.bits_per_weight(self._params())
+        return f"{bits:.2f}" if bits else "—"
+
+    def _memory(self, c: QuantChoice) -> str:
+        needed = self._needed(c)
+        return format_bytes(needed) if needed else "—"
+
+    def _why(self, c: QuantChoice) -> str | None:
+        if self.report is None or c.kind != "model":
+            return None
+        kv = "unknown KV cache" if self.report.shape is None else "its KV cache"
+        return (
+            f"Weights plus {kv} at {self.report.context:,} tokens of context, "
+            f"against {format_bytes(self.report.available_bytes)} of memory on this machine"
+        )
+
+    def _fit(self, c: QuantChoice) -> str:
+        verdict = self._verdict(c)
+        return FIT_TEXT[verdict] if verdict else ""
+
+    def extra_data(self, record: QuantChoice, column: int, role: int) -> Any:
+        if column == self.FIT_COLUMN and role == Qt.ItemDataRole.ForegroundRole:
+            verdict = self._verdict(record)
+            return QBrush(QColor(FIT_COLOUR[verdict])) if verdict else None
+        return None

@@ -12,8 +12,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QWidg
 from desktop import __version__
 from desktop.chats.store import ConversationStore, Message
 from desktop.engine.protocol import LoadOptions, ModelLoaded
-from desktop.hub.download import DownloadProgress
-from desktop.hub.files import HubFile
+from desktop.hub.quants import QuantChoice
 from desktop.library.scan import LocalModel, describe_model
 from desktop.paths import HearthPaths
 from desktop.settings import Settings, save_settings
@@ -24,7 +23,7 @@ from desktop.ui.engine_bridge import EngineController, EngineState
 from desktop.ui.hub_browser import HubBrowser
 from desktop.ui.library_bridge import Library
 from desktop.ui.library_pane import LibraryPane
-from desktop.units import format_bytes
+from desktop.units import format_bytes, format_count
 
 
 def _duration(ms: float) -> str:
@@ -53,10 +52,15 @@ class MainWindow(QMainWindow):
         self.engine = EngineController(self)
         self.library = Library(context.models_dir, self)
         self.hub = HubBrowser(self)
-        self.downloads = DownloadManager(self)
+        self.downloads = DownloadManager(context.paths.downloads_file, self)
         self.chat = ChatController(self.store, self.engine, self)
 
-        self.library_pane = LibraryPane(self.library.model, self.hub.results, self.hub.files)  # type: ignore[arg-type]
+        self.library_pane = LibraryPane(
+            self.library.model,
+            self.hub.results,  # type: ignore[arg-type]
+            self.hub.quants,  # type: ignore[arg-type]
+            self.downloads.model,
+        )
         self.chat_pane = ChatPane()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.library_pane)
@@ -110,13 +114,13 @@ class MainWindow(QMainWindow):
         discover.search_requested.connect(self.hub.search)
         discover.repo_requested.connect(self.hub.open_repo)
         discover.download_requested.connect(self._download)
+        discover.pause_requested.connect(self.downloads.pause)
+        discover.resume_requested.connect(self.downloads.resume)
         discover.cancel_requested.connect(self.downloads.cancel)
         self.hub.busy_changed.connect(discover.set_busy)
         self.hub.error.connect(self._hub_error)
-        self.hub.repo_opened.connect(lambda repo: discover.show_files_of(repo, self.hub.files.rowCount()))
+        self.hub.repo_opened.connect(self._repo_opened)
 
-        self.downloads.started.connect(discover.download_started)
-        self.downloads.progress.connect(self._download_progress)
         self.downloads.finished.connect(self._download_finished)
         self.downloads.failed.connect(self._download_failed)
         self.downloads.cancelled.connect(self._download_cancelled)
@@ -149,7 +153,8 @@ class MainWindow(QMainWindow):
         if s.splitter_state:
             self.splitter.restoreState(QByteArray.fromBase64(s.splitter_state.encode()))
         else:
-            self.splitter.setSizes([500, 780])
+            width = self.width()
+            self.splitter.setSizes([int(width * 0.45), width - int(width * 0.45)])
 
     # Library and engine
 
@@ -228,31 +233,36 @@ class MainWindow(QMainWindow):
         if offline:
             self.statusBar().showMessage("Offline: the Hub can't be reached", 6000)
 
-    def _download(self, repo_id: str, file: HubFile) -> None:
-        if not self.downloads.start(repo_id, file.filename):
-            self.statusBar().showMessage(
-                "One download at a time: wait for the current one or cancel it.", 5000
-            )
+    def _repo_opened(self, repo_id: str) -> None:
+        report = self.hub.quants.report
+        if report is None:
+            return
+        models = [c for c in report.choices if c.kind == "model"]
+        facts = [f"{len(models)} quantisation{'s' if len(models) != 1 else ''}"]
+        if report.parameters:
+            facts.append(f"{format_count(report.parameters)} parameters")
+        facts.append(f"memory needed at {report.context:,} tokens of context")
+        self.library_pane.discover.show_repo(repo_id, len(models), " · ".join(facts))
 
-    def _download_progress(self, progress: DownloadProgress) -> None:
-        self.library_pane.discover.download_progress(progress)
-        if progress.fraction is not None:
-            self.statusBar().showMessage(f"Downloading… {progress.fraction * 100:.0f}%")
+    def _download(self, repo_id: str, choice: QuantChoice) -> None:
+        wanted = choice.files[0].filename  # a shard names its whole model
+        label = f"{repo_id} · {choice.name}"
+        if self.downloads.enqueue(repo_id, wanted, label, choice.size_bytes) is None:
+            self.statusBar().showMessage(f"{choice.name} of {repo_id} is already in the downloads.", 5000)
 
     def _download_finished(self, path: str) -> None:
-        self.library_pane.discover.download_ended(f"Downloaded and verified: {Path(path).name}")
-        self.statusBar().showMessage(
-            f"Downloaded {Path(path).name} ({format_bytes(Path(path).stat().st_size)})", 6000
-        )
+        name = Path(path).name
+        self.library_pane.discover.show_status(f"Downloaded and verified: {name}")
+        self.statusBar().showMessage(f"Downloaded {name} ({format_bytes(Path(path).stat().st_size)})", 6000)
         self._select_after_refresh = path
         self.library.refresh()
 
     def _download_failed(self, message: str) -> None:
-        self.library_pane.discover.download_ended(f"Download failed: {message}")
+        self.library_pane.discover.show_status(f"Download failed: {message}", "error")
         self.statusBar().showMessage("Download failed", 6000)
 
     def _download_cancelled(self) -> None:
-        self.library_pane.discover.download_ended("Download cancelled.")
+        self.library_pane.discover.show_status("Download cancelled.")
         self.statusBar().showMessage("Download cancelled", 4000)
 
     # Window

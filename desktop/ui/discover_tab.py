@@ -1,0 +1,268 @@
+"""The Discover tab: search the Hub, a repo's quant choices and card, and the download queue."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QPushButton,
+    QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.hub.download_queue import DownloadItem
+from desktop.hub.quants import QuantChoice
+from desktop.hub.search import SORT_KEYS
+from desktop.ui.downloads import ItemRole, StatusRole
+from desktop.ui.record_table import record_table, selected_record
+from desktop.ui.table_model import RecordTableModel
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class DownloadDelegate(QStyledItemDelegate):
+    """A download as two lines of text over a progress bar."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        line = option.fontMetrics.lineSpacing()
+        return QSize(200, line * 2 + 22)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget)
+        rect: QRect = option.rect.adjusted(6, 3, -6, -3)
+        line = option.fontMetrics.lineSpacing()
+        item: DownloadItem = index.data(ItemRole)
+        painter.save()
+        bold = painter.font()
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.drawText(
+            rect.adjusted(0, 0, 0, -(rect.height() - line)), Qt.AlignmentFlag.AlignLeft, item.label
+        )
+        painter.restore()
+        painter.drawText(
+            QRect(rect.left(), rect.top() + line, rect.width(), line),
+            Qt.AlignmentFlag.AlignLeft,
+            str(index.data(StatusRole)),
+        )
+        bar = QStyleOptionProgressBar()
+        bar.rect = QRect(rect.left(), rect.top() + 2 * line + 2, rect.width(), 12)
+        bar.minimum, bar.maximum = 0, 1000
+        bar.progress = int((item.fraction or 0) * 1000)
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
+
+
+class DiscoverTab(QWidget):
+    search_requested = Signal(str, str)  # query, sort key
+    repo_requested = Signal(str)
+    download_requested = Signal(str, object)  # repo id, QuantChoice
+    pause_requested = Signal(object)  # DownloadItem
+    resume_requested = Signal(object)
+    cancel_requested = Signal(object)
+
+    def __init__(
+        self,
+        results: RecordTableModel[object],
+        quants: RecordTableModel[object],
+        downloads: QAbstractItemModel,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.query = QLineEdit()
+        self.query.setPlaceholderText("Search GGUF models on Hugging Face (e.g. gemma, qwen, llama)")
+        self.query.setClearButtonEnabled(True)
+        self.query.setAccessibleName("Search the Hub")
+        self.sort = QComboBox()
+        self.sort.setAccessibleName("Sort results by")
+        for key in SORT_KEYS:
+            self.sort.addItem(key.capitalize(), key)
+        self.search_button = QPushButton("Search")
+        self.search_button.setAccessibleName("Search")
+        top = QHBoxLayout()
+        top.addWidget(self.query, 1)
+        top.addWidget(self.sort)
+        top.addWidget(self.search_button)
+
+        self.status = QLabel()
+        self.status.setObjectName("hubStatus")
+        self.status.setWordWrap(True)
+        self.status.setAccessibleName("Hub status")
+        self.status.hide()
+
+        self.results_view = record_table(results, "Search results")
+        self.repo_label = QLabel("Open a model to see its quantisations.")
+        self.repo_label.setWordWrap(True)
+        self.quants_view = record_table(quants, "Quantisations")
+        self.download_button = QPushButton("Download")
+        self.download_button.setAccessibleName("Download the selected quantisation")
+        self.download_button.setEnabled(False)
+        self.card = QTextBrowser()
+        self.card.setAccessibleName("Model card")
+        self.card.setOpenExternalLinks(True)
+        self.card.setPlaceholderText("The model card appears here.")
+
+        quant_page = QWidget()
+        quant_layout = QVBoxLayout(quant_page)
+        quant_layout.setContentsMargins(0, 0, 0, 0)
+        quant_layout.addWidget(self.quants_view, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.download_button)
+        quant_layout.addLayout(row)
+        self.details = QTabWidget()
+        self.details.setDocumentMode(True)
+        self.details.addTab(quant_page, "Quantisations")
+        self.details.addTab(self.card, "Model card")
+
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.repo_label)
+        lower_layout.addWidget(self.details, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.results_view)
+        split.addWidget(lower)
+        split.setChildrenCollapsible(False)
+
+        self.downloads_view = QListView()
+        self.downloads_view.setModel(downloads)
+        self.downloads_view.setItemDelegate(DownloadDelegate(self.downloads_view))
+        self.downloads_view.setAccessibleName("Downloads")
+        row_height = self.downloads_view.fontMetrics().lineSpacing() * 2 + 22
+        self.downloads_view.setFixedHeight(row_height * 2 + 6)  # two downloads in view, then it scrolls
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setAccessibleName("Pause or resume the selected download")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel the selected download")
+        self.downloads_box = QWidget()
+        box = QVBoxLayout(self.downloads_box)
+        box.setContentsMargins(0, 4, 0, 0)
+        title = QLabel("<b>Downloads</b>")
+        box.addWidget(title)
+        box.addWidget(self.downloads_view)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.pause_button)
+        buttons.addWidget(self.cancel_button)
+        box.addLayout(buttons)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.status)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.downloads_box)
+
+        self.query.returnPressed.connect(self._search)
+        self.search_button.clicked.connect(self._search)
+        self.sort.currentIndexChanged.connect(lambda _i: self._search() if self.query.text() else None)
+        self.results_view.selectionModel().selectionChanged.connect(self._open_selected)
+        self.quants_view.selectionModel().selectionChanged.connect(self._quant_selected)
+        self.quants_view.doubleClicked.connect(lambda _index: self._download())
+        self.download_button.clicked.connect(self._download)
+        self.pause_button.clicked.connect(self._pause_or_resume)
+        self.cancel_button.clicked.connect(self._cancel)
+        downloads.rowsInserted.connect(self._downloads_changed)
+        downloads.rowsRemoved.connect(self._downloads_changed)
+        downloads.modelReset.connect(self._downloads_changed)
+        downloads.dataChanged.connect(self._downloads_changed)
+        self.downloads_view.selectionModel().selectionChanged.connect(self._downloads_changed)
+        self._repo: str | None = None
+        self._downloads_changed()
+
+    # Search and repo
+
+    def _search(self) -> None:
+        self.search_requested.emit(self.query.text(), str(self.sort.currentData()))
+
+    def _open_selected(self) -> None:
+        repo_id = getattr(selected_record(self.results_view), "repo_id", None)
+        if repo_id:
+            self.open_repo(repo_id)
+
+    def open_repo(self, repo_id: str) -> None:
+        self._repo = repo_id
+        self.repo_label.setText(f"<b>{repo_id}</b> — asking the Hub…")
+        self.card.clear()
+        self.repo_requested.emit(repo_id)
+
+    def show_repo(self, repo_id: str, count: int, summary: str) -> None:
+        if count:
+            self.repo_label.setText(f"<b>{repo_id}</b> · {summary}")
+        else:
+            self.repo_label.setText(f"<b>{repo_id}</b> has no GGUF model files.")
+
+    def show_card(self, markdown: str) -> None:
+        self.card.setMarkdown(markdown)
+
+    def _selected_quant(self) -> QuantChoice | None:
+        record = selected_record(self.quants_view)
+        return record if isinstance(record, QuantChoice) else None
+
+    def _quant_selected(self) -> None:
+        choice = self._selected_quant()
+        self.download_button.setEnabled(choice is not None)
+
+    def _download(self) -> None:
+        choice = self._selected_quant()
+        if choice is not None and self._repo:
+            self.download_requested.emit(self._repo, choice)
+
+    def set_busy(self, busy: bool) -> None:
+        self.search_button.setEnabled(not busy)
+        if busy:
+            self.show_status("Asking the Hub…", "info")
+
+    def show_status(self, text: str, level: str = "info") -> None:
+        colours = {"info": "", "error": "color: #a61b1b; font-weight: bold;"}
+        self.status.setStyleSheet(f"QLabel#hubStatus {{ {colours.get(level, '')} }}")
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
+
+    # Downloads
+
+    def selected_download(self) -> DownloadItem | None:
+        rows = self.downloads_view.selectionModel().selectedRows()
+        if rows:
+            item = rows[0].data(ItemRole)
+            return item if isinstance(item, DownloadItem) else None
+        model = self.downloads_view.model()
+        # With nothing selected, the buttons act on the first download.
+        return model.index(0, 0).data(ItemRole) if model.rowCount() else None
+
+    def _downloads_changed(self, *args: object) -> None:
+        count = self.downloads_view.model().rowCount()
+        self.downloads_box.setVisible(count > 0)
+        item = self.selected_download()
+        self.pause_button.setEnabled(item is not None)
+        self.cancel_button.setEnabled(item is not None)
+        if item is not None:
+            self.pause_button.setText({"paused": "Resume", "failed": "Retry"}.get(item.state, "Pause"))
+
+    def _pause_or_resume(self) -> None:
+        item = self.selected_download()
+        if item is None:
+            return
+        if item.state in ("paused", "failed"):
+            self.resume_requested.emit(item)
+        else:
+            self.pause_requested.emit(item)
+
+    def _cancel(self) -> None:
+        item = self.selected_download()
+        if item is not None:
+            self.cancel_requested.emit(item)
