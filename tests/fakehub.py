@@ -140,7 +140,8 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 return
             repo_id = "/".join(path.removeprefix("/api/models/").lstrip("/").split("/")[:2])
             gated = hub.repos.get(repo_id)
-            if gated is not None and gated.gated and path != "/api/models" and self._token() is None:
+            # As on the Hub: a gated repo's metadata is public, its files need an accepted token.
+            if gated is not None and gated.gated and "/resolve/" in path and self._token() is None:
                 self._json(
                     403,
                     {"error": "Access to this repo is restricted"},

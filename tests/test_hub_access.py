@@ -63,8 +63,10 @@ def token_store() -> Iterator[None]:
 
 def test_gated_repo_needs_a_token(fake_hub: FakeHub, models_dir: Path, token_store: None) -> None:
     fake_hub.repos[TEST_REPO].gated = "manual"
+    assert "README.md" in {f.filename for f in list_files(TEST_REPO).files}  # metadata is public
     with pytest.raises(HubError, match="is gated: accept its licence"):
-        list_files(TEST_REPO)
+        pull(TEST_REPO, "Q8_0")
+    assert not list(models_dir.rglob("*.gguf"))
     assert not has_token()
     with pytest.raises(HubError, match="did not accept that token"):
         save_token("hf_wrong")

@@ -272,3 +272,23 @@ def test_the_app_starts_from_its_command(tmp_path: Path) -> None:
     finally:
         app.terminate()
         app.wait(10)
+
+
+def test_model_card_and_lineage(qtbot, open_window, fake_hub: FakeHub) -> None:
+    from PySide6.QtCore import QUrl
+
+    from tests.test_card import README
+
+    fake_hub.add_file(TEST_REPO, "README.md", README)
+    fake_hub.add_repo("someone/Tiny-Chat-GGUF", tags=["gguf", "base_model:finetune:hearth-test/Tiny-Llama"])
+    window = open_window()
+    discover = window.library_pane.discover
+    window.library_pane.setCurrentWidget(discover)
+    discover.open_repo(TEST_REPO)
+    discover.details.setCurrentWidget(discover.card)
+    qtbot.waitUntil(lambda: "Quantised from" in discover.card.toPlainText(), timeout=10_000)
+    text = discover.card.toPlainText()
+    assert "Licence: apache-2.0" in text and "Gated: no" in text and "Tiny Llama GGUF" in text
+    screenshot(window, "model-card.png")
+    discover.card.anchorClicked.emit(QUrl("hearth-children:finetune:hearth-test/Tiny-Llama"))
+    qtbot.waitUntil(lambda: [m.repo_id for m in window.hub.results.records()] == ["someone/Tiny-Chat-GGUF"])

@@ -30,11 +30,22 @@ class HubModel:
     gated: bool | str  # False, "auto" or "manual", as the Hub says
 
 
-def search_models(query: str = "", *, sort: SortKey = "downloads", limit: int = 20) -> list[HubModel]:
-    """GGUF repositories matching ``query``; an empty query lists all of them."""
+def search_models(
+    query: str = "",
+    *,
+    sort: SortKey = "downloads",
+    limit: int = 20,
+    filters: tuple[str, ...] = (),
+    author: str | None = None,
+) -> list[HubModel]:
+    """GGUF repositories matching ``query``; an empty query lists all of them.
+
+    ``filters`` are more Hub tag filters, ANDed (``base_model:quantized:<repo>``, say).
+    """
     try:
         found = hub_api().list_models(
-            filter="gguf",
+            filter=["gguf", *filters],
+            author=author or None,
             search=query.strip() or None,
             sort=_HUB_SORT[sort],  # type: ignore[arg-type]
             limit=limit,

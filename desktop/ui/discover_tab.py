@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QDesktopServices, QPainter
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -70,6 +79,7 @@ class DownloadDelegate(QStyledItemDelegate):
 class DiscoverTab(QWidget):
     search_requested = Signal(str, str)  # query, sort key
     repo_requested = Signal(str)
+    lineage_requested = Signal(str, str)  # relation, base repo id
     download_requested = Signal(str, object)  # repo id, QuantChoice
     pause_requested = Signal(object)  # DownloadItem
     resume_requested = Signal(object)
@@ -113,7 +123,7 @@ class DiscoverTab(QWidget):
         self.download_button.setEnabled(False)
         self.card = QTextBrowser()
         self.card.setAccessibleName("Model card")
-        self.card.setOpenExternalLinks(True)
+        self.card.setOpenLinks(False)  # Hearth's own links stay in the app; web links open outside
         self.card.setPlaceholderText("The model card appears here.")
 
         quant_page = QWidget()
@@ -174,6 +184,7 @@ class DiscoverTab(QWidget):
         self.quants_view.selectionModel().selectionChanged.connect(self._quant_selected)
         self.quants_view.doubleClicked.connect(lambda _index: self._download())
         self.download_button.clicked.connect(self._download)
+        self.card.anchorClicked.connect(self._card_link)
         self.pause_button.clicked.connect(self._pause_or_resume)
         self.cancel_button.clicked.connect(self._cancel)
         downloads.rowsInserted.connect(self._downloads_changed)
@@ -206,8 +217,19 @@ class DiscoverTab(QWidget):
         else:
             self.repo_label.setText(f"<b>{repo_id}</b> has no GGUF model files.")
 
-    def show_card(self, markdown: str) -> None:
-        self.card.setMarkdown(markdown)
+    def show_card(self, repo_id: str, markdown: str) -> None:
+        if repo_id == self._repo:
+            self.card.setMarkdown(markdown)
+
+    def _card_link(self, url: QUrl) -> None:
+        text = url.toString()
+        if text.startswith("hearth-children:"):
+            relation, _, base = text.removeprefix("hearth-children:").partition(":")
+            self.lineage_requested.emit(relation, base)
+        elif text.startswith("hearth-base:"):
+            self.lineage_requested.emit("quantized", text.removeprefix("hearth-base:"))
+        elif url.scheme() in ("http", "https"):
+            QDesktopServices.openUrl(url)
 
     def _selected_quant(self) -> QuantChoice | None:
         record = selected_record(self.quants_view)

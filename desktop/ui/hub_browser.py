@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop.hub.card import RepoCard, card_markdown, load_card
 from desktop.hub.errors import HubError, describe_hub_error
 from desktop.hub.quants import QuantReport, quant_report
 from desktop.hub.search import SORT_KEYS, HubModel, SortKey, search_models
@@ -17,6 +18,7 @@ class HubBrowser(QObject):
     busy_changed = Signal(bool)
     error = Signal(str, bool)  # message, offline
     repo_opened = Signal(str)  # repo id whose quants are shown
+    card_loaded = Signal(str, str)  # repo id, the card as Markdown
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -27,7 +29,7 @@ class HubBrowser(QObject):
         self._files_serial = 0
         self.repo_id: str | None = None
 
-    def search(self, query: str, sort: str = "downloads") -> None:
+    def search(self, query: str, sort: str = "downloads", filters: tuple[str, ...] = ()) -> None:
         key: SortKey = next((k for k in SORT_KEYS if k == sort), "downloads")
         self._search_serial += 1
         serial = self._search_serial
@@ -39,7 +41,15 @@ class HubBrowser(QObject):
                 self.error.emit("", False)
                 self.busy_changed.emit(False)
 
-        self._jobs.start(lambda: search_models(query, sort=key, limit=50), done, self._failed(serial, True))
+        self._jobs.start(
+            lambda: search_models(query, sort=key, limit=50, filters=filters),
+            done,
+            self._failed(serial, True),
+        )
+
+    def search_lineage(self, relation: str, base: str) -> None:
+        """The base model's other children of one kind (GGUF builds, fine-tunes)."""
+        self.search("", "downloads", (f"base_model:{relation}:{base}",))
 
     def open_repo(self, repo_id: str) -> None:
         self._files_serial += 1
@@ -56,6 +66,16 @@ class HubBrowser(QObject):
                 self.repo_opened.emit(repo_id)
 
         self._jobs.start(lambda: quant_report(repo_id), done, self._failed(serial, False))
+
+        def card_done(card: RepoCard) -> None:
+            if serial == self._files_serial:
+                self.card_loaded.emit(repo_id, card_markdown(card))
+
+        def card_failed(exc: BaseException) -> None:
+            if serial == self._files_serial:
+                self.card_loaded.emit(repo_id, f"*The model card could not be loaded: {exc}*")
+
+        self._jobs.start(lambda: load_card(repo_id), card_done, card_failed)
 
     def _failed(self, serial: int, is_search: bool) -> Callable[[BaseException], None]:
         def report(exc: BaseException) -> None:

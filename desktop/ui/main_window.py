@@ -120,6 +120,8 @@ class MainWindow(QMainWindow):
         self.hub.busy_changed.connect(discover.set_busy)
         self.hub.error.connect(self._hub_error)
         self.hub.repo_opened.connect(self._repo_opened)
+        self.hub.card_loaded.connect(discover.show_card)
+        discover.lineage_requested.connect(self.hub.search_lineage)
 
         self.downloads.finished.connect(self._download_finished)
         self.downloads.failed.connect(self._download_failed)
