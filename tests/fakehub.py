@@ -181,6 +181,7 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 "private": False,
                 "tags": repo.tags,
                 "library_name": "gguf",
+                "gguf": repo.gguf,
             }
 
         def _search(self, query: dict[str, list[str]]) -> None:

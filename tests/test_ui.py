@@ -60,6 +60,9 @@ def test_search_download_load_chat_and_restart(
     assert window.windowTitle() == "Hearth"
     local, discover, pane = window.library_pane.local, window.library_pane.discover, window.chat_pane
     qtbot.waitUntil(lambda: local.empty_hint.isVisible())
+    # Before any search: recommended starters, from Hearth's own list
+    assert window.hub.results.rowCount() > 0
+    assert discover.results_label.text().startswith("Recommended for this computer")
 
     # Search the Hub
     window.library_pane.setCurrentWidget(discover)
@@ -67,7 +70,7 @@ def test_search_download_load_chat_and_restart(
     qtbot.keyClick(discover.query, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.hub.results.rowCount() == 1)
     assert discover.results_view.model().index(0, 0).data() == TEST_REPO
-    assert discover.results_view.model().index(0, 1).data() == "1.2K"
+    assert discover.results_view.model().index(0, 2).data() == "1.2K"
 
     # Open it: one row per quant, with size, memory and a fit badge; projectors aside
     _select_row(discover.results_view, 0)
@@ -292,3 +295,26 @@ def test_model_card_and_lineage(qtbot, open_window, fake_hub: FakeHub) -> None:
     screenshot(window, "model-card.png")
     discover.card.anchorClicked.emit(QUrl("hearth-children:finetune:hearth-test/Tiny-Llama"))
     qtbot.waitUntil(lambda: [m.repo_id for m in window.hub.results.records()] == ["someone/Tiny-Chat-GGUF"])
+
+
+def test_filters_and_more_results_on_scroll(qtbot, open_window, fake_hub: FakeHub) -> None:
+    for n in range(120):
+        fake_hub.add_repo(
+            f"bulk/model-{n:03d}-GGUF", downloads=n, gguf={"total": (n % 12 + 1) * 1_000_000_000}
+        )
+    window = open_window()
+    discover = window.library_pane.discover
+    window.library_pane.setCurrentWidget(discover)
+    qtbot.keyClicks(discover.author, "bulk")
+    qtbot.keyClick(discover.author, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.hub.results.rowCount() == 50)
+    assert "scroll for more" in discover.results_label.text()
+    bar = discover.results_view.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    qtbot.waitUntil(lambda: window.hub.results.rowCount() == 100)
+    assert len({m.repo_id for m in window.hub.results.records()}) == 100
+
+    discover.size_range.setCurrentIndex(2)  # 2B–8B
+    qtbot.waitUntil(lambda: "hidden by the filters" in discover.results_label.text())
+    params = [m.parameters for m in window.hub.results.records()]
+    assert params and all(2_000_000_000 <= (p or 0) < 8_000_000_000 for p in params)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from desktop.engine.fit import Fit, fit_verdict, memory_needed
 from desktop.hub.api import hub_api
 from desktop.hub.errors import describe_hub_error
 
@@ -21,6 +22,10 @@ _HUB_SORT = {
 }
 
 
+# A Q4_K_M build is about 4.85 bits a weight: the usual first choice, so "fits" is judged on it.
+TYPICAL_BITS_PER_WEIGHT = 4.85
+
+
 @dataclass(frozen=True)
 class HubModel:
     repo_id: str
@@ -28,6 +33,35 @@ class HubModel:
     likes: int
     last_modified: datetime | None
     gated: bool | str  # False, "auto" or "manual", as the Hub says
+    parameters: int | None = None  # from the Hub's GGUF metadata, when it has it
+    note: str | None = None  # why a starter model is recommended
+
+    def typical_size_bytes(self) -> int | None:
+        return int(self.parameters * TYPICAL_BITS_PER_WEIGHT / 8) if self.parameters else None
+
+    def fit(self, available_bytes: int) -> Fit | None:
+        size = self.typical_size_bytes()
+        return fit_verdict(memory_needed(size, None), available_bytes) if size else None
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Narrowing that the Hub's search cannot do itself, applied to each page of results."""
+
+    min_parameters: int | None = None
+    max_parameters: int | None = None
+    fits_within_bytes: int | None = None  # keep models whose typical build fits this much memory
+
+    def keep(self, model: HubModel) -> bool:
+        if self.min_parameters is None and self.max_parameters is None and self.fits_within_bytes is None:
+            return True
+        if model.parameters is None:
+            return False  # unknown size: it can't be shown to match
+        if self.min_parameters is not None and model.parameters < self.min_parameters:
+            return False
+        if self.max_parameters is not None and model.parameters >= self.max_parameters:
+            return False
+        return self.fits_within_bytes is None or model.fit(self.fits_within_bytes) == "fits"
 
 
 def search_models(
@@ -49,6 +83,7 @@ def search_models(
             search=query.strip() or None,
             sort=_HUB_SORT[sort],  # type: ignore[arg-type]
             limit=limit,
+            expand=["downloads", "likes", "lastModified", "gated", "gguf"],
         )
         return [
             HubModel(
@@ -57,8 +92,13 @@ def search_models(
                 likes=m.likes or 0,
                 last_modified=m.last_modified,
                 gated=m.gated or False,
+                parameters=_int((m.gguf or {}).get("total")),
             )
             for m in found
         ]
     except Exception as exc:
         raise describe_hub_error(exc) from exc
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

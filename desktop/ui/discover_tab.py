@@ -15,6 +15,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QDesktopServices, QPainter
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -32,14 +33,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.engine.fit import system_memory_bytes
 from desktop.hub.download_queue import DownloadItem
 from desktop.hub.quants import QuantChoice
-from desktop.hub.search import SORT_KEYS
+from desktop.hub.search import SORT_KEYS, SearchFilters
 from desktop.ui.downloads import ItemRole, StatusRole
 from desktop.ui.record_table import record_table, selected_record
 from desktop.ui.table_model import RecordTableModel
 
 Index = QModelIndex | QPersistentModelIndex
+
+B = 1_000_000_000
+SIZE_RANGES: list[tuple[str, tuple[int | None, int | None]]] = [
+    ("Any size", (None, None)),
+    ("Under 2B", (None, 2 * B)),
+    ("2B–8B", (2 * B, 8 * B)),
+    ("8B–16B", (8 * B, 16 * B)),
+    ("Over 16B", (16 * B, None)),
+]
 
 
 class DownloadDelegate(QStyledItemDelegate):
@@ -77,7 +88,8 @@ class DownloadDelegate(QStyledItemDelegate):
 
 
 class DiscoverTab(QWidget):
-    search_requested = Signal(str, str)  # query, sort key
+    search_requested = Signal(str, str, str, object)  # query, sort key, author, SearchFilters
+    more_requested = Signal()
     repo_requested = Signal(str)
     lineage_requested = Signal(str, str)  # relation, base repo id
     download_requested = Signal(str, object)  # repo id, QuantChoice
@@ -107,6 +119,25 @@ class DiscoverTab(QWidget):
         top.addWidget(self.query, 1)
         top.addWidget(self.sort)
         top.addWidget(self.search_button)
+
+        self.author = QLineEdit()
+        self.author.setPlaceholderText("Author (e.g. bartowski)")
+        self.author.setClearButtonEnabled(True)
+        self.author.setAccessibleName("Only models by this author")
+        self.size_range = QComboBox()
+        self.size_range.setAccessibleName("Parameter count")
+        for label, bounds in SIZE_RANGES:
+            self.size_range.addItem(label, bounds)
+        self.fits_only = QCheckBox("Fits this computer")
+        self.fits_only.setAccessibleName("Only models that fit this computer's memory")
+        self.fits_only.setToolTip("Judged on a Q4_K_M build with the default context")
+        filters = QHBoxLayout()
+        filters.addWidget(self.author, 1)
+        filters.addWidget(self.size_range)
+        filters.addWidget(self.fits_only)
+        self.results_label = QLabel()
+        self.results_label.setAccessibleName("What the list shows")
+        self.results_label.setWordWrap(True)
 
         self.status = QLabel()
         self.status.setObjectName("hubStatus")
@@ -173,13 +204,22 @@ class DiscoverTab(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(filters)
         layout.addWidget(self.status)
+        layout.addWidget(self.results_label)
         layout.addWidget(split, 1)
         layout.addWidget(self.downloads_box)
 
         self.query.returnPressed.connect(self._search)
         self.search_button.clicked.connect(self._search)
         self.sort.currentIndexChanged.connect(lambda _i: self._search() if self.query.text() else None)
+        self.author.returnPressed.connect(self._search)
+        self.size_range.currentIndexChanged.connect(lambda _i: self._search())
+        self.fits_only.toggled.connect(lambda _on: self._search())
+        bar = self.results_view.verticalScrollBar()
+        bar.valueChanged.connect(
+            lambda value: self.more_requested.emit() if value >= bar.maximum() > 0 else None
+        )
         self.results_view.selectionModel().selectionChanged.connect(self._open_selected)
         self.quants_view.selectionModel().selectionChanged.connect(self._quant_selected)
         self.quants_view.doubleClicked.connect(lambda _index: self._download())
@@ -198,7 +238,18 @@ class DiscoverTab(QWidget):
     # Search and repo
 
     def _search(self) -> None:
-        self.search_requested.emit(self.query.text(), str(self.sort.currentData()))
+        low, high = self.size_range.currentData() or (None, None)
+        narrowing = SearchFilters(
+            min_parameters=low,
+            max_parameters=high,
+            fits_within_bytes=system_memory_bytes() if self.fits_only.isChecked() else None,
+        )
+        self.search_requested.emit(
+            self.query.text(), str(self.sort.currentData()), self.author.text(), narrowing
+        )
+
+    def show_results_note(self, text: str) -> None:
+        self.results_label.setText(text)
 
     def _open_selected(self) -> None:
         repo_id = getattr(selected_record(self.results_view), "repo_id", None)

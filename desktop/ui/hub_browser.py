@@ -1,22 +1,43 @@
-"""Hub search and file listing off the GUI thread, feeding the Hub item models."""
+"""Hub search, quant reports and model cards off the GUI thread, feeding the Hub item models."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop.engine.fit import system_memory_bytes
 from desktop.hub.card import RepoCard, card_markdown, load_card
 from desktop.hub.errors import HubError, describe_hub_error
 from desktop.hub.quants import QuantReport, quant_report
-from desktop.hub.search import SORT_KEYS, HubModel, SortKey, search_models
+from desktop.hub.search import SORT_KEYS, HubModel, SearchFilters, SortKey, search_models
+from desktop.hub.starters import starters_for
 from desktop.ui.hub_models import HubResultsModel, QuantChoicesModel
 from desktop.ui.jobs import JobRunner
+
+PAGE = 50
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: str = ""
+    sort: SortKey = "downloads"
+    author: str = ""
+    tag_filters: tuple[str, ...] = ()
+    narrowing: SearchFilters = field(default_factory=SearchFilters)
+    limit: int = PAGE
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.query.strip() or self.author.strip() or self.tag_filters)
 
 
 class HubBrowser(QObject):
     busy_changed = Signal(bool)
     error = Signal(str, bool)  # message, offline
+    results_shown = Signal(str)  # what the list shows, in words
     repo_opened = Signal(str)  # repo id whose quants are shown
     card_loaded = Signal(str, str)  # repo id, the card as Markdown
 
@@ -27,29 +48,90 @@ class HubBrowser(QObject):
         self._jobs = JobRunner(self)
         self._search_serial = 0
         self._files_serial = 0
+        self._request = SearchRequest()
+        self._more_possible = False
+        self._loading_more = False
         self.repo_id: str | None = None
 
-    def search(self, query: str, sort: str = "downloads", filters: tuple[str, ...] = ()) -> None:
+    # Search
+
+    def search(
+        self,
+        query: str,
+        sort: str = "downloads",
+        *,
+        author: str = "",
+        tag_filters: tuple[str, ...] = (),
+        narrowing: SearchFilters | None = None,
+    ) -> None:
         key: SortKey = next((k for k in SORT_KEYS if k == sort), "downloads")
-        self._search_serial += 1
-        serial = self._search_serial
-        self.busy_changed.emit(True)
-
-        def done(found: list[HubModel]) -> None:
-            if serial == self._search_serial:  # a newer search wins
-                self.results.set_records(found)
-                self.error.emit("", False)
-                self.busy_changed.emit(False)
-
-        self._jobs.start(
-            lambda: search_models(query, sort=key, limit=50, filters=filters),
-            done,
-            self._failed(serial, True),
-        )
+        request = SearchRequest(query, key, author, tag_filters, narrowing or SearchFilters())
+        if request.is_empty:
+            self.show_starters()
+            return
+        self._run(request, append=False)
 
     def search_lineage(self, relation: str, base: str) -> None:
         """The base model's other children of one kind (GGUF builds, fine-tunes)."""
-        self.search("", "downloads", (f"base_model:{relation}:{base}",))
+        self.search("", tag_filters=(f"base_model:{relation}:{base}",))
+
+    def load_more(self) -> None:
+        """The next page of the current search (the list grows as it is scrolled)."""
+        if self._more_possible and not self._loading_more:
+            self._run(replace(self._request, limit=self._request.limit + PAGE), append=True)
+
+    def show_starters(self) -> None:
+        """Recommended models for this machine's memory, from the list shipped with Hearth: no network."""
+        self._search_serial += 1
+        self._more_possible = False
+        available = system_memory_bytes()
+        starters = [
+            HubModel(s.repo_id, 0, 0, None, False, parameters=s.parameters, note=f"{s.note} ({s.licence})")
+            for s, _fit in starters_for(available)
+        ]
+        self.results.set_records(starters)
+        self.error.emit("", False)
+        gb = available / 1e9
+        self.results_shown.emit(
+            f"Recommended for this computer ({gb:.0f} GB of memory). Search to find more."
+        )
+
+    def _run(self, request: SearchRequest, *, append: bool) -> None:
+        self._search_serial += 1
+        serial = self._search_serial
+        self._request = request
+        self._loading_more = append
+        self.busy_changed.emit(True)
+
+        def done(found: list[HubModel]) -> None:
+            if serial != self._search_serial:  # a newer search wins
+                return
+            self._loading_more = False
+            self._more_possible = len(found) >= request.limit
+            kept = [m for m in found if request.narrowing.keep(m)]
+            if append:
+                known = {m.repo_id for m in self.results.records()}
+                self.results.append_records([m for m in kept if m.repo_id not in known])
+            else:
+                self.results.set_records(kept)
+            self.error.emit("", False)
+            self.busy_changed.emit(False)
+            hidden = len(found) - len(kept)
+            more = " · scroll for more" if self._more_possible else ""
+            note = f" ({hidden} hidden by the filters)" if hidden else ""
+            self.results_shown.emit(f"{self.results.rowCount()} GGUF models{note}{more}")
+
+        query_hub = partial(
+            search_models,
+            request.query,
+            sort=request.sort,
+            limit=request.limit,
+            filters=request.tag_filters,
+            author=request.author.strip() or None,
+        )
+        self._jobs.start(query_hub, done, self._failed(serial, True))
+
+    # A repository
 
     def open_repo(self, repo_id: str) -> None:
         self._files_serial += 1
@@ -82,6 +164,7 @@ class HubBrowser(QObject):
             current = self._search_serial if is_search else self._files_serial
             if serial != current:
                 return
+            self._loading_more = False
             err = exc if isinstance(exc, HubError) else describe_hub_error(exc)
             self.error.emit(str(err), err.offline)
             self.busy_changed.emit(False)

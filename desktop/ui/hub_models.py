@@ -17,15 +17,29 @@ def _updated(m: HubModel) -> str:
     return m.last_modified.strftime("%Y-%m-%d") if m.last_modified else "—"
 
 
+def _params(m: HubModel) -> int:
+    return m.parameters or 0
+
+
+def _count(m: HubModel, n: int) -> str:
+    return "—" if m.note else format_count(n)  # starters come from Hearth's list, not the Hub
+
+
 class HubResultsModel(RecordTableModel[HubModel]):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(
             [
                 Column(
-                    "Model", lambda m: m.repo_id + ("  🔒" if m.gated else ""), lambda m: m.repo_id.lower()
+                    "Model",
+                    lambda m: m.repo_id + ("  🔒" if m.gated else ""),
+                    lambda m: m.repo_id.lower(),
+                    tooltip=lambda m: m.note or m.repo_id,
                 ),
-                Column("Downloads", lambda m: format_count(m.downloads), lambda m: m.downloads, numeric=True),
-                Column("Likes", lambda m: format_count(m.likes), lambda m: m.likes, numeric=True),
+                Column(
+                    "Params", lambda m: format_count(m.parameters), lambda m: m.parameters or 0, numeric=True
+                ),
+                Column("Downloads", lambda m: _count(m, m.downloads), lambda m: m.downloads, numeric=True),
+                Column("Likes", lambda m: _count(m, m.likes), lambda m: m.likes, numeric=True),
                 Column("Updated", _updated, lambda m: m.last_modified.timestamp() if m.last_modified else 0),
             ],
             parent,

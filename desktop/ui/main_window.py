@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self._connect_signals()
         self._restore_window()
         self.library.refresh()
+        self.hub.show_starters()
         self.chat.open_latest(context.settings.last_conversation_id)
 
     # Construction
@@ -111,7 +112,13 @@ class MainWindow(QMainWindow):
         local.refresh_requested.connect(self.library.refresh)
         self.library.refreshed.connect(self._library_refreshed)
 
-        discover.search_requested.connect(self.hub.search)
+        discover.search_requested.connect(
+            lambda query, sort, author, narrowing: self.hub.search(
+                query, sort, author=author, narrowing=narrowing
+            )
+        )
+        discover.more_requested.connect(self.hub.load_more)
+        self.hub.results_shown.connect(discover.show_results_note)
         discover.repo_requested.connect(self.hub.open_repo)
         discover.download_requested.connect(self._download)
         discover.pause_requested.connect(self.downloads.pause)

@@ -35,6 +35,13 @@ class RecordTableModel(QAbstractTableModel, Generic[T]):
         self._rows = list(records)
         self.endResetModel()
 
+    def append_records(self, records: Sequence[T]) -> None:
+        if not records:
+            return
+        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(records) - 1)
+        self._rows.extend(records)
+        self.endInsertRows()
+
     def records(self) -> list[T]:
         return list(self._rows)
 
