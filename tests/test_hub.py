@@ -234,3 +234,13 @@ def test_download_process_delivers_the_file(fake_hub: FakeHub, models_dir: Path)
     )
     job.wait(60)
     assert outcomes == [DownloadOutcome(models_dir / TEST_REPO / "tiny-llama.Q8_0.gguf", None)]
+
+
+def test_a_different_file_in_the_library_is_never_overwritten(fake_hub: FakeHub, models_dir: Path) -> None:
+    target = models_dir / TEST_REPO / "tiny-llama-F32.gguf"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"GGUF an older, different version")
+    with pytest.raises(DownloadError, match="Delete it from the library first"):
+        pull(TEST_REPO, "tiny-llama-F32.gguf")
+    assert target.read_bytes() == b"GGUF an older, different version"
+    assert fake_hub.get_count("tiny-llama-F32.gguf") == 0

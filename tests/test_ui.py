@@ -318,3 +318,30 @@ def test_filters_and_more_results_on_scroll(qtbot, open_window, fake_hub: FakeHu
     qtbot.waitUntil(lambda: "hidden by the filters" in discover.results_label.text())
     params = [m.parameters for m in window.hub.results.records()]
     assert params and all(2_000_000_000 <= (p or 0) < 8_000_000_000 for p in params)
+
+
+def test_offline_switch_and_token(qtbot, open_window, fake_hub: FakeHub, monkeypatch) -> None:
+    from huggingface_hub import constants
+    from PySide6.QtWidgets import QInputDialog
+
+    window = open_window()
+    discover = window.library_pane.discover
+    window.library_pane.setCurrentWidget(discover)
+    window.offline_action.trigger()
+    assert window.context.settings.offline and "Offline mode" in discover.status.text()
+    qtbot.keyClicks(discover.query, "tiny")
+    qtbot.keyClick(discover.query, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Offline mode is on" in discover.status.text())
+    assert fake_hub.requests == []
+    assert window.hub.results.rowCount() > 0  # the starter list still shows
+    window.offline_action.trigger()
+    qtbot.keyClick(discover.query, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: [m.repo_id for m in window.hub.results.records()] == [TEST_REPO])
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("hf_valid_test_token", True))
+    try:
+        window.token_action.trigger()
+        qtbot.waitUntil(lambda: "Signed in to the Hub as tester" in window.statusBar().currentMessage())
+    finally:
+        for name in (constants.HF_TOKEN_PATH, constants.HF_STORED_TOKENS_PATH):
+            Path(name).unlink(missing_ok=True)

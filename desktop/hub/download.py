@@ -307,6 +307,13 @@ def download_plan(
     todo = [(f, t) for f, t in zip(plan.files, targets, strict=True) if not _verified(plan, f, t, provenance)]
     if not todo:
         return targets[0]
+    for _remote, target in todo:
+        if target.exists():
+            # Never replace a model in place: it may be loaded, and it is the user's to delete.
+            raise DownloadError(
+                f"{target.name} is already in the library but differs from the Hub's version "
+                f"(an older or damaged copy). Delete it from the library first, then download again."
+            )
 
     hf_constants.DOWNLOAD_CHUNK_SIZE = PROGRESS_CHUNK_BYTES
     ensure_reachable()

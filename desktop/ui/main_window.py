@@ -7,12 +7,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QWidget
+from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QSplitter, QWidget
 
 from desktop import __version__
 from desktop.chats.store import ConversationStore, Message
 from desktop.engine.protocol import LoadOptions, ModelLoaded
 from desktop.hub.quants import QuantChoice
+from desktop.hub.token import save_token
 from desktop.library.scan import LocalModel, describe_model
 from desktop.paths import HearthPaths
 from desktop.settings import Settings, save_settings
@@ -21,6 +22,7 @@ from desktop.ui.chat_pane import ChatPane
 from desktop.ui.downloads import DownloadManager
 from desktop.ui.engine_bridge import EngineController, EngineState
 from desktop.ui.hub_browser import HubBrowser
+from desktop.ui.jobs import JobRunner
 from desktop.ui.library_bridge import Library
 from desktop.ui.library_pane import LibraryPane
 from desktop.units import format_bytes, format_count
@@ -54,6 +56,7 @@ class MainWindow(QMainWindow):
         self.hub = HubBrowser(self)
         self.downloads = DownloadManager(context.paths.downloads_file, self)
         self.chat = ChatController(self.store, self.engine, self)
+        self._jobs = JobRunner(self)
 
         self.library_pane = LibraryPane(
             self.library.model,
@@ -94,6 +97,14 @@ class MainWindow(QMainWindow):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
+        hub_menu = self.menuBar().addMenu("H&ub")
+        self.offline_action = QAction("Work &offline", self, checkable=True)
+        self.offline_action.setToolTip("Open no network connection at all; local models keep working")
+        self.offline_action.setChecked(self.context.settings.offline)
+        self.token_action = QAction("Hugging Face &token…", self)
+        self.token_action.setToolTip("For gated models: a token from your Hugging Face account")
+        hub_menu.addAction(self.offline_action)
+        hub_menu.addAction(self.token_action)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About Hearth", self)
         about.triggered.connect(self._about)
@@ -107,6 +118,8 @@ class MainWindow(QMainWindow):
         self.new_chat_action.triggered.connect(self.chat.new_chat)
         self.refresh_action.triggered.connect(self.library.refresh)
         self.find_action.triggered.connect(self._focus_search)
+        self.offline_action.toggled.connect(self.set_offline)
+        self.token_action.triggered.connect(self._ask_token)
 
         local.load_requested.connect(self.load_model)
         local.refresh_requested.connect(self.library.refresh)
@@ -237,6 +250,40 @@ class MainWindow(QMainWindow):
         self.library_pane.discover.query.setFocus()
         self.library_pane.discover.query.selectAll()
 
+    def set_offline(self, offline: bool) -> None:
+        """The setting is saved at once: the download and engine processes read it too."""
+        self.context.settings.offline = offline
+        save_settings(self.context.settings, self.context.paths)
+        self.offline_action.setChecked(offline)
+        discover = self.library_pane.discover
+        if offline:
+            self.hub.show_starters()
+            discover.show_status(
+                "Offline mode: Hearth opens no network connection. Hub ▸ Work offline turns it off."
+            )
+        else:
+            discover.show_status("")
+
+    def _ask_token(self) -> None:
+        token, ok = QInputDialog.getText(
+            self,
+            "Hugging Face token",
+            "Paste an access token from huggingface.co/settings/tokens (read access is enough).\n"
+            "It is kept in huggingface_hub's own token store, shared with the `hf` command.",
+            QLineEdit.EchoMode.Password,
+        )
+        if ok and token.strip():
+            self.statusBar().showMessage("Checking the token with the Hub…")
+            self._jobs.start(
+                lambda: save_token(token),
+                lambda name: self.statusBar().showMessage(f"Signed in to the Hub as {name}.", 8000),
+                self._token_refused,
+            )
+
+    def _token_refused(self, exc: BaseException) -> None:
+        self.statusBar().clearMessage()
+        QMessageBox.warning(self, "Hugging Face token", str(exc))
+
     def _hub_error(self, message: str, offline: bool) -> None:
         self.library_pane.discover.show_status(message, "error" if message else "info")
         if offline:
@@ -297,6 +344,7 @@ class MainWindow(QMainWindow):
         self.downloads.shutdown()
         self.engine.shutdown()
         self.hub.wait()
+        self._jobs.wait()
         self.library.wait()
         save_settings(s, self.context.paths)
         self.store.close()
