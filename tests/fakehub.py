@@ -50,6 +50,7 @@ class FakeHub:
         self.requests: list[tuple[str, str]] = []
         self.ranges: list[str] = []  # Range headers of file GETs, in order
         self.valid_tokens: set[str] = {"hf_valid_test_token"}
+        self.bytes_sent: dict[str, int] = {}  # body bytes written per file name
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -257,6 +258,7 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 end = min(len(body), int(m[2]) + 1) if m[2] else len(body)
                 status = 206
             chunk = body[start:end]
+            self._current = filename
             self.send_response(status)
             self.send_header("X-Repo-Commit", repo.sha)
             self.send_header("ETag", f'"{sha}"')
@@ -273,22 +275,27 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 return
             self._send_body(chunk, fault)
 
+        _current = ""
+
         def _send_body(self, chunk: bytes, fault: Fault | None) -> None:
             limit = fault.drop_after if fault and fault.drop_after is not None else None
             rate = fault.bytes_per_second if fault else None
-            step = 16384 if rate is None else max(1, rate // 20)
+            step = 1024 * 1024 if rate is None else max(1, rate // 20)
             sent = 0
+            view = memoryview(chunk)
             try:
                 while sent < len(chunk):
-                    piece = chunk[sent : sent + step]
+                    piece = view[sent : sent + step]
                     if limit is not None and sent + len(piece) > limit:
                         self.wfile.write(piece[: limit - sent])
+                        hub.bytes_sent[self._current] = hub.bytes_sent.get(self._current, 0) + limit - sent
                         self.wfile.flush()
                         self.close_connection = True
                         self.connection.shutdown(2)
                         return
                     self.wfile.write(piece)
                     sent += len(piece)
+                    hub.bytes_sent[self._current] = hub.bytes_sent.get(self._current, 0) + len(piece)
                     if rate is not None:
                         time.sleep(len(piece) / rate)
             except (BrokenPipeError, ConnectionResetError, OSError):

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from huggingface_hub import HfApi
 from huggingface_hub import constants as hf_constants
+from huggingface_hub.utils import get_session  # type: ignore[attr-defined]
 
 from desktop.hub.errors import OFFLINE_MESSAGE, OFFLINE_MODE_MESSAGE, HubError
 from desktop.settings import load_settings
@@ -44,3 +45,12 @@ def hub_api() -> HfApi:
     ensure_reachable()
     # token=None lets huggingface_hub use HF_TOKEN or its own token store.
     return HfApi(endpoint=hub_endpoint(), library_name="hearth")
+
+
+def prepare_http() -> None:
+    """Build huggingface_hub's shared HTTP client ahead of the first request; opens no connection.
+
+    Building it loads the TLS certificates, about 100 ms during which the interpreter lock is
+    held: done at start-up on a worker thread, it no longer stalls the window mid-search.
+    """
+    get_session()

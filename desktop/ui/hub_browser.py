@@ -9,6 +9,7 @@ from functools import partial
 from PySide6.QtCore import QObject, Signal
 
 from desktop.engine.fit import system_memory_bytes
+from desktop.hub.api import prepare_http
 from desktop.hub.card import RepoCard, card_markdown, load_card
 from desktop.hub.errors import HubError, describe_hub_error
 from desktop.hub.quants import QuantReport, quant_report
@@ -52,6 +53,7 @@ class HubBrowser(QObject):
         self._more_possible = False
         self._loading_more = False
         self.repo_id: str | None = None
+        self._jobs.start(prepare_http, lambda _r: None, lambda _e: None)
 
     # Search
 

@@ -47,6 +47,8 @@ def record_table(model: RecordTableModel[object], name: str) -> RecordTableView:
     header = view.horizontalHeader()
     header.setHighlightSections(False)
     header.setStretchLastSection(False)
+    # Size columns from the first rows, not every row: a long result list stays cheap to show.
+    header.setResizeContentsPrecision(30)
     header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
     for column in range(1, model.columnCount()):
         header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
