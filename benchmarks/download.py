@@ -82,23 +82,11 @@ def main() -> None:
     clean()
     hf_in = timed(lambda: hf_hub_download(REPO, FILE, local_dir=home / "hf-out", endpoint=hub.url))
     clean()
-    marks: list[tuple[float, int]] = []
-
-    def progress(p: DownloadProgress) -> None:
-        marks.append((time.perf_counter(), p.done_bytes))
-
-    hearth_in = timed(lambda: pull(REPO, FILE, on_progress=progress))
-    moving = [(t, d) for t, d in marks if 0 < d < size]
-    transfer = moving[-1][0] - moving[0][0]
-    transfer_rate = (moving[-1][1] - moving[0][1]) / transfer / 1024 / 1024
+    hearth_in = timed(lambda: pull(REPO, FILE))
     print(f"hf_hub_download (in-process) {hf_in:6.2f} s  {mib / hf_in:7.1f} MiB/s")
     print(
         f"hearth pull() (in-process)   {hearth_in:6.2f} s  {mib / hearth_in:7.1f} MiB/s"
-        f"   time ratio {hearth_in / hf_in:.2f}"
-    )
-    print(
-        f"hearth transfer alone        {transfer_rate:7.1f} MiB/s   throughput ratio "
-        f"{transfer_rate / (mib / hf_in):.2f} of hf_hub_download's whole-call rate (target >= 0.95)"
+        f"   throughput ratio {hf_in / hearth_in:.2f} (target >= 0.95; includes Hearth's sha256 check)"
     )
 
     # Killed at 50%, then resumed.
