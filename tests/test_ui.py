@@ -81,6 +81,11 @@ def test_search_download_load_chat_and_restart(
     assert proxy.index(0, 4).data() == "✓ Fits"
     assert proxy.index(1, 5).data() == "Practically lossless"
     assert "2 quantisations" in discover.repo_label.text()
+    default_memory = proxy.index(0, 3).data()
+    discover.context.setCurrentIndex(discover.context.findData(131072))
+    assert "131,072 tokens of context" in discover.repo_label.text()
+    assert proxy.index(0, 3).data() != default_memory  # a larger KV cache
+    discover.context.setCurrentIndex(0)
     _select_row(discover.quants_view, 0)
 
     # Download with a progress bar, then it shows in the library

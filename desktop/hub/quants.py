@@ -121,9 +121,12 @@ class QuantReport:
     shape: ModelShape | None
     choices: list[QuantChoice]
     available_bytes: int
+    context_override: int | None = None  # the context the person chose; else the default
 
     @property
     def context(self) -> int:
+        if self.context_override:
+            return self.context_override
         return self.shape.default_context() if self.shape else DEFAULT_CONTEXT
 
     def memory_for(self, choice: QuantChoice) -> int | None:

@@ -92,6 +92,7 @@ class DiscoverTab(QWidget):
     more_requested = Signal()
     repo_requested = Signal(str)
     lineage_requested = Signal(str, str)  # relation, base repo id
+    context_chosen = Signal(object)  # int, or None for the model's default
     download_requested = Signal(str, object)  # repo id, QuantChoice
     pause_requested = Signal(object)  # DownloadItem
     resume_requested = Signal(object)
@@ -157,11 +158,18 @@ class DiscoverTab(QWidget):
         self.card.setOpenLinks(False)  # Hearth's own links stay in the app; web links open outside
         self.card.setPlaceholderText("The model card appears here.")
 
+        self.context = QComboBox()
+        self.context.setAccessibleName("Context size for the memory estimate")
+        self.context.setToolTip("Memory and fit are worked out for this many tokens of context")
+        self.context.addItem("Default context", None)
+        for tokens in (2048, 4096, 8192, 16384, 32768, 65536, 131072):
+            self.context.addItem(f"{tokens // 1024}K context", tokens)
         quant_page = QWidget()
         quant_layout = QVBoxLayout(quant_page)
         quant_layout.setContentsMargins(0, 0, 0, 0)
         quant_layout.addWidget(self.quants_view, 1)
         row = QHBoxLayout()
+        row.addWidget(self.context)
         row.addStretch(1)
         row.addWidget(self.download_button)
         quant_layout.addLayout(row)
@@ -225,6 +233,9 @@ class DiscoverTab(QWidget):
         self.quants_view.doubleClicked.connect(lambda _index: self._download())
         self.download_button.clicked.connect(self._download)
         self.card.anchorClicked.connect(self._card_link)
+        self.context.currentIndexChanged.connect(
+            lambda _i: self.context_chosen.emit(self.context.currentData())
+        )
         self.pause_button.clicked.connect(self._pause_or_resume)
         self.cancel_button.clicked.connect(self._cancel)
         downloads.rowsInserted.connect(self._downloads_changed)

@@ -53,6 +53,7 @@ class HubBrowser(QObject):
         self._more_possible = False
         self._loading_more = False
         self.repo_id: str | None = None
+        self._context_override: int | None = None
         self._jobs.start(prepare_http, lambda _r: None, lambda _e: None)
 
     # Search
@@ -144,7 +145,7 @@ class HubBrowser(QObject):
 
         def done(report: QuantReport) -> None:
             if serial == self._files_serial:
-                self.quants.set_report(report)
+                self.quants.set_report(replace(report, context_override=self._context_override))
                 self.error.emit("", False)
                 self.busy_changed.emit(False)
                 self.repo_opened.emit(repo_id)
@@ -160,6 +161,14 @@ class HubBrowser(QObject):
                 self.card_loaded.emit(repo_id, f"*The model card could not be loaded: {exc}*")
 
         self._jobs.start(lambda: load_card(repo_id), card_done, card_failed)
+
+    def set_context(self, n_ctx: int | None) -> None:
+        """Recompute memory and fit for another context size (no network)."""
+        self._context_override = n_ctx
+        report = self.quants.report
+        if report is not None:
+            self.quants.set_report(replace(report, context_override=n_ctx))
+            self.repo_opened.emit(report.repo_id)
 
     def _failed(self, serial: int, is_search: bool) -> Callable[[BaseException], None]:
         def report(exc: BaseException) -> None:

@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self.hub.repo_opened.connect(self._repo_opened)
         self.hub.card_loaded.connect(discover.show_card)
         discover.lineage_requested.connect(self.hub.search_lineage)
+        discover.context_chosen.connect(self.hub.set_context)
 
         self.downloads.finished.connect(self._download_finished)
         self.downloads.failed.connect(self._download_failed)
