@@ -1,6 +1,6 @@
 """Reading a GGUF header: Hearth's parser against gguf's GGUFReader, side by side in one run.
 
-    python benchmarks/header_read.py [MODEL.gguf ...]
+    python -m benchmarks.header_read [MODEL.gguf ...]
 
 With no argument it uses the Gemma 3 270M package model (a 262,144-token vocabulary,
 where the difference shows) and a factory-made tiny model. Prints the median of a few
