@@ -256,8 +256,13 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 return
             fault = hub.faults.get((repo_id, filename))
             if fault and fault.status:
-                self._json(fault.status, {"error": "fault"})
-                return
+                # A status fault with `times` answers that many requests (HEAD or GET), then heals.
+                if fault.times is None or fault.times > 0:
+                    if fault.times is not None:
+                        fault.times -= 1
+                    self._json(fault.status, {"error": "fault"})
+                    return
+                fault = None
             sha = _sha256(data)
             body = data
             if self.command == "GET" and fault is not None and fault.times is not None:

@@ -244,3 +244,17 @@ def test_a_different_file_in_the_library_is_never_overwritten(fake_hub: FakeHub,
         pull(TEST_REPO, "tiny-llama-F32.gguf")
     assert target.read_bytes() == b"GGUF an older, different version"
     assert fake_hub.get_count("tiny-llama-F32.gguf") == 0
+
+
+def test_server_errors_are_retried_then_reported(fake_hub: FakeHub, models_dir: Path, monkeypatch) -> None:
+    from desktop.hub import download
+
+    monkeypatch.setattr(download, "RETRY_WAITS_S", (0.05, 0.05, 0.05, 0.05))
+    fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", Fault(status=503, times=3))
+    path = pull(TEST_REPO, "tiny-llama-F32.gguf")  # three 503s, then it goes through
+    assert path.read_bytes() == fake_hub.repos[TEST_REPO].files["tiny-llama-F32.gguf"]
+    fake_hub.set_fault(TEST_REPO, "tiny-llama.Q8_0.gguf", Fault(status=502))
+    with pytest.raises(HubError, match="problem answering"):
+        pull(TEST_REPO, "tiny-llama.Q8_0.gguf")
+    heads = [p for m, p in fake_hub.requests if m == "HEAD" and p.endswith("tiny-llama.Q8_0.gguf")]
+    assert len(heads) == 5  # the first try and four retries

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from filelock import FileLock, Timeout
 from huggingface_hub import constants as hf_constants
 from huggingface_hub import get_hf_file_metadata, hf_hub_url
+from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.file_download import http_get
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
@@ -347,7 +348,7 @@ def download_plan(
                 meter.skip(remote.size_bytes or 0)
                 continue
             try:
-                digest = _fetch(plan, remote, part, meter)
+                digest = _with_retries(lambda r=remote, p=part: _fetch(plan, r, p, meter))  # type: ignore[misc]
             except (HubError, DownloadError):
                 raise
             except OSError as exc:
@@ -378,6 +379,25 @@ def download_plan(
     if on_progress:
         on_progress(DownloadProgress(meter.total or meter.done, meter.total, 0.0))
     return targets[0]
+
+
+RETRY_WAITS_S = (0.5, 1.0, 2.0, 4.0)
+
+
+def _with_retries(fetch: Callable[[], str]) -> str:
+    """A server error (5xx) or rate limit (429) is tried again a few times, with growing waits.
+
+    Each attempt resumes from what is already in the ``.part`` file.
+    """
+    for wait in (*RETRY_WAITS_S, None):
+        try:
+            return fetch()
+        except HfHubHTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if wait is None or status is None or not (status == 429 or status >= 500):
+                raise
+            time.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 def _existing(path: Path) -> int:
