@@ -137,8 +137,44 @@ class _ProgressLine:
             sys.stderr.write("\n")
 
 
+def _available_memory() -> int:
+    """RAM plus free VRAM of this build's GPUs, for the fit verdicts."""
+    from desktop.engine.devices import available_memory_bytes, list_devices
+
+    try:
+        return available_memory_bytes(list_devices())
+    except (OSError, AttributeError):  # a build without the device API: RAM alone
+        from desktop.engine.fit import system_memory_bytes
+
+        return system_memory_bytes()
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from desktop.engine.devices import device_rows, list_devices
+
+    devices = list_devices()
+    if args.json:
+        _print_json(device_rows(devices))
+        return 0
+    _table(
+        [
+            (
+                d.backend,
+                d.name,
+                d.type,
+                format_bytes(d.memory_total_bytes),
+                format_bytes(d.memory_free_bytes),
+                d.description,
+            )
+            for d in devices
+        ],
+        ("BACKEND", "NAME", "TYPE", "MEMORY", "FREE", "DESCRIPTION"),
+    )
+    return 0
+
+
 def cmd_quants(args: argparse.Namespace) -> int:
-    report = quant_report(args.repo)
+    report = quant_report(args.repo, available_bytes=_available_memory())
     rows: list[dict[str, Any]] = []
     for choice in report.choices:
         if choice.kind != "model":
@@ -349,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     command("list", cmd_list, "List the models in the library.")
+    command("devices", cmd_devices, "List the compute devices of this llama.cpp build, with their memory.")
 
     p = command("run", cmd_run, "Load a model and answer one prompt.")
     p.add_argument("model", metavar="MODEL", help="a path to a .gguf file or an id from `hearth list`")

@@ -132,3 +132,11 @@ def test_quants_json_and_pull_by_quant(fake_hub: FakeHub, models_dir: Path) -> N
     pulled = hearth("pull", TEST_REPO, "Q8_0", "--json")
     assert pulled.returncode == 0, pulled.stderr
     assert json.loads(pulled.stdout)["path"] == str(models_dir / TEST_REPO / "tiny-llama.Q8_0.gguf")
+
+
+def test_devices_json() -> None:
+    result = hearth("devices", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows and {"backend", "name", "type", "memory_total_bytes", "memory_free_bytes"} <= set(rows[0])
+    assert any(r["type"] == "cpu" for r in rows)

@@ -350,3 +350,17 @@ def test_offline_switch_and_token(qtbot, open_window, fake_hub: FakeHub, monkeyp
     finally:
         for name in (constants.HF_TOKEN_PATH, constants.HF_STORED_TOKENS_PATH):
             Path(name).unlink(missing_ok=True)
+
+
+def test_starters_count_a_gpu(qtbot, open_window) -> None:
+    from desktop.engine.devices import Device
+
+    window = open_window()
+    gpu = Device(
+        "CUDA", "CUDA0", "RTX", type="gpu", memory_total_bytes=24 * 10**9, memory_free_bytes=24 * 10**9
+    )
+    window.hub._devices_found([gpu])
+    label = window.library_pane.discover.results_label.text()
+    assert "24 GB free on the GPU" in label
+    assert window.hub.results.record(0).repo_id == "Qwen/Qwen3-14B-GGUF"
+    assert window.library_pane.discover.available_bytes == window.hub.available_bytes

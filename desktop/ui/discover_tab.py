@@ -244,6 +244,7 @@ class DiscoverTab(QWidget):
         downloads.dataChanged.connect(self._downloads_changed)
         self.downloads_view.selectionModel().selectionChanged.connect(self._downloads_changed)
         self._repo: str | None = None
+        self.available_bytes = system_memory_bytes()  # the window updates it from the device probe
         self._downloads_changed()
 
     # Search and repo
@@ -253,7 +254,7 @@ class DiscoverTab(QWidget):
         narrowing = SearchFilters(
             min_parameters=low,
             max_parameters=high,
-            fits_within_bytes=system_memory_bytes() if self.fits_only.isChecked() else None,
+            fits_within_bytes=self.available_bytes if self.fits_only.isChecked() else None,
         )
         self.search_requested.emit(
             self.query.text(), str(self.sort.currentData()), self.author.text(), narrowing

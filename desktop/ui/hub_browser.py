@@ -8,6 +8,7 @@ from functools import partial
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop.engine.devices import Device, available_memory_bytes, gpu_memory_bytes, probe_devices
 from desktop.engine.fit import system_memory_bytes
 from desktop.hub.api import prepare_http
 from desktop.hub.card import RepoCard, card_markdown, load_card
@@ -41,6 +42,7 @@ class HubBrowser(QObject):
     results_shown = Signal(str)  # what the list shows, in words
     repo_opened = Signal(str)  # repo id whose quants are shown
     card_loaded = Signal(str, str)  # repo id, the card as Markdown
+    devices_found = Signal(object)  # int: bytes a model can use (RAM plus free VRAM)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +57,11 @@ class HubBrowser(QObject):
         self.repo_id: str | None = None
         self._context_override: int | None = None
         self._jobs.start(prepare_http, lambda _r: None, lambda _e: None)
+        # RAM until the device probe answers; then RAM plus the GPUs' free memory.
+        self.available_bytes = system_memory_bytes()
+        self.gpu_bytes = 0
+        self._showing_starters = False
+        self._jobs.start(probe_devices, self._devices_found, lambda _e: None)
 
     # Search
 
@@ -83,23 +90,35 @@ class HubBrowser(QObject):
         if self._more_possible and not self._loading_more:
             self._run(replace(self._request, limit=self._request.limit + PAGE), append=True)
 
+    def _devices_found(self, devices: list[Device]) -> None:
+        self.gpu_bytes = gpu_memory_bytes(devices)
+        self.available_bytes = available_memory_bytes(devices)
+        self.devices_found.emit(self.available_bytes)
+        if self._showing_starters:
+            self.show_starters()
+        report = self.quants.report
+        if report is not None:
+            self.quants.set_report(replace(report, available_bytes=self.available_bytes))
+
     def show_starters(self) -> None:
         """Recommended models for this machine's memory, from the list shipped with Hearth: no network."""
         self._search_serial += 1
         self._more_possible = False
-        available = system_memory_bytes()
+        self._showing_starters = True
+        available = self.available_bytes
         starters = [
             HubModel(s.repo_id, 0, 0, None, False, parameters=s.parameters, note=f"{s.note} ({s.licence})")
             for s, _fit in starters_for(available)
         ]
         self.results.set_records(starters)
         self.error.emit("", False)
-        gb = available / 1e9
-        self.results_shown.emit(
-            f"Recommended for this computer ({gb:.0f} GB of memory). Search to find more."
-        )
+        memory = f"{(available - self.gpu_bytes) / 1e9:.0f} GB of memory"
+        if self.gpu_bytes:
+            memory += f" and {self.gpu_bytes / 1e9:.0f} GB free on the GPU"
+        self.results_shown.emit(f"Recommended for this computer ({memory}). Search to find more.")
 
     def _run(self, request: SearchRequest, *, append: bool) -> None:
+        self._showing_starters = False
         self._search_serial += 1
         serial = self._search_serial
         self._request = request
@@ -150,7 +169,8 @@ class HubBrowser(QObject):
                 self.busy_changed.emit(False)
                 self.repo_opened.emit(repo_id)
 
-        self._jobs.start(lambda: quant_report(repo_id), done, self._failed(serial, False))
+        report_for = partial(quant_report, repo_id, available_bytes=self.available_bytes)
+        self._jobs.start(report_for, done, self._failed(serial, False))
 
         def card_done(card: RepoCard) -> None:
             if serial == self._files_serial:

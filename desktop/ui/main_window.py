@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.hub.card_loaded.connect(discover.show_card)
         discover.lineage_requested.connect(self.hub.search_lineage)
         discover.context_chosen.connect(self.hub.set_context)
+        self.hub.devices_found.connect(lambda available: setattr(discover, "available_bytes", available))
 
         self.downloads.finished.connect(self._download_finished)
         self.downloads.failed.connect(self._download_failed)

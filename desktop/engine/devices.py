@@ -1,0 +1,112 @@
+"""The compute devices of this llama.cpp build (CPU, CUDA, Vulkan, Metal) with their memory.
+
+llama-cpp-python does not bind ggml's backend-device API, so it is reached through ctypes on
+the ggml libraries the package ships. Loading them initialises every backend (a GPU context
+included), so the GUI asks a short-lived ``hearth devices --json`` process instead of doing
+it in its own process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from desktop.childproc import child_argv
+from desktop.engine.fit import system_memory_bytes
+
+DEVICE_TYPES = ("cpu", "gpu", "igpu", "accel", "meta")
+
+
+@dataclass(frozen=True)
+class Device:
+    backend: str  # "CPU", "CUDA", "Vulkan", "Metal", ...
+    name: str
+    description: str
+    type: str  # "cpu", "gpu", "igpu", "accel"
+    memory_total_bytes: int
+    memory_free_bytes: int
+
+
+def _ggml_libraries() -> tuple[ctypes.CDLL, ctypes.CDLL]:
+    import llama_cpp  # loads and registers the backends this build has
+
+    folder = Path(llama_cpp.__file__).resolve().parent / "lib"
+    names = {p.name: p for p in folder.iterdir()} if folder.is_dir() else {}
+
+    def load(stem: str) -> ctypes.CDLL:
+        for candidate in (f"lib{stem}.so", f"lib{stem}.dylib", f"{stem}.dll"):
+            if candidate in names:
+                return ctypes.CDLL(str(names[candidate]))
+        return ctypes.CDLL(f"lib{stem}.so")  # let the loader search
+
+    return load("ggml"), load("ggml-base")
+
+
+def list_devices() -> list[Device]:
+    """In this process: every device ggml registered, with its memory now."""
+    registry, base = _ggml_libraries()
+    registry.ggml_backend_dev_count.restype = ctypes.c_size_t
+    registry.ggml_backend_dev_get.restype = ctypes.c_void_p
+    registry.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
+    for fn in ("ggml_backend_dev_name", "ggml_backend_dev_description"):
+        getattr(base, fn).restype = ctypes.c_char_p
+        getattr(base, fn).argtypes = [ctypes.c_void_p]
+    base.ggml_backend_dev_type.restype = ctypes.c_int
+    base.ggml_backend_dev_type.argtypes = [ctypes.c_void_p]
+    base.ggml_backend_dev_memory.restype = None
+    base.ggml_backend_dev_memory.argtypes = [
+        ctypes.c_void_p,
+        ctypes.POINTER(ctypes.c_size_t),
+        ctypes.POINTER(ctypes.c_size_t),
+    ]
+    base.ggml_backend_dev_backend_reg.restype = ctypes.c_void_p
+    base.ggml_backend_dev_backend_reg.argtypes = [ctypes.c_void_p]
+    base.ggml_backend_reg_name.restype = ctypes.c_char_p
+    base.ggml_backend_reg_name.argtypes = [ctypes.c_void_p]
+
+    devices: list[Device] = []
+    for index in range(registry.ggml_backend_dev_count()):
+        dev = registry.ggml_backend_dev_get(index)
+        free, total = ctypes.c_size_t(0), ctypes.c_size_t(0)
+        base.ggml_backend_dev_memory(dev, ctypes.byref(free), ctypes.byref(total))
+        kind = base.ggml_backend_dev_type(dev)
+        reg = base.ggml_backend_dev_backend_reg(dev)
+        devices.append(
+            Device(
+                backend=(base.ggml_backend_reg_name(reg) or b"?").decode(errors="replace"),
+                name=(base.ggml_backend_dev_name(dev) or b"?").decode(errors="replace"),
+                description=(base.ggml_backend_dev_description(dev) or b"").decode(errors="replace"),
+                type=DEVICE_TYPES[kind] if 0 <= kind < len(DEVICE_TYPES) else "accel",
+                memory_total_bytes=int(total.value),
+                memory_free_bytes=int(free.value),
+            )
+        )
+    return devices
+
+
+def probe_devices(timeout: float = 60.0) -> list[Device]:
+    """The same list, asked of a separate process (for the GUI); empty if that fails."""
+    try:
+        result = subprocess.run(
+            child_argv("devices", "--json"), capture_output=True, text=True, timeout=timeout, check=True
+        )
+        return [Device(**row) for row in json.loads(result.stdout)]
+    except (OSError, subprocess.SubprocessError, ValueError, TypeError):
+        return []
+
+
+def gpu_memory_bytes(devices: list[Device]) -> int:
+    """Free memory on dedicated GPUs (integrated ones share the system's RAM)."""
+    return sum(d.memory_free_bytes for d in devices if d.type == "gpu")
+
+
+def available_memory_bytes(devices: list[Device]) -> int:
+    """What a model can spread over: system RAM, plus free VRAM when layers are offloaded."""
+    return system_memory_bytes() + gpu_memory_bytes(devices)
+
+
+def device_rows(devices: list[Device]) -> list[dict[str, object]]:
+    return [asdict(d) for d in devices]

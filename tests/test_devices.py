@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from desktop.engine.devices import (
+    Device,
+    available_memory_bytes,
+    gpu_memory_bytes,
+    list_devices,
+    probe_devices,
+)
+from desktop.engine.fit import system_memory_bytes
+
+GB = 1_000_000_000
+
+
+def test_this_build_lists_its_cpu_with_memory() -> None:
+    devices = list_devices()
+    cpu = next(d for d in devices if d.type == "cpu")
+    assert cpu.backend == "CPU" and cpu.memory_total_bytes > GB
+    assert 0 < cpu.memory_free_bytes <= cpu.memory_total_bytes
+
+
+def test_the_gui_asks_another_process_and_gets_the_same_list() -> None:
+    assert [(d.backend, d.name, d.type) for d in probe_devices()] == [
+        (d.backend, d.name, d.type) for d in list_devices()
+    ]
+
+
+def test_dedicated_gpu_memory_counts_and_integrated_does_not() -> None:
+    devices = [
+        Device("CPU", "CPU", "host", type="cpu", memory_total_bytes=32 * GB, memory_free_bytes=20 * GB),
+        Device("CUDA", "CUDA0", "RTX", type="gpu", memory_total_bytes=24 * GB, memory_free_bytes=22 * GB),
+        Device(
+            "Vulkan", "Vulkan0", "iGPU", type="igpu", memory_total_bytes=16 * GB, memory_free_bytes=16 * GB
+        ),
+    ]
+    assert gpu_memory_bytes(devices) == 22 * GB
+    assert available_memory_bytes(devices) == system_memory_bytes() + 22 * GB
