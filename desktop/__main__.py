@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if os.environ.pop("HEARTH_LOW_PRIORITY", None) and hasattr(os, "nice"):
+        os.nice(10)  # a background helper of the app (the device probe): the window comes first
     # Helper processes the app starts itself; not part of the public command line.
     if args[:1] == ["_engine"]:
         from desktop.engine.worker import worker_main

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from desktop.childproc import child_argv
 from desktop.engine.fit import system_memory_bytes
 
 DEVICE_TYPES = ("cpu", "gpu", "igpu", "accel", "meta")
+LOW_PRIORITY_ENV = "HEARTH_LOW_PRIORITY"
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,24 @@ def list_devices() -> list[Device]:
 
 def probe_devices(timeout: float = 60.0) -> list[Device]:
     """The same list, asked of a separate process (for the GUI); empty if that fails."""
+    argv, env = probe_command()
     try:
-        result = subprocess.run(
-            child_argv("devices", "--json"), capture_output=True, text=True, timeout=timeout, check=True
-        )
-        return [Device(**row) for row in json.loads(result.stdout)]
-    except (OSError, subprocess.SubprocessError, ValueError, TypeError):
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=True, env=env)
+        return parse_devices(result.stdout)
+    except (OSError, subprocess.SubprocessError):
+        return []
+
+
+def probe_command() -> tuple[list[str], dict[str, str]]:
+    """How to ask a separate process for the devices: its argv and environment (low priority)."""
+    return child_argv("devices", "--json"), {**os.environ, LOW_PRIORITY_ENV: "1"}
+
+
+def parse_devices(text: str) -> list[Device]:
+    """The JSON of ``hearth devices --json``; empty when it is not that."""
+    try:
+        return [Device(**row) for row in json.loads(text)]
+    except (ValueError, TypeError):
         return []
 
 

@@ -6,9 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from desktop.engine.devices import Device, available_memory_bytes, gpu_memory_bytes, probe_devices
+from desktop.engine.devices import (
+    Device,
+    available_memory_bytes,
+    gpu_memory_bytes,
+    parse_devices,
+    probe_command,
+)
 from desktop.engine.fit import system_memory_bytes
 from desktop.hub.api import prepare_http
 from desktop.hub.card import RepoCard, card_markdown, load_card
@@ -20,6 +26,7 @@ from desktop.ui.hub_models import HubResultsModel, QuantChoicesModel
 from desktop.ui.jobs import JobRunner
 
 PAGE = 50
+PROBE_DELAY_MS = 4000
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,10 @@ class HubBrowser(QObject):
         self.available_bytes = system_memory_bytes()
         self.gpu_bytes = 0
         self._showing_starters = False
-        self._jobs.start(probe_devices, self._devices_found, lambda _e: None)
+        self._probe = QProcess(self)
+        # A few seconds in, not at start-up: on a two-core machine the probe (a Python process
+        # loading llama.cpp) would compete with the window's first moments.
+        QTimer.singleShot(PROBE_DELAY_MS, self._start_device_probe)
 
     # Search
 
@@ -89,6 +99,27 @@ class HubBrowser(QObject):
         """The next page of the current search (the list grows as it is scrolled)."""
         if self._more_possible and not self._loading_more:
             self._run(replace(self._request, limit=self._request.limit + PAGE), append=True)
+
+    def _start_device_probe(self) -> None:
+        """A QProcess, not a thread running subprocess: forking the GUI process from a Python
+        thread stalled the window for up to a second on a busy two-core machine."""
+        argv, env = probe_command()
+        environment = QProcessEnvironment()
+        for key, value in env.items():
+            environment.insert(key, value)
+        self._probe.setProcessEnvironment(environment)
+        self._probe.finished.connect(self._probe_finished)
+        self._probe.start(argv[0], argv[1:])
+
+    def _probe_finished(self) -> None:
+        output = bytes(self._probe.readAllStandardOutput().data()).decode("utf-8", "replace")
+        self._devices_found(parse_devices(output))
+
+    def shutdown(self) -> None:
+        if self._probe.state() != QProcess.ProcessState.NotRunning:
+            self._probe.kill()
+            self._probe.waitForFinished(2000)
+        self._jobs.wait()
 
     def _devices_found(self, devices: list[Device]) -> None:
         self.gpu_bytes = gpu_memory_bytes(devices)

@@ -345,7 +345,7 @@ class MainWindow(QMainWindow):
             self.chat.stop()
         self.downloads.shutdown()
         self.engine.shutdown()
-        self.hub.wait()
+        self.hub.shutdown()
         self._jobs.wait()
         self.library.wait()
         save_settings(s, self.context.paths)
