@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.gguf_names import is_projector
 from desktop.hub.download import (
     AlreadyDownloading,
     DownloadError,
@@ -44,9 +45,7 @@ def test_files_with_quant_and_sizes(fake_hub: FakeHub) -> None:
     f32 = files["tiny-llama-F32.gguf"]
     assert (f32.quant, f32.size_bytes, f32.sha256) == ("F32", len(data), hashlib.sha256(data).hexdigest())
     assert files["tiny-llama.Q8_0.gguf"].quant == "Q8_0"
-    assert (
-        files["mmproj-tiny-llama-f16.gguf"].quant is None and not files["mmproj-tiny-llama-f16.gguf"].is_model
-    )
+    assert files["mmproj-tiny-llama-f16.gguf"].quant is None and is_projector("mmproj-tiny-llama-f16.gguf")
     assert files["README.md"].quant is None
 
 

@@ -138,10 +138,6 @@ class ConversationStore:
         with self._transaction() as db:
             db.execute("UPDATE conversations SET model = ? WHERE id = ?", (model, conversation_id))
 
-    def rename(self, conversation_id: int, title: str) -> None:
-        with self._transaction() as db:
-            db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
-
     # Messages
 
     def add_message(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from desktop.gguf_names import is_gguf, is_projector, quant_from_name
+from desktop.gguf_names import quant_from_name
 from desktop.hub.api import hub_api
 from desktop.hub.errors import HubError, describe_hub_error
 
@@ -18,10 +18,6 @@ class HubFile:
     size_bytes: int | None
     sha256: str | None  # from the LFS metadata; None for small files stored in git
     quant: str | None  # None for files that are not model weights, projectors included
-
-    @property
-    def is_model(self) -> bool:
-        return is_gguf(self.filename) and not is_projector(self.filename)
 
 
 @dataclass(frozen=True)

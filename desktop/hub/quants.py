@@ -102,15 +102,6 @@ def group_quants(files: list[HubFile]) -> list[QuantChoice]:
     return models + sorted(sidecars, key=lambda c: c.name)
 
 
-def find_choice(choices: list[QuantChoice], wanted: str) -> QuantChoice | None:
-    """A choice by file name (any shard of it) or by quant label, case-insensitive."""
-    for choice in choices:
-        if wanted in choice.filenames:
-            return choice
-    matches = [c for c in choices if c.quant and c.quant.upper() == wanted.upper()]
-    return matches[0] if len(matches) == 1 else None
-
-
 @dataclass(frozen=True)
 class QuantReport:
     """A repo's quant choices with what they need on this machine."""

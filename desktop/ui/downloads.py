@@ -100,13 +100,6 @@ class DownloadManager(QObject):
         self._progress.connect(self._on_progress)
         self._outcome.connect(self._on_outcome)
 
-    @property
-    def active(self) -> bool:
-        return self._job is not None
-
-    def item(self, item_id: str) -> DownloadItem | None:
-        return next((i for i in self.model.items if i.id == item_id), None)
-
     def enqueue(self, repo_id: str, wanted: str, label: str, total_bytes: int | None) -> DownloadItem | None:
         """None when the same thing is already in the queue."""
         if any(i.repo_id == repo_id and i.wanted == wanted for i in self.model.items):
