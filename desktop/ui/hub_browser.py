@@ -71,7 +71,10 @@ class HubBrowser(QObject):
         self._probe = QProcess(self)
         # A few seconds in, not at start-up: on a two-core machine the probe (a Python process
         # loading llama.cpp) would compete with the window's first moments.
-        QTimer.singleShot(PROBE_DELAY_MS, self._start_device_probe)
+        self._probe_timer = QTimer(self)
+        self._probe_timer.setSingleShot(True)
+        self._probe_timer.timeout.connect(self._start_device_probe)
+        self._probe_timer.start(PROBE_DELAY_MS)
 
     # Search
 
@@ -116,6 +119,7 @@ class HubBrowser(QObject):
         self._devices_found(parse_devices(output))
 
     def shutdown(self) -> None:
+        self._probe_timer.stop()  # closing before the probe started: it never starts
         if self._probe.state() != QProcess.ProcessState.NotRunning:
             self._probe.kill()
             self._probe.waitForFinished(2000)
