@@ -15,9 +15,8 @@ from desktop.hub.errors import HubError
 from desktop.hub.files import list_files
 from desktop.hub.quants import quant_report
 from desktop.hub.search import SORT_KEYS, search_models
-from desktop.library.scan import LocalModel, find_model, scan_models_dir
-from desktop.paths import hearth_paths
-from desktop.settings import load_settings
+from desktop.library.catalog import remove_model, scan_library
+from desktop.library.scan import LocalModel, find_model
 from desktop.units import format_bytes, format_count, format_duration
 
 
@@ -61,8 +60,7 @@ def _table(rows: Sequence[Sequence[str]], headers: Sequence[str], out: TextIO = 
 
 
 def _library() -> list[LocalModel]:
-    paths = hearth_paths()
-    return scan_models_dir(load_settings(paths).resolved_models_dir(paths))
+    return scan_library()
 
 
 # Commands
@@ -273,10 +271,33 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def resolve_model(ref: str) -> LocalModel:
+def cmd_rm(args: argparse.Namespace) -> int:
+    model = _find(args.model)
+    action, freed = remove_model(model, delete_file=args.delete_file)
+    if action == "deleted":
+        message = f"Deleted {model.name} ({format_bytes(freed)} freed)."
+    else:
+        message = (
+            f"Hid {model.name} from Hearth; the file stays in {model.source}'s folder "
+            "(add --delete-file to delete it)."
+        )
+    if args.json:
+        _print_json({"id": model.id, "path": str(model.path), "action": action, "freed_bytes": freed})
+    else:
+        print(message)
+    return 0
+
+
+def _find(ref: str) -> LocalModel:
     model = find_model(ref, _library())
     if model is None:
         raise CommandFailed(f"no model '{ref}': give a path to a .gguf file or an id from `hearth list`")
+    return model
+
+
+def resolve_model(ref: str) -> LocalModel:
+    """A model that can be loaded."""
+    model = _find(ref)
     if not model.ok:
         raise CommandFailed(f"{model.path} cannot be used: {model.reason}")
     return model
@@ -385,6 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     command("list", cmd_list, "List the models in the library.")
+    p = command("rm", cmd_rm, "Remove a model Hearth owns; hide one that another app keeps.")
+    p.add_argument("model", metavar="MODEL", help="a path or an id from `hearth list`")
+    p.add_argument("--delete-file", action="store_true", help="also delete another app's file")
     command("devices", cmd_devices, "List the compute devices of this llama.cpp build, with their memory.")
 
     p = command("run", cmd_run, "Load a model and answer one prompt.")

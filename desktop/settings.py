@@ -24,6 +24,8 @@ class Settings:
     context_length: int = 4096
     # Offline: Hearth opens no network connection at all (the Hub browser says so).
     offline: bool = False
+    # Folders the person added; their GGUF files are listed in place.
+    watched_folders: list[str] = field(default_factory=list)
     threads: int | None = None
     last_conversation_id: int | None = None
     # Window geometry and splitter state as base64 text, written by the UI.

@@ -140,3 +140,27 @@ def test_devices_json() -> None:
     rows = json.loads(result.stdout)
     assert rows and {"backend", "name", "type", "memory_total_bytes", "memory_free_bytes"} <= set(rows[0])
     assert any(r["type"] == "cpu" for r in rows)
+
+
+def test_list_shows_other_apps_and_rm_hides_or_deletes(models_dir: Path, tiny_model: Path) -> None:
+    import os
+    import shutil
+
+    gpt4all = Path(os.environ["HOME"]) / ".local" / "share" / "nomic.ai" / "GPT4All" / "their-F32.gguf"
+    gpt4all.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_model, gpt4all)
+    ours = models_dir / "o" / "r" / "ours-F32.gguf"
+    ours.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_model, ours)
+    rows = {r["name"]: r for r in json.loads(hearth("list", "--json").stdout)}
+    assert (rows["their-F32"]["source"], rows["ours-F32"]["source"]) == ("gpt4all", "hearth")
+
+    hidden = json.loads(hearth("rm", rows["their-F32"]["id"], "--json").stdout)
+    assert hidden["action"] == "hidden" and gpt4all.exists()
+    assert [r["name"] for r in json.loads(hearth("list", "--json").stdout)] == ["ours-F32"]
+
+    deleted = hearth("rm", rows["ours-F32"]["id"])
+    assert deleted.returncode == 0 and "Deleted ours-F32" in deleted.stdout and not ours.exists()
+
+    theirs = hearth("rm", str(gpt4all), "--delete-file", "--json")
+    assert json.loads(theirs.stdout)["action"] == "deleted" and not gpt4all.exists()

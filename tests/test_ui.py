@@ -364,3 +364,34 @@ def test_starters_count_a_gpu(qtbot, open_window) -> None:
     assert "24 GB free on the GPU" in label
     assert window.hub.results.record(0).repo_id == "Qwen/Qwen3-14B-GGUF"
     assert window.library_pane.discover.available_bytes == window.hub.available_bytes
+
+
+def test_remove_deletes_ours_and_hides_theirs(
+    qtbot, open_window, models_dir: Path, tiny_model: Path, monkeypatch
+):
+    import desktop.ui.main_window as main_window
+
+    theirs = Path(os.environ["HOME"]) / ".local" / "share" / "nomic.ai" / "GPT4All" / "theirs-F32.gguf"
+    theirs.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_model, theirs)
+    ours = models_dir / "o" / "r" / "ours-F32.gguf"
+    ours.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_model, ours)
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 2)
+    sources = {m.name: m.source for m in window.library.model.records()}
+    assert sources == {"ours-F32": "hearth", "theirs-F32": "gpt4all"}
+    local = window.library_pane.local
+    proxy = local.view.model()
+    assert "GPT4All" in [proxy.index(r, 5).data() for r in range(2)]
+
+    answers = iter(["hide", "delete"])
+    monkeypatch.setattr(main_window, "confirm_removal", lambda parent, model: next(answers))
+    local.select_path(str(theirs))
+    qtbot.mouseClick(local.remove_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+    assert theirs.exists()
+    local.select_path(str(ours))
+    qtbot.mouseClick(local.remove_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 0)
+    assert not ours.exists() and "freed" in window.statusBar().currentMessage()

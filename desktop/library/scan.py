@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,18 @@ def _repo_id(models_dir: Path, path: Path) -> str | None:
     return f"{parts[0]}/{parts[1]}" if len(parts) >= 3 else None
 
 
-def describe_model(path: Path, *, models_dir: Path | None = None, source: str = "hearth") -> LocalModel:
+HeaderReader = Callable[[Path], GGUFHeader]
+
+
+def describe_model(
+    path: Path,
+    *,
+    models_dir: Path | None = None,
+    source: str = "hearth",
+    name: str | None = None,
+    repo_id: str | None = None,
+    read: HeaderReader = read_header,
+) -> LocalModel:
     """Everything the library shows about one model file (a sharded model by its first part)."""
     shard = parse_shard(path.name)
     parts = [path]
@@ -78,17 +90,17 @@ def describe_model(path: Path, *, models_dir: Path | None = None, source: str = 
                 f"shard missing: part {', '.join(map(str, missing))} of {shard.count if shard else 1}"
             )
         for part in parts:
-            part_header = read_header(part)
+            part_header = read(part)
             parameters += part_header.parameters
             header = header or part_header
     except BrokenModel as exc:
         reason = str(exc)
     return LocalModel(
         id=model_id_for(path),
-        name=_display_name(path),
+        name=name or _display_name(path),
         path=path,
         source=source,
-        repo_id=_repo_id(models_dir, path) if models_dir else None,
+        repo_id=repo_id or (_repo_id(models_dir, path) if models_dir else None),
         architecture=header.architecture if header else None,
         parameters=parameters if header and reason is None else None,
         quant=(header.quant if header and header.quant else quant_from_name(path.name)),
@@ -101,12 +113,15 @@ def describe_model(path: Path, *, models_dir: Path | None = None, source: str = 
     )
 
 
-def scan_models_dir(models_dir: Path) -> list[LocalModel]:
-    """Every model under the folder, sorted by name; hidden folders (download caches) are skipped."""
-    if not models_dir.is_dir():
+def find_model_files(folder: Path) -> list[Path]:
+    """Each model's file under a folder (a sharded model by its first part, even if missing).
+
+    Hidden folders (download caches) and vision projectors are skipped.
+    """
+    if not folder.is_dir():
         return []
     firsts: list[Path] = []
-    for root, dirs, files in os.walk(models_dir):
+    for root, dirs, files in os.walk(folder, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if not is_gguf(name) or is_projector(name) or name.startswith("."):
@@ -118,7 +133,12 @@ def scan_models_dir(models_dir: Path) -> list[LocalModel]:
                     firsts.append(first)  # part 1 is missing: still one (broken) entry
                 continue
             firsts.append(Path(root) / name)
-    models = [describe_model(p, models_dir=models_dir) for p in firsts]
+    return firsts
+
+
+def scan_models_dir(models_dir: Path, read: HeaderReader = read_header) -> list[LocalModel]:
+    """Every model in Hearth's own models folder, sorted by repo and name."""
+    models = [describe_model(p, models_dir=models_dir, read=read) for p in find_model_files(models_dir)]
     return sorted(models, key=lambda m: (m.repo_id or "", m.name.lower()))
 
 
@@ -135,3 +155,12 @@ def find_model(ref: str, models: list[LocalModel]) -> LocalModel | None:
                 return model
         return describe_model(resolved, source="folder")
     return None
+
+
+def model_files(model: LocalModel) -> list[Path]:
+    """Every file of a model on disk (all parts of a sharded one)."""
+    shard = parse_shard(model.path.name)
+    if shard is None:
+        return [model.path] if model.path.exists() else []
+    parts = (model.path.with_name(shard_filename(shard, n)) for n in range(1, shard.count + 1))
+    return [p for p in parts if p.exists()]

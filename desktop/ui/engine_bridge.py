@@ -112,6 +112,11 @@ class EngineController(QObject):
         if self.active_request is not None:
             self._client.cancel(self.active_request)
 
+    def unload(self) -> None:
+        self._client.unload()
+        self.model = None
+        self._set_state(EngineState.EMPTY)
+
     def kill_worker(self) -> None:
         self._client.kill()
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.library.scan import LocalModel, scan_models_dir
+from desktop.library.catalog import scan_library
+from desktop.library.scan import LocalModel
 from desktop.ui.jobs import JobRunner
 from desktop.ui.library_model import LocalModelsModel
 
@@ -34,7 +35,7 @@ class Library(QObject):
         def failed(exc: BaseException) -> None:
             self.error.emit(f"Could not read the models folder {self.models_dir}: {exc}")
 
-        self._jobs.start(lambda: scan_models_dir(self.models_dir), done, failed)
+        self._jobs.start(scan_library, done, failed)
 
     def find(self, path: str) -> LocalModel | None:
         row = self.model.row_of(path)

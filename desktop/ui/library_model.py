@@ -11,6 +11,15 @@ from desktop.library.scan import LocalModel
 from desktop.ui.table_model import Column, RecordTableModel
 from desktop.units import format_bytes, format_count
 
+SOURCE_NAMES = {
+    "hearth": "Hearth",
+    "hf-cache": "HF cache",
+    "lmstudio": "LM Studio",
+    "ollama": "Ollama",
+    "gpt4all": "GPT4All",
+    "folder": "Folder",
+}
+
 
 def _tooltip(m: LocalModel) -> str:
     if not m.ok:
@@ -34,6 +43,7 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
                 ),
                 Column("Quant", lambda m: m.quant or "—"),
                 Column("Size", lambda m: format_bytes(m.size_bytes), lambda m: m.size_bytes, numeric=True),
+                Column("Source", lambda m: SOURCE_NAMES.get(m.source, m.source)),
                 Column(
                     "Context",
                     lambda m: format_count(m.context_length),

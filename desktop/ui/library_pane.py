@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -21,6 +21,7 @@ from desktop.units import format_count
 
 class LocalTab(QWidget):
     load_requested = Signal(object)  # LocalModel
+    remove_requested = Signal(object)  # LocalModel
     refresh_requested = Signal()
 
     def __init__(self, model: RecordTableModel[LocalModel], parent: QWidget | None = None) -> None:
@@ -41,9 +42,13 @@ class LocalTab(QWidget):
         self.load_button.setEnabled(False)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Refresh the library")
+        self.remove_button = QPushButton("Remove…")
+        self.remove_button.setAccessibleName("Remove or hide the selected model")
+        self.remove_button.setEnabled(False)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.refresh_button)
+        buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
         buttons.addWidget(self.load_button)
         layout = QVBoxLayout(self)
@@ -57,6 +62,7 @@ class LocalTab(QWidget):
         self.view.activated.connect(lambda _index: self._load())
         self.load_button.clicked.connect(self._load)
         self.refresh_button.clicked.connect(self.refresh_requested)
+        self.remove_button.clicked.connect(lambda: self._emit_selected(self.remove_requested))
         model.modelReset.connect(self._model_reset)
         self._model_reset()
 
@@ -79,6 +85,7 @@ class LocalTab(QWidget):
     def _selection_changed(self) -> None:
         model = self.selected()
         self.load_button.setEnabled(model is not None)
+        self.remove_button.setEnabled(model is not None)
         if model is None:
             self.details.setText("Select a model to see what its file says.")
             return
@@ -98,6 +105,11 @@ class LocalTab(QWidget):
             lines.append(f"<span style='color:#c0392b'>Broken: {model.reason}</span>")
         lines.append(f"<span style='color:gray'>{model.path}</span>")
         self.details.setText("<br>".join(lines))
+
+    def _emit_selected(self, signal: SignalInstance) -> None:
+        model = self.selected()
+        if model is not None:
+            signal.emit(model)
 
     def _load(self) -> None:
         model = self.selected()

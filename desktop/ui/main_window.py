@@ -14,6 +14,7 @@ from desktop.chats.store import ConversationStore, Message
 from desktop.engine.protocol import LoadOptions, ModelLoaded
 from desktop.hub.quants import QuantChoice
 from desktop.hub.token import save_token
+from desktop.library.catalog import remove_model
 from desktop.library.scan import LocalModel, describe_model
 from desktop.paths import HearthPaths
 from desktop.settings import Settings, save_settings
@@ -25,6 +26,7 @@ from desktop.ui.hub_browser import HubBrowser
 from desktop.ui.jobs import JobRunner
 from desktop.ui.library_bridge import Library
 from desktop.ui.library_pane import LibraryPane
+from desktop.ui.remove_dialog import confirm_removal
 from desktop.units import format_bytes, format_count
 
 
@@ -49,6 +51,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Hearth")
         self.setObjectName("mainWindow")
         self._select_after_refresh: str | None = None  # a new download, shown once listed
+        self._message_after_refresh: str | None = None  # what a removal did, said once listed
 
         self.store = ConversationStore(context.paths.chats_db)
         self.engine = EngineController(self)
@@ -123,6 +126,7 @@ class MainWindow(QMainWindow):
 
         local.load_requested.connect(self.load_model)
         local.refresh_requested.connect(self.library.refresh)
+        local.remove_requested.connect(self.remove_model)
         self.library.refreshed.connect(self._library_refreshed)
 
         discover.search_requested.connect(
@@ -191,6 +195,29 @@ class MainWindow(QMainWindow):
         self.chat_pane.set_model_status(f"Loading {model.name}…")
         self.engine.load(LoadOptions(str(model.path), n_ctx=0, n_threads=self.context.settings.threads))
 
+    def remove_model(self, model: LocalModel) -> None:
+        choice = confirm_removal(self, model)
+        if choice is None:
+            return
+        if self.engine.model is not None and Path(self.engine.model.model_path) == model.path:
+            self.engine.unload()  # never delete a file out from under the engine
+        self._jobs.start(
+            lambda: remove_model(model, delete_file=choice == "delete"),
+            lambda outcome: self._removed(model, outcome),
+            lambda exc: self._remove_failed(model, exc),
+        )
+
+    def _remove_failed(self, model: LocalModel, exc: BaseException) -> None:
+        QMessageBox.warning(self, "Remove model", f"{model.name} could not be removed: {exc}")
+
+    def _removed(self, model: LocalModel, outcome: tuple[str, int]) -> None:
+        action, freed = outcome
+        if action == "deleted":
+            self._message_after_refresh = f"Deleted {model.name}: {format_bytes(freed)} freed"
+        else:
+            self._message_after_refresh = f"{model.name} is hidden from Hearth; its file is untouched"
+        self.library.refresh()
+
     def _load_conversation_model(self) -> None:
         conversation = self.chat.conversation
         if conversation and conversation.model:
@@ -200,6 +227,11 @@ class MainWindow(QMainWindow):
         if self._select_after_refresh:
             self.library_pane.local.select_path(self._select_after_refresh)
             self._select_after_refresh = None
+        if self._message_after_refresh:
+            self.statusBar().showMessage(self._message_after_refresh, 6000)
+            self._message_after_refresh = None
+            self._offer_conversation_model()
+            return
         count = self.library.model.rowCount()
         self.statusBar().showMessage(f"{count} model{'s' if count != 1 else ''} in the library", 4000)
         self._offer_conversation_model()

@@ -1,0 +1,125 @@
+"""The whole library: Hearth's folder and other apps' folders, with a header cache and a hidden list.
+
+Headers are cached by path, size and modification time, so a rescan with nothing changed
+reads no file. Models found in another app's folder are hidden, not deleted, unless the
+person asks for the file to go.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, fields
+from pathlib import Path
+
+from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
+from desktop.library.scan import LocalModel, describe_model, model_files, scan_models_dir
+from desktop.library.sources import find_other_apps
+from desktop.paths import HearthPaths, hearth_paths
+from desktop.settings import Settings, load_settings
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS headers (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
+    "header TEXT, broken TEXT)",
+    "CREATE TABLE IF NOT EXISTS hidden (path TEXT PRIMARY KEY)",
+)
+_HEADER_FIELDS = [f.name for f in fields(GGUFHeader) if f.name != "fields"]
+
+
+class Catalog:
+    def __init__(self, paths: HearthPaths | None = None, settings: Settings | None = None) -> None:
+        self.paths = paths or hearth_paths()
+        self.settings = settings or load_settings(self.paths)
+        self.paths.library_db.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.paths.library_db, timeout=10.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        for statement in SCHEMA:
+            self._db.execute(statement)
+        self.header_reads = 0  # files actually parsed (the rest came from the cache)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Headers, cached
+
+    def read_header(self, path: Path) -> GGUFHeader:
+        stat = path.stat()
+        row = self._db.execute(
+            "SELECT header, broken FROM headers WHERE path = ? AND size = ? AND mtime_ns = ?",
+            (str(path), stat.st_size, stat.st_mtime_ns),
+        ).fetchone()
+        if row is not None:
+            if row[1] is not None:
+                raise BrokenModel(row[1])
+            return GGUFHeader(**json.loads(row[0]))
+        self.header_reads += 1
+        try:
+            header = read_header(path)
+        except BrokenModel as exc:
+            self._store(path, stat.st_size, stat.st_mtime_ns, None, str(exc))
+            raise
+        kept = {k: v for k, v in asdict(header).items() if k in _HEADER_FIELDS}
+        self._store(path, stat.st_size, stat.st_mtime_ns, json.dumps(kept), None)
+        return header
+
+    def _store(self, path: Path, size: int, mtime_ns: int, header: str | None, broken: str | None) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO headers VALUES (?, ?, ?, ?, ?)",
+            (str(path), size, mtime_ns, header, broken),
+        )
+
+    # Hidden models
+
+    def hide(self, path: Path) -> None:
+        self._db.execute("INSERT OR IGNORE INTO hidden VALUES (?)", (str(path),))
+
+    def hidden(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT path FROM hidden")}
+
+    # The library
+
+    def scan(self) -> list[LocalModel]:
+        models_dir = self.settings.resolved_models_dir(self.paths)
+        own = scan_models_dir(models_dir, read=self.read_header)
+        watched = [Path(p).expanduser() for p in self.settings.watched_folders]
+        others = [
+            describe_model(f.path, source=f.source, name=f.name, repo_id=f.repo_id, read=self.read_header)
+            for f in find_other_apps(watched)
+        ]
+        hidden = self.hidden()
+        seen: set[Path] = set()
+        models: list[LocalModel] = []
+        for model in [*own, *others]:
+            real = model.path.resolve()
+            if real in seen or str(model.path) in hidden:
+                continue  # one file reached by two paths is one model
+            seen.add(real)
+            models.append(model)
+        return models
+
+
+def scan_library() -> list[LocalModel]:
+    catalog = Catalog()
+    try:
+        return catalog.scan()
+    finally:
+        catalog.close()
+
+
+def remove_model(model: LocalModel, *, delete_file: bool = False) -> tuple[str, int]:
+    """Delete what Hearth owns (or, when asked, another app's file); otherwise hide it.
+
+    Returns the action taken ("deleted" or "hidden") and the bytes freed.
+    """
+    if model.source == "hearth" or delete_file:
+        files = model_files(model)
+        freed = sum(f.stat().st_size for f in files)
+        for file in files:
+            file.unlink()
+        return "deleted", freed
+    catalog = Catalog()
+    try:
+        catalog.hide(model.path)
+    finally:
+        catalog.close()
+    return "hidden", 0

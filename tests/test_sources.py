@@ -1,0 +1,125 @@
+"""Models in other apps' folders, laid out as those apps lay them out, found in place."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from desktop.library.catalog import Catalog
+from desktop.settings import load_settings, save_settings
+
+
+@pytest.fixture
+def home(hearth_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Other apps' folders derive from HOME alone here."""
+    for name in ("HF_HOME", "HF_HUB_CACHE", "XDG_CACHE_HOME", "XDG_DATA_HOME", "OLLAMA_MODELS"):
+        monkeypatch.delenv(name, raising=False)
+    return Path(os.environ["HOME"])
+
+
+def lay_out_other_apps(home: Path, model: Path, base: Path) -> dict[str, Path]:
+    data = model.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    hf = home / ".cache" / "huggingface" / "hub" / "models--someone--Tiny-GGUF"
+    (hf / "blobs").mkdir(parents=True)
+    (hf / "blobs" / sha).write_bytes(data)
+    for commit in ("aaaa", "bbbb"):  # two snapshots linking the same blob: one model
+        snap = hf / "snapshots" / commit
+        snap.mkdir(parents=True)
+        (snap / "tiny-Q4_K_M.gguf").symlink_to(Path("../../blobs") / sha)
+    (hf / "refs").mkdir()
+    (hf / "refs" / "main").write_text("bbbb")
+
+    lms = home / ".lmstudio" / "models" / "lmstudio-community" / "Base-GGUF" / "base-F16.gguf"
+    lms.parent.mkdir(parents=True)
+    shutil.copyfile(base, lms)
+
+    ollama = home / ".ollama" / "models"
+    blob = ollama / "blobs" / f"sha256-{sha}"
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(data)
+    manifest = ollama / "manifests" / "registry.ollama.ai" / "library" / "tiny" / "latest"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(
+        json.dumps(
+            {
+                "layers": [
+                    {"mediaType": "application/vnd.ollama.image.template", "digest": "sha256:00"},
+                    {"mediaType": "application/vnd.ollama.image.model", "digest": f"sha256:{sha}"},
+                ]
+            }
+        )
+    )
+
+    gpt4all = home / ".local" / "share" / "nomic.ai" / "GPT4All" / "gpt4all-tiny.gguf"
+    gpt4all.parent.mkdir(parents=True)
+    shutil.copyfile(model, gpt4all)
+    return {
+        "hf": hf / "snapshots" / "bbbb" / "tiny-Q4_K_M.gguf",
+        "lmstudio": lms,
+        "ollama": blob,
+        "gpt4all": gpt4all,
+    }
+
+
+def test_other_apps_models_are_listed_in_place(home: Path, model_cache: Callable[..., Path]) -> None:
+    where = lay_out_other_apps(home, model_cache(), model_cache("base-F16.gguf", chat_template=None))
+    catalog = Catalog()
+    models = {m.source: m for m in catalog.scan()}
+    assert set(models) == {"hf-cache", "lmstudio", "ollama", "gpt4all"}
+    hf = models["hf-cache"]
+    assert hf.path == where["hf"] and hf.repo_id == "someone/Tiny-GGUF" and hf.ok
+    assert (
+        models["lmstudio"].repo_id == "lmstudio-community/Base-GGUF"
+        and not models["lmstudio"].has_chat_template
+    )
+    assert models["ollama"].name == "tiny:latest" and models["ollama"].architecture == "llama"
+    assert models["gpt4all"].path == where["gpt4all"]
+    assert len([m for m in catalog.scan() if m.source == "hf-cache"]) == 1  # two snapshots, one blob
+
+
+def test_rescan_reads_no_unchanged_file_and_notices_changes(
+    home: Path, models_dir: Path, tiny_model: Path
+) -> None:
+    for n in range(5):
+        target = models_dir / "o" / "r" / f"m{n}-F32.gguf"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(tiny_model, target)
+    catalog = Catalog()
+    assert len(catalog.scan()) == 5 and catalog.header_reads == 5
+    catalog.header_reads = 0
+    assert len(catalog.scan()) == 5 and catalog.header_reads == 0
+    (models_dir / "o" / "r" / "m0-F32.gguf").write_bytes(b"GGUF broken now")
+    (models_dir / "o" / "r" / "m4-F32.gguf").unlink()
+    models = {m.path.name: m for m in catalog.scan()}
+    assert catalog.header_reads == 1 and len(models) == 4
+    assert models["m0-F32.gguf"].status == "broken"
+
+
+def test_watched_folders_and_one_that_disappears(home: Path, tmp_path: Path, tiny_model: Path) -> None:
+    folder = tmp_path / "my-models"
+    folder.mkdir()
+    shutil.copyfile(tiny_model, folder / "mine-F32.gguf")
+    settings = load_settings()
+    settings.watched_folders = [str(folder), str(tmp_path / "gone")]
+    save_settings(settings)
+    [model] = Catalog().scan()
+    assert (model.source, model.path) == ("folder", folder / "mine-F32.gguf")
+    shutil.rmtree(folder)
+    assert Catalog().scan() == []
+
+
+def test_hidden_models_stay_hidden(home: Path, tiny_model: Path) -> None:
+    gpt4all = home / ".local" / "share" / "nomic.ai" / "GPT4All" / "x.gguf"
+    gpt4all.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_model, gpt4all)
+    catalog = Catalog()
+    [model] = catalog.scan()
+    catalog.hide(model.path)
+    assert Catalog().scan() == [] and gpt4all.exists()
