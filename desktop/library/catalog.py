@@ -24,6 +24,15 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS hidden (path TEXT PRIMARY KEY)",
 )
 _HEADER_FIELDS = [f.name for f in fields(GGUFHeader) if f.name != "fields"]
+SHAPE_KEYS = (
+    ".block_count",
+    ".context_length",
+    ".embedding_length",
+    ".attention.head_count",
+    ".attention.head_count_kv",
+    ".attention.key_length",
+    ".attention.value_length",
+)
 
 
 class Catalog:
@@ -59,7 +68,11 @@ class Catalog:
             self._store(path, stat.st_size, stat.st_mtime_ns, None, str(exc))
             raise
         kept = {k: v for k, v in asdict(header).items() if k in _HEADER_FIELDS}
-        self._store(path, stat.st_size, stat.st_mtime_ns, json.dumps(kept), None)
+        # Of the header's fields, the cache keeps what the memory arithmetic needs.
+        kept["fields"] = {
+            k: v for k, v in header.fields.items() if k == "general.architecture" or k.endswith(SHAPE_KEYS)
+        }
+        self._store(path, stat.st_size, stat.st_mtime_ns, json.dumps(kept, default=str), None)
         return header
 
     def _store(self, path: Path, size: int, mtime_ns: int, header: str | None, broken: str | None) -> None:

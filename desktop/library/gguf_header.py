@@ -114,9 +114,12 @@ class _Cursor:
             item = int(self.unpack("<I"))
             n = self.count()
             if item in _SCALARS:
-                width = struct.calcsize(_SCALARS[item])
-                if n <= 16:
-                    return [self.value(item) for _ in range(n)]
+                fmt = _SCALARS[item]
+                width = struct.calcsize(fmt)
+                if n <= 4096:  # per-layer values and the like: kept (vocabularies are not numbers)
+                    values = list(struct.unpack_from(f"<{n}{fmt[1]}", self.buf, self.pos))
+                    self.pos += width * n
+                    return values
                 self.pos += width * n
             elif item == _STRING:
                 if n <= 16:

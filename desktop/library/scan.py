@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.engine.fit import ModelShape, memory_needed
 from desktop.gguf_names import is_gguf, is_projector, parse_shard, quant_from_name, shard_filename
 from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
 
@@ -32,6 +33,10 @@ class LocalModel:
     has_chat_template: bool
     status: str  # "ok" or "broken"
     reason: str | None
+    shape: ModelShape | None = None  # what the KV cache size depends on
+
+    def memory_needed(self, n_ctx: int | None = None) -> int:
+        return memory_needed(self.size_bytes, self.shape, n_ctx)
 
     @property
     def ok(self) -> bool:
@@ -110,6 +115,7 @@ def describe_model(
         has_chat_template=bool(header and header.chat_template),
         status="broken" if reason else "ok",
         reason=reason,
+        shape=ModelShape.from_fields(header.fields) if header else None,
     )
 
 

@@ -7,7 +7,9 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
+from desktop.engine.fit import DEFAULT_CONTEXT, fit_verdict, system_memory_bytes
 from desktop.library.scan import LocalModel
+from desktop.ui.hub_models import FIT_COLOUR, FIT_TEXT
 from desktop.ui.table_model import Column, RecordTableModel
 from desktop.units import format_bytes, format_count
 
@@ -28,7 +30,11 @@ def _tooltip(m: LocalModel) -> str:
 
 
 class LocalModelsModel(RecordTableModel[LocalModel]):
+    FIT_COLUMN = 8
+
     def __init__(self, parent: Any = None) -> None:
+        self.available_bytes = system_memory_bytes()  # RAM, plus free VRAM once devices are known
+        self.context: int | None = None  # None: each model's default context
         super().__init__(
             [
                 Column(
@@ -50,13 +56,51 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
                     lambda m: m.context_length or 0,
                     numeric=True,
                 ),
+                Column("Template", lambda m: "yes" if m.has_chat_template else "no"),
+                Column(
+                    "Fits",
+                    self._fit_text,
+                    lambda m: ("fits", "tight", "no").index(self._fit(m) or "no"),
+                    tooltip=self._fit_tooltip,
+                ),
             ],
             parent,
         )
 
+    def _fit(self, m: LocalModel) -> str | None:
+        if not m.ok:
+            return None
+        return fit_verdict(m.memory_needed(self.context), self.available_bytes)
+
+    def _fit_text(self, m: LocalModel) -> str:
+        verdict = self._fit(m)
+        return FIT_TEXT[verdict] if verdict else "—"
+
+    def _fit_tooltip(self, m: LocalModel) -> str | None:
+        if not m.ok:
+            return None
+        ctx = self.context or (m.shape.default_context() if m.shape else DEFAULT_CONTEXT)
+        return f"Needs about {format_bytes(m.memory_needed(self.context))} at {ctx:,} tokens of context"
+
+    def set_available(self, available_bytes: int) -> None:
+        self.available_bytes = available_bytes
+        self._fits_changed()
+
+    def set_context(self, context: int | None) -> None:
+        self.context = context
+        self._fits_changed()
+
+    def _fits_changed(self) -> None:
+        last = self.rowCount() - 1
+        if last >= 0:
+            self.dataChanged.emit(self.index(0, self.FIT_COLUMN), self.index(last, self.FIT_COLUMN))
+
     def extra_data(self, record: LocalModel, column: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.ForegroundRole and not record.ok:
-            return QBrush(QColor("#c0392b"))
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if not record.ok:
+                return QBrush(QColor("#c0392b"))
+            if column == self.FIT_COLUMN and (verdict := self._fit(record)):
+                return QBrush(QColor(FIT_COLOUR[verdict]))
         return None
 
     def row_of(self, path: str) -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, Qt, Signal, SignalInstance
+from PySide6.QtCore import QAbstractItemModel, QSortFilterProxyModel, Qt, QUrl, Signal, SignalInstance
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -16,7 +19,7 @@ from desktop.library.scan import LocalModel
 from desktop.ui.discover_tab import DiscoverTab
 from desktop.ui.record_table import record_table, selected_record
 from desktop.ui.table_model import RecordRole, RecordTableModel
-from desktop.units import format_count
+from desktop.units import format_bytes, format_count
 
 
 class LocalTab(QWidget):
@@ -42,18 +45,38 @@ class LocalTab(QWidget):
         self.load_button.setEnabled(False)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Refresh the library")
+        self.reveal_button = QPushButton("Show in folder")
+        self.reveal_button.setAccessibleName("Show the selected model's file in the file manager")
+        self.reveal_button.setEnabled(False)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter by name, architecture, quant or source")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.setAccessibleName("Filter the models")
+        self.context = QComboBox()
+        self.context.setAccessibleName("Context size for the fit column")
+        self.context.addItem("Default context", None)
+        for tokens in (2048, 4096, 8192, 16384, 32768, 65536, 131072):
+            self.context.addItem(f"{tokens // 1024}K context", tokens)
+        self.totals = QLabel()
+        self.totals.setAccessibleName("Disk use")
         self.remove_button = QPushButton("Remove…")
         self.remove_button.setAccessibleName("Remove or hide the selected model")
         self.remove_button.setEnabled(False)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.refresh_button)
+        buttons.addWidget(self.reveal_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
         buttons.addWidget(self.load_button)
+        top = QHBoxLayout()
+        top.addWidget(self.filter, 1)
+        top.addWidget(self.context)
         layout = QVBoxLayout(self)
+        layout.addLayout(top)
         layout.addWidget(self.empty_hint)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.totals)
         layout.addWidget(self.details)
         layout.addLayout(buttons)
 
@@ -63,11 +86,23 @@ class LocalTab(QWidget):
         self.load_button.clicked.connect(self._load)
         self.refresh_button.clicked.connect(self.refresh_requested)
         self.remove_button.clicked.connect(lambda: self._emit_selected(self.remove_requested))
+        self.reveal_button.clicked.connect(self._reveal)
+        proxy = self.view.model()
+        if isinstance(proxy, QSortFilterProxyModel):
+            proxy.setFilterKeyColumn(-1)  # any column
+            proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            self.filter.textChanged.connect(proxy.setFilterFixedString)
+        self.context.currentIndexChanged.connect(self._context_changed)
+        self._records = model
         model.modelReset.connect(self._model_reset)
         self._model_reset()
 
     def _model_reset(self) -> None:
         self.empty_hint.setVisible(self.view.model().rowCount() == 0)
+        proxy = self.view.model()
+        records = [proxy.index(r, 0).data(RecordRole) for r in range(proxy.rowCount())]
+        total = sum(m.size_bytes for m in records if isinstance(m, LocalModel))
+        self.totals.setText(f"{len(records)} models · {format_bytes(total)} on disk" if records else "")
         self._selection_changed()
 
     def selected(self) -> LocalModel | None:
@@ -86,6 +121,7 @@ class LocalTab(QWidget):
         model = self.selected()
         self.load_button.setEnabled(model is not None)
         self.remove_button.setEnabled(model is not None)
+        self.reveal_button.setEnabled(model is not None)
         if model is None:
             self.details.setText("Select a model to see what its file says.")
             return
@@ -105,6 +141,16 @@ class LocalTab(QWidget):
             lines.append(f"<span style='color:#c0392b'>Broken: {model.reason}</span>")
         lines.append(f"<span style='color:gray'>{model.path}</span>")
         self.details.setText("<br>".join(lines))
+
+    def _reveal(self) -> None:
+        model = self.selected()
+        if model is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(model.path.parent)))
+
+    def _context_changed(self, _index: int) -> None:
+        set_context = getattr(self._records, "set_context", None)
+        if set_context is not None:
+            set_context(self.context.currentData())
 
     def _emit_selected(self, signal: SignalInstance) -> None:
         model = self.selected()

@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         discover.lineage_requested.connect(self.hub.search_lineage)
         discover.context_chosen.connect(self.hub.set_context)
         self.hub.devices_found.connect(lambda available: setattr(discover, "available_bytes", available))
+        self.hub.devices_found.connect(self.library.model.set_available)
 
         self.downloads.finished.connect(self._download_finished)
         self.downloads.failed.connect(self._download_failed)
