@@ -92,3 +92,11 @@ def test_find_model_by_id_or_path(models_dir: Path, tiny_model: Path) -> None:
     outside = find_model(str(tiny_model), models)
     assert outside is not None and outside.source == "folder" and outside.ok
     assert find_model("nope", models) is None
+
+
+def test_an_architecture_this_build_does_not_know_is_reported(models_dir: Path, model_cache) -> None:
+    _place(models_dir, "o/Alien-GGUF", model_cache("alien-F32.gguf", architecture="hearthnet"))
+    [model] = scan_models_dir(models_dir)
+    assert model.status == "broken"
+    assert model.reason == "architecture 'hearthnet' is unknown to this build of llama.cpp (update Hearth)"
+    assert model.architecture == "hearthnet"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from desktop.engine.fit import ModelShape, memory_needed
 from desktop.gguf_names import is_gguf, is_projector, parse_shard, quant_from_name, shard_filename
+from desktop.library.architectures import is_known_architecture
 from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
 
 
@@ -98,6 +99,9 @@ def describe_model(
             part_header = read(part)
             parameters += part_header.parameters
             header = header or part_header
+        arch = header.architecture if header else None
+        if arch and is_known_architecture(arch) is False:
+            raise BrokenModel(f"architecture '{arch}' is unknown to this build of llama.cpp (update Hearth)")
     except BrokenModel as exc:
         reason = str(exc)
     return LocalModel(

@@ -29,7 +29,8 @@ class Library(QObject):
 
         def done(models: list[LocalModel]) -> None:
             if serial == self._serial:
-                self.model.set_records(models)
+                if models != self.model.records():  # nothing changed: the view is left alone
+                    self.model.set_records(models)
                 self.refreshed.emit()
 
         def failed(exc: BaseException) -> None:

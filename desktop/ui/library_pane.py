@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from desktop.library.scan import LocalModel
 from desktop.ui.discover_tab import DiscoverTab
+from desktop.ui.library_model import LocalModelsModel
 from desktop.ui.record_table import record_table, selected_record
 from desktop.ui.table_model import RecordRole, RecordTableModel
 from desktop.units import format_bytes, format_count
@@ -27,7 +28,7 @@ class LocalTab(QWidget):
     remove_requested = Signal(object)  # LocalModel
     refresh_requested = Signal()
 
-    def __init__(self, model: RecordTableModel[LocalModel], parent: QWidget | None = None) -> None:
+    def __init__(self, model: LocalModelsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view = record_table(model, "Models on this computer")  # type: ignore[arg-type]
         self.details = QLabel("Select a model to see what its file says.")
@@ -99,9 +100,8 @@ class LocalTab(QWidget):
 
     def _model_reset(self) -> None:
         self.empty_hint.setVisible(self.view.model().rowCount() == 0)
-        proxy = self.view.model()
-        records = [proxy.index(r, 0).data(RecordRole) for r in range(proxy.rowCount())]
-        total = sum(m.size_bytes for m in records if isinstance(m, LocalModel))
+        records = self._records.records()
+        total = sum(m.size_bytes for m in records)
         self.totals.setText(f"{len(records)} models · {format_bytes(total)} on disk" if records else "")
         self._selection_changed()
 
@@ -148,9 +148,7 @@ class LocalTab(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(model.path.parent)))
 
     def _context_changed(self, _index: int) -> None:
-        set_context = getattr(self._records, "set_context", None)
-        if set_context is not None:
-            set_context(self.context.currentData())
+        self._records.set_context(self.context.currentData())
 
     def _emit_selected(self, signal: SignalInstance) -> None:
         model = self.selected()
@@ -166,7 +164,7 @@ class LocalTab(QWidget):
 class LibraryPane(QTabWidget):
     def __init__(
         self,
-        local_model: RecordTableModel[LocalModel],
+        local_model: LocalModelsModel,
         results: RecordTableModel[object],
         quants: RecordTableModel[object],
         downloads: QAbstractItemModel,
