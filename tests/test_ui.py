@@ -139,7 +139,7 @@ def test_search_download_load_chat_and_restart(
     assert pane.send_button.isVisible() and not pane.stop_button.isVisible()
     conversation_id = window.chat.conversation.id
     transcript = pane.transcript.plain_text()
-    window.resize(700, 560)  # within the offscreen platform's 800x600 screen
+    window.resize(790, 560)  # within the offscreen platform's 800x600 screen
     size = (window.width(), window.height())
     assert size[1] == 560
     window.close()
@@ -403,3 +403,36 @@ def test_remove_deletes_ours_and_hides_theirs(
     qtbot.mouseClick(local.remove_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 0)
     assert not ours.exists() and "freed" in window.statusBar().currentMessage()
+
+
+def test_import_drop_watch_header_and_verify(
+    qtbot, open_window, models_dir: Path, tiny_model: Path, tmp_path, monkeypatch
+):
+    import desktop.ui.main_window as main_window
+
+    dropped = tmp_path / "Downloads" / "dropped-F32.gguf"
+    dropped.parent.mkdir()
+    shutil.copyfile(tiny_model, dropped)
+    window = open_window()
+    local = window.library_pane.local
+    monkeypatch.setattr(main_window, "ask_import_mode", lambda parent, files: "copy")
+    local.files_dropped.emit([dropped])
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+    imported = window.library.model.record(0)
+    assert imported.path == models_dir / "local" / "imported" / "dropped-F32.gguf" and dropped.exists()
+    assert window.statusBar().currentMessage() == "Imported 1 model"
+
+    local.select_path(str(imported.path))
+    qtbot.waitUntil(lambda: "llama.block_count" in local.header_view.toPlainText())
+    text = local.header_view.toPlainText()
+    assert "tokenizer.ggml.tokens" in text and "array of 512 values" in text  # long arrays summarised
+
+    qtbot.mouseClick(local.verify_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "no recorded sha256" in window.statusBar().currentMessage())
+
+    folder = tmp_path / "more-models"
+    folder.mkdir()
+    shutil.copyfile(tiny_model, folder / "watched-F32.gguf")
+    window.watch_folder(folder)
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 2)
+    assert {m.source for m in window.library.model.records()} == {"hearth", "folder"}

@@ -247,3 +247,21 @@ def _parse(buf: mmap.mmap, size: int) -> GGUFHeader:
         version=version,
         fields=fields,
     )
+
+
+def _summarise(value: Any) -> str:
+    if isinstance(value, ArraySummary):
+        return f"array of {value.count:,} values"
+    if isinstance(value, list):
+        shown = ", ".join(str(v) for v in value[:8])
+        return f"[{shown}{', …' if len(value) > 8 else ''}] ({len(value)} values)"
+    text = str(value)
+    return text if len(text) <= 300 else text[:300] + f"… ({len(text):,} characters)"
+
+
+def header_rows(path: Path) -> list[tuple[str, str]]:
+    """Every field of the header as (key, value) text, long arrays and strings summarised."""
+    header = read_header(path)
+    rows = [(key, _summarise(value)) for key, value in header.fields.items()]
+    rows.append(("tensor data ends at", f"{header.data_end:,} bytes"))
+    return rows

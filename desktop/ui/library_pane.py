@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from html import escape
+from pathlib import Path
+
 from PySide6.QtCore import QAbstractItemModel, QSortFilterProxyModel, Qt, QUrl, Signal, SignalInstance
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -11,6 +14,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QTabWidget,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +30,9 @@ from desktop.units import format_bytes, format_count
 class LocalTab(QWidget):
     load_requested = Signal(object)  # LocalModel
     remove_requested = Signal(object)  # LocalModel
+    verify_requested = Signal(object)  # LocalModel
+    header_requested = Signal(object)  # LocalModel: read every header field for the details
+    files_dropped = Signal(list)  # list[Path] of .gguf files dropped on the list
     refresh_requested = Signal()
 
     def __init__(self, model: LocalModelsModel, parent: QWidget | None = None) -> None:
@@ -46,7 +53,7 @@ class LocalTab(QWidget):
         self.load_button.setEnabled(False)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Refresh the library")
-        self.reveal_button = QPushButton("Show in folder")
+        self.reveal_button = QPushButton("Show file")
         self.reveal_button.setAccessibleName("Show the selected model's file in the file manager")
         self.reveal_button.setEnabled(False)
         self.filter = QLineEdit()
@@ -60,6 +67,12 @@ class LocalTab(QWidget):
             self.context.addItem(f"{tokens // 1024}K context", tokens)
         self.totals = QLabel()
         self.totals.setAccessibleName("Disk use")
+        self.verify_button = QPushButton("Verify")
+        self.verify_button.setAccessibleName("Check the selected model's file against its sha256")
+        self.verify_button.setEnabled(False)
+        self.header_view = QTextBrowser()
+        self.header_view.setAccessibleName("Every field of the GGUF header")
+        self.header_view.setPlaceholderText("Every field of the selected model's GGUF header.")
         self.remove_button = QPushButton("Remove…")
         self.remove_button.setAccessibleName("Remove or hide the selected model")
         self.remove_button.setEnabled(False)
@@ -67,6 +80,7 @@ class LocalTab(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.refresh_button)
         buttons.addWidget(self.reveal_button)
+        buttons.addWidget(self.verify_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
         buttons.addWidget(self.load_button)
@@ -78,7 +92,12 @@ class LocalTab(QWidget):
         layout.addWidget(self.empty_hint)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.totals)
-        layout.addWidget(self.details)
+        self.details_tabs = QTabWidget()
+        self.details_tabs.setDocumentMode(True)
+        self.details_tabs.addTab(self.details, "Summary")
+        self.details_tabs.addTab(self.header_view, "Header")
+        self.details_tabs.setMaximumHeight(self.fontMetrics().lineSpacing() * 12)
+        layout.addWidget(self.details_tabs)
         layout.addLayout(buttons)
 
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -88,6 +107,8 @@ class LocalTab(QWidget):
         self.refresh_button.clicked.connect(self.refresh_requested)
         self.remove_button.clicked.connect(lambda: self._emit_selected(self.remove_requested))
         self.reveal_button.clicked.connect(self._reveal)
+        self.verify_button.clicked.connect(lambda: self._emit_selected(self.verify_requested))
+        self.setAcceptDrops(True)
         proxy = self.view.model()
         if isinstance(proxy, QSortFilterProxyModel):
             proxy.setFilterKeyColumn(-1)  # any column
@@ -122,6 +143,10 @@ class LocalTab(QWidget):
         self.load_button.setEnabled(model is not None)
         self.remove_button.setEnabled(model is not None)
         self.reveal_button.setEnabled(model is not None)
+        self.verify_button.setEnabled(model is not None)
+        self.header_view.clear()
+        if model is not None:
+            self.header_requested.emit(model)
         if model is None:
             self.details.setText("Select a model to see what its file says.")
             return
@@ -141,6 +166,31 @@ class LocalTab(QWidget):
             lines.append(f"<span style='color:#c0392b'>Broken: {model.reason}</span>")
         lines.append(f"<span style='color:gray'>{model.path}</span>")
         self.details.setText("<br>".join(lines))
+
+    def show_header(self, model: LocalModel, rows: list[tuple[str, str]]) -> None:
+        if model != self.selected():
+            return  # the selection moved on while the header was read
+        cells = "".join(f"<tr><td><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>" for k, v in rows)
+        self.header_view.setHtml(f"<table cellspacing='4'>{cells}</table>")
+
+    @staticmethod
+    def _gguf_urls(event: QDragEnterEvent | QDropEvent) -> list[Path]:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        return [
+            Path(u.toLocalFile())
+            for u in urls
+            if u.isLocalFile() and u.toLocalFile().lower().endswith(".gguf")
+        ]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._gguf_urls(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = self._gguf_urls(event)
+        if files:
+            event.acceptProposedAction()
+            self.files_dropped.emit(files)
 
     def _reveal(self) -> None:
         model = self.selected()

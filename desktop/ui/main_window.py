@@ -5,9 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QSplitter, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QWidget,
+)
 
 from desktop import __version__
 from desktop.chats.store import ConversationStore, Message
@@ -15,18 +24,21 @@ from desktop.engine.protocol import LoadOptions, ModelLoaded
 from desktop.hub.quants import QuantChoice
 from desktop.hub.token import save_token
 from desktop.library.catalog import remove_model
+from desktop.library.gguf_header import header_rows
+from desktop.library.importing import ImportRefused, import_model
 from desktop.library.scan import LocalModel, describe_model
+from desktop.library.verify import Verdict, verify_model
 from desktop.paths import HearthPaths
 from desktop.settings import Settings, save_settings
 from desktop.ui.chat_controller import ChatController, model_label
 from desktop.ui.chat_pane import ChatPane
+from desktop.ui.dialogs import ask_import_mode, confirm_removal
 from desktop.ui.downloads import DownloadManager
 from desktop.ui.engine_bridge import EngineController, EngineState
 from desktop.ui.hub_browser import HubBrowser
 from desktop.ui.jobs import JobRunner
 from desktop.ui.library_bridge import Library
 from desktop.ui.library_pane import LibraryPane
-from desktop.ui.remove_dialog import confirm_removal
 from desktop.units import format_bytes, format_count
 
 
@@ -45,6 +57,9 @@ class AppContext:
 
 
 class MainWindow(QMainWindow):
+    # Progress from a worker thread, delivered on the GUI thread.
+    _verify_progress = Signal(int, int)
+
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
@@ -94,9 +109,19 @@ class MainWindow(QMainWindow):
         self.new_chat_action = QAction("&New chat", self, shortcut=QKeySequence(QKeySequence.StandardKey.New))
         self.refresh_action = QAction("&Refresh library", self, shortcut=QKeySequence("F5"))
         self.find_action = QAction("&Search the Hub", self, shortcut=QKeySequence("Ctrl+K"))
+        self.import_action = QAction(
+            "&Import model file…", self, shortcut=QKeySequence(QKeySequence.StandardKey.Open)
+        )
+        self.watch_action = QAction("&Add a folder of models…", self)
         quit_action = QAction("&Quit", self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
         quit_action.triggered.connect(self.close)
-        for action in (self.new_chat_action, self.refresh_action, self.find_action):
+        for action in (
+            self.new_chat_action,
+            self.refresh_action,
+            self.find_action,
+            self.import_action,
+            self.watch_action,
+        ):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
@@ -127,6 +152,12 @@ class MainWindow(QMainWindow):
         local.load_requested.connect(self.load_model)
         local.refresh_requested.connect(self.library.refresh)
         local.remove_requested.connect(self.remove_model)
+        local.verify_requested.connect(self.verify)
+        self._verify_progress.connect(self._verify_progressed)
+        local.header_requested.connect(self._read_header)
+        local.files_dropped.connect(self.import_files)
+        self.import_action.triggered.connect(self._choose_import)
+        self.watch_action.triggered.connect(self._choose_folder)
         self.library.refreshed.connect(self._library_refreshed)
 
         discover.search_requested.connect(
@@ -218,6 +249,81 @@ class MainWindow(QMainWindow):
         else:
             self._message_after_refresh = f"{model.name} is hidden from Hearth; its file is untouched"
         self.library.refresh()
+
+    def _read_header(self, model: LocalModel) -> None:
+        self._jobs.start(
+            lambda: header_rows(model.path),
+            lambda rows: self.library_pane.local.show_header(model, rows),
+            lambda exc: self.library_pane.local.show_header(model, [("error", str(exc))]),
+        )
+
+    def _choose_import(self) -> None:
+        files, _filter = QFileDialog.getOpenFileNames(self, "Import GGUF models", "", "GGUF models (*.gguf)")
+        self.import_files([Path(f) for f in files])
+
+    def import_files(self, files: list[Path]) -> None:
+        if not files:
+            return
+        mode = ask_import_mode(self, files)
+        if mode is None:
+            return
+        models_dir = self.context.models_dir
+
+        def run() -> list[str]:
+            problems: list[str] = []
+            for file in files:
+                try:
+                    import_model(file, models_dir, mode)
+                except ImportRefused as exc:
+                    problems.append(str(exc))
+            return problems
+
+        def done(problems: list[str]) -> None:
+            self._message_after_refresh = (
+                "; ".join(problems)
+                if problems
+                else f"Imported {len(files)} model{'s' if len(files) > 1 else ''}"
+            )
+            self.library.refresh()
+
+        self.statusBar().showMessage("Importing…")
+        self._jobs.start(run, done, lambda exc: self._message(f"Import failed: {exc}"))
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of models")
+        if folder:
+            self.watch_folder(Path(folder))
+
+    def watch_folder(self, folder: Path) -> None:
+        """Its GGUF files are listed in place, and it is rescanned with the library."""
+        if str(folder) not in self.context.settings.watched_folders:
+            self.context.settings.watched_folders.append(str(folder))
+            save_settings(self.context.settings, self.context.paths)
+        self.library.refresh()
+
+    def verify(self, model: LocalModel) -> None:
+        self._verify_progress.emit(0, model.size_bytes)
+        self._jobs.start(
+            lambda: verify_model(model, on_bytes=self._verify_progress.emit),
+            lambda verdicts: self._verified(model, verdicts),
+            lambda exc: self._message(f"Could not verify {model.name}: {exc}"),
+        )
+
+    def _verify_progressed(self, done: int, total: int) -> None:
+        percent = done * 100 // total if total else 100
+        self.statusBar().showMessage(f"Verifying… {percent}%")
+
+    def _verified(self, model: LocalModel, verdicts: list[Verdict]) -> None:
+        if any(v.ok is False for v in verdicts):
+            text = f"{model.name} is damaged: its sha256 does not match. Delete it and download it again."
+        elif all(v.ok for v in verdicts):
+            text = f"{model.name} is intact: its sha256 matches."
+        else:
+            text = f"{model.name} was read in full, but there is no recorded sha256 to check it against."
+        self._message(text)
+
+    def _message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10000)
 
     def _load_conversation_model(self) -> None:
         conversation = self.chat.conversation

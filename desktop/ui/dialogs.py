@@ -1,9 +1,16 @@
-"""Asking before a model goes: delete what Hearth owns; hide another app's model unless asked twice."""
+"""Questions the library asks: how to import a file; before a model goes, delete or hide.
+
+Deleting what Hearth owns needs one confirmation; another app's model is hidden unless the
+person also ticks the box that deletes its file.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import QCheckBox, QMessageBox, QWidget
 
+from desktop.library.importing import ImportMode
 from desktop.library.scan import LocalModel
 from desktop.ui.library_model import SOURCE_NAMES
 from desktop.units import format_bytes
@@ -33,3 +40,23 @@ def confirm_removal(parent: QWidget, model: LocalModel) -> str | None:
     if box.clickedButton() is not action:
         return None
     return "delete" if also_delete.isChecked() else "hide"
+
+
+def ask_import_mode(parent: QWidget, files: list[Path]) -> ImportMode | None:
+    """Copy (the safe default), move, or link; None to cancel."""
+    box = QMessageBox(parent)
+    box.setWindowTitle("Import models")
+    box.setIcon(QMessageBox.Icon.Question)
+    names = ", ".join(f.name for f in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    box.setText(f"Import {names} into Hearth's models folder?")
+    box.setInformativeText(
+        "Copy keeps the original where it is. Move takes it into Hearth's folder. "
+        "Link leaves the file where it is and lists it in Hearth."
+    )
+    modes: list[tuple[object, ImportMode]] = [
+        (box.addButton(label.capitalize(), QMessageBox.ButtonRole.AcceptRole), label)
+        for label in ("copy", "move", "link")
+    ]
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return next((mode for button, mode in modes if button is box.clickedButton()), None)
