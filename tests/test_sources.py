@@ -123,3 +123,16 @@ def test_hidden_models_stay_hidden(home: Path, tiny_model: Path) -> None:
     [model] = catalog.scan()
     catalog.hide(model.path)
     assert Catalog().scan() == [] and gpt4all.exists()
+
+
+def test_last_used_is_kept(home: Path, models_dir: Path, tiny_model: Path) -> None:
+    from desktop.library.catalog import mark_used
+
+    target = models_dir / "o" / "r" / "m-F32.gguf"
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_model, target)
+    [model] = Catalog().scan()
+    assert model.last_used is None
+    mark_used(target)
+    [model] = Catalog().scan()
+    assert model.last_used is not None and model.last_used.endswith("Z")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
@@ -22,6 +23,7 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS headers (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
     "header TEXT, broken TEXT)",
     "CREATE TABLE IF NOT EXISTS hidden (path TEXT PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS used (path TEXT PRIMARY KEY, at TEXT NOT NULL)",
 )
 _HEADER_FIELDS = [f.name for f in fields(GGUFHeader) if f.name != "fields"]
 SHAPE_KEYS = (
@@ -89,6 +91,15 @@ class Catalog:
     def hidden(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT path FROM hidden")}
 
+    # When each model was last loaded
+
+    def mark_used(self, path: Path) -> None:
+        stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        self._db.execute("INSERT OR REPLACE INTO used VALUES (?, ?)", (str(path), stamp))
+
+    def last_used(self) -> dict[str, str]:
+        return {row[0]: row[1] for row in self._db.execute("SELECT path, at FROM used")}
+
     # The library
 
     def scan(self) -> list[LocalModel]:
@@ -100,6 +111,7 @@ class Catalog:
             for f in find_other_apps(watched)
         ]
         hidden = self.hidden()
+        used = self.last_used()
         seen: set[Path] = set()
         models: list[LocalModel] = []
         for model in [*own, *others]:
@@ -107,8 +119,16 @@ class Catalog:
             if real in seen or str(model.path) in hidden:
                 continue  # one file reached by two paths is one model
             seen.add(real)
-            models.append(model)
+            models.append(replace(model, last_used=used.get(str(model.path))))
         return models
+
+
+def mark_used(path: Path) -> None:
+    catalog = Catalog()
+    try:
+        catalog.mark_used(path)
+    finally:
+        catalog.close()
 
 
 def scan_library() -> list[LocalModel]:

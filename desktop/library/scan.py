@@ -35,6 +35,7 @@ class LocalModel:
     status: str  # "ok" or "broken"
     reason: str | None
     shape: ModelShape | None = None  # what the KV cache size depends on
+    last_used: str | None = None  # ISO 8601 UTC, when Hearth last loaded it
 
     def memory_needed(self, n_ctx: int | None = None) -> int:
         return memory_needed(self.size_bytes, self.shape, n_ctx)

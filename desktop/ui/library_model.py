@@ -23,6 +23,10 @@ SOURCE_NAMES = {
 }
 
 
+def _last_used(m: LocalModel) -> str:
+    return m.last_used[:10] if m.last_used else "never"
+
+
 def _tooltip(m: LocalModel) -> str:
     if not m.ok:
         return f"Broken: {m.reason}\n{m.path}"
@@ -30,7 +34,7 @@ def _tooltip(m: LocalModel) -> str:
 
 
 class LocalModelsModel(RecordTableModel[LocalModel]):
-    FIT_COLUMN = 8
+    FIT_COLUMN = 9
 
     def __init__(self, parent: Any = None) -> None:
         self.available_bytes = system_memory_bytes()  # RAM, plus free VRAM once devices are known
@@ -57,6 +61,7 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
                     numeric=True,
                 ),
                 Column("Template", lambda m: "yes" if m.has_chat_template else "no"),
+                Column("Last used", _last_used, lambda m: m.last_used or ""),
                 Column(
                     "Fits",
                     self._fit_text,

@@ -23,7 +23,7 @@ from desktop.chats.store import ConversationStore, Message
 from desktop.engine.protocol import LoadOptions, ModelLoaded
 from desktop.hub.quants import QuantChoice
 from desktop.hub.token import save_token
-from desktop.library.catalog import remove_model
+from desktop.library.catalog import mark_used, remove_model
 from desktop.library.gguf_header import header_rows
 from desktop.library.importing import ImportRefused, import_model
 from desktop.library.scan import LocalModel, describe_model
@@ -344,6 +344,7 @@ class MainWindow(QMainWindow):
         self._offer_conversation_model()
 
     def _model_loaded(self, info: ModelLoaded) -> None:
+        self._jobs.start(lambda: mark_used(Path(info.model_path)), lambda _r: None, lambda _e: None)
         name = model_label(info.model_path)
         self.chat_pane.set_model_status(
             f"{name} · {info.n_ctx:,} tokens context · {info.backend.upper()} · "
