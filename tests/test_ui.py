@@ -98,6 +98,7 @@ def test_search_download_load_chat_and_restart(
     assert "of 571.6 KB" in status or "checksum" in status
     screenshot(window, "downloading.png")
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1, timeout=30_000)
+    qtbot.waitUntil(lambda: not window.downloads.model.items)  # the list may see the file first
     assert not discover.downloads_box.isVisible()
     assert "Downloaded and verified" in discover.status.text()
     model: LocalModel = window.library.model.record(0)
@@ -191,6 +192,7 @@ def test_pause_resume_across_restart_and_cancel(
     fake_hub.set_fault(TEST_REPO, "big-Q4_K_M.gguf", None)
     qtbot.mouseClick(discover.pause_button, Qt.MouseButton.LeftButton)  # Resume
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1, timeout=30_000)
+    qtbot.waitUntil(lambda: not window.downloads.model.items)
     assert (models_dir / TEST_REPO / "big-Q4_K_M.gguf").read_bytes() == data
     assert int(fake_hub.ranges[-1].removeprefix("bytes=").rstrip("-")) >= kept - 256 * 1024
 
@@ -437,3 +439,16 @@ def test_import_drop_watch_header_and_verify(
     window.watch_folder(folder)
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 2)
     assert {m.source for m in window.library.model.records()} == {"hearth", "folder"}
+
+
+def test_files_added_or_removed_while_hearth_runs_show_up(
+    qtbot, open_window, models_dir: Path, tiny_model: Path
+):
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 0)
+    target = models_dir / "someone" / "New-GGUF" / "new-F32.gguf"
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_model, target)
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1, timeout=10_000)  # no Refresh pressed
+    target.unlink()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 0, timeout=10_000)

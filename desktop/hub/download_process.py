@@ -6,6 +6,7 @@ are swallowed; ending the process is the one cancel that always works.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -101,15 +102,20 @@ class DownloadProcess:
             reason = describe_exit(self._child.poll())
             tail = "; ".join(self._child.stderr_tail()[-3:])
             outcome = DownloadOutcome(None, f"The download process {reason}. {tail}".strip())
-        self._on_finished(outcome)
+        with contextlib.suppress(RuntimeError):  # whoever asked is gone (a window closed mid-download)
+            self._on_finished(outcome)
 
     def _discard(self) -> None:
         discard_partials(self.repo_id, self.filename)
 
+    def _report_progress(self, progress: DownloadProgress) -> None:
+        with contextlib.suppress(RuntimeError):  # whoever asked is gone
+            self._on_progress(progress)
+
     def _handle(self, event: Event) -> DownloadOutcome | None:
         kind = event.get("event")
         if kind == "progress":
-            self._on_progress(
+            self._report_progress(
                 DownloadProgress(
                     int(event["done_bytes"]), event.get("total_bytes"), float(event["bytes_per_second"])
                 )
