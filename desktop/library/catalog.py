@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict, fields, replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
 from desktop.library.scan import LocalModel, describe_model, model_files, scan_models_dir
@@ -69,7 +70,8 @@ class Catalog:
         except BrokenModel as exc:
             self._store(path, stat.st_size, stat.st_mtime_ns, None, str(exc))
             raise
-        kept = {k: v for k, v in asdict(header).items() if k in _HEADER_FIELDS}
+        # Not asdict(): it would deep-copy every header field, vocabulary summaries included.
+        kept: dict[str, Any] = {name: getattr(header, name) for name in _HEADER_FIELDS}
         # Of the header's fields, the cache keeps what the memory arithmetic needs.
         kept["fields"] = {
             k: v for k, v in header.fields.items() if k == "general.architecture" or k.endswith(SHAPE_KEYS)

@@ -50,15 +50,17 @@ class Library(QObject):
         self._serial += 1
         serial = self._serial
         models_dir = self.models_dir
+        shown = self.model.records()
 
-        def scan() -> tuple[list[LocalModel], list[str]]:
+        def scan() -> tuple[list[LocalModel] | None, list[str]]:
             models = scan_library()
-            return models, folders_to_watch(models_dir, models)
+            # Compared here, off the GUI thread: an unchanged rescan leaves the view alone.
+            return (None if models == shown else models), folders_to_watch(models_dir, models)
 
-        def done(result: tuple[list[LocalModel], list[str]]) -> None:
+        def done(result: tuple[list[LocalModel] | None, list[str]]) -> None:
             models, folders = result
             if serial == self._serial:
-                if models != self.model.records():  # nothing changed: the view is left alone
+                if models is not None:
                     self.model.set_records(models)
                 self._watch(folders)
                 self.refreshed.emit()
