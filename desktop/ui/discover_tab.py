@@ -37,6 +37,7 @@ from desktop.engine.fit import system_memory_bytes
 from desktop.hub.download_queue import DownloadItem
 from desktop.hub.quants import QuantChoice
 from desktop.hub.search import SORT_KEYS, SearchFilters
+from desktop.ui.context_choice import context_combo
 from desktop.ui.downloads import ItemRole, StatusRole
 from desktop.ui.record_table import record_table, selected_record
 from desktop.ui.table_model import RecordTableModel
@@ -158,12 +159,7 @@ class DiscoverTab(QWidget):
         self.card.setOpenLinks(False)  # Hearth's own links stay in the app; web links open outside
         self.card.setPlaceholderText("The model card appears here.")
 
-        self.context = QComboBox()
-        self.context.setAccessibleName("Context size for the memory estimate")
-        self.context.setToolTip("Memory and fit are worked out for this many tokens of context")
-        self.context.addItem("Default context", None)
-        for tokens in (2048, 4096, 8192, 16384, 32768, 65536, 131072):
-            self.context.addItem(f"{tokens // 1024}K context", tokens)
+        self.context = context_combo("Context size for the memory estimate")
         quant_page = QWidget()
         quant_layout = QVBoxLayout(quant_page)
         quant_layout.setContentsMargins(0, 0, 0, 0)

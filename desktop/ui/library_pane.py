@@ -8,7 +8,6 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractItemModel, QSortFilterProxyModel, Qt, QUrl, Signal, SignalInstance
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.library.scan import LocalModel
+from desktop.ui.context_choice import context_combo
 from desktop.ui.discover_tab import DiscoverTab
 from desktop.ui.library_model import LocalModelsModel
 from desktop.ui.record_table import record_table, selected_record
@@ -60,11 +60,7 @@ class LocalTab(QWidget):
         self.filter.setPlaceholderText("Filter by name, architecture, quant or source")
         self.filter.setClearButtonEnabled(True)
         self.filter.setAccessibleName("Filter the models")
-        self.context = QComboBox()
-        self.context.setAccessibleName("Context size for the fit column")
-        self.context.addItem("Default context", None)
-        for tokens in (2048, 4096, 8192, 16384, 32768, 65536, 131072):
-            self.context.addItem(f"{tokens // 1024}K context", tokens)
+        self.context = context_combo("Context size for the fit column")
         self.totals = QLabel()
         self.totals.setAccessibleName("Disk use")
         self.verify_button = QPushButton("Verify")
