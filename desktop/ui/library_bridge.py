@@ -40,6 +40,7 @@ class Library(QObject):
         self._jobs = JobRunner(self)
         self._serial = 0
         self._watcher = QFileSystemWatcher(self)
+        self._watched: set[str] = set()
         self._delay = QTimer(self)
         self._delay.setSingleShot(True)
         self._delay.setInterval(WATCH_DELAY_MS)
@@ -71,8 +72,10 @@ class Library(QObject):
         self._jobs.start(scan, done, failed)
 
     def _watch(self, folders: list[str]) -> None:
-        current = set(self._watcher.directories())
         wanted = set(folders)
+        if wanted == self._watched:
+            return
+        current, self._watched = self._watched, wanted
         if current - wanted:
             self._watcher.removePaths(sorted(current - wanted))
         if wanted - current:
