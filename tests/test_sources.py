@@ -136,3 +136,15 @@ def test_last_used_is_kept(home: Path, models_dir: Path, tiny_model: Path) -> No
     mark_used(target)
     [model] = Catalog().scan()
     assert model.last_used is not None and model.last_used.endswith("Z")
+
+
+def test_a_500_file_library_and_its_cached_rescan(home: Path, models_dir: Path, tiny_model: Path) -> None:
+    for n in range(500):  # hard links: 500 distinct paths, one file's worth of disk
+        target = models_dir / f"owner{n % 20}" / f"Repo{n % 7}-GGUF" / f"model-{n:04d}-F32.gguf"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(tiny_model, target)
+    catalog = Catalog()
+    models = catalog.scan()
+    assert len(models) == 500 and all(m.ok for m in models) and catalog.header_reads == 500
+    catalog.header_reads = 0
+    assert catalog.scan() == models and catalog.header_reads == 0
