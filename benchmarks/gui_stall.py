@@ -2,9 +2,9 @@
 
     QT_QPA_PLATFORM=offscreen python -m benchmarks.gui_stall
 
-A 1 ms timer ticks on the GUI thread while the window searches the fake Hub (200 repos,
-each answer served at once), shows results, scrolls for more and opens a repo's
-quantisations and card. Prints the largest gap between ticks (target: under 50 ms).
+Once the window has settled, a 1 ms timer ticks on the GUI thread while the window
+searches the fake Hub (200 repos, each answer served at once), shows results, scrolls for
+more and opens a repo's quantisations and card. Prints the largest gap between ticks (target: under 50 ms).
 """
 
 from __future__ import annotations
@@ -69,9 +69,15 @@ def main() -> None:
     driver.setInterval(5)
     driver.timeout.connect(advance)
     QTimer.singleShot(30_000, app.quit)  # a stuck step ends the run rather than hanging it
-    timer.start()
-    last[0] = clock.elapsed()
-    driver.start()
+
+    def begin() -> None:
+        # Measured from the moment the window has settled (its start-up library scan done).
+        window.library.refreshed.disconnect(begin)
+        timer.start()
+        last[0] = clock.elapsed()
+        driver.start()
+
+    window.library.refreshed.connect(begin)
     app.exec()
     timer.stop()
     driver.stop()

@@ -16,6 +16,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.engine.worker import worker_main
 
         return worker_main()
+    if args[:1] == ["_scan"]:
+        from desktop.library.catalog import scan_child_main
+
+        return scan_child_main()
     if args[:1] == ["_download"] and len(args) == 3:
         from desktop.hub.download_process import child_main
 

@@ -8,6 +8,7 @@ person asks for the file to go.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import fields, replace
 from datetime import UTC, datetime
@@ -131,6 +132,40 @@ def mark_used(path: Path) -> None:
         catalog.mark_used(path)
     finally:
         catalog.close()
+
+
+SCAN_SUBCOMMAND = "_scan"
+
+
+def scan_child_main() -> int:
+    """``hearth _scan``: the library as JSON on stdout, for the GUI.
+
+    The window scans in a process of its own: a scan is Python work, and on a two-core
+    machine a thread doing it competes with the window for the interpreter lock.
+    """
+    import sys
+
+    models = scan_library()
+    paths = hearth_paths()
+    folders = folders_to_watch(load_settings(paths).resolved_models_dir(paths), models)
+    json.dump({"models": [m.to_json() for m in models], "folders": folders}, sys.stdout)
+    return 0
+
+
+MAX_WATCHED_FOLDERS = 2000
+
+
+def folders_to_watch(models_dir: Path, models: list[LocalModel]) -> list[str]:
+    """Hearth's models folder and its sub-folders, and the folder of every model elsewhere."""
+    folders: set[str] = set()
+    if models_dir.is_dir():
+        for root, dirs, _files in os.walk(models_dir):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            folders.add(root)
+            if len(folders) >= MAX_WATCHED_FOLDERS:
+                break
+    folders.update(str(m.path.parent) for m in models)
+    return sorted(folders)[:MAX_WATCHED_FOLDERS]
 
 
 def scan_library() -> list[LocalModel]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from desktop.engine.fit import ModelShape, memory_needed
 from desktop.gguf_names import is_gguf, is_projector, parse_shard, quant_from_name, shard_filename
@@ -43,6 +44,14 @@ class LocalModel:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"path": str(self.path)}
+
+    @classmethod
+    def from_json(cls, row: dict[str, Any]) -> LocalModel:
+        shape = row.get("shape")
+        return cls(**(row | {"path": Path(row["path"]), "shape": ModelShape(**shape) if shape else None}))
 
 
 def model_id_for(path: Path) -> str:

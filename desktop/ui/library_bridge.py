@@ -1,32 +1,22 @@
-"""The local library, rescanned off the GUI thread into its item model, and again when its folders change."""
+"""The local library, rescanned in a helper process into its item model, and again when its folders change.
+
+The scan runs as ``hearth _scan`` in a QProcess: it is Python work, and on a two-core
+machine a thread doing it took the interpreter lock from the window for up to 150 ms.
+"""
 
 from __future__ import annotations
 
-import os
+import json
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
+from PySide6.QtCore import QFileSystemWatcher, QObject, QProcess, QTimer, Signal
 
-from desktop.library.catalog import scan_library
+from desktop.childproc import child_argv
+from desktop.library.catalog import SCAN_SUBCOMMAND
 from desktop.library.scan import LocalModel
-from desktop.ui.jobs import JobRunner
 from desktop.ui.library_model import LocalModelsModel
 
 WATCH_DELAY_MS = 700  # a burst of changes (a copy, an unpacked folder) gives one rescan
-MAX_WATCHED_FOLDERS = 2000
-
-
-def folders_to_watch(models_dir: Path, models: list[LocalModel]) -> list[str]:
-    """Hearth's models folder and its sub-folders, and the folder of every model elsewhere."""
-    folders: set[str] = set()
-    if models_dir.is_dir():
-        for root, dirs, _files in os.walk(models_dir):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            folders.add(root)
-            if len(folders) >= MAX_WATCHED_FOLDERS:
-                break
-    folders.update(str(m.path.parent) for m in models)
-    return sorted(folders)[:MAX_WATCHED_FOLDERS]
 
 
 class Library(QObject):
@@ -37,8 +27,10 @@ class Library(QObject):
         super().__init__(parent)
         self.models_dir = models_dir
         self.model = LocalModelsModel(self)
-        self._jobs = JobRunner(self)
-        self._serial = 0
+        self._scan = QProcess(self)
+        self._scan.finished.connect(self._scanned)
+        self._again = False
+        self._last_output = b""
         self._watcher = QFileSystemWatcher(self)
         self._watched: set[str] = set()
         self._delay = QTimer(self)
@@ -48,28 +40,33 @@ class Library(QObject):
         self._delay.timeout.connect(self.refresh)
 
     def refresh(self) -> None:
-        self._serial += 1
-        serial = self._serial
-        models_dir = self.models_dir
-        shown = self.model.records()
+        if self._scan.state() != QProcess.ProcessState.NotRunning:
+            self._again = True  # one more scan when this one ends
+            return
+        argv = child_argv(SCAN_SUBCOMMAND)
+        self._scan.start(argv[0], argv[1:])
 
-        def scan() -> tuple[list[LocalModel] | None, list[str]]:
-            models = scan_library()
-            # Compared here, off the GUI thread: an unchanged rescan leaves the view alone.
-            return (None if models == shown else models), folders_to_watch(models_dir, models)
-
-        def done(result: tuple[list[LocalModel] | None, list[str]]) -> None:
-            models, folders = result
-            if serial == self._serial:
-                if models is not None:
+    def _scanned(self, exit_code: int, status: QProcess.ExitStatus) -> None:
+        output = bytes(self._scan.readAllStandardOutput().data())
+        if status != QProcess.ExitStatus.NormalExit or exit_code != 0:
+            detail = bytes(self._scan.readAllStandardError().data()).decode("utf-8", "replace").strip()
+            last = detail.splitlines()[-1] if detail else f"exit code {exit_code}"
+            self.error.emit(f"Could not read the models folder {self.models_dir}: {last}")
+        elif output != self._last_output:  # an unchanged library leaves the view alone
+            self._last_output = output
+            try:
+                data = json.loads(output)
+                models = [LocalModel.from_json(row) for row in data["models"]]
+            except (ValueError, KeyError, TypeError) as exc:
+                self.error.emit(f"The library scan gave something unreadable: {exc}")
+            else:
+                if models != self.model.records():
                     self.model.set_records(models)
-                self._watch(folders)
-                self.refreshed.emit()
-
-        def failed(exc: BaseException) -> None:
-            self.error.emit(f"Could not read the models folder {self.models_dir}: {exc}")
-
-        self._jobs.start(scan, done, failed)
+                self._watch(data["folders"])
+        self.refreshed.emit()
+        if self._again:
+            self._again = False
+            self.refresh()
 
     def _watch(self, folders: list[str]) -> None:
         wanted = set(folders)
@@ -86,5 +83,9 @@ class Library(QObject):
         return self.model.record(row) if row >= 0 else None
 
     def wait(self) -> None:
+        """Closing: no more scans, and the one running is ended."""
         self._delay.stop()
-        self._jobs.wait()
+        self._again = False
+        if self._scan.state() != QProcess.ProcessState.NotRunning:
+            self._scan.kill()
+            self._scan.waitForFinished(3000)
