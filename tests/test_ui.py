@@ -386,15 +386,16 @@ def test_remove_deletes_ours_and_hides_theirs(
     local = window.library_pane.local
     proxy = local.view.model()
     assert "GPT4All" in [proxy.index(r, 5).data() for r in range(2)]
-    assert [proxy.index(r, 9).data() for r in range(2)] == ["✓ Fits", "✓ Fits"]
-    assert [proxy.index(r, 8).data() for r in range(2)] == ["never", "never"]
-    assert [proxy.index(r, 7).data() for r in range(2)] == ["yes", "yes"]
+    assert [proxy.index(r, 10).data() for r in range(2)] == ["✓ Fits", "✓ Fits"]
+    assert [proxy.index(r, 9).data() for r in range(2)] == ["never", "never"]
+    assert sorted(proxy.index(r, 6).data() for r in range(2)) == ["o/r", "—"]
+    assert [proxy.index(r, 8).data() for r in range(2)] == ["yes", "yes"]
     assert local.totals.text() == "2 models · 1.1 MB on disk"
     qtbot.keyClicks(local.filter, "gpt4")
     assert proxy.rowCount() == 1 and proxy.index(0, 0).data() == "theirs-F32"
     local.filter.clear()
     local.context.setCurrentIndex(local.context.findData(131072))
-    assert "131,072 tokens" in proxy.index(0, 9).data(Qt.ItemDataRole.ToolTipRole)
+    assert "131,072 tokens" in proxy.index(0, 10).data(Qt.ItemDataRole.ToolTipRole)
 
     answers = iter(["hide", "delete"])
     monkeypatch.setattr(main_window, "confirm_removal", lambda parent, model: next(answers))

@@ -34,7 +34,7 @@ def _tooltip(m: LocalModel) -> str:
 
 
 class LocalModelsModel(RecordTableModel[LocalModel]):
-    FIT_COLUMN = 9
+    FIT_COLUMN = 10
 
     def __init__(self, parent: Any = None) -> None:
         self.available_bytes = system_memory_bytes()  # RAM, plus free VRAM once devices are known
@@ -53,7 +53,10 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
                 ),
                 Column("Quant", lambda m: m.quant or "—"),
                 Column("Size", lambda m: format_bytes(m.size_bytes), lambda m: m.size_bytes, numeric=True),
-                Column("Source", lambda m: SOURCE_NAMES.get(m.source, m.source)),
+                Column(
+                    "Source", lambda m: SOURCE_NAMES.get(m.source, m.source), tooltip=lambda m: str(m.path)
+                ),
+                Column("Repo", lambda m: m.repo_id or "—", tooltip=lambda m: m.repo_id),
                 Column(
                     "Context",
                     lambda m: format_count(m.context_length),

@@ -10,6 +10,7 @@ from desktop.ui.table_model import RecordRole, RecordTableModel, SortRole
 
 SAMPLE_ROWS = 40  # column widths come from the header and the first rows
 CELL_PADDING = 18
+MAX_COLUMN_WIDTH = 190
 
 
 class RecordTableView(QTableView):
@@ -20,7 +21,7 @@ class RecordTableView(QTableView):
     here), so the figures' columns are sized once per change of rows, from a sample.
     """
 
-    MIN_NAME_WIDTH = 120
+    MIN_NAME_WIDTH = 170
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -35,7 +36,7 @@ class RecordTableView(QTableView):
             title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
             texts = [str(model.index(row, column).data() or "") for row in range(rows)]
             width = max(metrics.horizontalAdvance(t) for t in [title, *texts]) + CELL_PADDING
-            header.resizeSection(column, width)
+            header.resizeSection(column, min(width, MAX_COLUMN_WIDTH))  # the name keeps room
         self.fit_name_column()
 
     def fit_name_column(self) -> None:
