@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
 from desktop import __version__
+from desktop.chats.export import to_json, to_markdown
+from desktop.chats.store import ConversationStore
 from desktop.hub.download import DownloadError, DownloadProgress, pull
 from desktop.hub.errors import HubError
 from desktop.hub.files import list_files
@@ -17,6 +19,7 @@ from desktop.hub.quants import quant_report
 from desktop.hub.search import SORT_KEYS, search_models
 from desktop.library.catalog import remove_model, scan_library
 from desktop.library.scan import LocalModel, find_model
+from desktop.paths import hearth_paths
 from desktop.units import format_bytes, format_count, format_duration
 
 
@@ -295,6 +298,53 @@ def _find(ref: str) -> LocalModel:
     return model
 
 
+def _store() -> ConversationStore:
+    return ConversationStore(hearth_paths().chats_db)
+
+
+def cmd_chats(args: argparse.Namespace) -> int:
+    store = _store()
+    try:
+        rows = [
+            {
+                "id": str(c.id),
+                "title": c.title,
+                "model": c.model,
+                "messages": store.message_count(c.id),
+                "updated": c.updated,
+            }
+            for c in store.conversations()
+        ]
+    finally:
+        store.close()
+    if args.json:
+        _print_json(rows)
+    elif rows:
+        _table(
+            [(str(r["id"]), str(r["title"]), str(r["messages"]), str(r["updated"])) for r in rows],
+            ("ID", "TITLE", "MESSAGES", "UPDATED"),
+        )
+    else:
+        print("No conversations yet.", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    store = _store()
+    try:
+        conversation = store.conversation(int(args.id)) if args.id.isdigit() else None
+        if conversation is None:
+            raise CommandFailed(f"no conversation '{args.id}': `hearth chats` lists them")
+        messages = store.messages(conversation.id)
+    finally:
+        store.close()
+    if args.format == "json":
+        _print_json(to_json(conversation, messages))
+    else:
+        sys.stdout.write(to_markdown(conversation, messages))
+    return 0
+
+
 def resolve_model(ref: str) -> LocalModel:
     """A model that can be loaded."""
     model = _find(ref)
@@ -406,6 +456,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     command("list", cmd_list, "List the models in the library.")
+    command("chats", cmd_chats, "List conversations, newest first.")
+    p = command("export", cmd_export, "Write a conversation to stdout as Markdown or JSON.")
+    p.add_argument("id", metavar="ID", help="a conversation id from `hearth chats`")
+    p.add_argument("--format", choices=("md", "json"), default="md")
+
     p = command("rm", cmd_rm, "Remove a model Hearth owns; hide one that another app keeps.")
     p.add_argument("model", metavar="MODEL", help="a path or an id from `hearth list`")
     p.add_argument("--delete-file", action="store_true", help="also delete another app's file")

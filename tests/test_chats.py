@@ -67,3 +67,57 @@ def test_reply_is_saved_while_it_streams(tmp_path: Path) -> None:
     recorder.finish({"completion_tokens": 3})
     final = other.messages(chat.id)[0]
     assert (final.content, final.complete, final.stats) == ("Hello, world!", True, {"completion_tokens": 3})
+
+
+def test_search_finds_words_and_survives_odd_input(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "chats.sqlite3")
+    a = store.create_conversation(model=None)
+    store.add_message(a.id, "user", "How do I bake sourdough bread?")
+    b = store.create_conversation(model=None)
+    store.add_message(b.id, "user", "Tell me about rivers")
+    reply = store.add_message(b.id, "assistant", "", complete=False)
+    store.update_message(reply.id, "The longest river flows past bread-loving towns.", complete=True)
+    hits = store.search("bread")
+    assert {h.conversation_id for h in hits} == {a.id, b.id}
+    assert any("[bread]" in h.snippet for h in hits)
+    assert [h.conversation_id for h in store.search("sourdough bread")] == [a.id]
+    assert store.search('"unbalanced AND (') == [] and store.search("   ") == []
+    store.delete_conversation(a.id)
+    assert [h.conversation_id for h in store.search("bread")] == [b.id]  # gone from the index too
+
+
+def test_migrating_an_old_history_indexes_what_it_had(tmp_path: Path) -> None:
+    path = tmp_path / "chats.sqlite3"
+    db = sqlite3.connect(path)
+    for statement in MIGRATIONS[0][1]:
+        db.execute(statement)
+    db.execute("INSERT INTO conversations VALUES (1, 'Old', NULL, 'x', 'x')")
+    db.execute(
+        "INSERT INTO messages (conversation_id, role, content, created) "
+        "VALUES (1, 'user', 'ancient words', 'x')"
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    store = ConversationStore(path)
+    assert store.schema_version == len(MIGRATIONS)
+    assert [h.title for h in store.search("ancient")] == ["Old"]
+
+
+def test_duplicate_and_export(tmp_path: Path) -> None:
+    from desktop.chats.export import to_json, to_markdown
+
+    store = ConversationStore(tmp_path / "chats.sqlite3")
+    chat = store.create_conversation(model="/m/tiny.gguf")
+    store.add_message(chat.id, "user", "Hi")
+    store.add_message(chat.id, "assistant", "Hello!", model="/m/tiny.gguf")
+    copy = store.duplicate_conversation(chat.id)
+    assert copy.title == "Hi (copy)" and [m.content for m in store.messages(copy.id)] == ["Hi", "Hello!"]
+    conversation = store.conversation(chat.id)
+    assert conversation is not None
+    data = to_json(conversation, store.messages(chat.id))
+    assert data["id"] == str(chat.id) and data["title"] == "Hi" and data["model"] == "/m/tiny.gguf"
+    assert [(m["role"], m["content"]) for m in data["messages"]] == [("user", "Hi"), ("assistant", "Hello!")]
+    assert set(data["messages"][0]) == {"role", "content", "created", "model", "stats"}
+    md = to_markdown(conversation, store.messages(chat.id))
+    assert md.startswith("# Hi\n") and "## You\n\nHi\n" in md and "## Assistant (tiny.gguf)\n\nHello!" in md

@@ -164,3 +164,30 @@ def test_list_shows_other_apps_and_rm_hides_or_deletes(models_dir: Path, tiny_mo
 
     theirs = hearth("rm", str(gpt4all), "--delete-file", "--json")
     assert json.loads(theirs.stdout)["action"] == "deleted" and not gpt4all.exists()
+
+
+def test_chats_and_export() -> None:
+    from desktop.chats.store import ConversationStore
+    from desktop.paths import hearth_paths
+
+    store = ConversationStore(hearth_paths().chats_db)
+    chat = store.create_conversation(model="/m/tiny.gguf")
+    store.add_message(chat.id, "user", "Hello there")
+    store.add_message(chat.id, "assistant", "General Kenobi", model="/m/tiny.gguf")
+    store.close()
+    rows = json.loads(hearth("chats", "--json").stdout)
+    assert rows == [
+        {
+            "id": str(chat.id),
+            "title": "Hello there",
+            "model": "/m/tiny.gguf",
+            "messages": 2,
+            "updated": rows[0]["updated"],
+        }
+    ]
+    exported = json.loads(hearth("export", str(chat.id), "--format", "json").stdout)
+    assert exported["messages"][1]["content"] == "General Kenobi"
+    md = hearth("export", str(chat.id))
+    assert md.returncode == 0 and md.stdout.startswith("# Hello there")
+    missing = hearth("export", "999")
+    assert missing.returncode == 1 and "hearth chats" in missing.stderr

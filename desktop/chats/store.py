@@ -16,32 +16,65 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-MIGRATIONS: list[tuple[str, str]] = [
+# Each migration is a name and its statements, run in one transaction; the schema's number
+# is PRAGMA user_version. Statements are listed one by one (a trigger body holds ";").
+MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
     (
         "conversations and messages",
-        """
-        CREATE TABLE conversations (
-            id INTEGER PRIMARY KEY,
-            title TEXT NOT NULL,
-            model TEXT,
-            created TEXT NOT NULL,
-            updated TEXT NOT NULL
-        );
-        CREATE TABLE messages (
-            id INTEGER PRIMARY KEY,
-            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-            role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
-            content TEXT NOT NULL,
-            created TEXT NOT NULL,
-            model TEXT,
-            stats TEXT,
-            complete INTEGER NOT NULL DEFAULT 1
-        );
-        CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
-        CREATE INDEX conversations_by_update ON conversations(updated);
-        """,
+        (
+            """CREATE TABLE conversations (
+                id INTEGER PRIMARY KEY,
+                title TEXT NOT NULL,
+                model TEXT,
+                created TEXT NOT NULL,
+                updated TEXT NOT NULL
+            )""",
+            """CREATE TABLE messages (
+                id INTEGER PRIMARY KEY,
+                conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+                role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+                content TEXT NOT NULL,
+                created TEXT NOT NULL,
+                model TEXT,
+                stats TEXT,
+                complete INTEGER NOT NULL DEFAULT 1
+            )""",
+            "CREATE INDEX messages_by_conversation ON messages(conversation_id, id)",
+            "CREATE INDEX conversations_by_update ON conversations(updated)",
+        ),
+    ),
+    (
+        "full-text search over messages",
+        (
+            "CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='id')",
+            "INSERT INTO messages_fts(rowid, content) SELECT id, content FROM messages",
+            """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+                INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+            END""",
+            """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+                INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+            END""",
+            """CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+                INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+                INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+            END""",
+        ),
     ),
 ]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    conversation_id: int
+    message_id: int
+    title: str
+    role: str
+    snippet: str  # the matching words between [ and ]
+
+
+def fts_query(text: str) -> str:
+    """Words as FTS5 phrases: a person's quotes or operators never become a syntax error."""
+    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
 
 
 def now_iso() -> str:
@@ -104,11 +137,10 @@ class ConversationStore:
                 f"The chat history was written by a newer Hearth (schema {version}); "
                 "update Hearth to open it."
             )
-        for number, (_name, sql) in enumerate(MIGRATIONS[version:], start=version + 1):
+        for number, (_name, statements) in enumerate(MIGRATIONS[version:], start=version + 1):
             with self._transaction() as db:
-                for statement in sql.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                for statement in statements:
+                    db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number}")
 
     @property
@@ -137,6 +169,48 @@ class ConversationStore:
     def set_model(self, conversation_id: int, model: str | None) -> None:
         with self._transaction() as db:
             db.execute("UPDATE conversations SET model = ? WHERE id = ?", (model, conversation_id))
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    def duplicate_conversation(self, conversation_id: int) -> Conversation:
+        original = self.conversation(conversation_id)
+        if original is None:
+            raise KeyError(conversation_id)
+        stamp = now_iso()
+        with self._transaction() as db:
+            cur = db.execute(
+                "INSERT INTO conversations (title, model, created, updated) VALUES (?, ?, ?, ?)",
+                (f"{original.title} (copy)", original.model, stamp, stamp),
+            )
+            new_id = int(cur.lastrowid or 0)
+            db.execute(
+                "INSERT INTO messages (conversation_id, role, content, created, model, stats, complete) "
+                "SELECT ?, role, content, created, model, stats, complete FROM messages "
+                "WHERE conversation_id = ? ORDER BY id",
+                (new_id, conversation_id),
+            )
+        return Conversation(new_id, f"{original.title} (copy)", original.model, stamp, stamp)
+
+    def search(self, text: str, limit: int = 50) -> list[SearchHit]:
+        """Messages matching every word, best first, with the words marked in a snippet."""
+        query = fts_query(text)
+        if not query:
+            return []
+        rows = self._db.execute(
+            "SELECT m.conversation_id, m.id, c.title, m.role, "
+            "snippet(messages_fts, 0, '[', ']', '…', 12) "
+            "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+            "JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
+            (query, limit),
+        ).fetchall()
+        return [SearchHit(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def message_count(self, conversation_id: int) -> int:
+        row = self._db.execute("SELECT COUNT(*) FROM messages WHERE conversation_id = ?", (conversation_id,))
+        return int(row.fetchone()[0])
 
     # Messages
 

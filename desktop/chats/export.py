@@ -1,0 +1,34 @@
+"""A conversation as Markdown or as JSON (the shape in shared/CLI.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from desktop.chats.store import Conversation, Message
+
+ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
+
+
+def to_json(conversation: Conversation, messages: list[Message]) -> dict[str, Any]:
+    return {
+        "id": str(conversation.id),
+        "title": conversation.title,
+        "model": conversation.model,
+        "created": conversation.created,
+        "messages": [
+            {"role": m.role, "content": m.content, "created": m.created, "model": m.model, "stats": m.stats}
+            for m in messages
+        ],
+    }
+
+
+def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
+    lines = [f"# {conversation.title}", ""]
+    if conversation.model:
+        lines += [f"*Model: {conversation.model}*", ""]
+    for m in messages:
+        who = ROLE_NAMES.get(m.role, m.role)
+        if m.role == "assistant" and m.model:
+            who = f"{who} ({m.model.rsplit('/', 1)[-1]})"
+        lines += [f"## {who}", "", m.content.rstrip(), ""]
+    return "\n".join(lines).rstrip() + "\n"
