@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from desktop import __version__
@@ -345,6 +346,41 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    from desktop.engine.client import EngineClient, EngineFailure
+    from desktop.engine.protocol import ChatMessage
+
+    model = resolve_model(args.model)
+    if args.messages:
+        try:
+            raw = json.loads(Path(args.messages).read_text(encoding="utf-8"))
+            messages = [ChatMessage(str(m["role"]), str(m["content"])) for m in raw]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CommandFailed(f"{args.messages} is not a JSON list of {{role, content}}: {exc}") from exc
+    else:
+        messages = [ChatMessage("system", "You are a helpful assistant."), ChatMessage("user", "Hello!")]
+    client = EngineClient()
+    try:
+        rendered = client.render(str(model.path), messages, not args.no_generation_prompt)
+    except EngineFailure as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        client.shutdown()
+    if rendered.note:
+        print(f"note: {rendered.note}", file=sys.stderr)
+    if args.json:
+        _print_json(
+            {
+                "prompt": rendered.prompt,
+                "template_source": rendered.template_source,
+                "bos_added": rendered.bos_added,
+            }
+        )
+    else:
+        sys.stdout.write(rendered.prompt)
+    return 0
+
+
 def resolve_model(ref: str) -> LocalModel:
     """A model that can be loaded."""
     model = _find(ref)
@@ -457,6 +493,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("list", cmd_list, "List the models in the library.")
     command("chats", cmd_chats, "List conversations, newest first.")
+    p = command("template", cmd_template, "Print the exact prompt a model's chat template makes.")
+    p.add_argument("model", metavar="MODEL", help="a path or an id from `hearth list`")
+    p.add_argument("--messages", metavar="FILE", help="a JSON list of {role, content}")
+    p.add_argument("--no-generation-prompt", action="store_true", help="leave out the assistant's opening")
     p = command("export", cmd_export, "Write a conversation to stdout as Markdown or JSON.")
     p.add_argument("id", metavar="ID", help="a conversation id from `hearth chats`")
     p.add_argument("--format", choices=("md", "json"), default="md")

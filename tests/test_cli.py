@@ -191,3 +191,23 @@ def test_chats_and_export() -> None:
     assert md.returncode == 0 and md.stdout.startswith("# Hello there")
     missing = hearth("export", "999")
     assert missing.returncode == 1 and "hearth chats" in missing.stderr
+
+
+def test_template_prints_the_exact_prompt(tiny_model: Path, model_cache, tmp_path: Path) -> None:
+    result = hearth("template", str(tiny_model), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data == {
+        "prompt": "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+        "<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n",
+        "template_source": "gguf",
+        "bos_added": True,
+    }
+    messages = tmp_path / "m.json"
+    messages.write_text(json.dumps([{"role": "user", "content": "Only me"}]))
+    plain = hearth("template", str(tiny_model), "--messages", str(messages), "--no-generation-prompt")
+    assert plain.stdout == "<|im_start|>user\nOnly me<|im_end|>\n"
+    evil = model_cache("evil-F32.gguf", chat_template="{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    fallback = hearth("template", str(evil), "--json")
+    assert json.loads(fallback.stdout)["template_source"] == "fallback:chatml"
+    assert "chat template failed" in fallback.stderr and "subclasses" not in fallback.stdout

@@ -22,6 +22,7 @@ from desktop.engine.protocol import (
     GenerationStats,
     LoadOptions,
     ModelLoaded,
+    Rendered,
     Sampling,
     TokenEvent,
     event_from_dict,
@@ -83,6 +84,26 @@ class EngineClient:
                 EngineError("No model is loaded.", kind="generate", request_id=request.request_id)
             )
         return request.request_id
+
+    def render(
+        self, model_path: str, messages: Sequence[ChatMessage], add_generation_prompt: bool = True
+    ) -> Rendered:
+        """Blocking: the prompt text ``messages`` become for this model (its vocabulary only is read)."""
+        command = {
+            "cmd": "render",
+            "model_path": model_path,
+            "messages": [asdict(m) for m in messages],
+            "add_generation_prompt": add_generation_prompt,
+        }
+        self._ensure_worker().send(command)
+        while True:
+            event = self.next_event(120)
+            if event is None:
+                raise EngineFailure("The engine did not answer in time.")
+            if isinstance(event, Rendered):
+                return event
+            if isinstance(event, EngineError):
+                raise EngineFailure(event.message)
 
     def cancel(self, request_id: str) -> None:
         if self._child is not None:

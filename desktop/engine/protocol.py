@@ -78,7 +78,17 @@ class Unloaded:
     pass
 
 
-EngineEvent = ModelLoaded | GenerationStats | TokenEvent | EngineError | Unloaded
+@dataclass(frozen=True)
+class Rendered:
+    """A conversation as the exact prompt text the engine would tokenize."""
+
+    prompt: str
+    template_source: str  # "gguf" or "fallback:<name>"
+    bos_added: bool  # whether the engine adds BOS in front of that text
+    note: str | None = None
+
+
+EngineEvent = ModelLoaded | GenerationStats | TokenEvent | EngineError | Unloaded | Rendered
 
 _EVENT_NAMES: dict[str, type[Any]] = {
     "loaded": ModelLoaded,
@@ -86,6 +96,7 @@ _EVENT_NAMES: dict[str, type[Any]] = {
     "token": TokenEvent,
     "error": EngineError,
     "unloaded": Unloaded,
+    "rendered": Rendered,
 }
 _NAME_OF = {cls: name for name, cls in _EVENT_NAMES.items()}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.childproc import Event, ParentLink
-from desktop.engine.chat_template import render_prompt
+from desktop.engine.chat_template import RenderedPrompt, render_prompt
 from desktop.engine.hardware import physical_cores
 from desktop.engine.llama_log import LlamaLog
 from desktop.engine.protocol import (
@@ -27,6 +27,7 @@ from desktop.engine.protocol import (
     GenerationStats,
     LoadOptions,
     ModelLoaded,
+    Rendered,
     TokenEvent,
     Unloaded,
     event_to_dict,
@@ -86,6 +87,29 @@ class _StopFilter:
         return out
 
 
+def build_prompt(
+    llm: Any,
+    template: str | None,
+    architecture: str | None,
+    messages: list[ChatMessage],
+    add_generation_prompt: bool = True,
+) -> tuple[RenderedPrompt, bool]:
+    """The exact prompt text for ``messages``, and whether the engine adds BOS in front of it."""
+    model = llm._model
+    bos_text = model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
+    eos_text = model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
+    prompt = render_prompt(
+        messages,
+        template=template,
+        architecture=architecture,
+        bos_token=bos_text,
+        eos_token=eos_text,
+        add_generation_prompt=add_generation_prompt,
+    )
+    add_bos = bool(model.add_bos_token()) and not (bos_text and prompt.text.startswith(bos_text))
+    return prompt, add_bos
+
+
 class Worker:
     def __init__(self, emit: Any) -> None:
         self._emit = emit
@@ -114,6 +138,8 @@ class Worker:
                 self.load(from_dict(LoadOptions, command))
             elif kind == "chat":
                 self.chat(ChatRequest.from_command(command))
+            elif kind == "render":
+                self.render(command)
             elif kind == "unload":
                 self.unload()
                 self.send(Unloaded())
@@ -182,6 +208,31 @@ class Worker:
         self._loaded = _Loaded(llm, options, info, template)
         self.send(info)
 
+    def render(self, command: Event) -> None:
+        """The prompt a conversation becomes, from the model's vocabulary alone (no weights loaded)."""
+        from llama_cpp import Llama
+
+        path = str(command["model_path"])
+        try:
+            read_header(Path(path))
+            llm = Llama(model_path=path, vocab_only=True, verbose=False)
+        except (BrokenModel, ValueError, RuntimeError, OSError) as exc:
+            self.send(EngineError(f"This model file can't be used: {exc}", kind="load"))
+            return
+        try:
+            metadata: dict[str, str] = dict(llm.metadata or {})
+            messages = [from_dict(ChatMessage, m) for m in command.get("messages", [])]
+            prompt, add_bos = build_prompt(
+                llm,
+                metadata.get("tokenizer.chat_template") or None,
+                metadata.get("general.architecture"),
+                messages,
+                bool(command.get("add_generation_prompt", True)),
+            )
+        finally:
+            llm.close()
+        self.send(Rendered(prompt.text, prompt.source, add_bos, prompt.note))
+
     def chat(self, request: ChatRequest) -> None:
         import llama_cpp
 
@@ -191,16 +242,7 @@ class Worker:
             return
         llm = loaded.llm
         model = llm._model
-        bos_text = model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
-        eos_text = model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
-        prompt = render_prompt(
-            request.messages,
-            template=loaded.template,
-            architecture=loaded.info.architecture,
-            bos_token=bos_text,
-            eos_token=eos_text,
-        )
-        add_bos = bool(model.add_bos_token()) and not (bos_text and prompt.text.startswith(bos_text))
+        prompt, add_bos = build_prompt(llm, loaded.template, loaded.info.architecture, request.messages)
         tokens = llm.tokenize(prompt.text.encode("utf-8"), add_bos=add_bos, special=True)
         n_ctx = int(llm.n_ctx())
         if len(tokens) >= n_ctx:
