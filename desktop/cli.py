@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -346,6 +347,58 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    """One line a turn from stdin until EOF or /exit; replies stream and are kept with the app's chats."""
+    from desktop.chats.store import ReplyRecorder
+    from desktop.engine.client import EngineClient, EngineFailure
+    from desktop.engine.protocol import ChatMessage, GenerationStats, LoadOptions, Sampling
+
+    model = resolve_model(args.model)
+    store = _store()
+    client = EngineClient()
+    try:
+        if args.continue_id:
+            conversation = store.conversation(int(args.continue_id)) if args.continue_id.isdigit() else None
+            if conversation is None:
+                raise CommandFailed(f"no conversation '{args.continue_id}': `hearth chats` lists them")
+        else:
+            conversation = store.create_conversation(model=str(model.path))
+            if args.system:
+                store.add_message(conversation.id, "system", args.system)
+        client.load(LoadOptions(str(model.path)))
+        loaded = client.wait_loaded()
+        if loaded.template_note:
+            print(f"note: {loaded.template_note}", file=sys.stderr)
+        print(f"Chat {conversation.id} with {model.name}; /exit or end of input to stop.", file=sys.stderr)
+        for line in sys.stdin:
+            text = line.strip()
+            if text == "/exit":
+                break
+            if not text:
+                continue
+            history = [ChatMessage(m.role, m.content) for m in store.messages(conversation.id) if m.content]
+            store.add_message(conversation.id, "user", text)
+            recorder = ReplyRecorder(store, conversation.id, model=str(model.path))
+            request = client.chat([*history, ChatMessage("user", text)], Sampling(max_tokens=args.max_tokens))
+            stats: dict[str, Any] | None = None
+            for event in client.stream(request):
+                if isinstance(event, GenerationStats):
+                    stats = {k: v for k, v in asdict(event).items() if k != "text"}
+                else:
+                    recorder.add(event.text)
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+            recorder.finish(stats)
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+    except EngineFailure as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        client.shutdown()
+        store.close()
+    return 0
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from desktop.engine.client import EngineClient, EngineFailure
     from desktop.engine.protocol import ChatMessage
@@ -492,6 +545,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     command("list", cmd_list, "List the models in the library.")
+    p = command("chat", cmd_chat, "Chat with a model, one line a turn; kept with the app's conversations.")
+    p.add_argument("model", metavar="MODEL", help="a path or an id from `hearth list`")
+    p.add_argument("--system", default=None, help="a system prompt for a new conversation")
+    p.add_argument("--continue", dest="continue_id", metavar="ID", help="go on with this conversation")
+    p.add_argument("--max-tokens", type=_positive_int, default=512)
     command("chats", cmd_chats, "List conversations, newest first.")
     p = command("template", cmd_template, "Print the exact prompt a model's chat template makes.")
     p.add_argument("model", metavar="MODEL", help="a path or an id from `hearth list`")

@@ -211,3 +211,55 @@ def test_template_prints_the_exact_prompt(tiny_model: Path, model_cache, tmp_pat
     fallback = hearth("template", str(evil), "--json")
     assert json.loads(fallback.stdout)["template_source"] == "fallback:chatml"
     assert "chat template failed" in fallback.stderr and "subclasses" not in fallback.stdout
+
+
+def test_chat_streams_each_turn_and_keeps_the_conversation(tiny_model: Path) -> None:
+    turns = "Hello\nAnd again\n/exit\nnever sent\n"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "desktop",
+            "chat",
+            str(tiny_model),
+            "--max-tokens",
+            "5",
+            "--system",
+            "Be brief.",
+        ],
+        input=turns,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=run_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    replies = result.stdout.splitlines()
+    assert len(replies) == 2 and all(r.strip() for r in replies)
+    [chat] = json.loads(hearth("chats", "--json").stdout)
+    assert chat["messages"] == 5  # system, then two turns of question and reply
+    exported = json.loads(hearth("export", chat["id"], "--format", "json").stdout)
+    assert [m["role"] for m in exported["messages"]] == ["system", "user", "assistant", "user", "assistant"]
+    assert exported["messages"][2]["content"] == replies[0]
+    assert exported["messages"][2]["stats"]["completion_tokens"] == 5
+
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "desktop",
+            "chat",
+            str(tiny_model),
+            "--continue",
+            chat["id"],
+            "--max-tokens",
+            "3",
+        ],
+        input="One more\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=run_env(),
+    )
+    assert again.returncode == 0, again.stderr
+    assert json.loads(hearth("chats", "--json").stdout)[0]["messages"] == 7
