@@ -25,8 +25,9 @@ def main() -> None:
         hub.add_repo(f"bench/model-{n:03d}-GGUF", downloads=n, gguf={"total": (n % 12 + 1) * 10**9})
         hub.add_file(f"bench/model-{n:03d}-GGUF", "model-Q4_K_M.gguf", b"GGUF" + bytes(1000))
 
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtCore import QTimer
 
+    from benchmarks.stall_probe import StallProbe
     from desktop.ui.app import create_application, create_main_window
 
     app = create_application([])
@@ -35,19 +36,7 @@ def main() -> None:
     discover = window.library_pane.discover
     window.library_pane.setCurrentWidget(discover)
 
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-    gaps: list[int] = []
-
-    def tick() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(1)
-    timer.timeout.connect(tick)
+    probe = StallProbe()
 
     def search() -> None:
         discover.author.setText("bench")
@@ -73,21 +62,18 @@ def main() -> None:
     def begin() -> None:
         # Measured from the moment the window has settled (its start-up library scan done).
         window.library.refreshed.disconnect(begin)
-        timer.start()
-        last[0] = clock.elapsed()
+        probe.start()
         driver.start()
 
     window.library.refreshed.connect(begin)
     app.exec()
-    timer.stop()
+    probe.stop()
     driver.stop()
     finished = not steps
     window.close()
     hub.stop()
-    gaps.sort()
-    p99 = gaps[len(gaps) * 99 // 100]
-    print(f"{'completed' if finished else 'DID NOT COMPLETE'}: {len(gaps)} ticks of a 1 ms timer")
-    print(f"largest GUI stall {gaps[-1]} ms (target < 50); 99th percentile {p99} ms")
+    print(f"{'completed' if finished else 'DID NOT COMPLETE'}: {len(probe.gaps)} ticks of a 1 ms timer")
+    print(f"largest GUI stall {probe.largest_ms} ms (target < 50); 99th percentile {probe.p99_ms} ms")
 
 
 if __name__ == "__main__":

@@ -54,33 +54,21 @@ def main() -> None:
         f"{first_s / rescan_s:.1f}x faster; headers re-read on rescan: {catalog.header_reads}"
     )
 
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtCore import QTimer
 
+    from benchmarks.stall_probe import StallProbe
     from desktop.ui.app import create_application, create_main_window
 
     app = create_application([])
     window = create_main_window()
     window.show()
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-    gaps: list[int] = []
-
-    def tick() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(1)
-    timer.timeout.connect(tick)
+    probe = StallProbe()
     refreshes = [0]
 
     def refreshed() -> None:
         refreshes[0] += 1
         if refreshes[0] == 1:  # the start-up scan is done: measure a refresh
-            last[0] = clock.elapsed()
-            timer.start()
+            probe.start()
             window.library.refresh()
         else:
             app.quit()
@@ -88,11 +76,10 @@ def main() -> None:
     window.library.refreshed.connect(refreshed)
     QTimer.singleShot(60_000, app.quit)
     app.exec()
-    timer.stop()
+    probe.stop()
     rows = window.library.model.rowCount()
     window.close()
-    gaps.sort()
-    print(f"GUI during a rescan of {rows} models: largest stall {gaps[-1] if gaps else 0} ms (target < 50)")
+    print(f"GUI during a rescan of {rows} models: largest stall {probe.largest_ms} ms (target < 50)")
     shutil.rmtree(home, ignore_errors=True)
 
 

@@ -12,6 +12,7 @@ import queue
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
+from typing import TypeVar
 
 from desktop.childproc import ChildProcess, describe_exit
 from desktop.engine.protocol import (
@@ -29,6 +30,8 @@ from desktop.engine.protocol import (
 )
 from desktop.engine.worker import SUBCOMMAND
 
+T = TypeVar("T")
+
 
 class EngineClient:
     def __init__(self) -> None:
@@ -38,10 +41,6 @@ class EngineClient:
         self._lock = threading.Lock()
         self._closing = False
         self.loaded: ModelLoaded | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._child is not None and self._child.poll() is None
 
     @property
     def worker_pid(self) -> int | None:
@@ -96,14 +95,7 @@ class EngineClient:
             "add_generation_prompt": add_generation_prompt,
         }
         self._ensure_worker().send(command)
-        while True:
-            event = self.next_event(120)
-            if event is None:
-                raise EngineFailure("The engine did not answer in time.")
-            if isinstance(event, Rendered):
-                return event
-            if isinstance(event, EngineError):
-                raise EngineFailure(event.message)
+        return self._wait_for(Rendered, 120.0)
 
     def cancel(self, request_id: str) -> None:
         if self._child is not None:
@@ -138,11 +130,15 @@ class EngineClient:
 
     def wait_loaded(self, timeout: float = 120.0) -> ModelLoaded:
         """Blocking helper for the CLI and tests: the load's outcome, or EngineFailure."""
+        return self._wait_for(ModelLoaded, timeout)
+
+    def _wait_for(self, wanted: type[T], timeout: float) -> T:
+        """The next event of one kind; an error or silence becomes EngineFailure."""
         while True:
             event = self.next_event(timeout)
             if event is None:
                 raise EngineFailure("The engine did not answer in time.")
-            if isinstance(event, ModelLoaded):
+            if isinstance(event, wanted):
                 return event
             if isinstance(event, EngineError):
                 raise EngineFailure(event.message)

@@ -46,7 +46,8 @@ def child_main(repo_id: str, wanted: str) -> int:
 
 def discard_partials(repo_id: str, wanted: str) -> None:
     """Forget the partial data of a download (every shard of a quant), from local files only."""
-    folder = hearth_paths().staging_dir / repo_id
+    staging = hearth_paths().staging_dir
+    folder = staging / repo_id
     wanted_shard = parse_shard(wanted)
     for part in folder.rglob("*.part") if folder.is_dir() else []:
         name = part.relative_to(folder).as_posix().removesuffix(".part")
@@ -56,7 +57,7 @@ def discard_partials(repo_id: str, wanted: str) -> None:
             or (quant_from_name(name) or "").upper() == wanted.upper()
             or (shard and wanted_shard and shard.stem == wanted_shard.stem)
         ):
-            discard_partial(hearth_paths().staging_dir, repo_id, name)
+            discard_partial(staging, repo_id, name)
 
 
 class DownloadProcess:

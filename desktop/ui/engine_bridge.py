@@ -117,9 +117,6 @@ class EngineController(QObject):
         self.model = None
         self._set_state(EngineState.EMPTY)
 
-    def kill_worker(self) -> None:
-        self._client.kill()
-
     def shutdown(self) -> None:
         self._client.shutdown()
         self._stop.set()

@@ -236,6 +236,3 @@ class HubBrowser(QObject):
             self.busy_changed.emit(False)
 
         return report
-
-    def wait(self) -> None:
-        self._jobs.wait()
