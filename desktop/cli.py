@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -349,9 +349,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """One line a turn from stdin until EOF or /exit; replies stream and are kept with the app's chats."""
+    from desktop.chats.chat_settings import ChatSettings
     from desktop.chats.store import ReplyRecorder
+    from desktop.chats.turns import engine_messages, engine_mode
     from desktop.engine.client import EngineClient, EngineFailure
-    from desktop.engine.protocol import ChatMessage, GenerationStats, LoadOptions, Sampling
+    from desktop.engine.protocol import GenerationStats, LoadOptions
 
     model = resolve_model(args.model)
     store = _store()
@@ -362,9 +364,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             if conversation is None:
                 raise CommandFailed(f"no conversation '{args.continue_id}': `hearth chats` lists them")
         else:
-            conversation = store.create_conversation(model=str(model.path))
-            if args.system:
-                store.add_message(conversation.id, "system", args.system)
+            conversation = store.create_conversation(model=str(model.path), system_prompt=args.system or "")
         client.load(LoadOptions(str(model.path)))
         loaded = client.wait_loaded()
         if loaded.template_note:
@@ -376,10 +376,19 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 break
             if not text:
                 continue
-            history = [ChatMessage(m.role, m.content) for m in store.messages(conversation.id) if m.content]
             store.add_message(conversation.id, "user", text)
+            conversation = store.conversation(conversation.id) or conversation
+            settings = ChatSettings.from_dict(conversation.settings)
+            sampling = replace(
+                settings.effective_sampling(loaded.recommended_sampling), max_tokens=args.max_tokens
+            )
             recorder = ReplyRecorder(store, conversation.id, model=str(model.path))
-            request = client.chat([*history, ChatMessage("user", text)], Sampling(max_tokens=args.max_tokens))
+            request = client.chat(
+                engine_messages(conversation, store.messages(conversation.id)),
+                sampling,
+                context_policy=settings.context_policy,
+                mode=engine_mode(conversation),
+            )
             stats: dict[str, Any] | None = None
             for event in client.stream(request):
                 if isinstance(event, GenerationStats):

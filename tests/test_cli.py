@@ -237,7 +237,7 @@ def test_chat_streams_each_turn_and_keeps_the_conversation(tiny_model: Path) -> 
     replies = result.stdout.splitlines()
     assert len(replies) == 2 and all(r.strip() for r in replies)
     [chat] = json.loads(hearth("chats", "--json").stdout)
-    assert chat["messages"] == 5  # system, then two turns of question and reply
+    assert chat["messages"] == 4  # two turns of question and reply; the system prompt is the chat's own
     exported = json.loads(hearth("export", chat["id"], "--format", "json").stdout)
     assert [m["role"] for m in exported["messages"]] == ["system", "user", "assistant", "user", "assistant"]
     assert exported["messages"][2]["content"] == replies[0]
@@ -262,4 +262,4 @@ def test_chat_streams_each_turn_and_keeps_the_conversation(tiny_model: Path) -> 
         env=run_env(),
     )
     assert again.returncode == 0, again.stderr
-    assert json.loads(hearth("chats", "--json").stdout)[0]["messages"] == 7
+    assert json.loads(hearth("chats", "--json").stdout)[0]["messages"] == 6

@@ -16,8 +16,29 @@ def to_json(conversation: Conversation, messages: list[Message]) -> dict[str, An
         "model": conversation.model,
         "created": conversation.created,
         "messages": [
-            {"role": m.role, "content": m.content, "created": m.created, "model": m.model, "stats": m.stats}
-            for m in messages
+            *(
+                [
+                    {
+                        "role": "system",
+                        "content": conversation.system_prompt,
+                        "created": conversation.created,
+                        "model": None,
+                        "stats": None,
+                    }
+                ]
+                if conversation.system_prompt
+                else []
+            ),
+            *(
+                {
+                    "role": m.role,
+                    "content": m.content,
+                    "created": m.created,
+                    "model": m.model,
+                    "stats": m.stats,
+                }
+                for m in messages
+            ),
         ],
     }
 
@@ -26,6 +47,8 @@ def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
     lines = [f"# {conversation.title}", ""]
     if conversation.model:
         lines += [f"*Model: {conversation.model}*", ""]
+    if conversation.system_prompt:
+        lines += ["## System", "", conversation.system_prompt.rstrip(), ""]
     for m in messages:
         who = ROLE_NAMES.get(m.role, m.role)
         if m.role == "assistant" and m.model:

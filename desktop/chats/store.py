@@ -11,7 +11,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,39 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             END""",
         ),
     ),
+    (
+        "branches, per-conversation settings and system-prompt presets",
+        (
+            # Messages form a tree: editing or regenerating adds a sibling; leaf_id marks
+            # the end of the branch on screen (NULL: the newest message).
+            "ALTER TABLE messages ADD COLUMN parent_id INTEGER REFERENCES messages(id) ON DELETE CASCADE",
+            """UPDATE messages SET parent_id = (
+                SELECT MAX(p.id) FROM messages p
+                WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id)""",
+            "CREATE INDEX messages_by_parent ON messages(parent_id)",
+            "ALTER TABLE conversations ADD COLUMN leaf_id INTEGER",
+            "ALTER TABLE conversations ADD COLUMN system_prompt TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE conversations ADD COLUMN settings TEXT",
+            # A system prompt was a leading message; it is now the conversation's own.
+            """UPDATE conversations SET system_prompt = (
+                SELECT m.content FROM messages m WHERE m.conversation_id = conversations.id
+                AND m.role = 'system' ORDER BY m.id LIMIT 1)
+                WHERE EXISTS (SELECT 1 FROM messages m
+                WHERE m.conversation_id = conversations.id AND m.role = 'system')""",
+            """UPDATE messages SET parent_id = (
+                SELECT s.parent_id FROM messages s WHERE s.id = messages.parent_id)
+                WHERE parent_id IN (SELECT id FROM messages WHERE role = 'system')""",
+            "DELETE FROM messages WHERE role = 'system'",
+            """CREATE TABLE presets (
+                name TEXT PRIMARY KEY,
+                system_prompt TEXT NOT NULL,
+                updated TEXT NOT NULL
+            )""",
+        ),
+    ),
 ]
+
+_LATEST = object()  # add_message's default parent: the end of the branch on screen
 
 
 @dataclass(frozen=True)
@@ -88,6 +120,9 @@ class Conversation:
     model: str | None
     created: str
     updated: str
+    system_prompt: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)  # see desktop.chats.chat_settings
+    leaf_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +135,22 @@ class Message:
     model: str | None
     stats: dict[str, Any] | None
     complete: bool  # False while a reply streams, or if it was cut off by a crash
+    parent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Branching:
+    """Where a message sits among its siblings (the other versions of that turn)."""
+
+    index: int  # 0-based
+    count: int
+    sibling_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    system_prompt: str
 
 
 def title_from(text: str, limit: int = 60) -> str:
@@ -149,14 +200,24 @@ class ConversationStore:
 
     # Conversations
 
-    def create_conversation(self, *, model: str | None, title: str = "New chat") -> Conversation:
+    def create_conversation(
+        self,
+        *,
+        model: str | None,
+        title: str = "New chat",
+        system_prompt: str = "",
+        settings: dict[str, Any] | None = None,
+    ) -> Conversation:
         stamp = now_iso()
         with self._transaction() as db:
             cur = db.execute(
-                "INSERT INTO conversations (title, model, created, updated) VALUES (?, ?, ?, ?)",
-                (title, model, stamp, stamp),
+                "INSERT INTO conversations (title, model, created, updated, system_prompt, settings) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (title, model, stamp, stamp, system_prompt, json.dumps(settings) if settings else None),
             )
-        return Conversation(int(cur.lastrowid or 0), title, model, stamp, stamp)
+        return Conversation(
+            int(cur.lastrowid or 0), title, model, stamp, stamp, system_prompt, dict(settings or {})
+        )
 
     def conversation(self, conversation_id: int) -> Conversation | None:
         row = self._db.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
@@ -170,28 +231,65 @@ class ConversationStore:
         with self._transaction() as db:
             db.execute("UPDATE conversations SET model = ? WHERE id = ?", (model, conversation_id))
 
+    def rename(self, conversation_id: int, title: str) -> None:
+        title = " ".join(title.split()) or "New chat"
+        with self._transaction() as db:
+            db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
+
+    def set_system_prompt(self, conversation_id: int, text: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE conversations SET system_prompt = ? WHERE id = ?", (text, conversation_id))
+
+    def set_settings(self, conversation_id: int, settings: dict[str, Any]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE conversations SET settings = ? WHERE id = ?", (json.dumps(settings), conversation_id)
+            )
+
     def delete_conversation(self, conversation_id: int) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
     def duplicate_conversation(self, conversation_id: int) -> Conversation:
+        """A copy with every branch, showing the same branch as the original."""
         original = self.conversation(conversation_id)
         if original is None:
             raise KeyError(conversation_id)
         stamp = now_iso()
+        title = f"{original.title} (copy)"
         with self._transaction() as db:
             cur = db.execute(
-                "INSERT INTO conversations (title, model, created, updated) VALUES (?, ?, ?, ?)",
-                (f"{original.title} (copy)", original.model, stamp, stamp),
+                "INSERT INTO conversations (title, model, created, updated, system_prompt, settings) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (title, original.model, stamp, stamp, original.system_prompt, json.dumps(original.settings)),
             )
             new_id = int(cur.lastrowid or 0)
-            db.execute(
-                "INSERT INTO messages (conversation_id, role, content, created, model, stats, complete) "
-                "SELECT ?, role, content, created, model, stats, complete FROM messages "
-                "WHERE conversation_id = ? ORDER BY id",
-                (new_id, conversation_id),
-            )
-        return Conversation(new_id, f"{original.title} (copy)", original.model, stamp, stamp)
+            new_ids: dict[int, int] = {}
+            rows = db.execute(
+                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+            ).fetchall()
+            for row in rows:  # ids grow, so a parent is always copied before its children
+                parent = new_ids.get(row["parent_id"]) if row["parent_id"] is not None else None
+                copied = db.execute(
+                    "INSERT INTO messages (conversation_id, role, content, created, model, stats, "
+                    "complete, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        new_id,
+                        row["role"],
+                        row["content"],
+                        row["created"],
+                        row["model"],
+                        row["stats"],
+                        row["complete"],
+                        parent,
+                    ),
+                )
+                new_ids[row["id"]] = int(copied.lastrowid or 0)
+            leaf = new_ids.get(original.leaf_id) if original.leaf_id is not None else None
+            db.execute("UPDATE conversations SET leaf_id = ? WHERE id = ?", (leaf, new_id))
+        return Conversation(
+            new_id, title, original.model, stamp, stamp, original.system_prompt, dict(original.settings), leaf
+        )
 
     def search(self, text: str, limit: int = 50) -> list[SearchHit]:
         """Messages matching every word, best first, with the words marked in a snippet."""
@@ -212,6 +310,29 @@ class ConversationStore:
         row = self._db.execute("SELECT COUNT(*) FROM messages WHERE conversation_id = ?", (conversation_id,))
         return int(row.fetchone()[0])
 
+    # Presets (saved system prompts)
+
+    def presets(self) -> list[Preset]:
+        rows = self._db.execute("SELECT name, system_prompt FROM presets ORDER BY name COLLATE NOCASE")
+        return [Preset(r[0], r[1]) for r in rows.fetchall()]
+
+    def save_preset(self, name: str, system_prompt: str) -> Preset:
+        name = " ".join(name.split())
+        if not name:
+            raise ValueError("A preset needs a name.")
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO presets (name, system_prompt, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET system_prompt = excluded.system_prompt, "
+                "updated = excluded.updated",
+                (name, system_prompt, now_iso()),
+            )
+        return Preset(name, system_prompt)
+
+    def delete_preset(self, name: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM presets WHERE name = ?", (name,))
+
     # Messages
 
     def add_message(
@@ -222,22 +343,30 @@ class ConversationStore:
         *,
         model: str | None = None,
         complete: bool = True,
+        parent_id: int | object | None = _LATEST,
     ) -> Message:
+        """Adds a message after ``parent_id`` (default: the end of the branch on screen) and shows it."""
         stamp = now_iso()
         with self._transaction() as db:
+            parent = self._leaf(conversation_id) if parent_id is _LATEST else parent_id
             cur = db.execute(
-                "INSERT INTO messages (conversation_id, role, content, created, model, complete) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, role, content, stamp, model, int(complete)),
+                "INSERT INTO messages (conversation_id, role, content, created, model, complete, parent_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, stamp, model, int(complete), parent),
             )
-            db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (stamp, conversation_id))
+            message_id = int(cur.lastrowid or 0)
+            db.execute(
+                "UPDATE conversations SET updated = ?, leaf_id = ? WHERE id = ?",
+                (stamp, message_id, conversation_id),
+            )
             if role == "user":
                 # The first thing a person asks is the best default title.
                 db.execute(
                     "UPDATE conversations SET title = ? WHERE id = ? AND title = 'New chat'",
                     (title_from(content), conversation_id),
                 )
-        return Message(int(cur.lastrowid or 0), conversation_id, role, content, stamp, model, None, complete)
+        assert parent is None or isinstance(parent, int)
+        return Message(message_id, conversation_id, role, content, stamp, model, None, complete, parent)
 
     def update_message(
         self, message_id: int, content: str, *, stats: dict[str, Any] | None = None, complete: bool
@@ -252,15 +381,83 @@ class ConversationStore:
         row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         return _message(row) if row else None
 
+    def _leaf(self, conversation_id: int) -> int | None:
+        row = self._db.execute(
+            "SELECT COALESCE(c.leaf_id, (SELECT MAX(id) FROM messages WHERE conversation_id = c.id)) "
+            "FROM conversations c WHERE c.id = ?",
+            (conversation_id,),
+        ).fetchone()
+        # 0 is rewind_to's mark for "before the first message".
+        return int(row[0]) if row and row[0] else None
+
     def messages(self, conversation_id: int) -> list[Message]:
+        """The branch on screen, oldest first."""
+        leaf = self._leaf(conversation_id)
+        if leaf is None:
+            return []
+        rows = self._db.execute(
+            "WITH RECURSIVE branch(id) AS (SELECT ? UNION ALL "
+            "SELECT m.parent_id FROM messages m JOIN branch b ON m.id = b.id WHERE m.parent_id IS NOT NULL) "
+            "SELECT messages.* FROM messages JOIN branch USING (id) ORDER BY messages.id",
+            (leaf,),
+        ).fetchall()
+        return [_message(r) for r in rows]
+
+    def all_messages(self, conversation_id: int) -> list[Message]:
+        """Every message of every branch, oldest first."""
         rows = self._db.execute(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
         ).fetchall()
         return [_message(r) for r in rows]
 
+    def branching(self, conversation_id: int) -> dict[int, Branching]:
+        """For each message that has other versions: which one it is, of how many."""
+        children: dict[int | None, list[int]] = {}
+        for message_id, parent in self._db.execute(
+            "SELECT id, parent_id FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+        ):
+            children.setdefault(parent, []).append(message_id)
+        result: dict[int, Branching] = {}
+        for siblings in children.values():
+            if len(siblings) > 1:
+                for index, message_id in enumerate(siblings):
+                    result[message_id] = Branching(index, len(siblings), tuple(siblings))
+        return result
+
+    def show_branch(self, message_id: int) -> None:
+        """Shows the branch through ``message_id``, down its newest replies."""
+        message = self.message(message_id)
+        if message is None:
+            raise KeyError(message_id)
+        leaf = message_id
+        while True:
+            row = self._db.execute("SELECT MAX(id) FROM messages WHERE parent_id = ?", (leaf,)).fetchone()
+            if row[0] is None:
+                break
+            leaf = int(row[0])
+        with self._transaction() as db:
+            db.execute("UPDATE conversations SET leaf_id = ? WHERE id = ?", (leaf, message.conversation_id))
+
+    def rewind_to(self, conversation_id: int, message_id: int | None) -> None:
+        """Shows the branch ending at ``message_id`` (None: before the first message), to add after it."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE conversations SET leaf_id = ? WHERE id = ?",
+                (message_id if message_id is not None else 0, conversation_id),
+            )
+
 
 def _conversation(row: sqlite3.Row) -> Conversation:
-    return Conversation(row["id"], row["title"], row["model"], row["created"], row["updated"])
+    return Conversation(
+        row["id"],
+        row["title"],
+        row["model"],
+        row["created"],
+        row["updated"],
+        row["system_prompt"],
+        json.loads(row["settings"]) if row["settings"] else {},
+        row["leaf_id"],
+    )
 
 
 def _message(row: sqlite3.Row) -> Message:
@@ -273,6 +470,7 @@ def _message(row: sqlite3.Row) -> Message:
         row["model"],
         json.loads(row["stats"]) if row["stats"] else None,
         bool(row["complete"]),
+        row["parent_id"],
     )
 
 

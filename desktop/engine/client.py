@@ -75,8 +75,17 @@ class EngineClient:
     def load(self, options: LoadOptions) -> None:
         self._ensure_worker().send({"cmd": "load", **asdict(options)})
 
-    def chat(self, messages: Sequence[ChatMessage], sampling: Sampling | None = None) -> str:
-        request = ChatRequest(f"r{next(self._ids)}", list(messages), sampling or Sampling())
+    def chat(
+        self,
+        messages: Sequence[ChatMessage],
+        sampling: Sampling | None = None,
+        *,
+        context_policy: str = "stop",
+        mode: str = "chat",
+    ) -> str:
+        request = ChatRequest(
+            f"r{next(self._ids)}", list(messages), sampling or Sampling(), context_policy, mode
+        )
         child = self._child
         if child is None or not child.send(request.to_command()):
             self._events.put(

@@ -46,18 +46,22 @@ class ModelLoaded:
     backend: str
     template_source: str  # "gguf", or "fallback:<name>" when Hearth had to choose a format
     template_note: str | None  # why a fallback was used, in words
+    recommended_sampling: dict[str, float] = field(default_factory=dict)  # from general.sampling.*
 
 
 @dataclass(frozen=True)
 class GenerationStats:
     request_id: str
     text: str
-    stop_reason: str  # "stop", "length", "cancelled"
+    stop_reason: str  # "stop", "length" (max tokens), "context" (the context is full), "cancelled"
     prompt_tokens: int
     completion_tokens: int
     ttft_ms: float
     prompt_tps: float
     gen_tps: float
+    n_ctx: int = 0
+    dropped_messages: int = 0  # oldest turns left out to fit the context (policy "drop_oldest")
+    cached_tokens: int = 0  # prompt tokens reused from the previous turn's KV cache
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,8 @@ class ChatRequest:
     request_id: str
     messages: list[ChatMessage] = field(default_factory=list)
     sampling: Sampling = field(default_factory=Sampling)
+    context_policy: str = "stop"  # or "drop_oldest": leave out the oldest turns, keep the system prompt
+    mode: str = "chat"  # or "complete": the messages' text continued as is, no template (notebook)
 
     def to_command(self) -> dict[str, Any]:
         return {"cmd": "chat", **asdict(self)}
@@ -135,4 +141,6 @@ class ChatRequest:
             request_id=str(data["request_id"]),
             messages=[from_dict(ChatMessage, m) for m in data.get("messages", [])],
             sampling=from_dict(Sampling, data.get("sampling", {})),
+            context_policy=str(data.get("context_policy", "stop")),
+            mode=str(data.get("mode", "chat")),
         )

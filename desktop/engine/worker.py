@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from desktop.chats.chat_settings import recommended_sampling
+from desktop.chats.reasoning import MARKERS, answer_only, template_handles_reasoning
 from desktop.childproc import Event, ParentLink
 from desktop.engine.chat_template import RenderedPrompt, render_prompt
 from desktop.engine.hardware import physical_cores
@@ -98,6 +100,11 @@ def build_prompt(
     model = llm._model
     bos_text = model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
     eos_text = model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
+    if not template_handles_reasoning(template):
+        # Thinking stays out of later prompts unless the template decides what to keep.
+        messages = [
+            ChatMessage(m.role, answer_only(m.content)) if m.role == "assistant" else m for m in messages
+        ]
     prompt = render_prompt(
         messages,
         template=template,
@@ -204,6 +211,7 @@ class Worker:
             backend=backend_name() if options.n_gpu_layers else "cpu",
             template_source=probe.source,
             template_note=probe.note,
+            recommended_sampling=recommended_sampling(metadata),
         )
         self._loaded = _Loaded(llm, options, info, template)
         self.send(info)
@@ -233,6 +241,58 @@ class Worker:
             llm.close()
         self.send(Rendered(prompt.text, prompt.source, add_bos, prompt.note))
 
+    def _tokens(
+        self, loaded: _Loaded, messages: list[ChatMessage], mode: str
+    ) -> tuple[list[int], RenderedPrompt]:
+        llm = loaded.llm
+        if mode == "complete":
+            # Notebook: the text is continued as it stands; no template, no special tokens parsed.
+            prompt = RenderedPrompt("".join(m.content for m in messages), "none", (), None)
+            return llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=False), prompt
+        prompt, add_bos = build_prompt(llm, loaded.template, loaded.info.architecture, messages)
+        return llm.tokenize(prompt.text.encode("utf-8"), add_bos=add_bos, special=True), prompt
+
+    def _fit_context(
+        self, loaded: _Loaded, request: ChatRequest
+    ) -> tuple[list[int], RenderedPrompt, int] | EngineError:
+        """The prompt's tokens, leaving out the oldest turns if the policy allows and it must."""
+        n_ctx = int(loaded.llm.n_ctx())
+        messages = list(request.messages)
+        tokens, prompt = self._tokens(loaded, messages, request.mode)
+        dropped = 0
+        if request.context_policy == "drop_oldest":
+            room = min(request.sampling.max_tokens, max(16, n_ctx // 4))  # left for the reply
+            if request.mode == "complete" and len(tokens) + room > n_ctx:
+                dropped = len(tokens) - (n_ctx - room)
+                tokens = (
+                    tokens[:1] + tokens[dropped + 1 :]
+                    if loaded.llm.token_bos() == tokens[0]
+                    else tokens[dropped:]
+                )
+            while request.mode != "complete" and len(tokens) + room > n_ctx:
+                turns = [i for i, m in enumerate(messages) if m.role != "system"]
+                if len(turns) <= 1:
+                    break  # the newest message alone is kept whatever its length
+                first = turns[0]
+                count = 2 if len(turns) > 2 and messages[turns[1]].role == "assistant" else 1
+                del messages[first : first + count]
+                dropped += count
+                tokens, prompt = self._tokens(loaded, messages, request.mode)
+        if len(tokens) >= n_ctx:
+            advice = (
+                "Shorten the message or load the model with a larger context."
+                if request.context_policy == "drop_oldest"
+                else "Start a new chat, choose to drop the oldest turns in the chat's settings, "
+                "or load the model with a larger context."
+            )
+            return EngineError(
+                f"The conversation ({len(tokens):,} tokens) does not fit the context "
+                f"({n_ctx:,} tokens). {advice}",
+                kind="context",
+                request_id=request.request_id,
+            )
+        return tokens, prompt, dropped
+
     def chat(self, request: ChatRequest) -> None:
         import llama_cpp
 
@@ -242,29 +302,28 @@ class Worker:
             return
         llm = loaded.llm
         model = llm._model
-        prompt, add_bos = build_prompt(llm, loaded.template, loaded.info.architecture, request.messages)
-        tokens = llm.tokenize(prompt.text.encode("utf-8"), add_bos=add_bos, special=True)
-        n_ctx = int(llm.n_ctx())
-        if len(tokens) >= n_ctx:
-            self.send(
-                EngineError(
-                    f"The conversation ({len(tokens)} tokens) is longer than the context "
-                    f"({n_ctx} tokens). Start a new chat or load the model with a larger context.",
-                    kind="generate",
-                    request_id=request.request_id,
-                )
-            )
+        fitted = self._fit_context(loaded, request)
+        if isinstance(fitted, EngineError):
+            self.send(fitted)
             return
+        tokens, prompt, dropped = fitted
+        n_ctx = int(llm.n_ctx())
         max_new = min(request.sampling.max_tokens, n_ctx - len(tokens))
         sampling = request.sampling
         if sampling.seed is not None:
             llm.set_seed(sampling.seed)
+        cached = _common_prefix(list(llm._input_ids[: llm.n_tokens]), tokens)
 
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stops = _StopFilter(prompt.stop_strings)
         pieces: list[str] = []
+        opened = _opened_thinking(prompt.text) if request.mode == "chat" else None
+        if opened:
+            # The template opened the thinking block: the reply starts inside it.
+            pieces.append(opened)
+            self.send(TokenEvent(request.request_id, opened))
         produced = 0
-        stop_reason = "length"
+        stop_reason = "length" if max_new == request.sampling.max_tokens else "context"
         ttft_ms = 0.0
         llama_cpp.llama_perf_context_reset(llm.ctx)
         start = time.perf_counter()
@@ -313,8 +372,29 @@ class Worker:
                 ttft_ms=ttft_ms,
                 prompt_tps=(perf.n_p_eval * 1000 / perf.t_p_eval_ms) if perf.t_p_eval_ms > 0 else 0.0,
                 gen_tps=(perf.n_eval * 1000 / perf.t_eval_ms) if perf.t_eval_ms > 0 else 0.0,
+                n_ctx=n_ctx,
+                dropped_messages=dropped,
+                cached_tokens=cached,
             )
         )
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _opened_thinking(prompt: str) -> str | None:
+    """The opening marker a generation prompt ends with (DeepSeek-R1's ``<think>\n``), if any."""
+    tail = prompt.rstrip()
+    for opening, _closing in MARKERS:
+        if tail.endswith(opening):
+            return opening + "\n"
+    return None
 
 
 def worker_main() -> int:

@@ -103,9 +103,16 @@ class EngineController(QObject):
         self._set_state(EngineState.LOADING)
         self._client.load(options)
 
-    def chat(self, messages: list[ChatMessage], sampling: Sampling | None = None) -> str:
+    def chat(
+        self,
+        messages: list[ChatMessage],
+        sampling: Sampling | None = None,
+        *,
+        context_policy: str = "stop",
+        mode: str = "chat",
+    ) -> str:
         self._set_state(EngineState.GENERATING)
-        self.active_request = self._client.chat(messages, sampling)
+        self.active_request = self._client.chat(messages, sampling, context_policy=context_policy, mode=mode)
         return self.active_request
 
     def cancel(self) -> None:
