@@ -32,6 +32,7 @@ class Settings:
     window_geometry: str | None = None
     window_state: str | None = None
     splitter_state: str | None = None
+    chat_splitter_state: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def resolved_models_dir(self, paths: HearthPaths | None = None) -> Path:

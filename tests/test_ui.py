@@ -22,6 +22,13 @@ from tests.conftest import TEST_REPO
 from tests.fakehub import FakeHub, Fault
 
 
+def set_max_tokens(window: MainWindow, n: int) -> None:
+    """As the chat settings dialog would: this conversation's replies stop after ``n`` tokens."""
+    settings = window.chat.settings
+    prompt = window.chat.conversation.system_prompt if window.chat.conversation else ""
+    window.chat.update_settings(prompt, replace(settings, sampling={**settings.sampling, "max_tokens": n}))
+
+
 @pytest.fixture
 def open_window(qtbot) -> Iterator[Callable[[], MainWindow]]:
     create_application([])
@@ -108,7 +115,7 @@ def test_search_download_load_chat_and_restart(
     assert "llama" in details and "F32" in details and "2K context" in details
 
     # Load and chat
-    window.chat.sampling = replace(window.chat.sampling, max_tokens=40)
+    set_max_tokens(window, 40)
     qtbot.mouseClick(local.load_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
     assert "tiny-llama-F32" in pane.model_status.text()
@@ -125,7 +132,7 @@ def test_search_download_load_chat_and_restart(
     assert pane.title.text() == "Hello there"
 
     # Stop ends the reply at once and keeps what was written
-    window.chat.sampling = replace(window.chat.sampling, max_tokens=1900)
+    set_max_tokens(window, 1900)
     qtbot.keyClicks(pane.compose, "Tell me a long story")
     with qtbot.waitSignal(window.chat.reply_text, timeout=30_000):
         qtbot.mouseClick(pane.send_button, Qt.MouseButton.LeftButton)
@@ -245,7 +252,7 @@ def test_engine_crash_keeps_the_conversation(qtbot, open_window, models_dir: Pat
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
     window.load_model(window.library.model.record(0))
     qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
-    window.chat.sampling = replace(window.chat.sampling, max_tokens=1900)
+    set_max_tokens(window, 1900)
     with qtbot.waitSignal(window.chat.reply_text, timeout=30_000):
         window.chat.send("Keep talking")
     pid = window.engine.worker_pid

@@ -377,6 +377,19 @@ class ConversationStore:
                 (content, json.dumps(stats) if stats is not None else None, int(complete), message_id),
             )
 
+    def delete_message(self, message_id: int) -> None:
+        """Deletes a message and what followed it; its parent ends the branch on screen if it did."""
+        message = self.message(message_id)
+        if message is None:
+            return
+        with self._transaction() as db:
+            db.execute("DELETE FROM messages WHERE id = ?", (message_id,))  # children cascade
+            db.execute(
+                "UPDATE conversations SET leaf_id = ? WHERE id = ? AND leaf_id IS NOT NULL AND leaf_id != 0 "
+                "AND leaf_id NOT IN (SELECT id FROM messages)",
+                (message.parent_id or 0, message.conversation_id),
+            )
+
     def message(self, message_id: int) -> Message | None:
         row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         return _message(row) if row else None

@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from pathlib import Path
+from dataclasses import asdict, replace
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop.chats.chat_settings import ChatSettings
+from desktop.chats.rendering import model_label
 from desktop.chats.store import Conversation, ConversationStore, Message, ReplyRecorder
-from desktop.engine.protocol import ChatMessage, EngineError, GenerationStats, ModelLoaded, Sampling
+from desktop.chats.turns import engine_messages, engine_mode
+from desktop.engine.protocol import EngineError, GenerationStats, ModelLoaded, Sampling
 from desktop.ui.engine_bridge import EngineController, EngineState
 
 
-def model_label(path: str | None) -> str:
-    if not path:
-        return "No model"
-    name = Path(path).name
-    return name[: -len(".gguf")] if name.lower().endswith(".gguf") else name
-
-
 class ChatController(QObject):
-    conversation_shown = Signal(object, list)  # Conversation, list[Message]
+    conversation_shown = Signal(object, list, object)  # Conversation, list[Message], branching
+    conversations_changed = Signal()  # the list of chats (titles, order) changed
     user_message = Signal(object)  # Message
-    reply_started = Signal(str)  # model label
+    reply_started = Signal(object)  # the reply's Message, empty for now
     reply_text = Signal(str)
-    reply_finished = Signal(object)  # Message, with stats
+    reply_finished = Signal(object, object)  # Message with stats, branching (dict[int, Branching])
     notice = Signal(str, str)  # level ("info", "warning", "error"), text
     busy_changed = Signal(bool)
+    context_used = Signal(int, int)  # tokens in use, context size (0: unknown)
 
     def __init__(
         self, store: ConversationStore, engine: EngineController, parent: QObject | None = None
@@ -37,7 +35,7 @@ class ChatController(QObject):
         self.conversation: Conversation | None = None
         self._recorder: ReplyRecorder | None = None
         self._request: str | None = None
-        self.sampling = Sampling(max_tokens=2048)
+        self.recommended: dict[str, float] = {}  # the loaded model's own sampling values
         engine.token.connect(self._on_token)
         engine.finished.connect(self._on_finished)
         engine.failed.connect(self._on_failed)
@@ -46,6 +44,16 @@ class ChatController(QObject):
     @property
     def busy(self) -> bool:
         return self._recorder is not None
+
+    @property
+    def settings(self) -> ChatSettings:
+        return ChatSettings.from_dict(self.conversation.settings if self.conversation else {})
+
+    @property
+    def sampling(self) -> Sampling:
+        return self.settings.effective_sampling(self.recommended)
+
+    # Which conversation
 
     def open_latest(self, preferred_id: int | None) -> None:
         conversation = self._store.conversation(preferred_id) if preferred_id else None
@@ -57,51 +65,177 @@ class ChatController(QObject):
         else:
             self._show(conversation)
 
+    def open(self, conversation_id: int) -> bool:
+        if self.busy:
+            return False
+        conversation = self._store.conversation(conversation_id)
+        if conversation is not None:
+            self._show(conversation)
+        return conversation is not None
+
     def new_chat(self) -> None:
         if self.busy:
             return
         model = self._engine.model.model_path if self._engine.model else None
         # An untouched new chat is reused rather than piling up empty ones.
-        if self.conversation is not None and not self._store.messages(self.conversation.id):
+        if self.conversation is not None and not self._store.message_count(self.conversation.id):
             self._store.set_model(self.conversation.id, model)
             self._show(self._store.conversation(self.conversation.id) or self.conversation)
             return
         self._show(self._store.create_conversation(model=model))
+        self.conversations_changed.emit()
 
     def _show(self, conversation: Conversation) -> None:
         self.conversation = conversation
-        self.conversation_shown.emit(conversation, self._store.messages(conversation.id))
+        self.conversation_shown.emit(
+            conversation, self._store.messages(conversation.id), self._store.branching(conversation.id)
+        )
+        last = next(
+            (m for m in reversed(self._store.messages(conversation.id)) if m.stats and m.stats.get("n_ctx")),
+            None,
+        )
+        if last is not None and last.stats:
+            used = int(last.stats.get("prompt_tokens", 0)) + int(last.stats.get("completion_tokens", 0))
+            self.context_used.emit(used, int(last.stats["n_ctx"]))
+        else:
+            self.context_used.emit(0, self._engine_n_ctx())
+
+    def _refresh(self) -> None:
+        if self.conversation is not None:
+            self._show(self._store.conversation(self.conversation.id) or self.conversation)
+
+    def _engine_n_ctx(self) -> int:
+        return self._engine.model.n_ctx if self._engine.model else 0
+
+    # Managing chats
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        self._store.rename(conversation_id, title)
+        if self.conversation is not None and self.conversation.id == conversation_id:
+            self.conversation = self._store.conversation(conversation_id)
+        self.conversations_changed.emit()
+
+    def delete(self, conversation_id: int) -> None:
+        if self.busy and self.conversation is not None and self.conversation.id == conversation_id:
+            return
+        self._store.delete_conversation(conversation_id)
+        if self.conversation is not None and self.conversation.id == conversation_id:
+            self.conversation = None
+            self.open_latest(None)
+        self.conversations_changed.emit()
+
+    def duplicate(self, conversation_id: int) -> None:
+        copy = self._store.duplicate_conversation(conversation_id)
+        self.conversations_changed.emit()
+        if not self.busy:
+            self._show(copy)
+
+    def update_settings(self, system_prompt: str, settings: ChatSettings) -> None:
+        if self.conversation is None:
+            self.new_chat()
+        assert self.conversation is not None
+        self._store.set_system_prompt(self.conversation.id, system_prompt)
+        self._store.set_settings(self.conversation.id, settings.to_dict())
+        notebook_before = self.settings.mode == "notebook"
+        self.conversation = self._store.conversation(self.conversation.id)
+        if (settings.mode == "notebook") != notebook_before and not self.busy:
+            self._refresh()
+
+    def set_mode(self, mode: str) -> None:
+        if self.conversation is None:
+            return
+        self.update_settings(self.conversation.system_prompt, replace(self.settings, mode=mode))  # type: ignore[arg-type]
+
+    # Engine events
 
     def _on_loaded(self, info: ModelLoaded) -> None:
+        self.recommended = dict(info.recommended_sampling)
         if self.conversation is not None:
             self._store.set_model(self.conversation.id, info.model_path)
             self.conversation = self._store.conversation(self.conversation.id)
-        if info.template_note:
-            self.notice.emit("warning", info.template_note)
+        if info.template_note and self.settings.mode != "notebook":
+            no_template = info.template_note.startswith("This model has no chat template")
+            extra = (
+                " It may be a base model, made to continue text rather than to chat: "
+                '<a href="hearth:notebook">switch this chat to notebook mode</a>.'
+                if no_template
+                else ""
+            )
+            self.notice.emit("warning", info.template_note + extra)
         else:
             self.notice.emit("info", "")
+        if self.conversation is None or not self._store.message_count(self.conversation.id):
+            self.context_used.emit(0, info.n_ctx)
 
-    def send(self, text: str) -> bool:
-        text = text.strip()
-        if not text or self.busy:
-            return False
+    # Sending
+
+    def _ready(self) -> bool:
         if self._engine.model is None or self._engine.state != EngineState.READY:
             self.notice.emit("warning", "Load a model from the library first (select it, then Load).")
+            return False
+        return True
+
+    def send(self, text: str) -> bool:
+        if self.settings.mode != "notebook":
+            text = text.strip()
+        if not text.strip() or self.busy or not self._ready():
             return False
         if self.conversation is None:
             self.new_chat()
         assert self.conversation is not None
-        conversation_id = self.conversation.id
-        history = [ChatMessage(m.role, m.content) for m in self._store.messages(conversation_id) if m.content]
-        message = self._store.add_message(conversation_id, "user", text)
+        message = self._store.add_message(self.conversation.id, "user", text)
+        self.conversation = self._store.conversation(self.conversation.id) or self.conversation
         self.user_message.emit(message)
-        history.append(ChatMessage("user", text))
-        model_path = self._engine.model.model_path
-        self._recorder = ReplyRecorder(self._store, conversation_id, model=model_path)
-        self.reply_started.emit(model_label(model_path))
-        self.busy_changed.emit(True)
-        self._request = self._engine.chat(history, self.sampling)
+        if message.content and self._store.message_count(self.conversation.id) == 1:
+            self.conversations_changed.emit()  # the first message names the chat
+        self._start_reply()
         return True
+
+    def edit(self, message_id: int, text: str) -> bool:
+        """Sends ``text`` in place of an earlier message: what followed it stays on another branch."""
+        original = self._store.message(message_id)
+        if original is None or original.role != "user" or self.busy or not self._ready():
+            return False
+        self._store.rewind_to(original.conversation_id, original.parent_id)
+        self._refresh()
+        return self.send(text)
+
+    def regenerate(self, message_id: int | None = None) -> bool:
+        """A new reply in place of ``message_id`` (default: the last one); the old one is kept as a branch."""
+        if self.busy or self.conversation is None or not self._ready():
+            return False
+        messages = self._store.messages(self.conversation.id)
+        target = next(
+            (m for m in reversed(messages) if m.role == "assistant" and message_id in (None, m.id)), None
+        )
+        if target is None:
+            return False
+        self._store.rewind_to(self.conversation.id, target.parent_id)
+        self._refresh()
+        self._start_reply()
+        return True
+
+    def show_branch(self, message_id: int) -> None:
+        if self.busy:
+            return
+        self._store.show_branch(message_id)
+        self._refresh()
+
+    def _start_reply(self) -> None:
+        assert self.conversation is not None and self._engine.model is not None
+        conversation = self._store.conversation(self.conversation.id) or self.conversation
+        model_path = self._engine.model.model_path
+        history = engine_messages(conversation, self._store.messages(conversation.id))
+        self._recorder = ReplyRecorder(self._store, conversation.id, model=model_path)
+        self.reply_started.emit(self._recorder.message)
+        self.busy_changed.emit(True)
+        settings = self.settings
+        self._request = self._engine.chat(
+            history,
+            self.sampling,
+            context_policy=settings.context_policy,
+            mode=engine_mode(conversation),
+        )
 
     def stop(self) -> None:
         if self.busy:
@@ -115,13 +249,34 @@ class ChatController(QObject):
     def _on_finished(self, stats: GenerationStats) -> None:
         if self._recorder is None or stats.request_id != self._request:
             return
-        record = asdict(stats)
+        record: dict[str, Any] = asdict(stats)
         record.pop("text", None)
         record["model"] = model_label(self._recorder.message.model)
+        if stats.dropped_messages:
+            self.notice.emit(
+                "info",
+                f"To fit the context, the {stats.dropped_messages} oldest messages were left out of this "
+                "reply's prompt; the system prompt was kept.",
+            )
+        elif stats.stop_reason == "context":
+            self.notice.emit(
+                "warning",
+                "The reply stopped because the context is full. Start a new chat, or choose "
+                "“Drop the oldest turns” in this chat's settings.",
+            )
+        self.context_used.emit(stats.prompt_tokens + stats.completion_tokens, stats.n_ctx)
         self._end_reply(record)
 
     def _on_failed(self, error: EngineError) -> None:
-        if self._recorder is not None:
+        recorder = self._recorder
+        if recorder is not None and error.kind == "context" and not recorder.text:
+            # Nothing was written: no empty reply is kept, the question stays to edit or resend.
+            self._store.delete_message(recorder.message.id)
+            self._recorder = None
+            self._request = None
+            self._refresh()
+            self.busy_changed.emit(False)
+        elif recorder is not None:
             # Keep what was written before the failure.
             self._end_reply({"stop_reason": "error", "error": error.message})
         self.notice.emit("error", error.message)
@@ -132,8 +287,10 @@ class ChatController(QObject):
         recorder.finish(stats)
         self._recorder = None
         self._request = None
-        self.reply_finished.emit(self._store.message(recorder.message.id))
+        finished = self._store.message(recorder.message.id)
+        self.reply_finished.emit(finished, self._store.branching(recorder.message.conversation_id))
         self.busy_changed.emit(False)
+        self.conversations_changed.emit()
 
 
 __all__ = ["ChatController", "Message", "model_label"]

@@ -1,4 +1,4 @@
-"""The chat pane: the transcript, the box to write in, and Send / Stop."""
+"""The chat pane: the list of chats, the transcript, the box to write in, Send / Stop."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QSizePolicy,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop.chats.store import Conversation, Message
+from desktop.chats.chat_settings import ChatSettings
+from desktop.chats.store import Branching, Conversation, Message
 from desktop.ui.chat_transcript import ChatTranscript
+from desktop.ui.conversation_list import ConversationSidebar
 
 
 class ComposeBox(QPlainTextEdit):
@@ -41,9 +45,12 @@ _NOTICE_STYLE = {
 
 class ChatPane(QWidget):
     send_requested = Signal(str)
+    edit_sent = Signal(int, str)  # the edited message's id, the new text
     stop_requested = Signal()
     new_chat_requested = Signal()
     load_last_model_requested = Signal()
+    settings_requested = Signal()
+    notice_link = Signal(str)  # a link in a notice ("hearth:notebook")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,9 +70,23 @@ class ChatPane(QWidget):
         self.load_last_button = QPushButton("Load model")
         self.load_last_button.setAccessibleName("Load this chat's model")
         self.load_last_button.hide()
-        self.new_chat_button = QPushButton("New chat")
-        self.new_chat_button.setToolTip("Start a new conversation (Ctrl+N)")
-        self.new_chat_button.setAccessibleName("New chat")
+        # A long model name is elided, never widening the window.
+        self.load_last_button.setMinimumWidth(60)
+        self.sidebar = ConversationSidebar()
+        self.new_chat_button = self.sidebar.new_chat_button
+        self.settings_button = QPushButton("Settings…")
+        self.settings_button.setToolTip(
+            "System prompt, sampling and what happens at the context limit (Ctrl+,)"
+        )
+        self.settings_button.setAccessibleName("Chat settings")
+        self.context_meter = QProgressBar()
+        self.context_meter.setObjectName("contextMeter")
+        self.context_meter.setAccessibleName("Context in use")
+        self.context_meter.setTextVisible(True)
+        self.context_meter.setFixedWidth(
+            self.fontMetrics().horizontalAdvance("Context 000,000 / 000,000") + 24
+        )
+        self.context_meter.hide()
 
         header = QHBoxLayout()
         titles = QVBoxLayout()
@@ -74,14 +95,23 @@ class ChatPane(QWidget):
         titles.addWidget(self.model_status)
         header.addLayout(titles, 1)
         header.addWidget(self.load_last_button)
-        header.addWidget(self.new_chat_button)
+        header.addWidget(self.settings_button)
 
         self.notice = QLabel()
         self.notice.setObjectName("chatNotice")
         self.notice.setWordWrap(True)
         self.notice.setAccessibleName("Notice")
-        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse
+        )
+        self.notice.setTextFormat(Qt.TextFormat.RichText)
         self.notice.hide()
+        self.editing_banner = QLabel()
+        self.editing_banner.setObjectName("editingBanner")
+        self.editing_banner.setWordWrap(True)
+        self.editing_banner.setAccessibleName("Editing")
+        self.editing_banner.hide()
+        self._editing: int | None = None
 
         self.transcript = ChatTranscript()
 
@@ -108,30 +138,105 @@ class ChatPane(QWidget):
         composer.addWidget(self.compose, 1)
         composer.addLayout(buttons)
 
-        layout = QVBoxLayout(self)
+        chat = QWidget()
+        layout = QVBoxLayout(chat)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addLayout(header)
         layout.addWidget(self.notice)
         layout.addWidget(self.transcript, 1)
+        layout.addWidget(self.editing_banner)
         layout.addLayout(composer)
+        meter_row = QHBoxLayout()
+        meter_row.addStretch(1)
+        meter_row.addWidget(self.context_meter)
+        layout.addLayout(meter_row)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(chat)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setChildrenCollapsible(True)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.splitter)
 
         self.compose.submitted.connect(self._submit)
         self.send_button.clicked.connect(self._submit)
         self.stop_button.clicked.connect(self.stop_requested)
         self.new_chat_button.clicked.connect(self.new_chat_requested)
+        self.settings_button.clicked.connect(self.settings_requested)
         self.load_last_button.clicked.connect(self.load_last_model_requested)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop_requested.emit)
+        self.notice.linkActivated.connect(self.notice_link)
+        self.transcript.edit_requested.connect(self._begin_edit)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._escape)
 
     def _submit(self) -> None:
-        text = self.compose.toPlainText().strip()
-        if text and self.send_button.isEnabled():
-            self.send_requested.emit(text)
+        text = self.compose.toPlainText()
+        if not text.strip() or not self.send_button.isVisible():
+            return
+        if self._editing is not None:
+            message_id = self._editing
+            self.cancel_edit()
+            self.edit_sent.emit(message_id, text.strip())
+        else:
+            self.send_requested.emit(text if self._notebook else text.strip())
+
+    def _escape(self) -> None:
+        if self._editing is not None:
+            self.cancel_edit()
+            self.compose.clear()
+        else:
+            self.stop_requested.emit()
+
+    def _begin_edit(self, message_id: int) -> None:
+        message = self.transcript.find_message(message_id)
+        if message is None or self.stop_button.isVisible():
+            return
+        self._editing = message_id
+        self.compose.setPlainText(message.content)
+        self.compose.setFocus()
+        self.editing_banner.setText(
+            "Editing an earlier message: sending it starts a new branch from there; the replies "
+            "after it stay on the old branch (‹ › under the message switches). Esc cancels."
+        )
+        self.editing_banner.show()
+
+    def cancel_edit(self) -> None:
+        self._editing = None
+        self.editing_banner.hide()
+
+    @property
+    def editing(self) -> int | None:
+        return self._editing
 
     # Display (called by the window's wiring)
 
-    def show_conversation(self, conversation: Conversation, messages: list[Message]) -> None:
+    _notebook = False
+
+    def show_conversation(
+        self, conversation: Conversation, messages: list[Message], branching: dict[int, Branching]
+    ) -> None:
+        self.cancel_edit()
         self.title.setText(conversation.title)
-        self.transcript.show_messages(messages)
+        self._notebook = ChatSettings.from_dict(conversation.settings).mode == "notebook"
+        self.compose.setPlaceholderText(
+            "Write text for the model to continue… (Enter sends, Shift+Enter for a new line)"
+            if self._notebook
+            else "Write a message… (Enter sends, Shift+Enter for a new line)"
+        )
+        self.transcript.show_messages(messages, branching, notebook=self._notebook)
+
+    def show_context(self, used: int, size: int) -> None:
+        if size <= 0:
+            self.context_meter.hide()
+            return
+        self.context_meter.setRange(0, size)
+        self.context_meter.setValue(min(used, size))
+        self.context_meter.setFormat(f"Context {used:,} / {size:,}")
+        self.context_meter.setToolTip(
+            f"{used:,} of the model's {size:,}-token context is in use by this conversation"
+        )
+        self.context_meter.show()
 
     def show_user_message(self, message: Message) -> None:
         self.compose.clear()
@@ -148,10 +253,16 @@ class ChatPane(QWidget):
 
     def offer_model(self, label: str | None) -> None:
         if label:
-            self.load_last_button.setText(f"Load {label}")
+            text = f"Load {label}"
+            self.load_last_button.setToolTip(text)
+            self.load_last_button.setText(
+                self.load_last_button.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, 180)
+            )
             self.load_last_button.show()
         else:
             self.load_last_button.hide()
+        # A long model name is elided, never widening the window.
+        self.load_last_button.setMinimumWidth(60)
 
     def show_notice(self, level: str, text: str) -> None:
         self.notice.setText(text)

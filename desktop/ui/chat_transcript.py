@@ -1,141 +1,284 @@
-"""The transcript view: messages as a document, with the streaming reply growing at its end."""
+"""The transcript view: messages rendered as Markdown, the streaming reply growing at its end.
+
+Long conversations open on their newest messages; earlier ones are rendered as the view
+is scrolled up, so opening a chat costs the same however long it is. A streaming reply is
+re-rendered at most every ``REFRESH_MS``, only its own part of the document.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from PySide6.QtCore import QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QTextBrowser, QTextEdit, QWidget
 
-from PySide6.QtGui import QColor, QFont, QPalette, QTextBlockFormat, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QTextBrowser, QWidget
+from desktop.chats.rendering import MessageRenderer, Theme, code_blocks, model_label
+from desktop.chats.store import Branching, Message
 
-from desktop.chats.store import Message
-from desktop.ui.chat_controller import model_label
+WINDOW = 60  # messages rendered when a chat opens, and per step when scrolling up
+REFRESH_MS = 60
 
 
-def stats_line(stats: dict[str, Any] | None) -> str:
-    if not stats:
-        return ""
-    if stats.get("stop_reason") == "error":
-        return "Cut short: the engine stopped. What was written is kept."
-    parts = [f"{stats.get('completion_tokens', 0)} tokens"]
-    ttft = stats.get("ttft_ms")
-    if ttft:
-        parts.append(
-            f"{ttft:.0f} ms to first token" if ttft < 1000 else f"{ttft / 1000:.1f} s to first token"
-        )
-    if stats.get("gen_tps"):
-        parts.append(f"{stats['gen_tps']:.1f} tokens/s")
-    if stats.get("model"):
-        parts.append(str(stats["model"]))
-    if stats.get("stop_reason") == "cancelled":
-        parts.append("stopped")
-    elif stats.get("stop_reason") == "length":
-        parts.append("reached the length limit")
-    return " · ".join(parts)
+def theme_from(palette: QPalette) -> Theme:
+    base = palette.color(QPalette.ColorRole.Base)
+    dark = base.lightness() < 128
+    shade = base.lighter(135) if dark else base.darker(106)
+    think = base.lighter(120) if dark else base.darker(103)
+    return Theme(
+        text=palette.color(QPalette.ColorRole.Text).name(),
+        dim=palette.color(QPalette.ColorRole.PlaceholderText).name(),
+        accent=palette.color(QPalette.ColorRole.Link).name(),
+        code_bg=shade.name(),
+        think_bg=think.name(),
+        dark=dark,
+    )
 
 
 class ChatTranscript(QTextBrowser):
     """Views only display: the controller decides what is said, this decides how it looks."""
 
+    edit_requested = Signal(int)  # message id
+    regenerate_requested = Signal(int)
+    branch_requested = Signal(int)
+    copied = Signal(str)  # what was copied, in words
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setOpenExternalLinks(False)
+        self.setOpenLinks(False)
         self.setAccessibleName("Conversation")
         self.document().setDocumentMargin(16)
         self.setPlaceholderText("Load a model from My models, then write below.")
-        self._reply_cursor: QTextCursor | None = None
+        self._renderer = MessageRenderer(theme_from(self.palette()))
+        self._messages: list[Message] = []
+        self._branching: dict[int, Branching] = {}
+        self._first_shown = 0
+        self._expanded: set[int] = set()
+        self._notebook = False
+        # The streaming reply: where its part of the document starts, and its text so far.
+        self._stream: Message | None = None
+        self._stream_start = 0
+        self._stream_parts: list[str] = []
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(REFRESH_MS)
+        self._refresh.timeout.connect(self._render_stream)
+        self.anchorClicked.connect(self._on_anchor)
+        self.verticalScrollBar().valueChanged.connect(self._maybe_show_earlier)
 
-    # Formats, from the palette so light and dark themes both read well
+    # Display
 
-    def _colour(self, role: QPalette.ColorRole) -> QColor:
-        return self.palette().color(role)
+    def show_messages(
+        self,
+        messages: list[Message],
+        branching: dict[int, Branching] | None = None,
+        *,
+        notebook: bool = False,
+    ) -> None:
+        self._refresh.stop()
+        self._stream = None
+        self._messages = list(messages)
+        self._branching = dict(branching or {})
+        self._notebook = notebook
+        self._renderer = MessageRenderer(theme_from(self.palette()))
+        self._first_shown = max(0, len(self._messages) - WINDOW)
+        self.setHtml(self._html(self._messages[self._first_shown :]))
+        self._scroll_to_end()
 
-    def _header_format(self, assistant: bool) -> QTextCharFormat:
-        fmt = QTextCharFormat()
-        fmt.setFontWeight(QFont.Weight.Bold)
-        fmt.setForeground(
-            self._colour(QPalette.ColorRole.Highlight if assistant else QPalette.ColorRole.Text)
+    def _html(self, messages: list[Message]) -> str:
+        if self._notebook:
+            return "<p>" + "".join(self._renderer.notebook_part(m) for m in messages) + "</p>"
+        more = (
+            f'<p align="center" style="color: {self._renderer.theme.dim};">'
+            f"{self._first_shown} earlier messages — scroll up to see them</p>"
+            if self._first_shown and messages and messages[0] is self._messages[self._first_shown]
+            else ""
         )
-        return fmt
+        return more + "".join(
+            self._renderer.message(
+                m,
+                branching=self._branching.get(m.id),
+                last=m.role == "assistant",
+                expanded_thinking=m.id in self._expanded,
+            )
+            for m in messages
+        )
 
-    def _body_format(self) -> QTextCharFormat:
-        fmt = QTextCharFormat()
-        fmt.setFontWeight(QFont.Weight.Normal)
-        fmt.setForeground(self._colour(QPalette.ColorRole.Text))
-        return fmt
-
-    def _stats_format(self) -> QTextCharFormat:
-        fmt = QTextCharFormat()
-        fmt.setForeground(self._colour(QPalette.ColorRole.PlaceholderText))
-        fmt.setFontPointSize(max(7.0, self.font().pointSizeF() * 0.85))
-        return fmt
-
-    @staticmethod
-    def _block(top: int = 2) -> QTextBlockFormat:
-        block = QTextBlockFormat()
-        block.setTopMargin(top)
-        block.setBottomMargin(2)
-        block.setLineHeight(130, 1)  # proportional line height, in percent
-        return block
-
-    def _end(self) -> QTextCursor:
-        cursor = QTextCursor(self.document())
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        return cursor
-
-    def _paragraph(self, text: str, fmt: QTextCharFormat, top: int = 2) -> QTextCursor:
-        cursor = self._end()
-        if self.document().isEmpty():
-            cursor.setBlockFormat(self._block(0))
-            cursor.setBlockCharFormat(fmt)
-        else:
-            cursor.insertBlock(self._block(top), fmt)
-        cursor.setCharFormat(fmt)
-        cursor.insertText(text, fmt)
-        return cursor
-
-    # What the window calls
-
-    def show_messages(self, messages: list[Message]) -> None:
-        self.clear()
-        self._reply_cursor = None
-        for message in messages:
-            self.append_message(message)
-        self._scroll_to_end()
-
-    def append_message(self, message: Message) -> None:
-        if message.role == "user":
-            self._paragraph("You", self._header_format(False), top=16)
-            self._paragraph(message.content, self._body_format())
-        elif message.role == "assistant":
-            self._paragraph(model_label(message.model), self._header_format(True), top=16)
-            self._paragraph(message.content, self._body_format())
-            stats = message.stats or (None if message.complete else {"stop_reason": "error"})
-            if stats:
-                self._paragraph(stats_line(stats), self._stats_format(), top=4)
-        self._scroll_to_end()
-
-    def begin_reply(self, who: str) -> None:
-        self._paragraph(who, self._header_format(True), top=16)
-        self._reply_cursor = self._paragraph("", self._body_format())
-
-    def append_reply(self, text: str) -> None:
-        if self._reply_cursor is None:
+    def _maybe_show_earlier(self, value: int) -> None:
+        if value > 40 or self._first_shown == 0 or self._stream is not None:
             return
         bar = self.verticalScrollBar()
+        from_bottom = bar.maximum() - value
+        self._first_shown = max(0, self._first_shown - WINDOW)
+        self.setHtml(self._html(self._messages[self._first_shown :]))
+        # Keep what was on screen where it was.
+        bar.setValue(bar.maximum() - from_bottom)
+
+    def _append_html(self, fragment: str) -> None:
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if not self.document().isEmpty():
+            cursor.insertBlock()
+        cursor.insertHtml(fragment)
+
+    def append_message(self, message: Message) -> None:
+        self._messages.append(message)
+        if self._notebook:
+            self._append_inline(self._renderer.notebook_part(message))
+        else:
+            self._append_html(self._renderer.message(message, branching=self._branching.get(message.id)))
+        self._scroll_to_end()
+
+    def _append_inline(self, fragment: str) -> None:
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertHtml(fragment)
+
+    def begin_reply(self, message: Message) -> None:
+        """``message`` is the reply's record, empty for now."""
+        self._stream = message
+        self._stream_parts = []
+        if not self._notebook:
+            self._append_html(self._renderer.header(message))
+            cursor = QTextCursor(self.document())
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.insertBlock()
+        self._stream_start = self.document().characterCount() - 1
+        self._scroll_to_end()
+
+    def append_reply(self, text: str) -> None:
+        if self._stream is None:
+            return
+        self._stream_parts.append(text)
+        if not self._refresh.isActive():
+            self._refresh.start()
+
+    @property
+    def streamed_text(self) -> str:
+        return "".join(self._stream_parts)
+
+    def _replace_stream(self, fragment: str) -> None:
+        bar = self.verticalScrollBar()
         at_end = bar.value() >= bar.maximum() - 4
-        self._reply_cursor.insertText(text, self._body_format())
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(self._stream_start)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        cursor.insertHtml(fragment)
         if at_end:
             self._scroll_to_end()
 
-    def end_reply(self, message: Message | None) -> None:
-        self._reply_cursor = None
-        if message is not None and message.stats:
-            self._paragraph(stats_line(message.stats), self._stats_format(), top=4)
-        self._scroll_to_end()
+    def _render_stream(self) -> None:
+        message = self._stream
+        if message is None:
+            return
+        text = self.streamed_text
+        if self._notebook:
+            self._replace_stream(self._renderer.notebook_part(_with_content(message, text)))
+        else:
+            self._replace_stream(
+                self._renderer.reply_body(text, message.id, expanded_thinking=message.id in self._expanded)
+            )
+
+    def end_reply(self, message: Message | None, branching: dict[int, Branching] | None = None) -> None:
+        self._refresh.stop()
+        if message is None or self._stream is None:
+            self._stream = None
+            return
+        if branching is not None:
+            self._branching = dict(branching)
+        self._messages.append(message)
+        if self._notebook:
+            self._replace_stream(self._renderer.notebook_part(message))
+        else:
+            self._replace_stream(
+                self._renderer.reply_body(
+                    message.content, message.id, expanded_thinking=message.id in self._expanded
+                )
+                + self._renderer.footer(message, self._branching.get(message.id), True)
+            )
+        self._stream = None
 
     def _scroll_to_end(self) -> None:
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
 
+    # Actions from links
+
+    def find_message(self, message_id: int) -> Message | None:
+        return next((m for m in reversed(self._messages) if m.id == message_id), None)
+
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme() != "hearth":
+            return
+        action, _, rest = url.path().partition("/")
+        args = [int(a) for a in rest.split("/") if a.isdigit()]
+        if not args:
+            return
+        if action == "copy":
+            message = self.find_message(args[0])
+            if message is not None:
+                QGuiApplication.clipboard().setText(message.content)
+                self.copied.emit("Message copied")
+        elif action == "copy-code" and len(args) == 2:
+            message = self.find_message(args[0])
+            text = self.streamed_text if message is None and self._stream else None
+            blocks = code_blocks(message.content if message else text or "")
+            if args[1] < len(blocks):
+                QGuiApplication.clipboard().setText(blocks[args[1]])
+                self.copied.emit("Code copied")
+        elif action == "think":
+            self._expanded ^= {args[0]}
+            self._rerender_keeping_place()
+        elif action == "edit":
+            self.edit_requested.emit(args[0])
+        elif action == "regenerate":
+            self.regenerate_requested.emit(args[0])
+        elif action == "branch":
+            self.branch_requested.emit(args[0])
+
+    def _rerender_keeping_place(self) -> None:
+        if self._stream is not None:
+            self._render_stream()
+            return
+        bar = self.verticalScrollBar()
+        value = bar.value()
+        self.setHtml(self._html(self._messages[self._first_shown :]))
+        bar.setValue(min(value, bar.maximum()))
+
+    # Search hits
+
+    def highlight(self, words: list[str], message_id: int | None = None) -> int:
+        """Marks every occurrence of ``words`` and scrolls to ``message_id``; returns the count."""
+        if message_id is not None:
+            index = next((i for i, m in enumerate(self._messages) if m.id == message_id), None)
+            if index is not None and index < self._first_shown:
+                self._first_shown = max(0, index - 5)
+                self.setHtml(self._html(self._messages[self._first_shown :]))
+        selections: list[QTextEdit.ExtraSelection] = []
+        fmt = QTextCharFormat()
+        fmt.setBackground(QColor("#ffe066"))
+        fmt.setForeground(QColor("#1f2328"))
+        document = self.document()
+        for word in words:
+            cursor = document.find(word)
+            while not cursor.isNull():
+                selection = QTextEdit.ExtraSelection()
+                selection.cursor = cursor
+                selection.format = fmt
+                selections.append(selection)
+                cursor = document.find(word, cursor)
+        self.setExtraSelections(selections)
+        if message_id is not None:
+            self.scrollToAnchor(f"m{message_id}")
+        return len(selections)
+
     def plain_text(self) -> str:
         return self.toPlainText()
+
+
+def _with_content(message: Message, text: str) -> Message:
+    from dataclasses import replace
+
+    return replace(message, content=text)
+
+
+__all__ = ["ChatTranscript", "model_label", "theme_from"]

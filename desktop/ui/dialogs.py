@@ -60,3 +60,15 @@ def ask_import_mode(parent: QWidget, files: list[Path]) -> ImportMode | None:
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     return next((mode for button, mode in modes if button is box.clickedButton()), None)
+
+
+def confirm_chat_deletion(parent: QWidget, title: str) -> bool:
+    box = QMessageBox(parent)
+    box.setWindowTitle("Delete chat")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setText(f"Delete “{title}”?")
+    box.setInformativeText("The conversation and all its branches are deleted. This can't be undone.")
+    action = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is action

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import __version__
-from desktop.chats.store import ConversationStore, Message
+from desktop.chats.export import to_json, to_markdown
+from desktop.chats.store import Branching, Conversation, ConversationStore, Message, SearchHit
 from desktop.engine.protocol import LoadOptions, ModelLoaded
 from desktop.hub.quants import QuantChoice
 from desktop.hub.token import save_token
@@ -32,7 +33,8 @@ from desktop.paths import HearthPaths
 from desktop.settings import Settings, save_settings
 from desktop.ui.chat_controller import ChatController, model_label
 from desktop.ui.chat_pane import ChatPane
-from desktop.ui.dialogs import ask_import_mode, confirm_removal
+from desktop.ui.chat_settings_dialog import ChatSettingsDialog
+from desktop.ui.dialogs import ask_import_mode, confirm_chat_deletion, confirm_removal
 from desktop.ui.downloads import DownloadManager
 from desktop.ui.engine_bridge import EngineController, EngineState
 from desktop.ui.hub_browser import HubBrowser
@@ -101,6 +103,7 @@ class MainWindow(QMainWindow):
         self.library.refresh()
         self.hub.show_starters()
         self.chat.open_latest(context.settings.last_conversation_id)
+        self._conversations_changed()
 
     # Construction
 
@@ -133,6 +136,25 @@ class MainWindow(QMainWindow):
         self.token_action.setToolTip("For gated models: a token from your Hugging Face account")
         hub_menu.addAction(self.offline_action)
         hub_menu.addAction(self.token_action)
+        chat_menu = self.menuBar().addMenu("&Chat")
+        self.regenerate_action = QAction("&Regenerate reply", self, shortcut=QKeySequence("Ctrl+R"))
+        self.regenerate_action.setToolTip(
+            "A new reply in place of the last one; the old one stays as a branch"
+        )
+        self.chat_settings_action = QAction("Chat &settings…", self, shortcut=QKeySequence("Ctrl+,"))
+        self.search_chats_action = QAction(
+            "Search &chats", self, shortcut=QKeySequence(QKeySequence.StandardKey.Find)
+        )
+        self.copy_reply_action = QAction("&Copy last reply", self, shortcut=QKeySequence("Ctrl+Shift+C"))
+        self.export_chat_action = QAction("&Export chat…", self, shortcut=QKeySequence("Ctrl+Shift+E"))
+        for action in (
+            self.regenerate_action,
+            self.copy_reply_action,
+            self.chat_settings_action,
+            self.search_chats_action,
+            self.export_chat_action,
+        ):
+            chat_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About Hearth", self)
         about.triggered.connect(self._about)
@@ -188,17 +210,40 @@ class MainWindow(QMainWindow):
         self.engine.state_changed.connect(self._engine_state)
         self.engine.loaded.connect(self._model_loaded)
 
+        sidebar = pane.sidebar
+        transcript = pane.transcript
         pane.send_requested.connect(self.chat.send)
+        pane.edit_sent.connect(self.chat.edit)
         pane.stop_requested.connect(self.chat.stop)
         pane.new_chat_requested.connect(self.chat.new_chat)
         pane.load_last_model_requested.connect(self._load_conversation_model)
+        pane.settings_requested.connect(self.edit_chat_settings)
+        pane.notice_link.connect(self._notice_link)
+        transcript.regenerate_requested.connect(self.chat.regenerate)
+        transcript.branch_requested.connect(self.chat.show_branch)
+        transcript.copied.connect(lambda what: self.statusBar().showMessage(what, 3000))
+        sidebar.open_requested.connect(self._open_conversation)
+        sidebar.search_changed.connect(self.search_chats)
+        sidebar.rename_requested.connect(self.chat.rename)
+        sidebar.delete_requested.connect(self._delete_conversation)
+        sidebar.duplicate_requested.connect(self.chat.duplicate)
+        sidebar.export_requested.connect(self._choose_export)
+        self.regenerate_action.triggered.connect(lambda: self.chat.regenerate())
+        self.chat_settings_action.triggered.connect(self.edit_chat_settings)
+        self.search_chats_action.triggered.connect(sidebar.focus_search)
+        self.copy_reply_action.triggered.connect(self._copy_last_reply)
+        self.export_chat_action.triggered.connect(
+            lambda: self._choose_export(self.chat.conversation.id) if self.chat.conversation else None
+        )
         self.chat.conversation_shown.connect(self._conversation_shown)
+        self.chat.conversations_changed.connect(self._conversations_changed)
         self.chat.user_message.connect(pane.show_user_message)
-        self.chat.reply_started.connect(pane.transcript.begin_reply)
-        self.chat.reply_text.connect(pane.transcript.append_reply)
+        self.chat.reply_started.connect(transcript.begin_reply)
+        self.chat.reply_text.connect(transcript.append_reply)
         self.chat.reply_finished.connect(self._reply_finished)
         self.chat.notice.connect(pane.show_notice)
         self.chat.busy_changed.connect(pane.set_busy)
+        self.chat.context_used.connect(pane.show_context)
 
     def _restore_window(self) -> None:
         s = self.context.settings
@@ -210,11 +255,17 @@ class MainWindow(QMainWindow):
             self.resize(min(1280, int(screen.width() * 0.9)), min(800, int(screen.height() * 0.9)))
         if s.window_state:
             self.restoreState(QByteArray.fromBase64(s.window_state.encode()))
+        width = self.width()
         if s.splitter_state:
             self.splitter.restoreState(QByteArray.fromBase64(s.splitter_state.encode()))
         else:
-            width = self.width()
-            self.splitter.setSizes([int(width * 0.45), width - int(width * 0.45)])
+            self.splitter.setSizes([int(width * 0.4), width - int(width * 0.4)])
+        if s.chat_splitter_state:
+            self.chat_pane.splitter.restoreState(QByteArray.fromBase64(s.chat_splitter_state.encode()))
+        else:
+            chat_width = width - int(width * 0.4)
+            side = min(230, chat_width // 3)
+            self.chat_pane.splitter.setSizes([side, chat_width - side])
 
     # Library and engine
 
@@ -374,16 +425,133 @@ class MainWindow(QMainWindow):
 
     # Chat
 
-    def _conversation_shown(self, conversation: object, messages: list[Message]) -> None:
-        self.chat_pane.show_conversation(conversation, messages)  # type: ignore[arg-type]
-        self.context.settings.last_conversation_id = getattr(conversation, "id", None)
+    def _conversation_shown(
+        self, conversation: Conversation, messages: list[Message], branching: dict[int, Branching]
+    ) -> None:
+        self.chat_pane.show_conversation(conversation, messages, branching)
+        self.context.settings.last_conversation_id = conversation.id
+        self.chat_pane.sidebar.select(conversation.id)
         self._offer_conversation_model()
 
-    def _reply_finished(self, message: Message) -> None:
-        self.chat_pane.transcript.end_reply(message)
+    def _conversations_changed(self) -> None:
+        current = self.chat.conversation
+        self.chat_pane.sidebar.show_conversations(self.store.conversations(), current.id if current else None)
+        if current is not None:
+            self.chat_pane.title.setText(current.title)
+
+    def _reply_finished(self, message: Message, branching: dict[int, Branching]) -> None:
+        self.chat_pane.transcript.end_reply(message, branching)
         conversation = self.store.conversation(message.conversation_id)
         if conversation:  # the first message names the chat
             self.chat_pane.title.setText(conversation.title)
+
+    def _open_conversation(self, conversation_id: int, message_id: int, words: str) -> None:
+        if self.chat.busy:
+            self.statusBar().showMessage("Stop the reply first (Esc) to open another chat.", 4000)
+            return
+        if self.chat.conversation is None or self.chat.conversation.id != conversation_id:
+            self.chat.open(conversation_id)
+        if message_id:
+            self.chat_pane.transcript.highlight(words.split(), message_id)
+
+    def search_chats(self, text: str) -> None:
+        """Searches in a worker thread, on its own connection: the window never waits on SQLite."""
+        sidebar = self.chat_pane.sidebar
+        if not text:
+            current = self.chat.conversation
+            sidebar.show_conversations(self.store.conversations(), current.id if current else None)
+            return
+        path = self.context.paths.chats_db
+
+        def search() -> list[SearchHit]:
+            store = ConversationStore(path)
+            try:
+                return store.search(text)
+            finally:
+                store.close()
+
+        def shown(hits: list[SearchHit]) -> None:
+            if sidebar.search.text().strip() == text:  # not overtaken by newer typing
+                sidebar.show_hits(hits)
+
+        self._jobs.start(
+            search, shown, lambda exc: self.statusBar().showMessage(f"Search failed: {exc}", 5000)
+        )
+
+    def _delete_conversation(self, conversation_id: int) -> None:
+        conversation = self.store.conversation(conversation_id)
+        if conversation is not None and confirm_chat_deletion(self, conversation.title):
+            self.chat.delete(conversation_id)
+
+    def export_chat(self, conversation_id: int, path: Path) -> None:
+        conversation = self.store.conversation(conversation_id)
+        if conversation is None:
+            return
+        messages = self.store.messages(conversation_id)
+        if path.suffix.lower() == ".json":
+            import json
+
+            text = json.dumps(to_json(conversation, messages), indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = to_markdown(conversation, messages)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            QMessageBox.warning(self, "Export chat", f"Could not write {path}: {exc.strerror or exc}")
+            return
+        self.statusBar().showMessage(f"Exported to {path}", 5000)
+
+    def _choose_export(self, conversation_id: int) -> None:
+        conversation = self.store.conversation(conversation_id)
+        if conversation is None:
+            return
+        safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in conversation.title).strip()
+        name, chosen = QFileDialog.getSaveFileName(
+            self,
+            "Export chat",
+            str(Path.home() / f"{safe or 'chat'}.md"),
+            "Markdown (*.md);;JSON (*.json)",
+        )
+        if name:
+            path = Path(name)
+            if not path.suffix:
+                path = path.with_suffix(".json" if "json" in chosen.lower() else ".md")
+            self.export_chat(conversation_id, path)
+
+    def _copy_last_reply(self) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        conversation = self.chat.conversation
+        messages = self.store.messages(conversation.id) if conversation else []
+        reply = next((m for m in reversed(messages) if m.role == "assistant"), None)
+        if reply is not None:
+            QGuiApplication.clipboard().setText(reply.content)
+            self.statusBar().showMessage("Reply copied", 3000)
+
+    def chat_settings_dialog(self) -> ChatSettingsDialog:
+        conversation = self.chat.conversation
+        dialog = ChatSettingsDialog(
+            conversation.system_prompt if conversation else "",
+            self.chat.settings,
+            self.chat.recommended,
+            self.store.presets(),
+            self,
+        )
+        dialog.preset_saved.connect(self.store.save_preset)
+        dialog.preset_deleted.connect(self.store.delete_preset)
+        return dialog
+
+    def edit_chat_settings(self) -> None:
+        dialog = self.chat_settings_dialog()
+        if dialog.exec():
+            self.chat.update_settings(dialog.chosen_system_prompt(), dialog.chosen_settings())
+
+    def _notice_link(self, link: str) -> None:
+        if link == "hearth:notebook":
+            self.chat.set_mode("notebook")
+            self.chat_pane.show_notice(
+                "info", "Notebook mode: what you write is continued as plain text, with no chat template."
+            )
 
     # Hub and downloads
 
@@ -481,6 +649,7 @@ class MainWindow(QMainWindow):
         s.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode()
         s.window_state = bytes(self.saveState().toBase64().data()).decode()
         s.splitter_state = bytes(self.splitter.saveState().toBase64().data()).decode()
+        s.chat_splitter_state = bytes(self.chat_pane.splitter.saveState().toBase64().data()).decode()
         if self.chat.busy:
             self.chat.stop()
         self.downloads.shutdown()
