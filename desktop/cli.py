@@ -301,7 +301,12 @@ def _find(ref: str) -> LocalModel:
 
 
 def _store() -> ConversationStore:
-    return ConversationStore(hearth_paths().chats_db)
+    from desktop.chats.store import NewerHistory
+
+    try:
+        return ConversationStore(hearth_paths().chats_db)
+    except NewerHistory as exc:
+        raise CommandFailed(str(exc)) from exc
 
 
 def cmd_chats(args: argparse.Namespace) -> int:

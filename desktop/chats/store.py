@@ -104,6 +104,10 @@ class SearchHit:
     snippet: str  # the matching words between [ and ]
 
 
+class NewerHistory(RuntimeError):
+    """The history's schema is newer than this Hearth knows: it is left exactly as it is."""
+
+
 def fts_query(text: str) -> str:
     """Words as FTS5 phrases: a person's quotes or operators never become a syntax error."""
     return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
@@ -184,9 +188,9 @@ class ConversationStore:
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > len(MIGRATIONS):
-            raise RuntimeError(
+            raise NewerHistory(
                 f"The chat history was written by a newer Hearth (schema {version}); "
-                "update Hearth to open it."
+                "update Hearth to open it. It has not been changed."
             )
         for number, (_name, statements) in enumerate(MIGRATIONS[version:], start=version + 1):
             with self._transaction() as db:

@@ -147,6 +147,8 @@ class TinyModelSpec:
     file_type: LlamaFileType = LlamaFileType.ALL_F32
     split_max_tensors: int = 0  # >0 writes shards (-00001-of-0000N.gguf)
     architecture: str = "llama"  # another name makes a file llama.cpp cannot load
+    # Recommended sampling as llama.cpp's general.sampling.* keys, e.g. (("temp", 0.6),).
+    sampling: tuple[tuple[str, float], ...] = ()
 
 
 def _vocabulary(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
@@ -208,6 +210,11 @@ def build_tiny_model(path: Path, spec: TinyModelSpec | None = None) -> Path:
     writer.add_add_bos_token(True)
     if spec.chat_template is not None:
         writer.add_chat_template(spec.chat_template)
+    for key, value in spec.sampling:
+        if key == "top_k":
+            writer.add_int32(f"general.sampling.{key}", int(value))
+        else:
+            writer.add_float32(f"general.sampling.{key}", float(value))
 
     dtype = np.float16 if spec.file_type == LlamaFileType.MOSTLY_F16 else np.float32
 

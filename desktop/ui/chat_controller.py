@@ -201,10 +201,16 @@ class ChatController(QObject):
         return self.send(text)
 
     def regenerate(self, message_id: int | None = None) -> bool:
-        """A new reply in place of ``message_id`` (default: the last one); the old one is kept as a branch."""
+        """A new reply in place of ``message_id`` (default: the last one); the old one is kept as a branch.
+
+        A question left without a reply (the engine failed) is simply asked again.
+        """
         if self.busy or self.conversation is None or not self._ready():
             return False
         messages = self._store.messages(self.conversation.id)
+        if message_id is None and messages and messages[-1].role == "user":
+            self._start_reply()
+            return True
         target = next(
             (m for m in reversed(messages) if m.role == "assistant" and message_id in (None, m.id)), None
         )

@@ -248,6 +248,12 @@ class ChatPane(QWidget):
         if not busy:
             self.compose.setFocus()
 
+    def refuse(self, reason: str) -> None:
+        """Chats are off (a history this Hearth can't read): say why, accept nothing."""
+        self.show_notice("error", reason)
+        for widget in (self.compose, self.send_button, self.settings_button, self.sidebar, self.transcript):
+            widget.setEnabled(False)
+
     def set_model_status(self, text: str) -> None:
         self.model_status.setText(text)
 

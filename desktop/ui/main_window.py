@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop import __version__
 from desktop.chats.export import to_json, to_markdown
-from desktop.chats.store import Branching, Conversation, ConversationStore, Message, SearchHit
+from desktop.chats.store import Branching, Conversation, ConversationStore, Message, NewerHistory, SearchHit
 from desktop.engine.protocol import LoadOptions, ModelLoaded
 from desktop.hub.quants import QuantChoice
 from desktop.hub.token import save_token
@@ -70,7 +70,13 @@ class MainWindow(QMainWindow):
         self._select_after_refresh: str | None = None  # a new download, shown once listed
         self._message_after_refresh: str | None = None  # what a removal did, said once listed
 
-        self.store = ConversationStore(context.paths.chats_db)
+        try:
+            self.store = ConversationStore(context.paths.chats_db)
+            self.history_refused: str | None = None
+        except NewerHistory as exc:
+            # Models and the Hub stay usable; chats stay off, so nothing is written anywhere.
+            self.store = ConversationStore(Path(":memory:"))
+            self.history_refused = str(exc)
         self.engine = EngineController(self)
         self.library = Library(context.models_dir, self)
         self.hub = HubBrowser(self)
@@ -104,6 +110,8 @@ class MainWindow(QMainWindow):
         self.hub.show_starters()
         self.chat.open_latest(context.settings.last_conversation_id)
         self._conversations_changed()
+        if self.history_refused:
+            self.chat_pane.refuse(self.history_refused)
 
     # Construction
 
