@@ -395,7 +395,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 mode=engine_mode(conversation),
             )
             stats: dict[str, Any] | None = None
-            for event in client.stream(request):
+            for event in client.stream(request, on_idle=recorder.flush):
                 if isinstance(event, GenerationStats):
                     stats = {k: v for k, v in asdict(event).items() if k != "text"}
                 else:

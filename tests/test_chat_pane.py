@@ -75,7 +75,9 @@ def test_stop_regenerate_edit_and_switch_branches(qtbot, ready_window) -> None:
 
     # Regenerate (Ctrl+R): a new reply; the old one is kept as another branch
     set_max_tokens(window, 6)
-    reply(qtbot, window, lambda: qtbot.keyClick(pane.compose, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier))
+    reply(
+        qtbot, window, lambda: qtbot.keyClick(pane.compose, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    )
     _, regenerated = store.messages(conversation_id)
     assert regenerated.id != stopped.id and regenerated.parent_id == question.id
     assert regenerated.stats["completion_tokens"] == 6
@@ -163,7 +165,9 @@ def test_context_limit_stop_then_drop_oldest_turns(qtbot, ready_window) -> None:
     failed = False
     for _turn in range(8):
         before = window.store.message_count(window.chat.conversation.id)
-        with qtbot.waitSignal(window.chat.busy_changed, timeout=30_000, check_params_cb=lambda busy: not busy):
+        with qtbot.waitSignal(
+            window.chat.busy_changed, timeout=30_000, check_params_cb=lambda busy: not busy
+        ):
             window.chat.send(long_message)
         if "does not fit the context" in pane.notice.text():
             failed = True
@@ -213,7 +217,9 @@ def test_search_open_rename_duplicate_delete_and_export(
     qtbot.waitUntil(lambda: sidebar.model.searching and sidebar.model.rowCount() == 2)
     hit = sidebar.model.index(0, 0)
     assert "<b>quokka</b>" in hit.data(RichTextRole)
-    qtbot.mouseClick(sidebar.list.viewport(), Qt.MouseButton.LeftButton, pos=sidebar.list.visualRect(hit).center())
+    qtbot.mouseClick(
+        sidebar.list.viewport(), Qt.MouseButton.LeftButton, pos=sidebar.list.visualRect(hit).center()
+    )
     assert window.chat.conversation.id == ids[0]
     assert len(window.chat_pane.transcript.extraSelections()) == 2  # both messages say it
     sidebar.search.clear()
@@ -256,7 +262,10 @@ def test_thinking_shows_as_a_block_that_opens(qtbot, open_window) -> None:
     chat = store.create_conversation(model="/models/qwen3.gguf")
     store.add_message(chat.id, "user", "What is 2 + 2?")
     answer = store.add_message(
-        chat.id, "assistant", "<think>Two and two make four, simple.</think>It is **4**.", model="/m/qwen3.gguf"
+        chat.id,
+        "assistant",
+        "<think>Two and two make four, simple.</think>It is **4**.",
+        model="/m/qwen3.gguf",
     )
     store.close()
     window = open_window()

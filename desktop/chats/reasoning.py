@@ -72,7 +72,7 @@ def answer_only(text: str) -> str:
     """The reply without its thinking: what a later prompt should carry."""
     if not has_reasoning(text):
         return text
-    return "\n\n".join(s.text for s in split_reasoning(text) if not s.thinking).strip()
+    return "\n\n".join(s.text.strip() for s in split_reasoning(text) if not s.thinking).strip()
 
 
 def template_handles_reasoning(template: str | None) -> bool:

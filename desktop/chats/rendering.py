@@ -219,7 +219,7 @@ class MessageRenderer:
 
     def notebook_part(self, message: Message) -> str:
         """Notebook mode: one flowing text, the model's continuations in the accent colour."""
+        # pre-wrap: a continuation often starts with a space, which HTML would otherwise drop.
         text = html.escape(message.content).replace("\n", "<br>")
-        if message.role == "assistant":
-            return f'<span style="color: {self.theme.accent};">{text}</span>'
-        return text
+        colour = f" color: {self.theme.accent};" if message.role == "assistant" else ""
+        return f'<span style="white-space: pre-wrap;{colour}">{text}</span>'

@@ -508,6 +508,7 @@ class ReplyRecorder:
         self._interval = interval
         self.message = store.add_message(conversation_id, "assistant", "", model=model, complete=False)
         self._parts: list[str] = []
+        self._unsaved = False
         self._last_save = clock()
 
     @property
@@ -516,9 +517,19 @@ class ReplyRecorder:
 
     def add(self, text: str) -> None:
         self._parts.append(text)
+        self._unsaved = True
         if self._clock() - self._last_save >= self._interval:
-            self._store.update_message(self.message.id, self.text, complete=False)
-            self._last_save = self._clock()
+            self._save()
+
+    def _save(self) -> None:
+        self._store.update_message(self.message.id, self.text, complete=False)
+        self._last_save = self._clock()
+        self._unsaved = False
+
+    def flush(self) -> None:
+        """Saves what arrived since the last save, if anything did (called when the stream pauses)."""
+        if self._unsaved:
+            self._save()
 
     def finish(self, stats: dict[str, Any] | None) -> None:
         self._store.update_message(self.message.id, self.text, stats=stats, complete=True)

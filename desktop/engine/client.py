@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import TypeVar
 
@@ -152,12 +152,23 @@ class EngineClient:
             if isinstance(event, EngineError):
                 raise EngineFailure(event.message)
 
-    def stream(self, request_id: str, timeout: float = 300.0) -> Iterator[TokenEvent | GenerationStats]:
-        """Blocking helper: the tokens of one request, then its stats."""
+    def stream(
+        self, request_id: str, timeout: float = 300.0, *, on_idle: Callable[[], None] | None = None
+    ) -> Iterator[TokenEvent | GenerationStats]:
+        """Blocking helper: the tokens of one request, then its stats.
+
+        ``on_idle`` is called after each half second without an event (to save what arrived).
+        """
+        silent = 0.0
         while True:
-            event = self.next_event(timeout)
+            event = self.next_event(0.5 if on_idle else timeout)
+            if event is None and on_idle is not None and silent < timeout:
+                silent += 0.5
+                on_idle()
+                continue
             if event is None:
                 raise EngineFailure("The engine did not answer in time.")
+            silent = 0.0
             if isinstance(event, TokenEvent) and event.request_id == request_id:
                 yield event
             elif isinstance(event, GenerationStats) and event.request_id == request_id:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.chats.chat_settings import ChatSettings
 from desktop.chats.rendering import model_label
@@ -36,6 +36,13 @@ class ChatController(QObject):
         self._recorder: ReplyRecorder | None = None
         self._request: str | None = None
         self.recommended: dict[str, float] = {}  # the loaded model's own sampling values
+        # Text that arrived just before the stream paused is saved within half a second too.
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setInterval(500)
+        self._flush_timer.timeout.connect(lambda: self._recorder.flush() if self._recorder else None)
+        self.busy_changed.connect(
+            lambda busy: self._flush_timer.start() if busy else self._flush_timer.stop()
+        )
         engine.token.connect(self._on_token)
         engine.finished.connect(self._on_finished)
         engine.failed.connect(self._on_failed)
