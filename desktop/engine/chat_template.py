@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from jinja2 import TemplateError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from desktop.engine.protocol import ChatMessage
@@ -56,8 +57,15 @@ def _raise(message: str) -> NoReturn:
     raise TemplateError(message)
 
 
+class _StrictSandbox(ImmutableSandboxedEnvironment):
+    """Reaching for an unsafe attribute is an error at once, not a silent empty value."""
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        raise SecurityError(f"the template tried to reach {attribute!r} of a {type(obj).__name__}")
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env = _StrictSandbox(trim_blocks=True, lstrip_blocks=True)
     env.globals["raise_exception"] = _raise
     env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
     return env
