@@ -34,7 +34,7 @@ def test_edits_and_regenerations_make_branches_that_can_be_switched(tmp_path: Pa
     branching = store.branching(chat.id)
     assert branching[q1b.id].index == 1 and branching[q1b.id].count == 2
     assert branching[a2.id].sibling_ids == (a2.id, a2b.id)
-    assert q1.id not in store.messages(chat.id)
+    assert q1.id not in [m.id for m in store.messages(chat.id)]
     # Switching to the old question follows its newest replies down
     store.show_branch(q1.id)
     assert [m.id for m in store.messages(chat.id)] == [q1.id, a1.id, q2.id, a2b.id]
@@ -71,6 +71,7 @@ def test_presets_and_conversation_settings_are_kept(tmp_path: Path) -> None:
         ("Terse", "One short sentence."),
     ]
     reopened = store.conversation(chat.id)
+    assert reopened is not None
     assert reopened.title == "My chat" and reopened.system_prompt == "Be kind."
     settings = ChatSettings.from_dict(reopened.settings)
     assert settings.context_policy == "drop_oldest"
@@ -98,6 +99,7 @@ def test_schema_2_history_gets_branches_and_its_system_prompt_moved(tmp_path: Pa
     db.close()
     store = ConversationStore(path)
     conversation = store.conversation(1)
+    assert conversation is not None
     assert conversation.system_prompt == "Be brief."
     messages = store.messages(1)
     assert [m.content for m in messages] == ["Hi", "Hello", "Bye"]
