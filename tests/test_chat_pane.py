@@ -340,3 +340,42 @@ def test_a_long_conversation_opens_on_its_newest_messages(qtbot, open_window) ->
     window.chat.open(chat.id)
     window.chat_pane.sidebar.open_requested.emit(chat.id, window.store.messages(chat.id)[3].id, "number")
     assert "Message number 3." in transcript.plain_text()
+
+
+def test_the_app_and_hearth_chat_share_the_history_at_the_same_time(qtbot, ready_window) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import run_env
+
+    window = ready_window()
+    model = window.engine.model.model_path
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "desktop", "chat", model, "--max-tokens", "60"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=run_env(),
+    )
+    assert cli.stdin is not None
+    cli.stdin.write("From the terminal\nAgain from the terminal\n")
+    cli.stdin.close()
+    set_max_tokens(window, 60)
+    for text in ("From the window", "Again from the window"):
+        reply(qtbot, window, lambda text=text: window.chat.send(text))
+    assert cli.wait(60) == 0, cli.stderr.read() if cli.stderr else ""
+    # Both writers' chats are whole; the list shows the terminal's once the window is back in focus
+    store = window.store
+    chats = {c.title: c for c in store.conversations()}
+    assert {"From the terminal", "From the window"} <= set(chats)
+    for title in ("From the terminal", "From the window"):
+        messages = store.messages(chats[title].id)
+        assert [m.role for m in messages] == ["user", "assistant"] * 2 and all(m.complete for m in messages)
+    window.chat_pane.sidebar.search.clear()
+    window._conversations_changed()
+    titles = {
+        window.chat_pane.sidebar.model.index(r, 0).data()
+        for r in range(window.chat_pane.sidebar.model.rowCount())
+    }
+    assert "From the terminal" in titles

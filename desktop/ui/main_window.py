@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -651,6 +651,16 @@ class MainWindow(QMainWindow):
             f"<p>llama-cpp-python {llama_cpp.__version__}<br>"
             f"Models: {self.context.models_dir}<br>Data: {self.context.paths.data_dir}</p>",
         )
+
+    def changeEvent(self, event: QEvent) -> None:
+        # `hearth chat` may have written to the history meanwhile: show its chats on return.
+        if (
+            event.type() == QEvent.Type.ActivationChange
+            and self.isActiveWindow()
+            and not self.chat_pane.sidebar.search.text().strip()
+        ):
+            self._conversations_changed()
+        super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         s = self.context.settings
