@@ -379,3 +379,23 @@ def test_the_app_and_hearth_chat_share_the_history_at_the_same_time(qtbot, ready
         for r in range(window.chat_pane.sidebar.model.rowCount())
     }
     assert "From the terminal" in titles
+
+
+def test_the_transcript_follows_a_switch_to_dark(qtbot, open_window) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    store = ConversationStore(hearth_paths().chats_db)
+    chat = store.create_conversation(model=None)
+    store.add_message(chat.id, "user", "Hi")
+    store.add_message(chat.id, "assistant", "```python\nprint(1)\n```", model="/m/x.gguf")
+    store.close()
+    window = open_window()
+    window.chat.open(chat.id)
+    transcript = window.chat_pane.transcript
+    assert not transcript._renderer.theme.dark
+    dark = QPalette(transcript.palette())
+    dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6"))
+    transcript.setPalette(dark)
+    assert transcript._renderer.theme.dark and "#e6e6e6" in transcript._renderer.theme.text
+    assert "Copy code" in transcript.plain_text()

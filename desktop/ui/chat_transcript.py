@@ -7,7 +7,7 @@ re-rendered at most every ``REFRESH_MS``, only its own part of the document.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextBrowser, QTextEdit, QWidget
 
@@ -243,6 +243,13 @@ class ChatTranscript(QTextBrowser):
         value = bar.value()
         self.setHtml(self._html(self._messages[self._first_shown :]))
         bar.setValue(min(value, bar.maximum()))
+
+    def changeEvent(self, event: QEvent) -> None:
+        # The system switched between light and dark: redraw in the new colours.
+        if event.type() == QEvent.Type.PaletteChange and self._messages:
+            self._renderer = MessageRenderer(theme_from(self.palette()))
+            self._rerender_keeping_place()
+        super().changeEvent(event)
 
     # Search hits
 
