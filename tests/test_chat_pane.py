@@ -362,8 +362,8 @@ def test_the_app_and_hearth_chat_share_the_history_at_the_same_time(qtbot, ready
     cli.stdin.write("From the terminal\nAgain from the terminal\n")
     cli.stdin.close()
     set_max_tokens(window, 60)
-    for text in ("From the window", "Again from the window"):
-        reply(qtbot, window, lambda text=text: window.chat.send(text))
+    reply(qtbot, window, lambda: window.chat.send("From the window"))
+    reply(qtbot, window, lambda: window.chat.send("Again from the window"))
     assert cli.wait(60) == 0, cli.stderr.read() if cli.stderr else ""
     # Both writers' chats are whole; the list shows the terminal's once the window is back in focus
     store = window.store
