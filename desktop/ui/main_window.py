@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self._select_after_refresh: str | None = None  # a new download, shown once listed
         self._message_after_refresh: str | None = None  # what a removal did, said once listed
+        self._closed = False
 
         try:
             self.store = ConversationStore(context.paths.chats_db)
@@ -656,6 +657,7 @@ class MainWindow(QMainWindow):
         # `hearth chat` may have written to the history meanwhile: show its chats on return.
         if (
             event.type() == QEvent.Type.ActivationChange
+            and not self._closed
             and self.isActiveWindow()
             and not self.chat_pane.sidebar.search.text().strip()
         ):
@@ -677,4 +679,5 @@ class MainWindow(QMainWindow):
         self.library.wait()
         save_settings(s, self.context.paths)
         self.store.close()
+        self._closed = True
         super().closeEvent(event)
