@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QTextBrowser, QTextEdit, QWidget
 from desktop.chats.rendering import MessageRenderer, Theme, code_blocks, model_label
 from desktop.chats.store import Branching, Message
 
-WINDOW = 60  # messages rendered when a chat opens, and per step when scrolling up
+WINDOW = 60  # messages rendered when a chat opens
+EARLIER_STEP = 12  # messages added at the top when the view is scrolled up to it
 REFRESH_MS = 60
 
 
@@ -61,6 +62,11 @@ class ChatTranscript(QTextBrowser):
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(REFRESH_MS)
         self._refresh.timeout.connect(self._render_stream)
+        self._html_cache: dict[int, str] = {}
+        self._prerender = QTimer(self)
+        self._prerender.setSingleShot(True)
+        self._prerender.setInterval(0)
+        self._prerender.timeout.connect(self._prerender_earlier)
         self.anchorClicked.connect(self._on_anchor)
         self.verticalScrollBar().valueChanged.connect(self._maybe_show_earlier)
 
@@ -79,38 +85,64 @@ class ChatTranscript(QTextBrowser):
         self._branching = dict(branching or {})
         self._notebook = notebook
         self._renderer = MessageRenderer(theme_from(self.palette()))
+        self._html_cache.clear()
         self._first_shown = max(0, len(self._messages) - WINDOW)
         self.setHtml(self._html(self._messages[self._first_shown :]))
         self._scroll_to_end()
+        self._prerender.start()
 
     def _html(self, messages: list[Message]) -> str:
+        """The shown part of the chat: from ``_first_shown`` on, with a line saying what is above."""
         if self._notebook:
             return "<p>" + "".join(self._renderer.notebook_part(m) for m in messages) + "</p>"
-        more = (
+        return self._more_line() + self._messages_html(messages)
+
+    def _more_line(self) -> str:
+        if not self._first_shown:
+            return ""
+        return (
             f'<p align="center" style="color: {self._renderer.theme.dim};">'
             f"{self._first_shown} earlier messages — scroll up to see them</p>"
-            if self._first_shown and messages and messages[0] is self._messages[self._first_shown]
-            else ""
-        )
-        return more + "".join(
-            self._renderer.message(
-                m,
-                branching=self._branching.get(m.id),
-                last=m.role == "assistant",
-                expanded_thinking=m.id in self._expanded,
-            )
-            for m in messages
         )
 
+    def _messages_html(self, messages: list[Message]) -> str:
+        return "".join(self._message_html(m) for m in messages)
+
+    def _message_html(self, message: Message) -> str:
+        cached = self._html_cache.get(message.id)
+        if cached is None:
+            cached = self._renderer.message(
+                message,
+                branching=self._branching.get(message.id),
+                last=message.role == "assistant",
+                expanded_thinking=message.id in self._expanded,
+            )
+            self._html_cache[message.id] = cached
+        return cached
+
+    def _prerender_earlier(self) -> None:
+        """While idle, the Markdown of the messages above is made ready, so scrolling up only inserts it."""
+        if self._stream is None and not self._notebook:
+            for message in self._messages[max(0, self._first_shown - EARLIER_STEP) : self._first_shown]:
+                self._message_html(message)
+
     def _maybe_show_earlier(self, value: int) -> None:
-        if value > 40 or self._first_shown == 0 or self._stream is not None:
+        if value > 40 or self._first_shown == 0 or self._stream is not None or self._notebook:
             return
         bar = self.verticalScrollBar()
         from_bottom = bar.maximum() - value
-        self._first_shown = max(0, self._first_shown - WINDOW)
-        self.setHtml(self._html(self._messages[self._first_shown :]))
+        end = self._first_shown
+        self._first_shown = max(0, end - EARLIER_STEP)
+        # Only the new messages are rendered, in place of the "earlier messages" line.
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.Start)
+        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        cursor.insertHtml(self._more_line() + self._messages_html(self._messages[self._first_shown : end]))
+        self.document().documentLayout().documentSize()  # lay out now, so the range below is current
         # Keep what was on screen where it was.
         bar.setValue(bar.maximum() - from_bottom)
+        self._prerender.start()
 
     def _append_html(self, fragment: str) -> None:
         cursor = QTextCursor(self.document())
@@ -185,6 +217,7 @@ class ChatTranscript(QTextBrowser):
             return
         if branching is not None:
             self._branching = dict(branching)
+            self._html_cache.clear()
         self._messages.append(message)
         if self._notebook:
             self._replace_stream(self._renderer.notebook_part(message))
@@ -227,6 +260,7 @@ class ChatTranscript(QTextBrowser):
                 self.copied.emit("Code copied")
         elif action == "think":
             self._expanded ^= {args[0]}
+            self._html_cache.pop(args[0], None)
             self._rerender_keeping_place()
         elif action == "edit":
             self.edit_requested.emit(args[0])
@@ -248,6 +282,7 @@ class ChatTranscript(QTextBrowser):
         # The system switched between light and dark: redraw in the new colours.
         if event.type() == QEvent.Type.PaletteChange and self._messages:
             self._renderer = MessageRenderer(theme_from(self.palette()))
+            self._html_cache.clear()
             self._rerender_keeping_place()
         super().changeEvent(event)
 
