@@ -11,6 +11,7 @@ import codecs
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -377,9 +378,38 @@ class Worker:
                 cached_tokens=cached,
             )
         )
+        if request.mode == "chat" and stop_reason in ("stop", "length") and not dropped:
+            self._prepare_next_turn(loaded, request.messages, "".join(pieces))
+
+    def _prepare_next_turn(self, loaded: _Loaded, messages: list[ChatMessage], reply: str) -> None:
+        """While the person reads and types, decodes what the next prompt will surely start with.
+
+        That is this reply as the template writes it back (its last token was sampled, never
+        decoded) and the markers that close it and open the next user turn. The next turn's
+        time to first token then stays close to the first turn's.
+        """
+        llm = loaded.llm
+        rendered = []
+        for probe in ("a", "b"):  # two different next questions: what they share is certain
+            follow = [*messages, ChatMessage("assistant", reply), ChatMessage("user", probe)]
+            rendered.append(build_prompt(llm, loaded.template, loaded.info.architecture, follow))
+        (first, add_bos), (second, _) = rendered
+        shared = _common_prefix(first.text, second.text)
+        tokens = llm.tokenize(first.text[:shared].encode("utf-8"), add_bos=add_bos, special=True)
+        tokens = tokens[:-1]  # the last may merge with the question's first characters
+        cached = _common_prefix(list(llm._input_ids[: llm.n_tokens]), tokens)
+        if cached == 0 or len(tokens) <= cached or len(tokens) >= int(llm.n_ctx()):
+            return
+        try:
+            if cached < llm.n_tokens and not llm._ctx.kv_cache_seq_rm(-1, cached, -1):
+                return
+            llm.n_tokens = cached
+            llm.eval(tokens[cached:])
+        except Exception:  # an optimisation only: the next turn decodes it all if this fails
+            llm.reset()
 
 
-def _common_prefix(a: list[int], b: list[int]) -> int:
+def _common_prefix(a: Sequence[object], b: Sequence[object]) -> int:
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
