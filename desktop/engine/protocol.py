@@ -62,6 +62,9 @@ class GenerationStats:
     n_ctx: int = 0
     dropped_messages: int = 0  # oldest turns left out to fit the context (policy "drop_oldest")
     cached_tokens: int = 0  # prompt tokens reused from the previous turn's KV cache
+    # Tokens a second as the worker produced them (decode, sampling and detokenizing), first
+    # token to last; gen_tps is llama.cpp's own decode timing.
+    wall_tps: float = 0.0
 
 
 @dataclass(frozen=True)

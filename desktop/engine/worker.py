@@ -326,6 +326,7 @@ class Worker:
         produced = 0
         stop_reason = "length" if max_new == request.sampling.max_tokens else "context"
         ttft_ms = 0.0
+        first_at = last_at = 0.0
         llama_cpp.llama_perf_context_reset(llm.ctx)
         start = time.perf_counter()
         vocab = model.vocab
@@ -338,8 +339,11 @@ class Worker:
             repeat_penalty=sampling.repeat_penalty,
             reset=True,
         ):
+            now = time.perf_counter()
             if produced == 0:
-                ttft_ms = (time.perf_counter() - start) * 1000
+                ttft_ms = (now - start) * 1000
+                first_at = now
+            last_at = now
             if self._is_cancelled(request.request_id):
                 stop_reason = "cancelled"
                 break
@@ -376,6 +380,9 @@ class Worker:
                 n_ctx=n_ctx,
                 dropped_messages=dropped,
                 cached_tokens=cached,
+                wall_tps=(produced - 1) / (last_at - first_at)
+                if produced > 1 and last_at > first_at
+                else 0.0,
             )
         )
         if request.mode == "chat" and stop_reason in ("stop", "length") and not dropped:
