@@ -15,29 +15,19 @@ from desktop.engine.protocol import (
     GenerationStats,
     LoadOptions,
     Sampling,
-    TokenEvent,
 )
 from desktop.library.tiny_model import CHATML_TEMPLATE
+from tests.test_engine import _collect, client
+
+__all__ = ["client"]  # a fixture, shared with test_engine
 
 # DeepSeek-R1's habit: the generation prompt opens the thinking block.
 OPENS_THINKING = CHATML_TEMPLATE.replace("<|im_start|>assistant\n", "<|im_start|>assistant\n<think>\n")
 
 
-@pytest.fixture
-def client():
-    c = EngineClient()
-    yield c
-    c.shutdown()
-
-
 def _run(client: EngineClient, request: str) -> tuple[str, GenerationStats]:
-    text = ""
-    for event in client.stream(request, timeout=60):
-        if isinstance(event, TokenEvent):
-            text += event.text
-        else:
-            return text, event
-    raise AssertionError("no stats")
+    tokens, stats = _collect(client, request)
+    return "".join(tokens), stats
 
 
 def test_a_reply_that_starts_inside_thinking_carries_its_opening_marker(
