@@ -1,4 +1,4 @@
-"""A reply survives SIGKILL: `hearth chat` is killed mid-stream and the history is checked.
+"""A reply survives SIGKILL: `hearth chat`, then the app, is killed mid-stream and the history checked.
 
 The requirement: a reply is saved while it streams (at least every second); killing Hearth
 with SIGKILL in the middle of a reply loses at most that last second, and the database opens
@@ -16,6 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from desktop.chats.store import ConversationStore
 from desktop.paths import hearth_paths
@@ -105,20 +107,24 @@ def running(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] not in ("Z", "X")  # an unreaped zombie has exited
 
 
+@pytest.mark.parametrize("hearth", ["hearth chat", "the app"])
 def test_sigkill_mid_reply_loses_at_most_the_last_second(
-    model_cache: Callable[..., Path], tmp_path: Path
+    hearth: str, model_cache: Callable[..., Path], tmp_path: Path
 ) -> None:
     model = model_cache("slow-llama-F32.gguf", **SLOW_MODEL)
     db = hearth_paths().chats_db
     stderr_path = tmp_path / "chat-stderr.txt"
     workers: list[int] = []
+    if hearth == "the app":
+        # The real window in its own process, echoing what it receives (tests/gui_driver.py).
+        command = [sys.executable, str(Path(__file__).with_name("gui_driver.py")), str(model), QUESTION]
+        env = run_env() | {"QT_QPA_PLATFORM": "offscreen"}
+    else:
+        command = [sys.executable, "-m", "desktop", "chat", str(model), "--max-tokens", "100000"]
+        env = run_env()
     with stderr_path.open("wb") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "desktop", "chat", str(model), "--max-tokens", "100000"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            env=run_env(),
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env
         )
     assert proc.stdin is not None and proc.stdout is not None
     out = Output(proc.stdout.fileno())
