@@ -86,3 +86,55 @@ def fit_verdict(needed: int, available: int) -> Fit:
     if needed <= available * TIGHT_SHARE:
         return "tight"
     return "no"
+
+
+# KV cache element sizes by cache type (q8_0: 34 bytes a block of 32, q4_0: 18 a block of 32).
+KV_TYPE_BYTES: dict[str, float] = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
+GPU_RESERVE_BYTES = 512 * 1024 * 1024  # the GPU's own compute buffers and the desktop's share
+GPU_FREE_SHARE = 0.90  # never plan to fill the last tenth of free VRAM
+
+
+@dataclass(frozen=True)
+class OffloadPlan:
+    layers: int  # llama.cpp's n_gpu_layers: repeating layers, plus one for the output layer
+    total_layers: int  # layers + 1: everything
+    gpu_bytes: int  # what the plan puts in VRAM
+    reason: str  # in words, for the status line and the log
+
+    @property
+    def everything(self) -> bool:
+        return self.layers >= self.total_layers
+
+
+def plan_offload(
+    weights_bytes: int,
+    shape: ModelShape,
+    n_ctx: int,
+    free_vram_bytes: int,
+    kv_type: str = "f16",
+) -> OffloadPlan:
+    """How many layers to put on the GPU so that their weights and KV cache fit its free memory.
+
+    The weights are taken as evenly spread over the repeating layers plus one more for the
+    output layer and embeddings (close for today's models); each offloaded repeating layer
+    also carries its share of the KV cache at ``n_ctx``.
+    """
+    total = shape.layers + 1
+    per_layer_weights = weights_bytes / total
+    per_layer_kv = shape.kv_cache_bytes(n_ctx, KV_TYPE_BYTES.get(kv_type, 2.0)) / shape.layers
+    budget = free_vram_bytes * GPU_FREE_SHARE - GPU_RESERVE_BYTES
+    if budget <= per_layer_weights + per_layer_kv:
+        return OffloadPlan(0, total, 0, "too little free GPU memory for even one layer: on the CPU")
+    full = weights_bytes + shape.kv_cache_bytes(n_ctx, KV_TYPE_BYTES.get(kv_type, 2.0))
+    if full <= budget:
+        return OffloadPlan(total, total, int(full), "the whole model fits in GPU memory")
+    layers = min(shape.layers, int(budget // (per_layer_weights + per_layer_kv)))
+    used = int(layers * (per_layer_weights + per_layer_kv))
+    return OffloadPlan(
+        layers, total, used, f"{layers} of {total} layers fit in GPU memory; the rest on the CPU"
+    )
+
+
+def retry_layers(tried: int) -> int:
+    """After a GPU load failed for memory: half the layers, then none."""
+    return tried // 2 if tried > 1 else 0

@@ -17,12 +17,23 @@ class ChatMessage:
     content: str
 
 
+AUTO_GPU_LAYERS = -2  # Hearth works out what fits the GPU's free memory
+ALL_GPU_LAYERS = -1
+KV_TYPES = ("f16", "q8_0", "q4_0")
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     model_path: str
     n_ctx: int = 0  # 0: the model's trained length, capped at DEFAULT_MAX_CTX
-    n_threads: int | None = None
-    n_gpu_layers: int = 0
+    n_threads: int | None = None  # None: the physical cores
+    n_gpu_layers: int = 0  # AUTO_GPU_LAYERS, ALL_GPU_LAYERS, or a count
+    n_batch: int = 512
+    n_ubatch: int = 512
+    flash_attn: bool = False
+    kv_type: str = "f16"  # one of KV_TYPES
+    use_mmap: bool = True
+    use_mlock: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,16 @@ class ModelLoaded:
     template_source: str  # "gguf", or "fallback:<name>" when Hearth had to choose a format
     template_note: str | None  # why a fallback was used, in words
     recommended_sampling: dict[str, float] = field(default_factory=dict)  # from general.sampling.*
+    # What the engine actually runs with (the settings as they reached llama.cpp).
+    n_threads: int = 0
+    n_batch: int = 0
+    n_ubatch: int = 0
+    flash_attn: bool = False
+    kv_type: str = "f16"
+    use_mmap: bool = True
+    use_mlock: bool = False
+    total_layers: int = 0  # n_gpu_layers that would put everything on the GPU
+    load_note: str | None = None  # what GPU fitting or a fallback did, in words
 
 
 @dataclass(frozen=True)
@@ -86,6 +107,11 @@ class Unloaded:
 
 
 @dataclass(frozen=True)
+class LoadProgress:
+    fraction: float  # 0..1 of the model's tensors read
+
+
+@dataclass(frozen=True)
 class Rendered:
     """A conversation as the exact prompt text the engine would tokenize."""
 
@@ -95,7 +121,7 @@ class Rendered:
     note: str | None = None
 
 
-EngineEvent = ModelLoaded | GenerationStats | TokenEvent | EngineError | Unloaded | Rendered
+EngineEvent = ModelLoaded | GenerationStats | TokenEvent | EngineError | Unloaded | Rendered | LoadProgress
 
 _EVENT_NAMES: dict[str, type[Any]] = {
     "loaded": ModelLoaded,
@@ -104,6 +130,7 @@ _EVENT_NAMES: dict[str, type[Any]] = {
     "error": EngineError,
     "unloaded": Unloaded,
     "rendered": Rendered,
+    "progress": LoadProgress,
 }
 _NAME_OF = {cls: name for name, cls in _EVENT_NAMES.items()}
 

@@ -11,7 +11,8 @@ import codecs
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,15 +21,20 @@ from desktop.chats.chat_settings import recommended_sampling
 from desktop.chats.reasoning import MARKERS, answer_only, template_handles_reasoning
 from desktop.childproc import Event, ParentLink
 from desktop.engine.chat_template import RenderedPrompt, render_prompt
+from desktop.engine.fit import ModelShape, plan_offload, retry_layers
 from desktop.engine.hardware import physical_cores
 from desktop.engine.llama_log import LlamaLog
 from desktop.engine.protocol import (
+    ALL_GPU_LAYERS,
+    AUTO_GPU_LAYERS,
+    KV_TYPES,
     ChatMessage,
     ChatRequest,
     EngineError,
     EngineEvent,
     GenerationStats,
     LoadOptions,
+    LoadProgress,
     ModelLoaded,
     Rendered,
     TokenEvent,
@@ -37,6 +43,7 @@ from desktop.engine.protocol import (
     from_dict,
 )
 from desktop.library.gguf_header import BrokenModel, read_header
+from desktop.units import format_bytes
 
 SUBCOMMAND = "_engine"
 DEFAULT_MAX_CTX = 4096
@@ -48,6 +55,47 @@ class _Loaded:
     options: LoadOptions
     info: ModelLoaded
     template: str | None
+
+
+_GGML_TYPES = {"f16": 1, "q4_0": 2, "q8_0": 8}  # ggml_type values for the KV cache
+
+
+def _new_llama(**kwargs: Any) -> Any:
+    from llama_cpp import Llama  # imported when first needed: the worker starts faster
+
+    return Llama(**kwargs)
+
+
+@contextmanager
+def _load_progress(send: Any) -> Iterator[None]:
+    """Reports llama.cpp's load progress as LoadProgress events, every 5% at most.
+
+    llama-cpp-python does not expose the progress callback, so the default model parameters
+    it starts from are given one while this load runs.
+    """
+    import llama_cpp.llama_cpp as low
+
+    last = [-1.0]
+
+    def progress(fraction: float, _data: Any) -> bool:
+        if fraction - last[0] >= 0.05 or fraction >= 1.0:
+            last[0] = fraction
+            send(LoadProgress(round(float(fraction), 3)))
+        return True  # False would abort the load
+
+    callback = low.llama_progress_callback(progress)
+    original = low.llama_model_default_params
+
+    def with_progress() -> Any:
+        params = original()
+        params.progress_callback = callback
+        return params
+
+    low.llama_model_default_params = with_progress
+    try:
+        yield
+    finally:
+        low.llama_model_default_params = original
 
 
 def backend_name() -> str:
@@ -167,21 +215,11 @@ class Worker:
             self._loaded = None
 
     def load(self, options: LoadOptions) -> None:
-        from llama_cpp import Llama
-
         self.unload()
         if not Path(options.model_path).is_file():
             self.send(EngineError(f"The model file is not there: {options.model_path}", kind="load"))
             return
         start = time.perf_counter()
-        kwargs: dict[str, Any] = {
-            "model_path": options.model_path,
-            "n_gpu_layers": options.n_gpu_layers,
-            "verbose": False,
-        }
-        threads = options.n_threads or physical_cores()
-        kwargs["n_threads"] = threads
-        kwargs["n_threads_batch"] = threads
         try:
             # The header first: a clear reason for a broken file, before llama.cpp sees it.
             header = read_header(Path(options.model_path))
@@ -190,13 +228,63 @@ class Worker:
             return
         trained = header.context_length or DEFAULT_MAX_CTX
         n_ctx = options.n_ctx if options.n_ctx > 0 else min(trained, DEFAULT_MAX_CTX)
-        self._log.clear()
-        try:
-            llm = Llama(n_ctx=n_ctx, **kwargs)
-        except (ValueError, RuntimeError, OSError) as exc:
-            message = self._log.explain(f"llama.cpp could not load this model: {exc}")
-            self.send(EngineError(message, kind="load"))
-            return
+        shape = ModelShape.from_fields(header.fields)
+        total_layers = (shape.layers if shape else header.block_count or 0) + 1
+        # The weights, near enough: this file's tensor data times its number of shards.
+        weights = header.data_end * max(1, header.split_count)
+        layers, note = self._gpu_layers(options, weights, shape, n_ctx, total_layers)
+        kv_type = options.kv_type if options.kv_type in KV_TYPES else "f16"
+        kwargs: dict[str, Any] = {
+            "model_path": options.model_path,
+            "n_ctx": n_ctx,
+            "n_threads": options.n_threads or physical_cores(),
+            "n_threads_batch": options.n_threads or physical_cores(),
+            "n_batch": options.n_batch,
+            "n_ubatch": min(options.n_ubatch, options.n_batch),
+            "flash_attn": options.flash_attn,
+            "use_mmap": options.use_mmap,
+            "use_mlock": options.use_mlock,
+            "verbose": False,
+        }
+        if kv_type != "f16":
+            kwargs["type_k"] = _GGML_TYPES[kv_type]
+            # llama.cpp quantises the V cache only with flash attention.
+            if options.flash_attn:
+                kwargs["type_v"] = _GGML_TYPES[kv_type]
+        while True:
+            self._log.clear()
+            try:
+                with _load_progress(self.send):
+                    llm = _new_llama(n_gpu_layers=layers, **kwargs)
+                break
+            except (ValueError, RuntimeError, OSError) as exc:
+                if kv_type != "f16":
+                    # Some models cannot use a quantised cache (heads not a whole number of blocks).
+                    note = (
+                        f"A {kv_type} KV cache does not work with this model "
+                        f"({self._log.explain(str(exc))}); loaded with f16."
+                    )
+                    kv_type = "f16"
+                    kwargs.pop("type_k", None)
+                    kwargs.pop("type_v", None)
+                    continue
+                if layers != 0:
+                    # Most often the GPU ran out of memory: fewer layers, then the CPU.
+                    fewer = retry_layers(total_layers if layers < 0 else layers)
+                    note = (
+                        f"Loading with {'all' if layers < 0 else layers} layers on the GPU failed "
+                        f"({self._log.explain(str(exc))}); "
+                        + (
+                            f"loaded with {fewer} layers on the GPU instead."
+                            if fewer
+                            else "loaded on the CPU instead."
+                        )
+                    )
+                    layers = fewer
+                    continue
+                message = self._log.explain(f"llama.cpp could not load this model: {exc}")
+                self.send(EngineError(message, kind="load"))
+                return
         load_ms = (time.perf_counter() - start) * 1000
         metadata: dict[str, str] = dict(llm.metadata or {})
         template = metadata.get("tokenizer.chat_template") or None
@@ -208,14 +296,45 @@ class Worker:
             architecture=architecture,
             load_ms=load_ms,
             n_ctx=int(llm.n_ctx()),
-            gpu_layers=options.n_gpu_layers,
-            backend=backend_name() if options.n_gpu_layers else "cpu",
+            gpu_layers=layers,
+            backend=backend_name() if layers else "cpu",
             template_source=probe.source,
             template_note=probe.note,
             recommended_sampling=recommended_sampling(metadata),
+            n_threads=int(kwargs["n_threads"]),
+            n_batch=int(llm.n_batch),
+            n_ubatch=int(kwargs["n_ubatch"]),
+            flash_attn=options.flash_attn,
+            kv_type=kv_type,
+            use_mmap=options.use_mmap,
+            use_mlock=options.use_mlock,
+            total_layers=total_layers,
+            load_note=note,
         )
         self._loaded = _Loaded(llm, options, info, template)
         self.send(info)
+
+    @staticmethod
+    def _gpu_layers(
+        options: LoadOptions, weights_bytes: int, shape: ModelShape | None, n_ctx: int, total: int
+    ) -> tuple[int, str | None]:
+        """The n_gpu_layers to load with, and what was decided, in words."""
+        import llama_cpp
+
+        wanted = options.n_gpu_layers
+        if wanted == 0:
+            return 0, None
+        if not llama_cpp.llama_supports_gpu_offload():
+            return 0, "This llama.cpp build runs on the CPU only (no CUDA, Vulkan or Metal)."
+        if wanted != AUTO_GPU_LAYERS:
+            return (total if wanted == ALL_GPU_LAYERS else min(wanted, total)), None
+        from desktop.engine.devices import list_devices
+
+        free = max((d.memory_free_bytes for d in list_devices() if d.type in ("gpu", "igpu")), default=0)
+        if shape is None or free <= 0:
+            return 0, "No GPU memory was found: the model runs on the CPU."
+        plan = plan_offload(weights_bytes, shape, n_ctx, free, options.kv_type)
+        return plan.layers, f"{plan.reason} ({format_bytes(plan.gpu_bytes)} of {format_bytes(free)} free)."
 
     def render(self, command: Event) -> None:
         """The prompt a conversation becomes, from the model's vocabulary alone (no weights loaded)."""
