@@ -121,3 +121,16 @@ def test_kv_cache_arithmetic_and_the_retry_ladder() -> None:
     assert LLAMA_8B.kv_cache_bytes(8192) == GiB
     assert LLAMA_8B.kv_cache_bytes(8192, KV_TYPE_BYTES["q8_0"]) == int(GiB * 34 / 64)
     assert [retry_layers(n) for n in (33, 16, 8, 1, 0)] == [16, 8, 4, 0, 0]
+
+
+def test_the_default_context_is_the_trained_length_halved_until_it_fits() -> None:
+    from desktop.engine.fit import auto_context
+
+    # 8B at 128K: a 16 GiB cache, 21.2 GiB in all: 64 GiB of memory (0.7 of it) takes it whole,
+    # 24 GiB takes 64K (8 GiB of cache), 16 GiB takes 32K.
+    assert auto_context(Q4_K_M_8B, LLAMA_8B, 131072, 64 * GiB) == 131072
+    assert auto_context(Q4_K_M_8B, LLAMA_8B, 131072, 24 * GiB) == 65536
+    assert auto_context(Q4_K_M_8B, LLAMA_8B, 131072, 16 * GiB) == 32768
+    assert auto_context(Q4_K_M_8B, LLAMA_8B, 131072, 8 * GiB) == 2048  # never below 2K
+    assert auto_context(Q4_K_M_8B, LLAMA_8B, 8192, 64 * GiB) == 8192  # never above the trained length
+    assert auto_context(10**9, None, 32768, 64 * GiB) == 4096  # shape unknown: a safe default

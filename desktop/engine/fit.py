@@ -138,3 +138,22 @@ def plan_offload(
 def retry_layers(tried: int) -> int:
     """After a GPU load failed for memory: half the layers, then none."""
     return tried // 2 if tried > 1 else 0
+
+
+MIN_AUTO_CONTEXT = 2048
+
+
+def auto_context(weights_bytes: int, shape: ModelShape | None, trained: int, available_bytes: int) -> int:
+    """The default context: the model's trained length, halved until it fits in memory.
+
+    Fits means the weights, the f16 KV cache and the compute margin take at most the "fits"
+    share of the memory available (RAM, plus free VRAM when offloading).
+    """
+    n_ctx = max(trained, MIN_AUTO_CONTEXT)
+    if shape is None:
+        return min(n_ctx, DEFAULT_CONTEXT)
+    while (
+        n_ctx > MIN_AUTO_CONTEXT and memory_needed(weights_bytes, shape, n_ctx) > available_bytes * FITS_SHARE
+    ):
+        n_ctx //= 2
+    return max(n_ctx, MIN_AUTO_CONTEXT)

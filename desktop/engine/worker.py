@@ -21,7 +21,7 @@ from desktop.chats.chat_settings import recommended_sampling
 from desktop.chats.reasoning import MARKERS, answer_only, template_handles_reasoning
 from desktop.childproc import Event, ParentLink
 from desktop.engine.chat_template import RenderedPrompt, render_prompt
-from desktop.engine.fit import ModelShape, plan_offload, retry_layers
+from desktop.engine.fit import ModelShape, auto_context, plan_offload, retry_layers, system_memory_bytes
 from desktop.engine.hardware import physical_cores
 from desktop.engine.llama_log import LlamaLog
 from desktop.engine.protocol import (
@@ -226,12 +226,16 @@ class Worker:
         except BrokenModel as exc:
             self.send(EngineError(f"This model file can't be used: {exc}.", kind="load"))
             return
-        trained = header.context_length or DEFAULT_MAX_CTX
-        n_ctx = options.n_ctx if options.n_ctx > 0 else min(trained, DEFAULT_MAX_CTX)
         shape = ModelShape.from_fields(header.fields)
         total_layers = (shape.layers if shape else header.block_count or 0) + 1
         # The weights, near enough: this file's tensor data times its number of shards.
         weights = header.data_end * max(1, header.split_count)
+        trained = header.context_length or DEFAULT_MAX_CTX
+        n_ctx = (
+            options.n_ctx
+            if options.n_ctx > 0
+            else auto_context(weights, shape, trained, system_memory_bytes())
+        )
         layers, note = self._gpu_layers(options, weights, shape, n_ctx, total_layers)
         kv_type = options.kv_type if options.kv_type in KV_TYPES else "f16"
         kwargs: dict[str, Any] = {
