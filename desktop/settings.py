@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from desktop.engine.protocol import LoadOptions
 from desktop.paths import HearthPaths, hearth_paths
 
 SCHEMA_VERSION = 1
@@ -27,6 +28,17 @@ class Settings:
     # Folders the person added; their GGUF files are listed in place.
     watched_folders: list[str] = field(default_factory=list)
     threads: int | None = None
+    # How models load (the engine settings dialog). Context 0: the trained length, capped
+    # to what fits in memory; GPU layers -2: fitted to free VRAM, -1: all.
+    load_context: int = 0
+    gpu_layers: int = -2
+    batch_size: int = 512
+    ubatch_size: int = 512
+    flash_attn: bool = False
+    kv_type: str = "f16"
+    use_mmap: bool = True
+    use_mlock: bool = False
+    unload_after_minutes: int = 0  # 0: keep the model loaded
     last_conversation_id: int | None = None
     # Window geometry and splitter state as base64 text, written by the UI.
     window_geometry: str | None = None
@@ -34,6 +46,20 @@ class Settings:
     splitter_state: str | None = None
     chat_splitter_state: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def load_options(self, model_path: str) -> LoadOptions:
+        return LoadOptions(
+            model_path,
+            n_ctx=self.load_context,
+            n_threads=self.threads,
+            n_gpu_layers=self.gpu_layers,
+            n_batch=self.batch_size,
+            n_ubatch=self.ubatch_size,
+            flash_attn=self.flash_attn,
+            kv_type=self.kv_type,
+            use_mmap=self.use_mmap,
+            use_mlock=self.use_mlock,
+        )
 
     def resolved_models_dir(self, paths: HearthPaths | None = None) -> Path:
         if self.models_dir:

@@ -68,6 +68,7 @@ class ModelLoaded:
     use_mlock: bool = False
     total_layers: int = 0  # n_gpu_layers that would put everything on the GPU
     load_note: str | None = None  # what GPU fitting or a fallback did, in words
+    build_info: str = ""  # llama.cpp's system info: the backends and CPU features it uses
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,13 @@ def _load_progress(send: Any) -> Iterator[None]:
         low.llama_model_default_params = original
 
 
+def _system_info() -> str:
+    import llama_cpp
+
+    raw = llama_cpp.llama_print_system_info()
+    return (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)).strip()
+
+
 def backend_name() -> str:
     import llama_cpp
 
@@ -314,6 +321,7 @@ class Worker:
             use_mlock=options.use_mlock,
             total_layers=total_layers,
             load_note=note,
+            build_info=_system_info(),
         )
         self._loaded = _Loaded(llm, options, info, template)
         self.send(info)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from enum import Enum
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import (
@@ -13,6 +13,7 @@ from desktop.engine.protocol import (
     EngineError,
     GenerationStats,
     LoadOptions,
+    LoadProgress,
     ModelLoaded,
     Sampling,
     TokenEvent,
@@ -34,6 +35,8 @@ class EngineController(QObject):
     token = Signal(str, str)  # request id, text
     finished = Signal(object)  # GenerationStats
     failed = Signal(object)  # EngineError
+    load_progress = Signal(float)  # 0..1
+    idle_unloaded = Signal(object)  # the ModelLoaded that was unloaded for being idle
 
     # Internal: crosses from the pump thread to the GUI thread.
     _event = Signal(object)
@@ -48,6 +51,11 @@ class EngineController(QObject):
         self._thread.start()
         self.active_request: str | None = None
         self.model: ModelLoaded | None = None
+        # Unloads an unused model after a while, when the person asked for that.
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.timeout.connect(self._unload_idle)
+        self.idle_ms = 0  # 0: keep the model loaded
 
     @property
     def state(self) -> EngineState:
@@ -75,15 +83,19 @@ class EngineController(QObject):
     def _dispatch(self, event: object) -> None:
         if isinstance(event, TokenEvent):
             self.token.emit(event.request_id, event.text)
+        elif isinstance(event, LoadProgress):
+            self.load_progress.emit(event.fraction)
         elif isinstance(event, ModelLoaded):
             self.model = event
             self._set_state(EngineState.READY)
             self.loaded.emit(event)
+            self._restart_idle()
         elif isinstance(event, GenerationStats):
             if event.request_id == self.active_request:
                 self.active_request = None
             self._set_state(EngineState.READY)
             self.finished.emit(event)
+            self._restart_idle()
         elif isinstance(event, EngineError):
             self.active_request = None
             if event.kind in ("load", "crashed"):
@@ -111,6 +123,7 @@ class EngineController(QObject):
         context_policy: str = "stop",
         mode: str = "chat",
     ) -> str:
+        self._idle.stop()
         self._set_state(EngineState.GENERATING)
         self.active_request = self._client.chat(messages, sampling, context_policy=context_policy, mode=mode)
         return self.active_request
@@ -119,7 +132,24 @@ class EngineController(QObject):
         if self.active_request is not None:
             self._client.cancel(self.active_request)
 
+    def set_idle_minutes(self, minutes: int) -> None:
+        self.idle_ms = max(0, minutes) * 60_000
+        self._restart_idle()
+
+    def _restart_idle(self) -> None:
+        if self.idle_ms and self.model is not None:
+            self._idle.start(self.idle_ms)
+        else:
+            self._idle.stop()
+
+    def _unload_idle(self) -> None:
+        if self._state == EngineState.READY and self.model is not None:
+            model = self.model
+            self.unload()
+            self.idle_unloaded.emit(model)
+
     def unload(self) -> None:
+        self._idle.stop()
         self._client.unload()
         self.model = None
         self._set_state(EngineState.EMPTY)

@@ -53,6 +53,7 @@ class HubBrowser(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.devices: list[Device] = []  # as the last probe found them (none before it ends)
         self.results = HubResultsModel(self)
         self.quants = QuantChoicesModel(self)
         self._jobs = JobRunner(self)
@@ -126,6 +127,7 @@ class HubBrowser(QObject):
         self._jobs.wait()
 
     def _devices_found(self, devices: list[Device]) -> None:
+        self.devices = devices
         self.gpu_bytes = gpu_memory_bytes(devices)
         self.available_bytes = available_memory_bytes(devices)
         self.devices_found.emit(self.available_bytes)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
     QSplitter,
     QWidget,
 )
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
 from desktop import __version__
 from desktop.chats.export import to_json, to_markdown
 from desktop.chats.store import Branching, Conversation, ConversationStore, Message, NewerHistory, SearchHit
-from desktop.engine.protocol import LoadOptions, ModelLoaded
+from desktop.engine.protocol import ModelLoaded
 from desktop.hub.quants import QuantChoice
 from desktop.hub.token import save_token
 from desktop.library.catalog import mark_used, remove_model
@@ -37,6 +38,7 @@ from desktop.ui.chat_settings_dialog import ChatSettingsDialog
 from desktop.ui.dialogs import ask_import_mode, confirm_chat_deletion, confirm_removal
 from desktop.ui.downloads import DownloadManager
 from desktop.ui.engine_bridge import EngineController, EngineState
+from desktop.ui.engine_settings_dialog import EngineSettingsDialog
 from desktop.ui.hub_browser import HubBrowser
 from desktop.ui.jobs import JobRunner
 from desktop.ui.library_bridge import Library
@@ -102,7 +104,15 @@ class MainWindow(QMainWindow):
 
         self.engine_status = QLabel(f"Engine: {EngineState.EMPTY.value}")
         self.engine_status.setAccessibleName("Engine status")
+        self.load_progress = QProgressBar()
+        self.load_progress.setAccessibleName("Loading the model")
+        self.load_progress.setRange(0, 100)
+        self.load_progress.setFixedWidth(140)
+        self.load_progress.setFormat("Loading %p%")
+        self.load_progress.hide()
+        self.statusBar().addPermanentWidget(self.load_progress)
         self.statusBar().addPermanentWidget(self.engine_status)
+        self.engine.set_idle_minutes(context.settings.unload_after_minutes)
 
         self._build_menus()
         self._connect_signals()
@@ -164,6 +174,15 @@ class MainWindow(QMainWindow):
             self.export_chat_action,
         ):
             chat_menu.addAction(action)
+        engine_menu = self.menuBar().addMenu("&Engine")
+        self.engine_settings_action = QAction("Engine &settings…", self)
+        self.engine_settings_action.setToolTip(
+            "Context, threads, GPU layers, batch, KV cache, mmap, idle unload"
+        )
+        self.unload_action = QAction("&Unload model", self)
+        self.unload_action.setToolTip("Unload the model and return its memory")
+        engine_menu.addAction(self.engine_settings_action)
+        engine_menu.addAction(self.unload_action)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About Hearth", self)
         about.triggered.connect(self._about)
@@ -218,6 +237,10 @@ class MainWindow(QMainWindow):
 
         self.engine.state_changed.connect(self._engine_state)
         self.engine.loaded.connect(self._model_loaded)
+        self.engine.load_progress.connect(lambda f: self.load_progress.setValue(int(f * 100)))
+        self.engine.idle_unloaded.connect(self._idle_unloaded)
+        self.engine_settings_action.triggered.connect(self.edit_engine_settings)
+        self.unload_action.triggered.connect(self.unload_model)
 
         sidebar = pane.sidebar
         transcript = pane.transcript
@@ -285,7 +308,9 @@ class MainWindow(QMainWindow):
         if self.chat.busy:
             self.chat.stop()
         self.chat_pane.set_model_status(f"Loading {model.name}…")
-        self.engine.load(LoadOptions(str(model.path), n_ctx=0, n_threads=self.context.settings.threads))
+        self.load_progress.setValue(0)
+        self.load_progress.show()
+        self.engine.load(self.context.settings.load_options(str(model.path)))
 
     def remove_model(self, model: LocalModel) -> None:
         choice = confirm_removal(self, model)
@@ -403,6 +428,32 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{count} model{'s' if count != 1 else ''} in the library", 4000)
         self._offer_conversation_model()
 
+    def edit_engine_settings(self) -> None:
+        dialog = EngineSettingsDialog(self.context.settings, self)
+        if dialog.exec():
+            self.apply_engine_settings(dialog.chosen())
+
+    def apply_engine_settings(self, chosen: Settings) -> None:
+        self.context.settings = chosen
+        save_settings(chosen, self.context.paths)
+        self.engine.set_idle_minutes(chosen.unload_after_minutes)
+        self.statusBar().showMessage("Engine settings saved: they apply the next time a model loads.", 5000)
+
+    def unload_model(self) -> None:
+        if self.engine.model is None:
+            return
+        if self.chat.busy:
+            self.chat.stop()
+        self.engine.unload()
+        self.statusBar().showMessage("Model unloaded; its memory is returned.", 5000)
+
+    def _idle_unloaded(self, info: ModelLoaded) -> None:
+        minutes = self.context.settings.unload_after_minutes
+        self.statusBar().showMessage(
+            f"{model_label(info.model_path)} was unloaded after {minutes} idle minutes; Load brings it back.",
+            10_000,
+        )
+
     def _model_loaded(self, info: ModelLoaded) -> None:
         self._jobs.start(lambda: mark_used(Path(info.model_path)), lambda _r: None, lambda _e: None)
         name = model_label(info.model_path)
@@ -412,9 +463,14 @@ class MainWindow(QMainWindow):
         )
         self.chat_pane.offer_model(None)
         self.library_pane.local.select_path(info.model_path)
+        self.load_progress.hide()
+        if info.load_note:
+            self.chat_pane.show_notice("info", info.load_note)
 
     def _engine_state(self, state: EngineState) -> None:
         self.engine_status.setText(f"Engine: {state.value}")
+        self.load_progress.setVisible(state == EngineState.LOADING)
+        self.unload_action.setEnabled(state in (EngineState.READY, EngineState.GENERATING))
         if state in (EngineState.EMPTY, EngineState.FAILED):
             self.chat_pane.set_model_status(
                 "The engine stopped. Load the model again to go on; your conversation is kept."
@@ -642,16 +698,83 @@ class MainWindow(QMainWindow):
 
     # Window
 
-    def _about(self) -> None:
-        import llama_cpp
+    def diagnostics(self) -> str:
+        """Versions, devices, engine, settings and the log's last lines: for a bug report."""
+        import platform
+        from dataclasses import asdict
+        from importlib.metadata import PackageNotFoundError, version
 
-        QMessageBox.about(
-            self,
-            "About Hearth",
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
+
+        def installed(name: str) -> str:
+            try:
+                return version(name)
+            except PackageNotFoundError:
+                return "not installed"
+
+        lines = [
+            f"Hearth {__version__} · Python {platform.python_version()} · {platform.platform()}",
+            f"PySide6 {pyside_version} (Qt {qVersion()}) · "
+            f"llama-cpp-python {installed('llama_cpp_python')} · "
+            f"huggingface_hub {installed('huggingface_hub')} · gguf {installed('gguf')}",
+            "Devices:",
+        ]
+        devices = self.hub.devices
+        lines += [
+            f"  {d.backend} {d.name} ({d.type}): {format_bytes(d.memory_free_bytes)} free of "
+            f"{format_bytes(d.memory_total_bytes)}"
+            for d in devices
+        ] or ["  (not probed yet)"]
+        model = self.engine.model
+        lines.append(f"Engine: {self.engine.state.value}")
+        if model is not None:
+            lines += [
+                f"  {model.model_path}: {model.architecture}, context {model.n_ctx}, "
+                f"GPU layers {model.gpu_layers} of {model.total_layers} ({model.backend}), "
+                f"threads {model.n_threads}, batch {model.n_batch}/{model.n_ubatch}, "
+                f"flash attention {model.flash_attn}, KV {model.kv_type}, load {model.load_ms:.0f} ms",
+                f"  {model.load_note or ''}".rstrip(),
+                f"  llama.cpp: {model.build_info}",
+            ]
+        s = asdict(self.context.settings)
+        for private in ("window_geometry", "window_state", "splitter_state", "chat_splitter_state", "extra"):
+            s.pop(private, None)
+        lines.append("Settings: " + ", ".join(f"{k}={v}" for k, v in s.items()))
+        log = self.context.paths.log_file
+        try:
+            tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
+        except OSError:
+            tail = []
+        lines += ["Log (last lines):", *(f"  {line}" for line in tail)]
+        return "\n".join(line for line in lines if line)
+
+    def copy_diagnostics(self) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        QGuiApplication.clipboard().setText(self.diagnostics())
+        self.statusBar().showMessage("Diagnostics copied: paste them into a bug report.", 5000)
+
+    def _about(self) -> None:
+        from importlib.metadata import version
+
+        devices = self.hub.devices
+        found = ", ".join(f"{d.backend} {d.name}" for d in devices) or "not probed yet"
+        model = self.engine.model
+        build = f"<br>llama.cpp: {model.build_info}" if model is not None and model.build_info else ""
+        box = QMessageBox(self)
+        box.setWindowTitle("About Hearth")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(
             f"<h3>Hearth {__version__}</h3><p>Run open language models offline.</p>"
-            f"<p>llama-cpp-python {llama_cpp.__version__}<br>"
-            f"Models: {self.context.models_dir}<br>Data: {self.context.paths.data_dir}</p>",
+            f"<p>llama-cpp-python {version('llama_cpp_python')}{build}<br>Devices: {found}<br>"
+            f"Models: {self.context.models_dir}<br>Data: {self.context.paths.data_dir}</p>"
         )
+        copy = box.addButton("Copy diagnostics", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Close)
+        box.exec()
+        if box.clickedButton() is copy:
+            self.copy_diagnostics()
 
     def changeEvent(self, event: QEvent) -> None:
         # `hearth chat` may have written to the history meanwhile: show its chats on return.

@@ -1,0 +1,91 @@
+"""The engine from the window: settings that reach the worker, load progress, unloading, About."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from desktop.ui.engine_bridge import EngineState
+from desktop.ui.engine_settings_dialog import EngineSettingsDialog
+from desktop.ui.main_window import MainWindow
+from tests.test_ui import open_window
+
+__all__ = ["open_window"]  # a fixture, shared with test_ui
+
+
+def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
+    qtbot, open_window: Callable[[], MainWindow], models_dir: Path, tiny_model: Path
+) -> None:
+    target = models_dir / "owner" / "Tiny-GGUF" / tiny_model.name
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_model, target)
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+
+    def choose() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, EngineSettingsDialog)
+        assert dialog.gpu_layers.currentText().startswith("Automatic")  # the default
+        assert all(w.toolTip() for w in (dialog.context, dialog.threads, dialog.kv_type, dialog.mmap))
+        dialog.context.setCurrentIndex(dialog.context.findData(2048))
+        dialog.threads.setValue(1)
+        dialog.batch.setValue(256)
+        dialog.ubatch.setValue(128)
+        dialog.flash_attn.setChecked(True)
+        dialog.mmap.setChecked(False)
+        dialog.unload_after.setValue(5)
+        dialog.accept()
+
+    QTimer.singleShot(0, choose)
+    window.engine_settings_action.trigger()
+    settings = window.context.settings
+    assert (settings.threads, settings.batch_size, settings.flash_attn, settings.use_mmap) == (
+        1,
+        256,
+        True,
+        False,
+    )
+
+    progress: list[float] = []
+    window.engine.load_progress.connect(progress.append)
+    record = window.library.model.record(0)
+    assert record is not None
+    window.load_model(record)
+    assert window.load_progress.isVisible()
+    qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
+    loaded = window.engine.model
+    assert loaded is not None
+    assert (loaded.n_ctx, loaded.n_threads, loaded.n_batch, loaded.n_ubatch) == (2048, 1, 256, 128)
+    assert loaded.flash_attn and not loaded.use_mmap
+    assert progress and progress[-1] == 1.0 and not window.load_progress.isVisible()
+    # A CPU build with automatic GPU layers says where the model runs
+    assert "CPU only" in window.chat_pane.notice.text()
+
+    # Idle unload: the worker keeps no model (its memory returned), and the window says why
+    assert window.engine.idle_ms == 5 * 60_000
+    window.engine.idle_ms = 200
+    window.engine._restart_idle()
+    qtbot.waitUntil(lambda: window.engine.state == EngineState.EMPTY, timeout=5_000)
+    assert window.engine.model is None
+    assert "unloaded after 5 idle minutes" in window.statusBar().currentMessage()
+    assert window.chat_pane.load_last_button.isVisible()  # the chat's model, one click away
+
+    # Unload by hand
+    window.load_model(record)
+    qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
+    window.unload_action.trigger()
+    assert window.engine.model is None and window.engine.state == EngineState.EMPTY
+
+
+def test_about_names_the_build_and_copies_diagnostics(qtbot, open_window: Callable[[], MainWindow]) -> None:
+    window = open_window()
+    text = window.diagnostics()
+    assert "Hearth" in text and "llama-cpp-python" in text and "PySide6" in text
+    assert "Settings" in text and "gpu_layers" in text
+    window.copy_diagnostics()
+    assert QGuiApplication.clipboard().text() == text
