@@ -68,10 +68,13 @@ def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
 
     # Idle unload: the worker keeps no model (its memory returned), and the window says why
     assert window.engine.idle_ms == 5 * 60_000
+    worker = window.engine.worker_pid
+    assert worker and Path(f"/proc/{worker}").exists()
     window.engine.idle_ms = 200
     window.engine._restart_idle()
     qtbot.waitUntil(lambda: window.engine.state == EngineState.EMPTY, timeout=5_000)
     assert window.engine.model is None
+    qtbot.waitUntil(lambda: not Path(f"/proc/{worker}").exists(), timeout=5_000)  # reaped: all returned
     assert "unloaded after 5 idle minutes" in window.statusBar().currentMessage()
     assert window.chat_pane.load_last_button.isVisible()  # the chat's model, one click away
 
