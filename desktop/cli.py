@@ -458,10 +458,10 @@ def resolve_model(ref: str) -> LocalModel:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from desktop.engine.client import EngineClient, EngineFailure
-    from desktop.engine.protocol import ChatMessage, GenerationStats, LoadOptions, Sampling
+    from desktop.engine.protocol import AUTO_GPU_LAYERS, ChatMessage, GenerationStats, LoadOptions, Sampling
 
     model = resolve_model(args.model)
-    gpu_layers = -1 if args.gpu_layers == "auto" else int(args.gpu_layers)
+    gpu_layers = AUTO_GPU_LAYERS if args.gpu_layers == "auto" else int(args.gpu_layers)
     client = EngineClient()
     try:
         client.load(
@@ -470,6 +470,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         loaded = client.wait_loaded()
         if loaded.template_note:
             print(f"note: {loaded.template_note}", file=sys.stderr)
+        if loaded.load_note and gpu_layers:
+            print(f"note: {loaded.load_note}", file=sys.stderr)
         messages = [ChatMessage("system", args.system)] if args.system else []
         messages.append(ChatMessage("user", args.prompt))
         sampling = Sampling(max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed)
@@ -586,7 +588,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--threads", type=_positive_int, default=None)
     p.add_argument("--ctx", type=_positive_int, default=None, help="context size in tokens")
-    p.add_argument("--gpu-layers", type=_gpu_layers, default="0", help="layers to offload, or 'auto'")
+    p.add_argument(
+        "--gpu-layers",
+        type=_gpu_layers,
+        default="auto",
+        help="layers to offload to the GPU, or 'auto' (default: what fits its free memory)",
+    )
     p.add_argument("--system", default=None, help="a system prompt")
     return parser
 

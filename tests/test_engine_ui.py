@@ -92,3 +92,24 @@ def test_about_names_the_build_and_copies_diagnostics(qtbot, open_window: Callab
     assert "Settings" in text and "gpu_layers" in text
     window.copy_diagnostics()
     assert QGuiApplication.clipboard().text() == text
+
+
+def test_switching_models_returns_the_first_ones_memory(
+    qtbot, open_window: Callable[[], MainWindow], models_dir: Path, model_cache: Callable[..., Path]
+) -> None:
+    for name, seed in (("first-F32.gguf", 1), ("second-F32.gguf", 2)):
+        target = models_dir / "owner" / "Tiny-GGUF" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(model_cache(name, seed=seed), target)
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 2)
+    records = [window.library.model.record(r) for r in range(2)]
+    assert records[0] is not None and records[1] is not None
+    window.load_model(records[0])
+    qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
+    first_worker = window.engine.worker_pid
+    window.load_model(records[1])
+    qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
+    assert window.engine.model is not None and window.engine.model.model_path == str(records[1].path)
+    assert window.engine.worker_pid != first_worker
+    qtbot.waitUntil(lambda: not Path(f"/proc/{first_worker}").exists(), timeout=5_000)

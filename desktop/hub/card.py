@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import ModelCard, hf_hub_download
-
 from desktop.hub.api import hub_api, hub_endpoint
 from desktop.hub.errors import HubError, describe_hub_error
 from desktop.hub.files import check_repo_id
@@ -30,6 +28,8 @@ class RepoCard:
 
 
 def load_card(repo_id: str) -> RepoCard:
+    from huggingface_hub import ModelCard, hf_hub_download
+
     check_repo_id(repo_id)
     try:
         info = hub_api().model_info(repo_id)

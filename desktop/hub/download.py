@@ -21,16 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
-
-from filelock import FileLock, Timeout
-from huggingface_hub import constants as hf_constants
-from huggingface_hub import get_hf_file_metadata, hf_hub_url
-from huggingface_hub.errors import HfHubHTTPError
-from huggingface_hub.file_download import http_get
-from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
-from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
 
 from desktop.hub.api import ensure_reachable, hub_endpoint
 from desktop.hub.errors import HubError, describe_hub_error
@@ -40,6 +32,12 @@ from desktop.library.provenance import ProvenanceStore
 from desktop.paths import hearth_paths
 from desktop.settings import load_settings
 from desktop.units import format_bytes
+
+if TYPE_CHECKING:
+    from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
+
+# filelock and huggingface_hub are imported by the functions that download, not here: the app
+# imports this module for DownloadProgress, and its window starts faster without them.
 
 # huggingface_hub reads the body in 10 MB pieces, reports progress once per piece and loses
 # the piece in hand when a connection drops: on a slow link the bar would stand still for
@@ -169,6 +167,8 @@ class _Meter:
 
 
 def _progress_class(meter: _Meter) -> type[hf_tqdm]:
+    from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
+
     class _Bar(hf_tqdm):
         _meter: ClassVar[_Meter] = meter
 
@@ -268,6 +268,10 @@ def _partial_size(part: Path, remote: HubFile, revision: str | None) -> int:
 
 def _fetch(plan: DownloadPlan, remote: HubFile, part: Path, meter: _Meter) -> str:
     """Fetch one file into its ``.part``, resuming; returns the sha256 of what is there."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.file_download import http_get
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+
     url = hf_hub_url(plan.repo_id, remote.filename, revision=plan.revision, endpoint=hub_endpoint())
     metadata = get_hf_file_metadata(url, endpoint=hub_endpoint())
     headers = build_hf_headers()
@@ -315,6 +319,9 @@ def download_plan(
                 f"{target.name} is already in the library but differs from the Hub's version "
                 f"(an older or damaged copy). Delete it from the library first, then download again."
             )
+
+    from filelock import FileLock, Timeout
+    from huggingface_hub import constants as hf_constants
 
     hf_constants.DOWNLOAD_CHUNK_SIZE = PROGRESS_CHUNK_BYTES
     ensure_reachable()
@@ -389,6 +396,8 @@ def _with_retries(fetch: Callable[[], str]) -> str:
 
     Each attempt resumes from what is already in the ``.part`` file.
     """
+    from huggingface_hub.errors import HfHubHTTPError
+
     for wait in (*RETRY_WAITS_S, None):
         try:
             return fetch()

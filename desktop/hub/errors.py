@@ -2,15 +2,6 @@
 
 from __future__ import annotations
 
-from huggingface_hub.errors import (
-    GatedRepoError,
-    HfHubHTTPError,
-    LocalEntryNotFoundError,
-    OfflineModeIsEnabled,
-    RemoteEntryNotFoundError,
-    RepositoryNotFoundError,
-)
-
 
 class HubError(Exception):
     """A Hub request that failed, with a message fit to show as it is."""
@@ -51,6 +42,17 @@ def _is_network_failure(exc: BaseException) -> bool:
 def describe_hub_error(exc: BaseException, *, repo_id: str | None = None) -> HubError:
     if isinstance(exc, HubError):
         return exc
+    # Imported here, not at the top: huggingface_hub takes about 0.4 s to import, which the
+    # window's start does not need. Whatever failed has imported it already, as a rule.
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RemoteEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
+
     # huggingface_hub wraps the real failure (say, a 503 on HEAD) in a generic one: use the root.
     exc = next((e for e in _chain(exc) if isinstance(e, HfHubHTTPError | OfflineModeIsEnabled)), exc)
     what = f"'{repo_id}'" if repo_id else "this repository"

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from huggingface_hub import hf_hub_url
-from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status  # type: ignore[attr-defined]
-
 from desktop.hub.api import ensure_reachable, hub_endpoint
 from desktop.hub.errors import describe_hub_error
 from desktop.library.gguf_header import BrokenModel, NeedMoreBytes, read_fields
@@ -20,6 +17,9 @@ LARGEST_REQUEST = 64 * 1024 * 1024
 
 
 def remote_fields(repo_id: str, filename: str, revision: str | None = None) -> dict[str, Any]:
+    from huggingface_hub import hf_hub_url
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status  # type: ignore[attr-defined]
+
     ensure_reachable()
     url = hf_hub_url(repo_id, filename, revision=revision, endpoint=hub_endpoint())
     want = FIRST_REQUEST

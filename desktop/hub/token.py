@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from huggingface_hub import HfApi, get_token
-
-# login() checks the token against the endpoint fixed at import; these store it as login() does.
-from huggingface_hub._login import _set_active_token
-from huggingface_hub.utils._auth import _save_token
-
 from desktop.hub.api import ensure_reachable, hub_endpoint
 from desktop.hub.errors import HubError, describe_hub_error
 
 
 def save_token(token: str) -> str:
     """Check the token with the Hub, store it as the active one, and return the account name."""
+    from huggingface_hub import HfApi
+
+    # login() checks the token against the endpoint fixed at import; these store it as login() does.
+    from huggingface_hub._login import _set_active_token
+    from huggingface_hub.utils._auth import _save_token
+
     token = token.strip()
     if not token:
         raise HubError("Paste a Hugging Face access token (it starts with hf_).")
@@ -36,4 +36,6 @@ def save_token(token: str) -> str:
 
 
 def has_token() -> bool:
+    from huggingface_hub import get_token
+
     return get_token() is not None

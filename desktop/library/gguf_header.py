@@ -3,18 +3,19 @@
 A small parser of its own rather than ``gguf.GGUFReader``: the reader builds a Python
 object for every element of every array, which takes about 24 s for one header with a
 262,144-token vocabulary (Gemma 3); here arrays are skipped over in bulk and the same
-header reads in a fraction of a second. Type sizes come from the ``gguf`` package.
+header reads in a fraction of a second. Type sizes come from the ``gguf`` package, imported
+when a header is first read (it brings numpy: about a third of a second the window's start
+does not need).
 """
 
 from __future__ import annotations
 
+import functools
 import mmap
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, LlamaFileType
 
 MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
@@ -65,12 +66,26 @@ class GGUFHeader:
     fields: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
+@functools.cache
+def _quant_sizes() -> dict[int, tuple[int, int]]:
+    """(block size, bytes per block) by tensor type id, from the ``gguf`` package."""
+    from gguf import GGML_QUANT_SIZES
+
+    return {int(kind): sizes for kind, sizes in GGML_QUANT_SIZES.items()}
+
+
+@functools.cache
+def _file_type_names() -> dict[int, str]:
+    from gguf import LlamaFileType
+
+    return {int(kind): kind.name for kind in LlamaFileType}
+
+
 def file_type_label(file_type: int | None) -> str | None:
     if file_type is None:
         return None
-    try:
-        name = LlamaFileType(file_type).name
-    except ValueError:
+    name = _file_type_names().get(file_type)
+    if name is None:
         return None
     if name == "GUESSED":
         return None
@@ -135,10 +150,10 @@ class _Cursor:
 
 
 def _tensor_bytes(type_id: int, elements: int) -> int:
-    try:
-        block, size = GGML_QUANT_SIZES[GGMLQuantizationType(type_id)]
-    except (ValueError, KeyError) as exc:
-        raise BrokenModel(f"uses a tensor type this version does not know (type {type_id})") from exc
+    sizes = _quant_sizes().get(type_id)
+    if sizes is None:
+        raise BrokenModel(f"uses a tensor type this version does not know (type {type_id})")
+    block, size = sizes
     return elements // block * size
 
 

@@ -111,6 +111,9 @@ class EngineController(QObject):
     # Commands (GUI thread)
 
     def load(self, options: LoadOptions) -> None:
+        if self.model is not None:
+            # Switching models: a fresh worker, so every byte of the old one is returned.
+            self._client.shutdown()
         self.model = None
         self._set_state(EngineState.LOADING)
         self._client.load(options)

@@ -27,6 +27,9 @@ from desktop.ui.jobs import JobRunner
 
 PAGE = 50
 PROBE_DELAY_MS = 4000
+# huggingface_hub's import and HTTP client (about half a second of the interpreter lock),
+# made ready once the window is up rather than while it is being built.
+PREPARE_HTTP_DELAY_MS = 1500
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,10 @@ class HubBrowser(QObject):
         self._loading_more = False
         self.repo_id: str | None = None
         self._context_override: int | None = None
-        self._jobs.start(prepare_http, lambda _r: None, lambda _e: None)
+        self._prepare_timer = QTimer(self)
+        self._prepare_timer.setSingleShot(True)
+        self._prepare_timer.timeout.connect(self._prepare_http)
+        self._prepare_timer.start(PREPARE_HTTP_DELAY_MS)
         # RAM until the device probe answers; then RAM plus the GPUs' free memory.
         self.available_bytes = system_memory_bytes()
         self.gpu_bytes = 0
@@ -104,6 +110,9 @@ class HubBrowser(QObject):
         if self._more_possible and not self._loading_more:
             self._run(replace(self._request, limit=self._request.limit + PAGE), append=True)
 
+    def _prepare_http(self) -> None:
+        self._jobs.start(prepare_http, lambda _r: None, lambda _e: None)
+
     def _start_device_probe(self) -> None:
         """A QProcess, not a thread running subprocess: forking the GUI process from a Python
         thread stalled the window for up to a second on a busy two-core machine."""
@@ -121,6 +130,7 @@ class HubBrowser(QObject):
 
     def shutdown(self) -> None:
         self._probe_timer.stop()  # closing before the probe started: it never starts
+        self._prepare_timer.stop()
         if self._probe.state() != QProcess.ProcessState.NotRunning:
             self._probe.kill()
             self._probe.waitForFinished(2000)
