@@ -29,6 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     setup_logging()
     if not args or args[0].startswith("-platform"):
+        import gc
+
+        # No automatic collections while the GUI's modules load and its window is built (about
+        # a hundred of them, which find little: what is made then lives as long as the app).
+        # create_main_window() collects once and freezes what it built; run_gui() turns
+        # collection back on.
+        gc.disable()
         from desktop.ui.app import run_gui
 
         return run_gui(args)

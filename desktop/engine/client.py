@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from desktop.childproc import ChildProcess, describe_exit
 from desktop.engine.protocol import (
+    ENGINE_SUBCOMMAND,
     ChatMessage,
     ChatRequest,
     EngineError,
@@ -28,7 +29,6 @@ from desktop.engine.protocol import (
     TokenEvent,
     event_from_dict,
 )
-from desktop.engine.worker import SUBCOMMAND
 
 T = TypeVar("T")
 
@@ -50,7 +50,7 @@ class EngineClient:
         with self._lock:
             if self._child is None or self._child.poll() is not None:
                 self._closing = False
-                child = ChildProcess(SUBCOMMAND)
+                child = ChildProcess(ENGINE_SUBCOMMAND)
                 self._child = child
                 threading.Thread(target=self._pump, args=(child,), daemon=True).start()
             return self._child

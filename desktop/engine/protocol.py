@@ -17,6 +17,7 @@ class ChatMessage:
     content: str
 
 
+ENGINE_SUBCOMMAND = "_engine"  # `python -m desktop _engine` runs the worker
 AUTO_GPU_LAYERS = -2  # Hearth works out what fits the GPU's free memory
 ALL_GPU_LAYERS = -1
 KV_TYPES = ("f16", "q8_0", "q4_0")

@@ -27,6 +27,7 @@ from desktop.engine.llama_log import LlamaLog
 from desktop.engine.protocol import (
     ALL_GPU_LAYERS,
     AUTO_GPU_LAYERS,
+    ENGINE_SUBCOMMAND,
     KV_TYPES,
     ChatMessage,
     ChatRequest,
@@ -45,7 +46,7 @@ from desktop.engine.protocol import (
 from desktop.library.gguf_header import BrokenModel, read_header
 from desktop.units import format_bytes
 
-SUBCOMMAND = "_engine"
+SUBCOMMAND = ENGINE_SUBCOMMAND
 DEFAULT_MAX_CTX = 4096
 
 

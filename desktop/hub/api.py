@@ -1,8 +1,8 @@
 """The Hub endpoint and API object, built per call so environment changes take effect.
 
 huggingface_hub is imported by the functions that use it, never at module level: it takes
-about 0.4 s to import, and the window's start needs none of it. (Every module of
-``desktop.hub`` does the same.)
+about 0.4 s to import, and the window's start needs none of it. Every module of
+``desktop.hub`` does the same, after ``load_huggingface_hub()`` (see ``desktop.hub``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import socket
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from desktop.hub import load_huggingface_hub
 from desktop.hub.errors import OFFLINE_MESSAGE, OFFLINE_MODE_MESSAGE, HubError
 from desktop.settings import load_settings
 
@@ -34,6 +35,7 @@ def ensure_reachable() -> None:
     right for a flaky link, wrong for a laptop that is simply offline. One TCP connect
     tells the two apart in milliseconds.
     """
+    load_huggingface_hub()
     from huggingface_hub import constants as hf_constants
 
     if hf_constants.is_offline_mode() or load_settings().offline:
@@ -49,6 +51,7 @@ def ensure_reachable() -> None:
 
 
 def hub_api() -> HfApi:
+    load_huggingface_hub()
     from huggingface_hub import HfApi
 
     ensure_reachable()
@@ -57,11 +60,13 @@ def hub_api() -> HfApi:
 
 
 def prepare_http() -> None:
-    """Build huggingface_hub's shared HTTP client ahead of the first request; opens no connection.
+    """Import huggingface_hub and build its shared HTTP client ahead of the first request;
+    opens no connection.
 
-    Building it loads the TLS certificates, about 100 ms during which the interpreter lock is
-    held: done at start-up on a worker thread, it no longer stalls the window mid-search.
+    The import and the TLS certificates hold the interpreter lock for about half a second:
+    done on a worker thread soon after the window is up, they no longer stall it mid-search.
     """
+    load_huggingface_hub()
     from huggingface_hub.utils import get_session  # type: ignore[attr-defined]
 
     get_session()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.hub import load_huggingface_hub
 from desktop.hub.api import hub_api, hub_endpoint
 from desktop.hub.errors import HubError, describe_hub_error
 from desktop.hub.files import check_repo_id
@@ -28,6 +29,7 @@ class RepoCard:
 
 
 def load_card(repo_id: str) -> RepoCard:
+    load_huggingface_hub()
     from huggingface_hub import ModelCard, hf_hub_download
 
     check_repo_id(repo_id)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
+from desktop.hub import load_huggingface_hub
 from desktop.hub.api import ensure_reachable, hub_endpoint
 from desktop.hub.errors import HubError, describe_hub_error
 from desktop.hub.files import HubFile, RepoFiles, check_repo_id, list_files
@@ -167,6 +168,7 @@ class _Meter:
 
 
 def _progress_class(meter: _Meter) -> type[hf_tqdm]:
+    load_huggingface_hub()
     from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
 
     class _Bar(hf_tqdm):
@@ -268,6 +270,7 @@ def _partial_size(part: Path, remote: HubFile, revision: str | None) -> int:
 
 def _fetch(plan: DownloadPlan, remote: HubFile, part: Path, meter: _Meter) -> str:
     """Fetch one file into its ``.part``, resuming; returns the sha256 of what is there."""
+    load_huggingface_hub()
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.file_download import http_get
     from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
@@ -320,6 +323,7 @@ def download_plan(
                 f"(an older or damaged copy). Delete it from the library first, then download again."
             )
 
+    load_huggingface_hub()
     from filelock import FileLock, Timeout
     from huggingface_hub import constants as hf_constants
 
@@ -396,6 +400,7 @@ def _with_retries(fetch: Callable[[], str]) -> str:
 
     Each attempt resumes from what is already in the ``.part`` file.
     """
+    load_huggingface_hub()
     from huggingface_hub.errors import HfHubHTTPError
 
     for wait in (*RETRY_WAITS_S, None):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from desktop.hub import load_huggingface_hub
+
 
 class HubError(Exception):
     """A Hub request that failed, with a message fit to show as it is."""
@@ -44,6 +46,7 @@ def describe_hub_error(exc: BaseException, *, repo_id: str | None = None) -> Hub
         return exc
     # Imported here, not at the top: huggingface_hub takes about 0.4 s to import, which the
     # window's start does not need. Whatever failed has imported it already, as a rule.
+    load_huggingface_hub()
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,

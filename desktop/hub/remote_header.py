@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from desktop.hub import load_huggingface_hub
 from desktop.hub.api import ensure_reachable, hub_endpoint
 from desktop.hub.errors import describe_hub_error
 from desktop.library.gguf_header import BrokenModel, NeedMoreBytes, read_fields
@@ -17,6 +18,7 @@ LARGEST_REQUEST = 64 * 1024 * 1024
 
 
 def remote_fields(repo_id: str, filename: str, revision: str | None = None) -> dict[str, Any]:
+    load_huggingface_hub()
     from huggingface_hub import hf_hub_url
     from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status  # type: ignore[attr-defined]
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from desktop.hub import load_huggingface_hub
 from desktop.hub.api import ensure_reachable, hub_endpoint
 from desktop.hub.errors import HubError, describe_hub_error
 
 
 def save_token(token: str) -> str:
     """Check the token with the Hub, store it as the active one, and return the account name."""
+    load_huggingface_hub()
     from huggingface_hub import HfApi
 
     # login() checks the token against the endpoint fixed at import; these store it as login() does.
@@ -36,6 +38,7 @@ def save_token(token: str) -> str:
 
 
 def has_token() -> bool:
+    load_huggingface_hub()
     from huggingface_hub import get_token
 
     return get_token() is not None

@@ -58,6 +58,7 @@ def run_gui(argv: Sequence[str]) -> int:
     # the engine and download processes notice their parent is gone and exit too.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     window = create_main_window()
+    gc.enable()  # off while the modules loaded and the window was built (see desktop.__main__)
     window.show()
     log.info("main window shown (Hearth %s, Qt %s)", __version__, qVersion())
     return app.exec()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
-from desktop.hub.download import DownloadProgress
-from desktop.hub.download_process import DownloadOutcome, DownloadProcess, discard_partials
 from desktop.hub.download_queue import DownloadItem, load_queue, save_queue
 from desktop.units import format_bytes, format_duration
+
+if TYPE_CHECKING:
+    # The download code is imported when a download starts or is cancelled, not with the window.
+    from desktop.hub.download import DownloadProgress
+    from desktop.hub.download_process import DownloadOutcome, DownloadProcess
 
 Index = QModelIndex | QPersistentModelIndex
 ItemRole = Qt.ItemDataRole.UserRole + 1
@@ -133,6 +136,8 @@ class DownloadManager(QObject):
             return
         self.model.remove(item)
         self._save()
+        from desktop.hub.download_process import discard_partials
+
         discard_partials(item.repo_id, item.wanted)
         self.cancelled.emit()
 
@@ -159,6 +164,8 @@ class DownloadManager(QObject):
         self.model.changed(item)
         self._save()
         self.busy_changed.emit(True)
+        from desktop.hub.download_process import DownloadProcess
+
         self._job = DownloadProcess(
             item.repo_id, item.wanted, on_progress=self._progress.emit, on_finished=self._outcome.emit
         )
