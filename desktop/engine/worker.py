@@ -578,6 +578,10 @@ def worker_main() -> int:
             commands.put(command)
 
     threading.Thread(target=link.read_commands, args=(route,), daemon=True).start()
+    # The header check of the first load needs gguf's tables: imported while no command waits.
+    from desktop.library.gguf_header import warm_up
+
+    threading.Thread(target=warm_up, daemon=True, name="warm-up").start()
     while worker.handle(commands.get()):
         pass
     worker.unload()

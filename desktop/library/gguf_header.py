@@ -81,6 +81,12 @@ def _file_type_names() -> dict[int, str]:
     return {int(kind): kind.name for kind in LlamaFileType}
 
 
+def warm_up() -> None:
+    """Imports the gguf tables now (a process that will read headers can do it while idle)."""
+    _quant_sizes()
+    _file_type_names()
+
+
 def file_type_label(file_type: int | None) -> str | None:
     if file_type is None:
         return None
