@@ -171,7 +171,7 @@ def native_chain(sampling: Any, n_vocab: int, seed: int, penalty_last_n: int = 6
         ll.llama_sampler_chain_add(chain, sampler)
 
     greedy = sampling.temperature == 0
-    keep = 1 if greedy else sampling.top_k
+    keep = 1 if greedy else sampling.top_k if sampling.temperature > 0 else 0  # candidates that matter
     if sampling.repeat_penalty != 1.0 and penalty_last_n > 0:
         if sampling.repeat_penalty > 1.0 and keep > 0:
             add(ll.llama_sampler_init_top_k(keep + penalty_last_n))
@@ -607,28 +607,47 @@ def run(
     high_level(as_hearth, prompt[:64], 4)
     low_level(engine, prompt[:64], 4, sample=True)
     began = time.perf_counter()
-    for _ in range(args.reps):
+
+    def one_bench() -> None:
         pp, tg = measure(
             bench, lambda: llama_bench(args.llama_bench, model, args.threads, len(prompt), args.n_gen)
         )
         bench.pp.append(pp)
         bench.tg.append(tg)
+
+    def one_hearth() -> None:
         if worker is not None:
             pp, tg = measure(hearth, lambda: worker.measure(args.n_gen))
             hearth.pp.append(pp)
             hearth.tg.append(tg)
+
+    def one_a() -> None:
         pp, tg = measure(hl, lambda: high_level(as_hearth, prompt, args.n_gen))
         hl.pp.append(pp)
         hl.tg.append(tg)
+
+    def one_b() -> None:
         pp, tg, ms = measure(b, lambda: low_level(engine, prompt, args.n_gen, sample=True))
         b.pp.append(pp)
         b.tg.append(tg)
         b.sample_ms.append(ms)
+
+    def one_c() -> None:
         _pp, tg, _ms = measure(c, lambda: low_level(engine, prompt, args.n_gen, sample=False))
         c.tg.append(tg)
+
+    def one_d() -> None:
         pp, tg = measure(d, lambda: chat_loop(engine, prompt, args.n_gen))
         d.pp.append(pp)
         d.tg.append(tg)
+
+    # The order turns each repetition: where a path stands in the round (after which other
+    # path, how long since the last llama-bench process) moves figures by a few percent here.
+    order = [one_bench, one_hearth, one_a, one_b, one_c, one_d]
+    for rep in range(args.reps):
+        shift = rep % len(order)
+        for step in order[shift:] + order[:shift]:
+            step()
     print(f"({time.perf_counter() - began:.0f} s)")
     print()
     return bench, [p for p in (hearth, hl, b, c, d) if p.tg], b, c
