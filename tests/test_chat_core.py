@@ -155,7 +155,7 @@ def test_replies_render_safely_with_code_and_actions() -> None:
         "```python\nprint('hi')\n```"
     )
     message = Message(7, 1, "assistant", hostile, "x", "/m/model.gguf", {"completion_tokens": 3}, True)
-    html = renderer.message(message, last=True)
+    html = renderer.message(message)
     assert "<script>" not in html and "<img" not in html and 'href="file:' not in html
     assert "&lt;script&gt;" in html
     assert 'href="hearth:copy-code/7/0"' in html and 'href="hearth:regenerate/7"' in html

@@ -257,43 +257,41 @@ def test_search_open_rename_duplicate_delete_and_export(
     assert all(sidebar.model.index(r, 0).data(ConversationIdRole) != copy.id for r in range(3))
 
 
-def test_thinking_shows_as_a_block_that_opens(qtbot, open_window) -> None:
+def stored_chat(question: str, answer: str) -> tuple[int, int]:
+    """A question and its reply, kept in the history before the window opens: (chat id, reply id)."""
     store = ConversationStore(hearth_paths().chats_db)
-    chat = store.create_conversation(model="/models/qwen3.gguf")
-    store.add_message(chat.id, "user", "What is 2 + 2?")
-    answer = store.add_message(
-        chat.id,
-        "assistant",
-        "<think>Two and two make four, simple.</think>It is **4**.",
-        model="/m/qwen3.gguf",
+    try:
+        chat = store.create_conversation(model=None)
+        store.add_message(chat.id, "user", question)
+        reply = store.add_message(chat.id, "assistant", answer, model="/m/model.gguf")
+    finally:
+        store.close()
+    return chat.id, reply.id
+
+
+def test_thinking_shows_as_a_block_that_opens(qtbot, open_window) -> None:
+    chat_id, answer_id = stored_chat(
+        "What is 2 + 2?", "<think>Two and two make four, simple.</think>It is **4**."
     )
-    store.close()
     window = open_window()
     transcript = window.chat_pane.transcript
-    window.chat.open(chat.id)
+    window.chat.open(chat_id)
     text = transcript.plain_text()
     assert "Thought for 6 words" in text and "It is 4." in text and "simple" not in text
-    click_link(window, f"hearth:think/{answer.id}")
+    click_link(window, f"hearth:think/{answer_id}")
     assert "Two and two make four, simple." in transcript.plain_text()
-    click_link(window, f"hearth:think/{answer.id}")
+    click_link(window, f"hearth:think/{answer_id}")
     assert "simple" not in transcript.plain_text()
 
 
 def test_code_blocks_are_highlighted_and_copied(qtbot, open_window) -> None:
-    store = ConversationStore(hearth_paths().chats_db)
-    chat = store.create_conversation(model=None)
-    store.add_message(chat.id, "user", "Code please")
-    answer = store.add_message(
-        chat.id,
-        "assistant",
-        "First:\n\n```python\nprint('one')\n```\n\nThen:\n\n```sh\necho two\n```\n",
-        model="/m/x.gguf",
+    chat_id, answer_id = stored_chat(
+        "Code please", "First:\n\n```python\nprint('one')\n```\n\nThen:\n\n```sh\necho two\n```\n"
     )
-    store.close()
     window = open_window()
-    window.chat.open(chat.id)
+    window.chat.open(chat_id)
     assert window.chat_pane.transcript.plain_text().count("Copy code") == 2
-    click_link(window, f"hearth:copy-code/{answer.id}/1")
+    click_link(window, f"hearth:copy-code/{answer_id}/1")
     assert QGuiApplication.clipboard().text() == "echo two\n"
     screenshot(window, "markdown.png")
 
@@ -333,8 +331,11 @@ def test_a_long_conversation_opens_on_its_newest_messages(qtbot, open_window) ->
     assert "240 earlier messages" in text  # the newest 60 shown
     # Scrolling to the top brings the earlier ones, keeping the view where it was
     bar = transcript.verticalScrollBar()
-    while "Message number 0." not in transcript.plain_text():
+    for _ in range(300 // 12 + 2):  # 240 earlier messages, 12 at a time
+        if "Message number 0." in transcript.plain_text():
+            break
         bar.setValue(0)
+    assert "Message number 0." in transcript.plain_text()
     assert "earlier messages" not in transcript.plain_text()
     # A search hit further up is shown too
     window.chat.open(chat.id)
@@ -384,18 +385,18 @@ def test_the_app_and_hearth_chat_share_the_history_at_the_same_time(qtbot, ready
 def test_the_transcript_follows_a_switch_to_dark(qtbot, open_window) -> None:
     from PySide6.QtGui import QColor, QPalette
 
-    store = ConversationStore(hearth_paths().chats_db)
-    chat = store.create_conversation(model=None)
-    store.add_message(chat.id, "user", "Hi")
-    store.add_message(chat.id, "assistant", "```python\nprint(1)\n```", model="/m/x.gguf")
-    store.close()
+    from desktop.ui.chat_transcript import theme_from
+
+    chat_id, _ = stored_chat("Hi", "```python\nprint(1)\n```")
     window = open_window()
-    window.chat.open(chat.id)
+    window.chat.open(chat_id)
     transcript = window.chat_pane.transcript
-    assert not transcript._renderer.theme.dark
+    light = theme_from(transcript.palette())
+    assert light.code_bg in transcript.toHtml()  # the code block's background, as drawn
     dark = QPalette(transcript.palette())
     dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
     dark.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6"))
     transcript.setPalette(dark)
-    assert transcript._renderer.theme.dark and "#e6e6e6" in transcript._renderer.theme.text
+    shown = transcript.toHtml()
+    assert theme_from(dark).dark and theme_from(dark).code_bg in shown and light.code_bg not in shown
     assert "Copy code" in transcript.plain_text()

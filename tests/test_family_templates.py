@@ -32,6 +32,14 @@ CONVERSATION = [
 # Llama 3.x writes today's date into its system block: the expected text holds this mark,
 # and the rendered date is checked and replaced by it (see _undated).
 DATE = "<DATE>"
+# Qwen2.5 and Qwen3 both write ChatML.
+CHATML_EXPECTED = (
+    "<|im_start|>system\nYou are terse.<|im_end|>\n"
+    "<|im_start|>user\nHi there<|im_end|>\n"
+    "<|im_start|>assistant\nHello!<|im_end|>\n"
+    "<|im_start|>user\nName a colour.<|im_end|>\n"
+    "<|im_start|>assistant\n"
+)
 
 
 @dataclass(frozen=True)
@@ -74,11 +82,7 @@ FAMILIES = [
         "",
         "<|im_end|>",
         True,
-        "<|im_start|>system\nYou are terse.<|im_end|>\n"
-        "<|im_start|>user\nHi there<|im_end|>\n"
-        "<|im_start|>assistant\nHello!<|im_end|>\n"
-        "<|im_start|>user\nName a colour.<|im_end|>\n"
-        "<|im_start|>assistant\n",
+        CHATML_EXPECTED,
     ),
     Family(
         "mistral_nemo",
@@ -118,11 +122,7 @@ FAMILIES = [
         "",
         "<|im_end|>",
         True,
-        "<|im_start|>system\nYou are terse.<|im_end|>\n"
-        "<|im_start|>user\nHi there<|im_end|>\n"
-        "<|im_start|>assistant\nHello!<|im_end|>\n"
-        "<|im_start|>user\nName a colour.<|im_end|>\n"
-        "<|im_start|>assistant\n",
+        CHATML_EXPECTED,
     ),
     Family(
         "deepseek_r1_distill",

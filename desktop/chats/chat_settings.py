@@ -44,7 +44,7 @@ def recommended_sampling(metadata: dict[str, Any]) -> dict[str, float]:
 
 
 def _sampling_from(values: dict[str, Any], base: Sampling) -> Sampling:
-    known = {f.name: f.type for f in fields(Sampling)}
+    known = {f.name for f in fields(Sampling)}
     changes: dict[str, Any] = {}
     for name, value in values.items():
         if name not in known or (value is None and name != "seed"):

@@ -168,7 +168,7 @@ class MessageRenderer:
             "<p>" + "<br>".join(html.escape(line) for line in p.split("\n")) + "</p>" for p in paragraphs
         )
 
-    def header(self, message: Message, notebook: bool = False) -> str:
+    def header(self, message: Message) -> str:
         t = self.theme
         who = "You" if message.role == "user" else model_label(message.model)
         colour = t.text if message.role == "user" else t.accent
@@ -177,12 +177,13 @@ class MessageRenderer:
             f'<b style="color: {colour};">{html.escape(who)}</b></p>'
         )
 
-    def footer(self, message: Message, branching: Branching | None, last: bool) -> str:
+    def footer(self, message: Message, branching: Branching | None) -> str:
+        """Copy; Edit under a question, Regenerate under any reply (the old one stays a branch)."""
         t = self.theme
         links = [f'<a href="hearth:copy/{message.id}">Copy</a>']
         if message.role == "user":
             links.append(f'<a href="hearth:edit/{message.id}">Edit</a>')
-        elif last:
+        else:
             links.append(f'<a href="hearth:regenerate/{message.id}">Regenerate</a>')
         if branching is not None:
             before = branching.sibling_ids[branching.index - 1] if branching.index > 0 else None
@@ -208,14 +209,13 @@ class MessageRenderer:
         message: Message,
         *,
         branching: Branching | None = None,
-        last: bool = False,
         expanded_thinking: bool = False,
     ) -> str:
         if message.role == "user":
             body = self.plain(message.content)
         else:
             body = self.reply_body(message.content, message.id, expanded_thinking=expanded_thinking)
-        return self.header(message) + body + self.footer(message, branching, last)
+        return self.header(message) + body + self.footer(message, branching)
 
     def notebook_part(self, message: Message) -> str:
         """Notebook mode: one flowing text, the model's continuations in the accent colour."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from desktop.chats.chat_settings import ChatSettings
+from desktop.chats.chat_settings import ChatMode, ChatSettings
 from desktop.chats.rendering import model_label
 from desktop.chats.store import Conversation, ConversationStore, Message, ReplyRecorder
 from desktop.chats.turns import engine_messages, engine_mode
@@ -94,13 +94,9 @@ class ChatController(QObject):
 
     def _show(self, conversation: Conversation) -> None:
         self.conversation = conversation
-        self.conversation_shown.emit(
-            conversation, self._store.messages(conversation.id), self._store.branching(conversation.id)
-        )
-        last = next(
-            (m for m in reversed(self._store.messages(conversation.id)) if m.stats and m.stats.get("n_ctx")),
-            None,
-        )
+        messages = self._store.messages(conversation.id)
+        self.conversation_shown.emit(conversation, messages, self._store.branching(conversation.id))
+        last = next((m for m in reversed(messages) if m.stats and m.stats.get("n_ctx")), None)
         if last is not None and last.stats:
             used = int(last.stats.get("prompt_tokens", 0)) + int(last.stats.get("completion_tokens", 0))
             self.context_used.emit(used, int(last.stats["n_ctx"]))
@@ -148,10 +144,10 @@ class ChatController(QObject):
         if (settings.mode == "notebook") != notebook_before and not self.busy:
             self._refresh()
 
-    def set_mode(self, mode: str) -> None:
+    def set_mode(self, mode: ChatMode) -> None:
         if self.conversation is None:
             return
-        self.update_settings(self.conversation.system_prompt, replace(self.settings, mode=mode))  # type: ignore[arg-type]
+        self.update_settings(self.conversation.system_prompt, replace(self.settings, mode=mode))
 
     # Engine events
 

@@ -7,6 +7,8 @@ re-rendered at most every ``REFRESH_MS``, only its own part of the document.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QEvent, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextBrowser, QTextEdit, QWidget
@@ -114,7 +116,6 @@ class ChatTranscript(QTextBrowser):
             cached = self._renderer.message(
                 message,
                 branching=self._branching.get(message.id),
-                last=message.role == "assistant",
                 expanded_thinking=message.id in self._expanded,
             )
             self._html_cache[message.id] = cached
@@ -204,7 +205,7 @@ class ChatTranscript(QTextBrowser):
             return
         text = self.streamed_text
         if self._notebook:
-            self._replace_stream(self._renderer.notebook_part(_with_content(message, text)))
+            self._replace_stream(self._renderer.notebook_part(replace(message, content=text)))
         else:
             self._replace_stream(
                 self._renderer.reply_body(text, message.id, expanded_thinking=message.id in self._expanded)
@@ -226,7 +227,7 @@ class ChatTranscript(QTextBrowser):
                 self._renderer.reply_body(
                     message.content, message.id, expanded_thinking=message.id in self._expanded
                 )
-                + self._renderer.footer(message, self._branching.get(message.id), True)
+                + self._renderer.footer(message, self._branching.get(message.id))
             )
         self._stream = None
 
@@ -315,12 +316,6 @@ class ChatTranscript(QTextBrowser):
 
     def plain_text(self) -> str:
         return self.toPlainText()
-
-
-def _with_content(message: Message, text: str) -> Message:
-    from dataclasses import replace
-
-    return replace(message, content=text)
 
 
 __all__ = ["ChatTranscript", "model_label", "theme_from"]

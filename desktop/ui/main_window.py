@@ -505,10 +505,8 @@ class MainWindow(QMainWindow):
             self.chat_pane.title.setText(current.title)
 
     def _reply_finished(self, message: Message, branching: dict[int, Branching]) -> None:
+        # The title (the first message names the chat) follows with conversations_changed.
         self.chat_pane.transcript.end_reply(message, branching)
-        conversation = self.store.conversation(message.conversation_id)
-        if conversation:  # the first message names the chat
-            self.chat_pane.title.setText(conversation.title)
 
     def _open_conversation(self, conversation_id: int, message_id: int, words: str) -> None:
         if self.chat.busy:
@@ -523,8 +521,7 @@ class MainWindow(QMainWindow):
         """Searches in a worker thread, on its own connection: the window never waits on SQLite."""
         sidebar = self.chat_pane.sidebar
         if not text:
-            current = self.chat.conversation
-            sidebar.show_conversations(self.store.conversations(), current.id if current else None)
+            self._conversations_changed()
             return
         path = self.context.paths.chats_db
 
