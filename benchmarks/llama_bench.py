@@ -8,24 +8,27 @@ llama.cpp sources vendored in the installed llama-cpp-python's sdist, so both ru
 llama.cpp. Against it, in this process, on the same model and threads:
 
 - Hearth's worker as shipped (``EngineClient``, a real worker process, Hearth's default load
-  options and sampling): prompt speed as llama.cpp's own timer gives it, generation as the
-  worker sees it from token to token (sampling, detokenizing and events included);
-- (a) llama-cpp-python's high-level ``Llama`` loaded as Hearth loads it (n_batch 512, flash
+  options: n_batch 2048, n_ubatch 512, flash attention on; default sampling): prompt speed
+  as llama.cpp's own timer gives it, generation as the worker sees it from token to token
+  (sampling, detokenizing and events included);
+- (a) llama-cpp-python's high-level ``Llama`` as Hearth used it before (n_batch 512, flash
   attention off): ``Llama.eval`` of the prompt, 128 tokens from ``Llama.generate`` with
   Hearth's default sampling;
 - (b) a plain loop over the low-level API: ``llama_decode`` with ``llama_batch_get_one``
-  (n_batch 2048, n_ubatch 512, flash attention as llama-bench resolves its ``auto`` on a CPU:
-  on), and llama.cpp's native sampler chain for Hearth's default sampling (top_k 40, top_p
+  (n_batch 2048, n_ubatch 512, flash attention on, as llama-bench resolves its ``auto`` on a
+  CPU), and llama.cpp's native sampler chain for Hearth's default sampling (top_k 40, top_p
   0.95, min_p 0.05, temperature 0.7, dist with a seed) through ``llama_sampler_sample``;
 - (c) loop (b) without any sampling (the same token decoded again): what sampling costs;
-- (d) loop (b) as a chat loop could run it: prefix reuse against ``Llama.input_ids``, each
-  token's text from ``llama_token_to_piece`` and the end-of-generation check.
+- (d) the worker's own loop (``desktop.engine.native``) in this process: prefix check against
+  ``Llama.input_ids``, each token's text from ``llama_token_to_piece`` and the
+  end-of-generation check: what the process boundary costs, against the worker's row.
 
 Generation starts from the BOS token at position 0, as tg128 does. Each repetition runs
 llama-bench once (``-r 1``, after its own warm-up) and then every path once, so a slow spell
-of the machine meets both sides; the figures are medians over ``--reps``. Targets for (b),
-the path Hearth's engine can use: prompt at least 0.95 of llama-bench, generation at least
-0.90. Exit status 0 when (b) meets both, 1 when not, 2 without llama-bench.
+of the machine meets both sides; the figures are medians over ``--reps``. Targets for
+Hearth's worker (for (d) with ``--no-worker``): prompt at least 0.95 of llama-bench,
+generation at least 0.90. Exit status 0 when it meets both, 1 when not, 2 without
+llama-bench.
 
 Building llama-bench (about 15 minutes on 2 cores; the same default CPU flags,
 GGML_NATIVE, with OpenMP, that llama-cpp-python's source build used)::
@@ -49,20 +52,21 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import ctypes
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from benchmarks.interference import measure_quietly
 from benchmarks.real_model import gemma_model
+from desktop.engine import native
+from desktop.engine.protocol import Sampling
 
 PP_TARGET = 0.95
 TG_TARGET = 0.90
@@ -73,19 +77,7 @@ PROMPT_WORDS = (
 )
 
 
-@dataclass(frozen=True)
-class Sampling:
-    """Hearth's default sampling (``desktop.engine.protocol.Sampling``), seeded."""
-
-    temperature: float = 0.7
-    top_k: int = 40
-    top_p: float = 0.95
-    min_p: float = 0.05
-    repeat_penalty: float = 1.0
-    seed: int = 1234
-
-
-SAMPLING = Sampling()
+SAMPLING = Sampling(seed=1234)  # Hearth's default sampling, seeded
 
 
 @dataclass
@@ -150,120 +142,6 @@ def clear(llm: Any) -> None:
     llm.reset()
 
 
-def native_chain(sampling: Any, n_vocab: int, seed: int, penalty_last_n: int = 64) -> Any:
-    """llama.cpp's sampler chain for ``sampling`` (Hearth's fields); free it with ``llama_sampler_free``.
-
-    The samplers and their order are those ``Llama.generate`` builds (its typical_p of 1.0
-    does nothing and is left out), with one saving: a repeat penalty above 1 only lowers the
-    tokens it finds, so the top ``top_k + penalty_last_n`` candidates hold every token that can
-    still be chosen; cut to those first, the penalty looks up about a hundred tokens, not the
-    whole vocabulary (262,144 for Gemma 3), and the same token comes out.
-    """
-    import llama_cpp as ll
-
-    chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
-
-    def add(sampler: Any) -> None:
-        ll.llama_sampler_chain_add(chain, sampler)
-
-    greedy = sampling.temperature == 0
-    keep = 1 if greedy else sampling.top_k if sampling.temperature > 0 else 0  # candidates that matter
-    if sampling.repeat_penalty != 1.0 and penalty_last_n > 0:
-        if sampling.repeat_penalty > 1.0 and keep > 0:
-            add(ll.llama_sampler_init_top_k(keep + penalty_last_n))
-        add(ll.llama_sampler_init_penalties(n_vocab, penalty_last_n, sampling.repeat_penalty, 0.0, 0.0))
-    if greedy:
-        add(ll.llama_sampler_init_greedy())
-    elif sampling.temperature < 0:
-        add(ll.llama_sampler_init_dist(seed))
-    else:
-        add(ll.llama_sampler_init_top_k(sampling.top_k))
-        add(ll.llama_sampler_init_top_p(sampling.top_p, 1))
-        add(ll.llama_sampler_init_min_p(sampling.min_p, 1))
-        add(ll.llama_sampler_init_temp(sampling.temperature))
-        add(ll.llama_sampler_init_dist(seed))
-    return chain
-
-
-def decode_prompt(llm: Any, tokens: Sequence[int], reuse: bool) -> int:
-    """Decodes what the KV cache lacks of ``tokens`` in n_batch pieces; returns the tokens reused.
-
-    Keeps ``llm.input_ids`` and ``llm.n_tokens`` as ``Llama.eval`` does, so the worker's own
-    bookkeeping (and ``Llama.eval`` itself) go on working.
-    """
-    import llama_cpp as ll
-    import numpy as np
-
-    ctx = llm.ctx
-    cached = 0
-    if reuse:
-        # The last prompt token is decoded again whatever is held: its logits are sampled from.
-        limit = min(llm.n_tokens, len(tokens) - 1)
-        differ = np.flatnonzero(llm.input_ids[:limit] != np.asarray(tokens[:limit], dtype=np.intc))
-        cached = int(differ[0]) if differ.size else limit
-    memory = ll.llama_get_memory(ctx)
-    if not ll.llama_memory_seq_rm(memory, -1, cached, -1):
-        ll.llama_memory_clear(memory, True)
-        cached = 0
-    llm.n_tokens = cached
-    for start in range(cached, len(tokens), llm.n_batch):
-        piece = tokens[start : start + llm.n_batch]
-        array = (ll.llama_token * len(piece))(*piece)
-        status = ll.llama_decode(ctx, ll.llama_batch_get_one(array, len(piece)))
-        if status != 0:
-            raise RuntimeError(f"llama_decode returned {status}")
-        llm.input_ids[start : start + len(piece)] = piece
-        llm.n_tokens = start + len(piece)
-    llm._requires_eval = False
-    return cached
-
-
-def native_generate(llm: Any, tokens: Sequence[int], sampler: Any, reuse: bool = True) -> Iterator[int]:
-    """The prompt decoded (what the cache lacks), then one sampled token after another.
-
-    Each token is yielded before it is decoded, as ``Llama.generate`` does: the caller stops
-    at end of generation or a stop string, and the last token never costs a decode.
-    """
-    import llama_cpp as ll
-
-    ctx = llm.ctx
-    n_ctx = int(llm.n_ctx())
-    decode_prompt(llm, tokens, reuse)
-    one = (ll.llama_token * 1)()
-    batch = ll.llama_batch_get_one(one, 1)
-    while True:
-        token = int(ll.llama_sampler_sample(sampler, ctx, -1))  # also accepted into the chain
-        yield token
-        if llm.n_tokens >= n_ctx:
-            return
-        one[0] = token
-        status = ll.llama_decode(ctx, batch)
-        if status != 0:
-            raise RuntimeError(f"llama_decode returned {status}")
-        llm.input_ids[llm.n_tokens] = token
-        llm.n_tokens += 1
-
-
-class Pieces:
-    """Each token's text, from ``llama_token_to_piece`` into one reused buffer."""
-
-    def __init__(self, llm: Any) -> None:
-        import llama_cpp as ll
-
-        self._ll = ll
-        self._vocab = ll.llama_model_get_vocab(llm.model)
-        self._size = 64
-        self._buffer = ctypes.create_string_buffer(self._size)
-
-    def __call__(self, token: int) -> bytes:
-        n = self._ll.llama_token_to_piece(self._vocab, token, self._buffer, self._size, 0, False)
-        if n < 0:  # longer than the buffer: grow it once
-            self._size = -n
-            self._buffer = ctypes.create_string_buffer(self._size)
-            n = self._ll.llama_token_to_piece(self._vocab, token, self._buffer, self._size, 0, False)
-        return self._buffer.raw[:n]
-
-
 def timed(fn: Callable[[], int], setup: Callable[[], object] | None = None) -> float:
     """Tokens/s of ``fn``, which returns how many tokens it processed; ``setup`` runs untimed."""
     if setup is not None:
@@ -318,7 +196,7 @@ def low_level(llm: Any, prompt: list[int], n_gen: int, sample: bool) -> tuple[fl
         return len(prompt)
 
     def tg() -> int:
-        sampler = native_chain(SAMPLING, llm.n_vocab(), SAMPLING.seed) if sample else None
+        sampler = native.SamplerChain(llm, SAMPLING) if sample else None
         one = (ll.llama_token * 1)(llm.token_bos())
         batch = ll.llama_batch_get_one(one, 1)
         try:
@@ -329,11 +207,11 @@ def low_level(llm: Any, prompt: list[int], n_gen: int, sample: bool) -> tuple[fl
                     ll.llama_synchronize(ctx)  # as llama-bench: the same token again
                     continue
                 began = time.perf_counter()
-                one[0] = ll.llama_sampler_sample(sampler, ctx, -1)
+                one[0] = ll.llama_sampler_sample(sampler.handle, ctx, -1)
                 spent[0] += time.perf_counter() - began
         finally:
             if sampler is not None:
-                ll.llama_sampler_free(sampler)
+                sampler.close()
         return n_gen
 
     pp_tps = timed(pp, lambda: clear(llm)) if sample else 0.0
@@ -342,25 +220,23 @@ def low_level(llm: Any, prompt: list[int], n_gen: int, sample: bool) -> tuple[fl
 
 
 def chat_loop(llm: Any, prompt: list[int], n_gen: int) -> tuple[float, float]:
-    """(d): ``native_generate`` as a chat loop would drive it, text and end check included."""
+    """(d): Hearth's engine loop (``desktop.engine.native``) in this process, text and end check included."""
     import llama_cpp as ll
 
-    pieces = Pieces(llm)
+    pieces = native.Pieces(llm)
     vocab = ll.llama_model_get_vocab(llm.model)
 
     def run(tokens: list[int], budget: int) -> int:
-        sampler = native_chain(SAMPLING, llm.n_vocab(), SAMPLING.seed)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         produced = 0
-        try:
-            for token in native_generate(llm, tokens, sampler):
+        with native.SamplerChain(llm, SAMPLING) as sampler:
+            native.decode_prompt(llm, tokens)
+            for token in native.generate(llm, sampler):
                 produced += 1
                 ll.llama_vocab_is_eog(vocab, token)  # checked, not obeyed: every run decodes alike
                 decoder.decode(pieces(token))
                 if produced >= budget:
                     break
-        finally:
-            ll.llama_sampler_free(sampler)
         return produced
 
     def pp() -> int:
@@ -429,55 +305,6 @@ class HearthWorker:
 
 # The run
 
-TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-T = TypeVar("T")
-
-
-class Interference:
-    """The share of the CPUs other processes took while a measurement ran (Linux; else 0).
-
-    Ours: this process, its finished children (llama-bench) and ``pids`` (the worker).
-    Everything else busy in /proc/stat, the hypervisor's steal included, is someone else's.
-    """
-
-    def __init__(self, pids: Callable[[], list[int]]) -> None:
-        self._pids = pids
-
-    def _snapshot(self) -> tuple[float, float, float]:
-        try:
-            fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-        except OSError:
-            return 0.0, 0.0, 0.0
-        total = sum(fields) / TICK
-        busy = total - (fields[3] + fields[4]) / TICK
-        times = os.times()
-        ours = times.user + times.system + times.children_user + times.children_system
-        for pid in self._pids():
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                ours += (int(stat[11]) + int(stat[12])) / TICK
-            except (OSError, IndexError, ValueError):
-                pass
-        return total, busy, ours
-
-    def measure(self, fn: Callable[[], T], limit: float, tries: int) -> tuple[T, float]:
-        """``fn()`` run again (``tries`` times at most) while others took over ``limit``.
-
-        Returns the least disturbed result and the share others took during it.
-        """
-        best: tuple[T, float] | None = None
-        for _ in range(max(1, tries)):
-            total0, busy0, ours0 = self._snapshot()
-            value = fn()
-            total1, busy1, ours1 = self._snapshot()
-            others = max(0.0, (busy1 - busy0) - (ours1 - ours0)) / max(total1 - total0, 1e-9)
-            if best is None or others < best[1]:
-                best = (value, others)
-            if others <= limit:
-                break
-        assert best is not None
-        return best
-
 
 def report(paths: list[Figures], reference: Figures, judged: Figures) -> tuple[float, float]:
     """Prints the table; returns ``judged``'s ratios to the reference (of the medians)."""
@@ -542,8 +369,8 @@ def main() -> None:
             as_hearth.close()
             engine.close()
 
-    bench, paths, b, c = figures
-    pp_ratio, tg_ratio = report(paths, bench, b)
+    bench, paths, judged, b, c = figures
+    pp_ratio, tg_ratio = report(paths, bench, judged)
     sample_ms = statistics.median(b.sample_ms)
     token_ms = 1000 / statistics.median(c.tg)
     print()
@@ -559,7 +386,7 @@ def main() -> None:
         )
     ok = pp_ratio >= PP_TARGET and tg_ratio >= TG_TARGET
     print(
-        f"(b) against llama-bench: prompt {pp_ratio:.3f} (target >= {PP_TARGET}), "
+        f"{judged.label.split(' (')[0]} against llama-bench: prompt {pp_ratio:.3f} (target >= {PP_TARGET}), "
         f"generation {tg_ratio:.3f} (target >= {TG_TARGET}) -> {'PASS' if ok else 'MISS'}"
     )
     sys.exit(0 if ok else 1)
@@ -581,17 +408,17 @@ def run(
     as_hearth: Any,
     engine: Any,
     worker: HearthWorker | None,
-) -> tuple[Figures, list[Figures], Figures, Figures]:
+) -> tuple[Figures, list[Figures], Figures, Figures, Figures]:
+    """Returns llama-bench's figures, every path's, the judged path's, (b)'s and (c)'s."""
     bench = Figures("llama-bench (fa auto: on; n_batch 2048, n_ubatch 512)")
-    hearth = Figures("Hearth worker as shipped (EngineClient; fa off, n_batch 512)")
+    hearth = Figures("Hearth worker as shipped (EngineClient; fa on, b2048/ub512)")
     hl = Figures("(a) Llama.eval / Llama.generate (fa off, n_batch 512)")
     b = Figures("(b) llama_decode + native sampler chain (fa on, b2048/ub512)")
     c = Figures("(c) (b) without sampling")
-    d = Figures("(d) (b) as a chat loop (prefix reuse, piece text, eog check)")
-    watch = Interference(lambda: [worker.client.worker_pid or 0] if worker else [])
+    d = Figures("(d) the worker's loop in-process (desktop.engine.native)")
 
     def measure(into: Figures, fn: Callable[[], tuple[float, ...]]) -> tuple[float, ...]:
-        values, others = watch.measure(fn, args.max_others, args.tries)
+        values, others = measure_quietly(fn, args.max_others, args.tries)
         into.others.append(others)
         return values
 
@@ -646,7 +473,7 @@ def run(
             step()
     print(f"({time.perf_counter() - began:.0f} s)")
     print()
-    return bench, [p for p in (hearth, hl, b, c, d) if p.tg], b, c
+    return bench, [p for p in (hearth, hl, b, c, d) if p.tg], hearth if hearth.tg else d, b, c
 
 
 if __name__ == "__main__":

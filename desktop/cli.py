@@ -358,7 +358,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from desktop.chats.store import ReplyRecorder
     from desktop.chats.turns import engine_messages, engine_mode
     from desktop.engine.client import EngineClient, EngineFailure
-    from desktop.engine.protocol import GenerationStats, LoadOptions
+    from desktop.engine.protocol import GenerationStats
+    from desktop.settings import load_settings
 
     model = resolve_model(args.model)
     store = _store()
@@ -370,7 +371,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 raise CommandFailed(f"no conversation '{args.continue_id}': `hearth chats` lists them")
         else:
             conversation = store.create_conversation(model=str(model.path), system_prompt=args.system or "")
-        client.load(LoadOptions(str(model.path)))
+        client.load(load_settings().load_options(str(model.path)))  # the engine settings the app uses
         loaded = client.wait_loaded()
         if loaded.template_note:
             print(f"note: {loaded.template_note}", file=sys.stderr)

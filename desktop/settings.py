@@ -13,7 +13,7 @@ from typing import Any
 from desktop.engine.protocol import LoadOptions
 from desktop.paths import HearthPaths, hearth_paths
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 log = logging.getLogger(__name__)
 
 
@@ -32,9 +32,9 @@ class Settings:
     # to what fits in memory; GPU layers -2: fitted to free VRAM, -1: all.
     load_context: int = 0
     gpu_layers: int = -2
-    batch_size: int = 512
+    batch_size: int = 2048
     ubatch_size: int = 512
-    flash_attn: bool = False
+    flash_attn: bool = True
     kv_type: str = "f16"
     use_mmap: bool = True
     use_mlock: bool = False
@@ -81,6 +81,9 @@ def load_settings(paths: HearthPaths | None = None) -> Settings:
         return Settings()
     known = {f.name for f in fields(Settings)}
     values = {k: v for k, v in raw.items() if k in known}
+    if raw.get("schema_version", 1) < 2 and values.get("batch_size") == 512 and not values.get("flash_attn"):
+        # Version 1's engine defaults, never changed by the person: version 2's faster ones.
+        values.update(batch_size=Settings.batch_size, flash_attn=Settings.flash_attn)
     values["schema_version"] = SCHEMA_VERSION
     try:
         return Settings(**values)

@@ -36,7 +36,8 @@ def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
         dialog.threads.setValue(1)
         dialog.batch.setValue(256)
         dialog.ubatch.setValue(128)
-        dialog.flash_attn.setChecked(True)
+        assert dialog.flash_attn.isChecked()  # on by default, as llama.cpp chooses on a CPU
+        dialog.flash_attn.setChecked(False)
         dialog.mmap.setChecked(False)
         dialog.unload_after.setValue(5)
         dialog.accept()
@@ -47,7 +48,7 @@ def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
     assert (settings.threads, settings.batch_size, settings.flash_attn, settings.use_mmap) == (
         1,
         256,
-        True,
+        False,
         False,
     )
 
@@ -61,7 +62,7 @@ def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
     loaded = window.engine.model
     assert loaded is not None
     assert (loaded.n_ctx, loaded.n_threads, loaded.n_batch, loaded.n_ubatch) == (2048, 1, 256, 128)
-    assert loaded.flash_attn and not loaded.use_mmap
+    assert not loaded.flash_attn and not loaded.use_mmap
     assert progress and progress[-1] == 1.0 and not window.load_progress.isVisible()
     # A CPU build with automatic GPU layers says where the model runs
     assert "CPU only" in window.chat_pane.notice.text()

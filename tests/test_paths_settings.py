@@ -40,3 +40,14 @@ def test_damaged_settings_file_gives_defaults() -> None:
     assert load_settings() == Settings()
     file.write_text('{"threads": 2, "unknown_key": 1}')
     assert load_settings().threads == 2
+
+
+def test_version_1_engine_defaults_become_the_faster_ones() -> None:
+    file = hearth_paths().settings_file
+    file.parent.mkdir(parents=True)
+    file.write_text('{"schema_version": 1, "batch_size": 512, "flash_attn": false, "threads": 2}')
+    loaded = load_settings()
+    assert (loaded.batch_size, loaded.flash_attn, loaded.threads) == (2048, True, 2)
+    # a choice the person made is kept
+    file.write_text('{"schema_version": 1, "batch_size": 256, "flash_attn": false}')
+    assert (load_settings().batch_size, load_settings().flash_attn) == (256, False)

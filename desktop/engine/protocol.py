@@ -29,9 +29,9 @@ class LoadOptions:
     n_ctx: int = 0  # 0: the model's trained length, capped at DEFAULT_MAX_CTX
     n_threads: int | None = None  # None: the physical cores
     n_gpu_layers: int = 0  # AUTO_GPU_LAYERS, ALL_GPU_LAYERS, or a count
-    n_batch: int = 512
+    n_batch: int = 2048
     n_ubatch: int = 512
-    flash_attn: bool = False
+    flash_attn: bool = True
     kv_type: str = "f16"  # one of KV_TYPES
     use_mmap: bool = True
     use_mlock: bool = False

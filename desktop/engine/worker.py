@@ -20,6 +20,7 @@ from typing import Any
 from desktop.chats.chat_settings import recommended_sampling
 from desktop.chats.reasoning import MARKERS, answer_only, template_handles_reasoning
 from desktop.childproc import Event, ParentLink
+from desktop.engine import native
 from desktop.engine.chat_template import RenderedPrompt, render_prompt
 from desktop.engine.fit import ModelShape, auto_context, plan_offload, retry_layers, system_memory_bytes
 from desktop.engine.hardware import physical_cores
@@ -434,7 +435,6 @@ class Worker:
             self.send(EngineError("No model is loaded.", kind="generate", request_id=request.request_id))
             return
         llm = loaded.llm
-        model = llm._model
         fitted = self._fit_context(loaded, request)
         if isinstance(fitted, EngineError):
             self.send(fitted)
@@ -442,10 +442,6 @@ class Worker:
         tokens, prompt, dropped = fitted
         n_ctx = int(llm.n_ctx())
         max_new = min(request.sampling.max_tokens, n_ctx - len(tokens))
-        sampling = request.sampling
-        if sampling.seed is not None:
-            llm.set_seed(sampling.seed)
-        cached = _common_prefix(list(llm._input_ids[: llm.n_tokens]), tokens)
 
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stops = _StopFilter(prompt.stop_strings)
@@ -459,39 +455,38 @@ class Worker:
         stop_reason = "length" if max_new == request.sampling.max_tokens else "context"
         ttft_ms = 0.0
         first_at = last_at = 0.0
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        text_of = native.Pieces(llm)
         llama_cpp.llama_perf_context_reset(llm.ctx)
         start = time.perf_counter()
-        vocab = model.vocab
-        for token in llm.generate(
-            tokens,
-            temp=sampling.temperature,
-            top_k=sampling.top_k,
-            top_p=sampling.top_p,
-            min_p=sampling.min_p,
-            repeat_penalty=sampling.repeat_penalty,
-            reset=True,
-        ):
-            now = time.perf_counter()
-            if produced == 0:
-                ttft_ms = (now - start) * 1000
-                first_at = now
-            last_at = now
-            if self._is_cancelled(request.request_id):
-                stop_reason = "cancelled"
-                break
-            if llama_cpp.llama_vocab_is_eog(vocab, token):
-                stop_reason = "stop"
-                break
-            produced += 1
-            text = stops.feed(decoder.decode(llm.detokenize([token], special=False)))
-            if text:
-                pieces.append(text)
-                self.send(TokenEvent(request.request_id, text))
-            if stops.stopped:
-                stop_reason = "stop"
-                break
-            if produced >= max_new:
-                break
+        with native.SamplerChain(llm, request.sampling) as sampler:
+            try:
+                cached = native.decode_prompt(llm, tokens, lambda: self._is_cancelled(request.request_id))
+            except native.Cancelled:
+                cached, stop_reason = 0, "cancelled"
+            sampler.remember(tokens)
+            for token in native.generate(llm, sampler) if stop_reason != "cancelled" else ():
+                now = time.perf_counter()
+                if produced == 0:
+                    ttft_ms = (now - start) * 1000
+                    first_at = now
+                last_at = now
+                if self._is_cancelled(request.request_id):
+                    stop_reason = "cancelled"
+                    break
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    stop_reason = "stop"
+                    break
+                produced += 1
+                text = stops.feed(decoder.decode(text_of(token)))
+                if text:
+                    pieces.append(text)
+                    self.send(TokenEvent(request.request_id, text))
+                if stops.stopped:
+                    stop_reason = "stop"
+                    break
+                if produced >= max_new:
+                    break
         tail = stops.feed(decoder.decode(b"", final=True)) + ("" if stops.stopped else stops.flush())
         if tail:
             pieces.append(tail)
@@ -536,14 +531,11 @@ class Worker:
         shared = _common_prefix(first.text, second.text)
         tokens = llm.tokenize(first.text[:shared].encode("utf-8"), add_bos=add_bos, special=True)
         tokens = tokens[:-1]  # the last may merge with the question's first characters
-        cached = _common_prefix(list(llm._input_ids[: llm.n_tokens]), tokens)
+        cached = native.cached_prefix(llm, tokens)
         if cached == 0 or len(tokens) <= cached or len(tokens) >= int(llm.n_ctx()):
             return
         try:
-            if cached < llm.n_tokens and not llm._ctx.kv_cache_seq_rm(-1, cached, -1):
-                return
-            llm.n_tokens = cached
-            llm.eval(tokens[cached:])
+            native.decode_prompt(llm, tokens)
         except Exception:  # an optimisation only: the next turn decodes it all if this fails
             llm.reset()
 

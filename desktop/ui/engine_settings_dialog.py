@@ -70,7 +70,10 @@ class EngineSettingsDialog(QDialog):
         self.ubatch.setToolTip("Tokens computed in one physical step (at most the batch size).")
         self.flash_attn = QCheckBox("Flash attention")
         self.flash_attn.setChecked(settings.flash_attn)
-        self.flash_attn.setToolTip("A faster, leaner attention on most GPUs; needed for a quantised V cache.")
+        self.flash_attn.setToolTip(
+            "A faster, leaner attention (on by default, as llama.cpp chooses on CPUs and most GPUs); "
+            "needed for a quantised V cache. Turn off if a model's replies come out garbled."
+        )
         self.kv_type = QComboBox()
         for kind in KV_TYPES:
             self.kv_type.addItem(

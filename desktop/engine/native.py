@@ -1,0 +1,176 @@
+"""Generation over llama.cpp's low-level API: the prompt in n_batch pieces, llama.cpp's own sampler chain.
+
+``Llama.generate`` samples through Python objects around each step and evaluates the prompt
+in pieces it copies token by token; on a 2-core laptop with Gemma 3's 262,144-token
+vocabulary that alone costs about a tenth of the prompt and generation speed
+(``benchmarks/llama_bench.py`` measures it against llama.cpp's ``llama-bench``). These
+functions drive the same ``llama_cpp.Llama`` object directly and keep its ``input_ids`` and
+``n_tokens`` as ``Llama.eval`` does, so prefix reuse across turns goes on working.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from desktop.engine.protocol import Sampling
+
+PENALTY_LAST_N = 64  # as llama-cpp-python's Llama (last_n_tokens_size)
+
+
+class DecodeError(RuntimeError):
+    """llama_decode failed (no room left in the KV cache, or a backend error)."""
+
+
+class Cancelled(Exception):
+    """The prompt was abandoned between two of its pieces."""
+
+
+class SamplerChain:
+    """llama.cpp's sampler chain for Hearth's sampling fields; ``close`` frees it.
+
+    The samplers and their order are those ``Llama.generate`` builds (its typical_p of 1.0
+    does nothing and is left out), with one saving: a repeat penalty above 1 only lowers the
+    tokens it finds, so the top ``top_k + PENALTY_LAST_N`` candidates hold every token that can
+    still be chosen; cut to those first, the penalty looks at about a hundred tokens instead
+    of the whole vocabulary, and the same token comes out.
+    """
+
+    def __init__(self, llm: Any, sampling: Sampling) -> None:
+        import llama_cpp as ll
+
+        self._ll = ll
+        self.handle = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+        seed = ll.LLAMA_DEFAULT_SEED if sampling.seed is None else sampling.seed & 0xFFFFFFFF
+        self.penalised = sampling.repeat_penalty != 1.0
+        greedy = sampling.temperature == 0
+        keep = 1 if greedy else sampling.top_k if sampling.temperature > 0 else 0
+        if self.penalised:
+            if sampling.repeat_penalty > 1.0 and keep > 0:
+                self._add(ll.llama_sampler_init_top_k(keep + PENALTY_LAST_N))
+            n_vocab = int(llm.n_vocab())  # llama-cpp-python 0.3.36's llama.h still takes it
+            self._add(
+                ll.llama_sampler_init_penalties(n_vocab, PENALTY_LAST_N, sampling.repeat_penalty, 0.0, 0.0)
+            )
+        if greedy:
+            self._add(ll.llama_sampler_init_greedy())
+        elif sampling.temperature < 0:
+            self._add(ll.llama_sampler_init_dist(seed))
+        else:
+            if sampling.top_k > 0:
+                self._add(ll.llama_sampler_init_top_k(sampling.top_k))
+            self._add(ll.llama_sampler_init_top_p(sampling.top_p, 1))
+            self._add(ll.llama_sampler_init_min_p(sampling.min_p, 1))
+            self._add(ll.llama_sampler_init_temp(sampling.temperature))
+            self._add(ll.llama_sampler_init_dist(seed))
+
+    def _add(self, sampler: Any) -> None:
+        self._ll.llama_sampler_chain_add(self.handle, sampler)
+
+    def remember(self, tokens: Sequence[int]) -> None:
+        """The prompt's last tokens count for the repeat penalty, as the reply's own do."""
+        if self.penalised:
+            for token in tokens[-PENALTY_LAST_N:]:
+                self._ll.llama_sampler_accept(self.handle, token)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self._ll.llama_sampler_free(self.handle)
+            self.handle = None
+
+    def __enter__(self) -> SamplerChain:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def cached_prefix(llm: Any, tokens: Sequence[int]) -> int:
+    """How many of ``tokens`` the KV cache already holds, from the start."""
+    import numpy as np
+
+    limit = min(int(llm.n_tokens), len(tokens))
+    if limit == 0:
+        return 0
+    held = llm.input_ids[:limit]
+    differ = np.flatnonzero(held != np.asarray(tokens[:limit], dtype=held.dtype))
+    return int(differ[0]) if differ.size else limit
+
+
+def decode_prompt(llm: Any, tokens: Sequence[int], cancelled: Callable[[], bool] | None = None) -> int:
+    """Decodes what the KV cache lacks of ``tokens`` in n_batch pieces; returns the tokens reused.
+
+    The last token is decoded again even when the cache holds it: its logits are what the
+    first reply token is sampled from. Raises ``Cancelled`` between pieces when asked to.
+    """
+    import llama_cpp as ll
+
+    if not tokens:
+        raise DecodeError("The prompt is empty: there is nothing to continue.")
+    ctx = llm.ctx
+    cached = min(cached_prefix(llm, tokens), len(tokens) - 1)
+    memory = ll.llama_get_memory(ctx)
+    if not ll.llama_memory_seq_rm(memory, -1, cached, -1):
+        # Some caches (sliding-window layers) cannot drop a tail: start again.
+        ll.llama_memory_clear(memory, True)
+        cached = 0
+    llm.n_tokens = cached
+    for start in range(cached, len(tokens), llm.n_batch):
+        if cancelled is not None and start > cached and cancelled():
+            raise Cancelled
+        piece = tokens[start : start + llm.n_batch]
+        array = (ll.llama_token * len(piece))(*piece)
+        status = ll.llama_decode(ctx, ll.llama_batch_get_one(array, len(piece)))
+        if status != 0:
+            raise DecodeError(f"llama_decode returned {status} on the prompt")
+        llm.input_ids[start : start + len(piece)] = piece
+        llm.n_tokens = start + len(piece)
+    llm._requires_eval = False  # what Llama.eval would leave: nothing pending
+    return cached
+
+
+def generate(llm: Any, sampler: SamplerChain) -> Iterator[int]:
+    """One sampled token after another, after ``decode_prompt``.
+
+    Each token is yielded before it is decoded, as ``Llama.generate`` does: the caller stops at
+    end of generation or a stop string, and the last token never costs a decode. Ends when the
+    context is full.
+    """
+    import llama_cpp as ll
+
+    ctx = llm.ctx
+    n_ctx = int(llm.n_ctx())
+    one = (ll.llama_token * 1)()
+    batch = ll.llama_batch_get_one(one, 1)
+    while True:
+        token = int(ll.llama_sampler_sample(sampler.handle, ctx, -1))  # also accepted by the chain
+        yield token
+        if llm.n_tokens >= n_ctx:
+            return
+        one[0] = token
+        status = ll.llama_decode(ctx, batch)
+        if status != 0:
+            raise DecodeError(f"llama_decode returned {status}")
+        llm.input_ids[llm.n_tokens] = token
+        llm.n_tokens += 1
+
+
+class Pieces:
+    """Each token's text (special tokens as nothing), from ``llama_token_to_piece`` into one buffer."""
+
+    def __init__(self, llm: Any) -> None:
+        import llama_cpp as ll
+
+        self._to_piece = ll.llama_token_to_piece
+        self._vocab = ll.llama_model_get_vocab(llm.model)
+        self._size = 64
+        self._buffer = ctypes.create_string_buffer(self._size)
+
+    def __call__(self, token: int) -> bytes:
+        n = self._to_piece(self._vocab, token, self._buffer, self._size, 0, False)
+        if n < 0:  # longer than the buffer: grow it once for this and later tokens
+            self._size = -n
+            self._buffer = ctypes.create_string_buffer(self._size)
+            n = self._to_piece(self._vocab, token, self._buffer, self._size, 0, False)
+        return self._buffer.raw[:n]
