@@ -18,6 +18,8 @@ llama.cpp. Against it, in this process, on the same model and threads:
   (n_batch 2048, n_ubatch 512, flash attention on, as llama-bench resolves its ``auto`` on a
   CPU), and llama.cpp's native sampler chain for Hearth's default sampling (top_k 40, top_p
   0.95, min_p 0.05, temperature 0.7, dist with a seed) through ``llama_sampler_sample``;
+- llama-bench again, run on llama-cpp-python's own libllama and libggml (LD_LIBRARY_PATH): the
+  same program on the library Hearth actually loads, which tells what that build costs;
 - (c) loop (b) without any sampling (the same token decoded again): what sampling costs;
 - (d) the worker's own loop (``desktop.engine.native``) in this process: prefix check against
   ``Llama.input_ids``, each token's text from ``llama_token_to_piece`` and the
@@ -53,6 +55,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -98,10 +101,19 @@ def how_to_build() -> str:
 # llama-bench
 
 
-def llama_bench(exe: Path, model: Path, threads: int, n_prompt: int, n_gen: int) -> tuple[float, float]:
-    """One repetition of pp and tg (after llama-bench's own warm-up): tokens/s of each."""
+def llama_bench(
+    exe: Path, model: Path, threads: int, n_prompt: int, n_gen: int, libs: Path | None = None
+) -> tuple[float, float]:
+    """One repetition of pp and tg (after llama-bench's own warm-up): tokens/s of each.
+
+    ``libs``: a folder whose libllama and libggml are loaded instead of llama-bench's own (its
+    RUNPATH gives way to LD_LIBRARY_PATH): llama-cpp-python's, to tell what its build costs.
+    """
     command = [exe, "-m", model, "-t", str(threads), "-p", str(n_prompt), "-n", str(n_gen)]
-    out = subprocess.run([*map(str, command), "-r", "1", "-o", "json"], capture_output=True, text=True)
+    env = dict(os.environ, LD_LIBRARY_PATH=str(libs)) if libs else None
+    out = subprocess.run(
+        [*map(str, command), "-r", "1", "-o", "json"], capture_output=True, text=True, env=env
+    )
     if out.returncode != 0:
         raise RuntimeError(f"llama-bench failed: {out.stderr.strip()[-500:]}")
     rows = json.loads(out.stdout)
@@ -111,6 +123,12 @@ def llama_bench(exe: Path, model: Path, threads: int, n_prompt: int, n_gen: int)
 
 
 # llama-cpp-python, in this process
+
+
+def llama_cpp_lib_dir() -> Path:
+    import llama_cpp
+
+    return Path(llama_cpp.__file__).parent / "lib"
 
 
 def load(model: Path, threads: int, n_batch: int, flash_attn: bool) -> Any:
@@ -307,7 +325,7 @@ class HearthWorker:
 
 
 def report(paths: list[Figures], reference: Figures, judged: Figures) -> tuple[float, float]:
-    """Prints the table; returns ``judged``'s ratios to the reference (of the medians)."""
+    """Prints the table; returns ``judged``'s ratios to the reference (medians of the paired ratios)."""
     ref_pp = statistics.median(reference.pp)
     ref_tg = statistics.median(reference.tg)
     print(f"{'path':62} {'pp t/s':>7} {'ratio':>6} {'tg t/s':>7} {'ratio':>6} {'others':>6}")
@@ -321,7 +339,17 @@ def report(paths: list[Figures], reference: Figures, judged: Figures) -> tuple[f
     print("tg of each repetition:")
     for path in [reference, *paths]:
         print(f"  {path.label.split()[0]:12} " + ", ".join(f"{t:.1f}" for t in path.tg))
-    return statistics.median(judged.pp) / ref_pp, statistics.median(judged.tg) / ref_tg
+    # Each repetition against the llama-bench run beside it: a slow spell of the machine
+    # meets both, so these ratios spread less than the tokens/s do.
+    paired_pp = [j / r for j, r in zip(judged.pp, reference.pp, strict=True)]
+    paired_tg = [j / r for j, r in zip(judged.tg, reference.tg, strict=True)]
+    print()
+    print(
+        f"{judged.label.split(' (')[0]} / llama-bench, repetition by repetition: "
+        f"pp median {statistics.median(paired_pp):.3f} (range {min(paired_pp):.3f}-{max(paired_pp):.3f}), "
+        f"tg median {statistics.median(paired_tg):.3f} (range {min(paired_tg):.3f}-{max(paired_tg):.3f})"
+    )
+    return statistics.median(paired_pp), statistics.median(paired_tg)
 
 
 def main() -> None:
@@ -371,6 +399,18 @@ def main() -> None:
 
     bench, paths, judged, b, c = figures
     pp_ratio, tg_ratio = report(paths, bench, judged)
+    wheel = next(p for p in paths if p.label.startswith("llama-bench on"))
+
+    def ratio(a: Figures, b: Figures, key: str) -> float:
+        return float(statistics.median(getattr(a, key)) / statistics.median(getattr(b, key)))
+
+    print()
+    print(
+        f"where the difference goes: llama-cpp-python's build of llama.cpp against llama-bench's "
+        f"own: pp {ratio(wheel, bench, 'pp'):.3f}, tg {ratio(wheel, bench, 'tg'):.3f}; "
+        f"{judged.label.split(' (')[0]} against llama-bench on those same libraries: "
+        f"pp {ratio(judged, wheel, 'pp'):.3f}, tg {ratio(judged, wheel, 'tg'):.3f}"
+    )
     sample_ms = statistics.median(b.sample_ms)
     token_ms = 1000 / statistics.median(c.tg)
     print()
@@ -411,6 +451,8 @@ def run(
 ) -> tuple[Figures, list[Figures], Figures, Figures, Figures]:
     """Returns llama-bench's figures, every path's, the judged path's, (b)'s and (c)'s."""
     bench = Figures("llama-bench (fa auto: on; n_batch 2048, n_ubatch 512)")
+    wheel_libs = Path(llama_cpp_lib_dir())
+    wheel = Figures("llama-bench on llama-cpp-python's own libllama/libggml")
     hearth = Figures("Hearth worker as shipped (EngineClient; fa on, b2048/ub512)")
     hl = Figures("(a) Llama.eval / Llama.generate (fa off, n_batch 512)")
     b = Figures("(b) llama_decode + native sampler chain (fa on, b2048/ub512)")
@@ -430,6 +472,14 @@ def run(
     high_level(as_hearth, prompt[:64], 4)
     low_level(engine, prompt[:64], 4, sample=True)
     began = time.perf_counter()
+
+    def one_wheel() -> None:
+        pp, tg = measure(
+            wheel,
+            lambda: llama_bench(args.llama_bench, model, args.threads, len(prompt), args.n_gen, wheel_libs),
+        )
+        wheel.pp.append(pp)
+        wheel.tg.append(tg)
 
     def one_bench() -> None:
         pp, tg = measure(
@@ -466,14 +516,14 @@ def run(
 
     # The order turns each repetition: where a path stands in the round (after which other
     # path, how long since the last llama-bench process) moves figures by a few percent here.
-    order = [one_bench, one_hearth, one_a, one_b, one_c, one_d]
+    order = [one_bench, one_hearth, one_wheel, one_a, one_b, one_c, one_d]
     for rep in range(args.reps):
         shift = rep % len(order)
         for step in order[shift:] + order[:shift]:
             step()
     print(f"({time.perf_counter() - began:.0f} s)")
     print()
-    return bench, [p for p in (hearth, hl, b, c, d) if p.tg], hearth if hearth.tg else d, b, c
+    return bench, [p for p in (hearth, wheel, hl, b, c, d) if p.tg], hearth if hearth.tg else d, b, c
 
 
 if __name__ == "__main__":

@@ -100,6 +100,17 @@ def test_corrupt_model_gives_a_clear_error_and_the_next_load_works(
     assert client.wait_loaded().architecture == "llama"
 
 
+def test_a_truncated_model_gives_a_clear_error(client: EngineClient, tmp_path: Path, tiny_model: Path) -> None:
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(tiny_model.read_bytes()[: tiny_model.stat().st_size // 2])  # a download cut short
+    client.load(LoadOptions(str(cut)))
+    with pytest.raises(EngineFailure) as info:
+        client.wait_loaded()
+    assert "can't be used" in str(info.value) and "truncated" in str(info.value)
+    client.load(LoadOptions(str(tiny_model)))  # the worker lives on
+    assert client.wait_loaded().architecture == "llama"
+
+
 def test_unknown_architecture_is_named(client: EngineClient, model_cache: Callable[..., Path]) -> None:
     alien = model_cache("alien-F32.gguf", architecture="hearthnet")
     client.load(LoadOptions(str(alien)))

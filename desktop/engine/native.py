@@ -159,12 +159,12 @@ def generate(llm: Any, sampler: SamplerChain) -> Iterator[int]:
 class Pieces:
     """Each token's text (special tokens as nothing), from ``llama_token_to_piece`` into one buffer."""
 
-    def __init__(self, llm: Any) -> None:
+    def __init__(self, llm: Any, size: int = 64) -> None:
         import llama_cpp as ll
 
         self._to_piece = ll.llama_token_to_piece
         self._vocab = ll.llama_model_get_vocab(llm.model)
-        self._size = 64
+        self._size = size
         self._buffer = ctypes.create_string_buffer(self._size)
 
     def __call__(self, token: int) -> bytes:
