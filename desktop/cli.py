@@ -596,6 +596,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="layers to offload to the GPU, or 'auto' (default: what fits its free memory)",
     )
     p.add_argument("--system", default=None, help="a system prompt")
+
+    from desktop.cli_compare import add_commands
+
+    add_commands(command)
     return parser
 
 

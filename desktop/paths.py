@@ -37,6 +37,11 @@ class HearthPaths:
         return self.data_dir / "chats.sqlite3"
 
     @property
+    def compare_db(self) -> Path:
+        """Speed and quality runs, saved comparisons and arena votes."""
+        return self.data_dir / "compare.sqlite3"
+
+    @property
     def library_db(self) -> Path:
         """Where downloaded models came from and the sha256 they were verified against."""
         return self.data_dir / "library.sqlite3"

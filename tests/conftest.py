@@ -13,7 +13,9 @@ os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="hearth-tests-hf-home-")
 os.environ.pop("HF_TOKEN", None)
 
 import pytest
+from gguf import LlamaFileType
 
+from desktop.compare.quantize import output_name, quantize
 from desktop.library.tiny_model import TinyModelSpec, build_tiny_model
 from tests.fakehub import FakeHub
 
@@ -47,6 +49,22 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]
         return built[key]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def wide_quants(
+    model_cache: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """One set of 256-wide weights (so K-quants are real) as F16, Q8_0 and Q4_K_M."""
+    source = model_cache(
+        "Wide-F16.gguf", n_embd=256, n_ff=256, file_type=LlamaFileType.MOSTLY_F16, output_scale=0.05
+    )
+    folder = tmp_path_factory.mktemp("quants")
+    made = {"F16": source}
+    for kind in ("Q8_0", "Q4_K_M"):
+        made[kind] = folder / output_name(source, kind)
+        quantize(source, made[kind], kind, threads=2)
+    return made
 
 
 @pytest.fixture

@@ -100,7 +100,9 @@ def test_corrupt_model_gives_a_clear_error_and_the_next_load_works(
     assert client.wait_loaded().architecture == "llama"
 
 
-def test_a_truncated_model_gives_a_clear_error(client: EngineClient, tmp_path: Path, tiny_model: Path) -> None:
+def test_a_truncated_model_gives_a_clear_error(
+    client: EngineClient, tmp_path: Path, tiny_model: Path
+) -> None:
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(tiny_model.read_bytes()[: tiny_model.stat().st_size // 2])  # a download cut short
     client.load(LoadOptions(str(cut)))

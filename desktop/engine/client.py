@@ -26,6 +26,8 @@ from desktop.engine.protocol import (
     ModelLoaded,
     Rendered,
     Sampling,
+    TaskDone,
+    TaskProgress,
     TokenEvent,
     event_from_dict,
 )
@@ -106,6 +108,12 @@ class EngineClient:
         self._ensure_worker().send(command)
         return self._wait_for(Rendered, 120.0)
 
+    def start_task(self, kind: str, **payload: object) -> str:
+        """Starts an evaluation, quantization or speed bench (``desktop.compare.tasks``) in the worker."""
+        request_id = f"t{next(self._ids)}"
+        self._ensure_worker().send({"cmd": kind, "request_id": request_id, **payload})
+        return request_id
+
     def cancel(self, request_id: str) -> None:
         if self._child is not None:
             self._child.send({"cmd": "cancel", "request_id": request_id})
@@ -175,6 +183,20 @@ class EngineClient:
                 yield event
                 return
             elif isinstance(event, EngineError):
+                raise EngineFailure(event.message)
+
+    def task_events(self, request_id: str, timeout: float = 3600.0) -> Iterator[TaskProgress | TaskDone]:
+        """Blocking helper: a task's progress, then its outcome; an error becomes EngineFailure."""
+        while True:
+            event = self.next_event(timeout)
+            if event is None:
+                raise EngineFailure("The engine did not answer in time.")
+            if isinstance(event, TaskProgress) and event.request_id == request_id:
+                yield event
+            elif isinstance(event, TaskDone) and event.request_id == request_id:
+                yield event
+                return
+            elif isinstance(event, EngineError) and event.request_id in (request_id, None):
                 raise EngineFailure(event.message)
 
 

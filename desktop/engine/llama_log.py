@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+from collections.abc import Callable
 from typing import Any
 
 # ggml_log_level in the llama.cpp this binding ships: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5.
@@ -29,6 +30,8 @@ class LlamaLog:
         self.lines: collections.deque[str] = collections.deque(maxlen=keep)
         self._level = 0
         self._callback: Any = None
+        # Also shown every line while set (the quantizer's per-tensor lines give its progress).
+        self.listener: Callable[[str], None] | None = None
 
     def install(self) -> None:
         import llama_cpp
@@ -37,6 +40,8 @@ class LlamaLog:
         def on_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
             if level != _CONT:
                 self._level = level
+            if self.listener is not None:
+                self.listener(text.decode("utf-8", "replace"))
             if self._level in (_WARN, _ERROR):
                 line = text.decode("utf-8", "replace").strip()
                 if line:

@@ -88,6 +88,7 @@ class GenerationStats:
     # Tokens a second as the worker produced them (decode, sampling and detokenizing), first
     # token to last; gen_tps is llama.cpp's own decode timing.
     wall_tps: float = 0.0
+    peak_rss_bytes: int = 0  # the worker's peak memory since this model was loaded
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,35 @@ class Rendered:
     note: str | None = None
 
 
-EngineEvent = ModelLoaded | GenerationStats | TokenEvent | EngineError | Unloaded | Rendered | LoadProgress
+@dataclass(frozen=True)
+class TaskProgress:
+    """How far a long task (evaluation, quantization, speed bench) has come."""
+
+    request_id: str
+    stage: str  # what it is doing, in words ("Scoring Model-Q4_K_M.gguf")
+    fraction: float  # 0..1 of the whole task
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """A long task's outcome: ``result`` is the task's own record as a dict (see desktop.compare)."""
+
+    request_id: str
+    kind: str  # "eval", "quantize", "bench"
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+EngineEvent = (
+    ModelLoaded
+    | GenerationStats
+    | TokenEvent
+    | EngineError
+    | Unloaded
+    | Rendered
+    | LoadProgress
+    | TaskProgress
+    | TaskDone
+)
 
 _EVENT_NAMES: dict[str, type[Any]] = {
     "loaded": ModelLoaded,
@@ -133,6 +162,8 @@ _EVENT_NAMES: dict[str, type[Any]] = {
     "unloaded": Unloaded,
     "rendered": Rendered,
     "progress": LoadProgress,
+    "task_progress": TaskProgress,
+    "task_done": TaskDone,
 }
 _NAME_OF = {cls: name for name, cls in _EVENT_NAMES.items()}
 

@@ -23,7 +23,7 @@ from desktop.childproc import Event, ParentLink
 from desktop.engine import native
 from desktop.engine.chat_template import RenderedPrompt, render_prompt
 from desktop.engine.fit import ModelShape, auto_context, plan_offload, retry_layers, system_memory_bytes
-from desktop.engine.hardware import physical_cores
+from desktop.engine.hardware import peak_rss_now, physical_cores, reset_peak_rss
 from desktop.engine.llama_log import LlamaLog
 from desktop.engine.protocol import (
     ALL_GPU_LAYERS,
@@ -39,6 +39,8 @@ from desktop.engine.protocol import (
     LoadProgress,
     ModelLoaded,
     Rendered,
+    TaskDone,
+    TaskProgress,
     TokenEvent,
     Unloaded,
     event_to_dict,
@@ -205,6 +207,8 @@ class Worker:
                 self.chat(ChatRequest.from_command(command))
             elif kind == "render":
                 self.render(command)
+            elif kind in ("eval", "quantize", "bench"):
+                self.task(kind, command)
             elif kind == "unload":
                 self.unload()
                 self.send(Unloaded())
@@ -214,7 +218,9 @@ class Worker:
                 self.send(EngineError(f"unknown command {kind!r}", kind="protocol"))
         except Exception as exc:  # report, never die silently
             request_id = command.get("request_id")
-            stage = "load" if kind == "load" else "generate"
+            stage = (
+                "load" if kind == "load" else kind if kind in ("eval", "quantize", "bench") else "generate"
+            )
             self.send(EngineError(f"{type(exc).__name__}: {exc}", kind=stage, request_id=request_id))
         return True
 
@@ -225,6 +231,7 @@ class Worker:
 
     def load(self, options: LoadOptions) -> None:
         self.unload()
+        reset_peak_rss()
         if not Path(options.model_path).is_file():
             self.send(EngineError(f"The model file is not there: {options.model_path}", kind="load"))
             return
@@ -375,6 +382,40 @@ class Worker:
             llm.close()
         self.send(Rendered(prompt.text, prompt.source, add_bos, prompt.note))
 
+    def task(self, kind: str, command: Event) -> None:
+        """A long task from the compare tools, with progress events, then TaskDone or an error."""
+        from desktop.compare import tasks
+
+        request_id = str(command.get("request_id"))
+
+        def progress(stage: str, fraction: float) -> None:
+            self.send(TaskProgress(request_id, stage, round(fraction, 4)))
+
+        def cancelled() -> bool:
+            return self._is_cancelled(request_id)
+
+        self.unload()  # the chat model's memory goes to the task
+        try:
+            if kind == "eval":
+                result = tasks.run_eval(command, progress, cancelled)
+            elif kind == "quantize":
+                result = tasks.run_quantize(command, progress, self._log)
+            else:
+                result = tasks.run_bench(command, progress, cancelled, self._bench_load)
+        except tasks.TaskFailed as exc:
+            self.send(EngineError(str(exc), kind=kind, request_id=request_id))
+            return
+        finally:
+            with self._cancel_lock:
+                self._cancelled.discard(request_id)
+        self.send(TaskDone(request_id, kind, {**result, "build_info": _system_info()}))
+
+    def _bench_load(self, options: LoadOptions) -> tuple[Any, ModelLoaded]:
+        self.load(options)
+        if self._loaded is None:
+            raise RuntimeError("the model did not load")  # load() has said why
+        return self._loaded.llm, self._loaded.info
+
     def _tokens(
         self, loaded: _Loaded, messages: list[ChatMessage], mode: str
     ) -> tuple[list[int], RenderedPrompt]:
@@ -510,6 +551,7 @@ class Worker:
                 wall_tps=(produced - 1) / (last_at - first_at)
                 if produced > 1 and last_at > first_at
                 else 0.0,
+                peak_rss_bytes=peak_rss_now(),
             )
         )
         if request.mode == "chat" and stop_reason in ("stop", "length") and not dropped:

@@ -149,6 +149,9 @@ class TinyModelSpec:
     architecture: str = "llama"  # another name makes a file llama.cpp cannot load
     # Recommended sampling as llama.cpp's general.sampling.* keys, e.g. (("temp", 0.6),).
     sampling: tuple[tuple[str, float], ...] = ()
+    # The output layer's spread: 1.0 makes peaked logits (replies run predictably); about 0.05
+    # makes spread-out distributions like a trained model's, for quality measurements.
+    output_scale: float = 1.0
 
 
 def _vocabulary(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
@@ -224,7 +227,7 @@ def build_tiny_model(path: Path, spec: TinyModelSpec | None = None) -> Path:
     kv = head_dim * spec.n_head_kv
     writer.add_tensor("token_embd.weight", weights(spec.n_vocab, spec.n_embd, scale=1.0))
     writer.add_tensor("output_norm.weight", np.ones(spec.n_embd, dtype=np.float32))
-    output = weights(spec.n_vocab, spec.n_embd, scale=1.0)
+    output = weights(spec.n_vocab, spec.n_embd, scale=spec.output_scale)
     # Zero rows for the control and byte tokens: against these large random logits they
     # are never sampled, so replies are words (not stray bytes) and run to max_tokens,
     # which keeps tests predictable.

@@ -16,6 +16,8 @@ from desktop.engine.protocol import (
     LoadProgress,
     ModelLoaded,
     Sampling,
+    TaskDone,
+    TaskProgress,
     TokenEvent,
     Unloaded,
 )
@@ -37,6 +39,8 @@ class EngineController(QObject):
     failed = Signal(object)  # EngineError
     load_progress = Signal(float)  # 0..1
     idle_unloaded = Signal(object)  # the ModelLoaded that was unloaded for being idle
+    task_progress = Signal(object)  # TaskProgress
+    task_done = Signal(object)  # TaskDone
 
     # Internal: crosses from the pump thread to the GUI thread.
     _event = Signal(object)
@@ -98,12 +102,18 @@ class EngineController(QObject):
             self._restart_idle()
         elif isinstance(event, EngineError):
             self.active_request = None
-            if event.kind in ("load", "crashed"):
+            if event.kind in ("load", "crashed", "eval", "quantize", "bench"):
                 self.model = None
                 self._set_state(EngineState.FAILED if event.kind == "crashed" else EngineState.EMPTY)
             elif self.model is not None:
                 self._set_state(EngineState.READY)
             self.failed.emit(event)
+        elif isinstance(event, TaskProgress):
+            self.task_progress.emit(event)
+        elif isinstance(event, TaskDone):
+            self.active_request = None
+            self._set_state(EngineState.EMPTY)  # a task unloads the chat model first
+            self.task_done.emit(event)
         elif isinstance(event, Unloaded):
             self.model = None
             self._set_state(EngineState.EMPTY)
@@ -129,6 +139,14 @@ class EngineController(QObject):
         self._idle.stop()
         self._set_state(EngineState.GENERATING)
         self.active_request = self._client.chat(messages, sampling, context_policy=context_policy, mode=mode)
+        return self.active_request
+
+    def start_task(self, kind: str, **payload: object) -> str:
+        """An evaluation, quantization or speed bench in the worker (``desktop.compare.tasks``)."""
+        self._idle.stop()
+        self.model = None
+        self._set_state(EngineState.GENERATING)
+        self.active_request = self._client.start_task(kind, **payload)
         return self.active_request
 
     def cancel(self) -> None:

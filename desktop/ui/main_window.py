@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -45,6 +46,10 @@ from desktop.ui.library_bridge import Library
 from desktop.ui.library_pane import LibraryPane
 from desktop.units import format_bytes, format_count
 
+if TYPE_CHECKING:  # both load when first opened (the compare tools bring pyqtgraph)
+    from desktop.ui.compare_window import CompareWindow
+    from desktop.ui.quantize_dialog import QuantizeDialog
+
 
 def _duration(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
@@ -72,6 +77,7 @@ class MainWindow(QMainWindow):
         self._select_after_refresh: str | None = None  # a new download, shown once listed
         self._message_after_refresh: str | None = None  # what a removal did, said once listed
         self._closed = False
+        self.compare_window: CompareWindow | None = None  # made when first opened
 
         try:
             self.store = ConversationStore(context.paths.chats_db)
@@ -183,6 +189,13 @@ class MainWindow(QMainWindow):
         self.unload_action.setToolTip("Unload the model and return its memory")
         engine_menu.addAction(self.engine_settings_action)
         engine_menu.addAction(self.unload_action)
+        compare_menu = self.menuBar().addMenu("C&ompare")
+        self.compare_action = QAction("&Compare models…", self, shortcut=QKeySequence("Ctrl+Shift+M"))
+        self.compare_action.setToolTip("Side by side, blind arena, speed and quality of your models")
+        self.make_quant_action = QAction("&Make a quant…", self)
+        self.make_quant_action.setToolTip("Another quantisation of an F16, BF16 or Q8_0 model")
+        compare_menu.addAction(self.compare_action)
+        compare_menu.addAction(self.make_quant_action)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About Hearth", self)
         about.triggered.connect(self._about)
@@ -240,6 +253,9 @@ class MainWindow(QMainWindow):
         self.engine.load_progress.connect(lambda f: self.load_progress.setValue(int(f * 100)))
         self.engine.idle_unloaded.connect(self._idle_unloaded)
         self.engine_settings_action.triggered.connect(self.edit_engine_settings)
+        self.compare_action.triggered.connect(self.open_compare)
+        self.make_quant_action.triggered.connect(self.make_quant)
+        self.library.refreshed.connect(self._update_compare)
         self.unload_action.triggered.connect(self.unload_model)
 
         sidebar = pane.sidebar
@@ -682,8 +698,7 @@ class MainWindow(QMainWindow):
         name = Path(path).name
         self.library_pane.discover.show_status(f"Downloaded and verified: {name}")
         self.statusBar().showMessage(f"Downloaded {name} ({format_bytes(Path(path).stat().st_size)})", 6000)
-        self._select_after_refresh = path
-        self.library.refresh()
+        self._refresh_selecting(path)
 
     def _download_failed(self, message: str) -> None:
         self.library_pane.discover.show_status(f"Download failed: {message}", "error")
@@ -784,7 +799,42 @@ class MainWindow(QMainWindow):
             self._conversations_changed()
         super().changeEvent(event)
 
+    def open_compare(self) -> CompareWindow:
+        if self.compare_window is None:
+            from desktop.ui.compare_window import CompareWindow  # its charts load with it, not at start
+
+            window = CompareWindow(self.context.paths, self.context.settings, self.context.models_dir)
+            window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            window.library_changed.connect(self.library.refresh)
+            window.destroyed.connect(lambda: setattr(self, "compare_window", None))
+            self.compare_window = window
+            self._update_compare()
+        self.compare_window.show()
+        self.compare_window.raise_()
+        self.compare_window.activateWindow()
+        return self.compare_window
+
+    def _update_compare(self) -> None:
+        if self.compare_window is not None:
+            self.compare_window.set_library(self.library.model.records())
+
+    def make_quant(self) -> QuantizeDialog:
+        from desktop.ui.quantize_dialog import QuantizeDialog
+
+        dialog = QuantizeDialog(
+            self.library.model.records(), self.context.models_dir, self.library_pane.local.selected(), self
+        )
+        dialog.made.connect(lambda path: self._refresh_selecting(str(path)))
+        dialog.open()
+        return dialog
+
+    def _refresh_selecting(self, path: str) -> None:
+        self._select_after_refresh = path
+        self.library.refresh()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.compare_window is not None:
+            self.compare_window.close()
         s = self.context.settings
         s.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode()
         s.window_state = bytes(self.saveState().toBase64().data()).decode()

@@ -1,0 +1,86 @@
+"""Making another quant of a model with llama.cpp's own quantizer (``llama_model_quantize``).
+
+Runs in the engine worker: a quantizer that aborts on a damaged file takes only that process
+down. The output is written beside its final name and renamed into place when complete, so
+a cancelled or failed run never leaves a half-written model where the library would list it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from pathlib import Path
+
+# What people make from an F16/BF16/Q8_0 build, largest first.
+QUANT_TYPES = (
+    "Q8_0",
+    "Q6_K",
+    "Q5_K_M",
+    "Q5_K_S",
+    "Q5_0",
+    "Q4_K_M",
+    "Q4_K_S",
+    "Q4_0",
+    "IQ4_XS",
+    "Q3_K_L",
+    "Q3_K_M",
+    "Q3_K_S",
+    "Q2_K",
+)
+SOURCE_TYPES = ("F32", "F16", "BF16", "Q8_0")
+_TENSOR_LINE = re.compile(r"\[\s*(\d+)\s*/\s*(\d+)\s*\]")
+
+
+class QuantizeError(Exception):
+    """A quantization that could not be made, in words fit to show."""
+
+
+def output_name(source: Path, type_name: str) -> str:
+    """``Model-F16.gguf`` → ``Model-Q4_K_M.gguf``; a name without a type gets one added."""
+    from desktop.gguf_names import quant_from_name
+
+    stem = source.name.removesuffix(".gguf")
+    found = quant_from_name(source.name)
+    if found and found.upper() in stem.upper():
+        at = stem.upper().rindex(found.upper())
+        return f"{stem[:at]}{type_name}{stem[at + len(found) :]}.gguf"
+    return f"{stem}-{type_name}.gguf"
+
+
+def target_for(source: Path, models_dir: Path, type_name: str) -> Path:
+    """Beside its source in Hearth's models folder; for a source elsewhere, under local/quantized/."""
+    from desktop.library.importing import IMPORTED_FOLDER
+
+    name = output_name(source, type_name)
+    if source.resolve().is_relative_to(models_dir.resolve()):
+        return source.with_name(name)
+    return models_dir / IMPORTED_FOLDER / "quantized" / name
+
+
+def tensor_progress(log_line: str) -> float | None:
+    """The fraction done from one of the quantizer's ``[ 12/ 201] blk.0.attn_k.weight`` lines."""
+    match = _TENSOR_LINE.search(log_line)
+    if not match or int(match.group(2)) == 0:
+        return None
+    return int(match.group(1)) / int(match.group(2))
+
+
+def quantize(source: Path, target: Path, type_name: str, threads: int) -> None:
+    import llama_cpp as ll
+
+    if type_name not in QUANT_TYPES:
+        raise QuantizeError(f"Hearth does not make {type_name}; choose one of {', '.join(QUANT_TYPES)}.")
+    if target.exists():
+        raise QuantizeError(f"{target.name} is already there.")
+    partial = target.with_name(target.name + ".partial")
+    params = ll.llama_model_quantize_default_params()
+    params.nthread = threads
+    params.ftype = getattr(ll, f"LLAMA_FTYPE_MOSTLY_{type_name}")
+    params.allow_requantize = True  # a Q8_0 source is quantized data already
+    try:
+        status = ll.llama_model_quantize(str(source).encode(), str(partial).encode(), ctypes.byref(params))
+        if status != 0:
+            raise QuantizeError(f"llama.cpp could not quantize {source.name} to {type_name}.")
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -1,0 +1,114 @@
+"""The compare tools' long tasks as the engine worker runs them: a command in, a result dict out.
+
+Each runs in the worker process (llama.cpp's aborts on a damaged file end that process, not
+the app); the client side is ``desktop.compare.client``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from desktop.compare import evaluation, quantize, speed
+from desktop.engine.hardware import peak_rss_now, physical_cores
+from desktop.engine.llama_log import LlamaLog
+from desktop.engine.protocol import ChatMessage, LoadOptions, ModelLoaded
+
+Progress = Callable[[str, float], None]
+
+
+class TaskFailed(Exception):
+    """A task that could not finish, in words fit to show."""
+
+
+def run_eval(command: dict[str, Any], progress: Progress, cancelled: Callable[[], bool]) -> dict[str, Any]:
+    reference = str(command["reference"])
+    models = [str(m) for m in command["models"]]
+    every = [reference, *models]
+
+    def on_pass(model: str, fraction: float) -> None:
+        done = every.index(model) + fraction
+        verb = "Reading with" if model == reference else "Scoring"
+        progress(f"{verb} {Path(model).name}", done / len(every))
+
+    try:
+        base, passes = evaluation.evaluate(
+            reference,
+            models,
+            str(command["text"]),
+            Path(command["workdir"]),
+            n_ctx=int(command.get("n_ctx", 512)),
+            n_batch=int(command.get("n_batch", 2048)),
+            threads=int(command.get("threads") or physical_cores()),
+            progress=on_pass,
+            cancelled=cancelled,
+        )
+    except evaluation.EvalCancelled:
+        raise TaskFailed("The evaluation was cancelled.") from None
+    except evaluation.EvalError as exc:
+        raise TaskFailed(str(exc)) from None
+    return {"reference": asdict(base), "passes": [asdict(p) for p in passes]}
+
+
+def run_quantize(command: dict[str, Any], progress: Progress, log: LlamaLog) -> dict[str, Any]:
+    source, target = Path(command["source"]), Path(command["target"])
+    type_name = str(command["type"])
+    stage = f"Making {target.name}"
+
+    def on_line(line: str) -> None:
+        fraction = quantize.tensor_progress(line)
+        if fraction is not None:
+            progress(stage, fraction)
+
+    start = time.perf_counter()
+    log.listener = on_line
+    try:
+        quantize.quantize(source, target, type_name, int(command.get("threads") or physical_cores()))
+    except quantize.QuantizeError as exc:
+        raise TaskFailed(str(exc)) from None
+    finally:
+        log.listener = None
+    return {"path": str(target), "type": type_name, "seconds": time.perf_counter() - start}
+
+
+def run_bench(
+    command: dict[str, Any],
+    progress: Progress,
+    cancelled: Callable[[], bool],
+    load: Callable[[LoadOptions], tuple[Any, ModelLoaded]],
+) -> dict[str, Any]:
+    from desktop.engine.worker import build_prompt
+
+    model = str(command["model"])
+    reps = max(1, int(command.get("reps", 3)))
+    n_prompt = int(command.get("n_prompt", speed.N_PROMPT))
+    n_gen = int(command.get("n_gen", speed.N_GEN))
+    threads = command.get("threads")
+    name = Path(model).name
+    progress(f"Loading {name}", 0.0)
+    try:
+        llm, loaded = load(
+            LoadOptions(model, n_ctx=max(1024, n_prompt + n_gen), n_threads=int(threads) if threads else None)
+        )
+    except RuntimeError:
+        raise TaskFailed(f"{name} did not load.") from None
+    prompt = speed.prompt_tokens(llm, n_prompt)
+    template = (llm.metadata or {}).get("tokenizer.chat_template") or None
+    chat, add_bos = build_prompt(llm, template, loaded.architecture, [ChatMessage("user", "Hello!")])
+    question = llm.tokenize(chat.text.encode("utf-8"), add_bos=add_bos, special=True)
+    # Warm-up: the first decodes of a context allocate its buffers.
+    speed.prompt_speed(llm, prompt[:32])
+    speed.generation_speed(llm, 4)
+    result = speed.SpeedResult(model, [], [], [], loaded.load_ms, 0, n_prompt, n_gen)
+    for rep in range(reps):
+        if cancelled():
+            raise TaskFailed("The speed test was cancelled.")
+        progress(f"Timing {name} ({rep + 1} of {reps})", rep / reps)
+        result.pp_tps.append(speed.prompt_speed(llm, prompt))
+        result.tg_tps.append(speed.generation_speed(llm, n_gen))
+        result.ttft_ms.append(speed.first_token_ms(llm, question))
+    progress(f"Timed {name}", 1.0)
+    return {**asdict(result), "peak_rss_bytes": peak_rss_now()}

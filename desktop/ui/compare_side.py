@@ -1,0 +1,451 @@
+"""The side-by-side tab and the blind arena: the same prompt to several models, replies in columns."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.chats.rendering import model_label
+from desktop.compare.leaderboard import Standing, Vote, standings
+from desktop.compare.results import CompareStore
+from desktop.engine.fit import system_memory_bytes
+from desktop.engine.protocol import ChatMessage, Sampling
+from desktop.library.scan import LocalModel
+from desktop.settings import Settings
+from desktop.ui.compare_columns import Column, ColumnsRunner, ModelChecklist, ReplyColumn
+from desktop.ui.record_table import record_table
+from desktop.ui.table_model import Column as TableColumn
+from desktop.ui.table_model import RecordTableModel
+
+CATEGORIES = ("General", "Writing", "Code", "Reasoning", "Facts", "Other")
+MEMORY_SHARE = 0.7  # parallel runs only when every model fits this share of RAM together
+
+
+class PromptBox(QWidget):
+    """The prompt, Send (Ctrl+Enter) and Stop (Esc)."""
+
+    sent = Signal(str)
+    stopped = Signal()
+
+    def __init__(self, placeholder: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text = QPlainTextEdit()
+        self.text.setPlaceholderText(placeholder)
+        self.text.setAccessibleName("Prompt")
+        self.text.setMaximumHeight(90)
+        self.send_button = QPushButton("Send")
+        self.send_button.setToolTip("Send to every model (Ctrl+Enter)")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the replies (Esc)")
+        self.stop_button.setEnabled(False)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.text, 1)
+        layout.addLayout(buttons)
+        self.send_button.clicked.connect(self._send)
+        self.stop_button.clicked.connect(self.stopped)
+        QShortcut(QKeySequence("Ctrl+Return"), self.text, self._send)
+        QShortcut(QKeySequence("Escape"), self, self.stopped.emit)
+
+    def _send(self) -> None:
+        prompt = self.text.toPlainText().strip()
+        if prompt and self.send_button.isEnabled():
+            self.text.clear()
+            self.sent.emit(prompt)
+
+    def set_busy(self, busy: bool, can_send: bool = True) -> None:
+        self.send_button.setEnabled(not busy and can_send)
+        self.stop_button.setEnabled(busy)
+
+
+class SamplingRow(QWidget):
+    """The sampling every column shares: temperature, seed and reply length."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setValue(0.7)
+        self.temperature.setAccessibleName("Temperature")
+        self.temperature.setToolTip("The same for every model; 0 always picks the likeliest word.")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setValue(42)
+        self.seed.setAccessibleName("Seed")
+        self.seed.setMaximumWidth(120)
+        self.seed.setToolTip("The same seed for every model, so differences come from the models.")
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(1, 8192)
+        self.max_tokens.setValue(512)
+        self.max_tokens.setAccessibleName("Maximum tokens")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for label, widget in (
+            ("Temperature", self.temperature),
+            ("Seed", self.seed),
+            ("Max tokens", self.max_tokens),
+        ):
+            layout.addWidget(QLabel(label))
+            layout.addWidget(widget)
+        layout.addStretch(1)
+
+    def sampling(self) -> Sampling:
+        return Sampling(
+            max_tokens=self.max_tokens.value(), temperature=self.temperature.value(), seed=self.seed.value()
+        )
+
+
+class ColumnsArea(QSplitter):
+    """The reply columns, one a model."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setChildrenCollapsible(False)
+        self.views: list[ReplyColumn] = []
+
+    def set_titles(self, titles: list[str]) -> None:
+        for view in self.views:
+            view.setParent(None)
+            view.deleteLater()
+        self.views = [ReplyColumn(title) for title in titles]
+        for view in self.views:
+            self.addWidget(view)
+        self.setSizes([1000] * len(self.views))
+
+
+class SideBySideTab(QWidget):
+    def __init__(self, settings: Settings, store: CompareStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._saved_id: int | None = None
+        self.models = ModelChecklist("Models to compare", limit=4)
+        self.models.setMaximumWidth(260)
+        self.sampling = SamplingRow()
+        self.parallel = QCheckBox("Run at the same time")
+        self.parallel.setToolTip(
+            "Off: one model after another, so they do not slow each other on the CPU. "
+            "On: each model in its own process at once, when they fit in memory together."
+        )
+        self.new_button = QPushButton("New")
+        self.open_button = QPushButton("Open…")
+        self.save_button = QPushButton("Save")
+        self.new_button.setToolTip("Clear the columns and start again")
+        self.save_button.setToolTip("Keep this comparison to open again later")
+        self.area = ColumnsArea()
+        self.prompt = PromptBox("One prompt for every checked model (2 to 4)…")
+        self.status = QLabel()
+        self.status.setAccessibleName("Comparison status")
+        self.runner = ColumnsRunner(settings, self)
+
+        top = QHBoxLayout()
+        top.addWidget(self.sampling, 1)
+        top.addWidget(self.parallel)
+        for button in (self.new_button, self.open_button, self.save_button):
+            top.addWidget(button)
+        right = QVBoxLayout()
+        right.addLayout(top)
+        right.addWidget(self.area, 1)
+        right.addWidget(self.status)
+        right.addWidget(self.prompt)
+        left = QVBoxLayout()
+        left.addWidget(QLabel("Models (2 to 4)"))
+        left.addWidget(self.models, 1)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left)
+        layout.addLayout(right, 1)
+
+        # Signals, wired in one place.
+        self.models.changed.connect(self._models_changed)
+        self.prompt.sent.connect(self.send)
+        self.prompt.stopped.connect(self.runner.stop)
+        self.runner.column_changed.connect(self._show_column)
+        self.runner.finished.connect(self._finished)
+        self.runner.failed.connect(self.status.setText)
+        self.new_button.clicked.connect(self.new)
+        self.save_button.clicked.connect(self.save)
+        self.open_button.clicked.connect(self._open_menu)
+        self._models_changed()
+
+    def set_library(self, models: list[LocalModel]) -> None:
+        self.models.set_models(models)
+
+    def _models_changed(self) -> None:
+        chosen = self.models.checked()
+        together = sum(m.size_bytes for m in chosen)
+        fits = together <= system_memory_bytes() * MEMORY_SHARE
+        self.parallel.setEnabled(fits)
+        if not fits:
+            self.parallel.setChecked(False)
+        if not self.runner.busy and not any(c.messages for c in self.runner.columns):
+            self._reset_columns(chosen)
+        self.prompt.set_busy(self.runner.busy, can_send=len(chosen) >= 2)
+
+    def _reset_columns(self, chosen: list[LocalModel]) -> None:
+        columns = [Column(str(m.path), model_label(str(m.path))) for m in chosen]
+        self.runner.set_columns(columns)
+        self.area.set_titles([c.label for c in columns])
+
+    def new(self) -> None:
+        self.runner.stop()
+        self._saved_id = None
+        self._reset_columns(self.models.checked())
+        self.status.clear()
+        self.prompt.set_busy(False, can_send=len(self.models.checked()) >= 2)
+
+    def send(self, prompt: str) -> None:
+        chosen = [str(m.path) for m in self.models.checked()]
+        if [c.model_path for c in self.runner.columns] != chosen:
+            self._reset_columns(self.models.checked())  # the checked models changed: start afresh
+        if len(self.runner.columns) < 2:
+            self.status.setText("Check two to four models to compare.")
+            return
+        self.status.setText("One model after another…" if not self.parallel.isChecked() else "All at once…")
+        self.prompt.set_busy(True)
+        self.runner.send(prompt, self.sampling.sampling(), self.parallel.isChecked())
+
+    def _show_column(self, index: int) -> None:
+        if index < len(self.area.views):
+            busy = (
+                self.runner.busy
+                and not self.runner.columns[index].stats
+                and not self.runner.columns[index].error
+            )
+            self.area.views[index].show_column(self.runner.columns[index], busy and self.runner.busy)
+
+    def _finished(self) -> None:
+        for index in range(len(self.runner.columns)):
+            self.area.views[index].show_column(self.runner.columns[index], False)
+        self.prompt.set_busy(False, can_send=len(self.runner.columns) >= 2)
+        self.status.setText("Done. Write again to go on in every column.")
+
+    def content(self) -> dict[str, object]:
+        sampling = self.sampling.sampling()
+        return {
+            "columns": [c.to_dict() for c in self.runner.columns],
+            "sampling": {
+                "temperature": sampling.temperature,
+                "seed": sampling.seed,
+                "max_tokens": sampling.max_tokens,
+            },
+            "parallel": self.parallel.isChecked(),
+        }
+
+    def save(self) -> None:
+        columns = self.runner.columns
+        if not any(c.messages for c in columns):
+            self.status.setText("Nothing to save yet.")
+            return
+        first = next((m.content for m in columns[0].messages if m.role == "user"), "Comparison")
+        title = f"{' vs '.join(c.label for c in columns)}: {first[:60]}"
+        self._saved_id = self._store.save_comparison(title, self.content(), self._saved_id)
+        self.status.setText("Saved.")
+
+    def _open_menu(self) -> None:
+        menu = QMenu(self)
+        saved = self._store.comparisons()
+        if not saved:
+            menu.addAction("No saved comparisons").setEnabled(False)
+        for comparison_id, created, title in saved[:30]:
+            action = menu.addAction(f"{title}  ({created[:10]})")
+            action.triggered.connect(lambda _=False, i=comparison_id: self.open(i))
+        menu.exec(self.open_button.mapToGlobal(self.open_button.rect().bottomLeft()))
+
+    def open(self, comparison_id: int) -> None:
+        content = self._store.comparison(comparison_id)
+        if content is None:
+            return
+        self.runner.stop()
+        raw_columns = content.get("columns", [])
+        assert isinstance(raw_columns, list)
+        columns = [
+            Column(
+                str(c["model_path"]),
+                str(c["label"]),
+                [ChatMessage(str(m["role"]), str(m["content"])) for m in c.get("messages", [])],
+            )
+            for c in raw_columns
+        ]
+        self.models.check([c.model_path for c in columns])
+        self.runner.set_columns(columns)
+        self.area.set_titles([c.label for c in columns])
+        for index in range(len(columns)):
+            self._show_column(index)
+        sampling = content.get("sampling", {})
+        if isinstance(sampling, dict):
+            self.sampling.temperature.setValue(float(sampling.get("temperature", 0.7)))
+            self.sampling.seed.setValue(int(sampling.get("seed", 42)))
+            self.sampling.max_tokens.setValue(int(sampling.get("max_tokens", 512)))
+        self._saved_id = comparison_id
+        self.status.setText("Opened. Write again to go on in every column.")
+
+
+def _standing_columns() -> list[TableColumn[Standing]]:
+    return [
+        TableColumn("Model", lambda s: model_label(s.model)),
+        TableColumn("Rating", lambda s: f"{s.rating:.0f}", lambda s: s.rating, numeric=True),
+        TableColumn(
+            "95% interval",
+            lambda s: f"{s.low:.0f} – {s.high:.0f}",
+            lambda s: s.high - s.low,
+            numeric=True,
+            tooltip=lambda _s: "Where the rating would likely be with other votes like these",
+        ),
+        TableColumn("Votes", lambda s: str(s.games), lambda s: s.games, numeric=True),
+        TableColumn("Wins", lambda s: f"{s.wins:g}", lambda s: s.wins, numeric=True),
+    ]
+
+
+class ArenaTab(QWidget):
+    """Two hidden models answer; the person votes, then sees which was which."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: CompareStore,
+        parent: QWidget | None = None,
+        choose: Callable[[list[LocalModel]], list[LocalModel]] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._choose = choose or (lambda pool: random.sample(pool, 2))
+        self._prompt = ""
+        self.pool = ModelChecklist("Models in the arena", limit=50)
+        self.pool.setMaximumWidth(260)
+        self.category = QComboBox()
+        self.category.addItems(CATEGORIES)
+        self.category.setAccessibleName("Prompt category")
+        self.sampling = SamplingRow()
+        self.area = ColumnsArea()
+        self.area.set_titles(["A", "B"])
+        self.prompt = PromptBox("A prompt; two of the checked models answer without their names…")
+        self.votes = [
+            QPushButton("A is better"),
+            QPushButton("B is better"),
+            QPushButton("Tie"),
+            QPushButton("Both are bad"),
+        ]
+        for button, key in zip(self.votes, ("1", "2", "3", "4"), strict=True):
+            button.setEnabled(False)
+            button.setShortcut(QKeySequence(f"Alt+{key}"))
+        self.reveal = QLabel()
+        self.reveal.setAccessibleName("Which model was which")
+        self.board_filter = QComboBox()
+        self.board_filter.addItem("All categories", None)
+        for category in CATEGORIES:
+            self.board_filter.addItem(category, category)
+        self.board_filter.setAccessibleName("Leaderboard category")
+        self.board_model: RecordTableModel[Standing] = RecordTableModel(_standing_columns(), self)
+        self.board = record_table(self.board_model, "Leaderboard")  # type: ignore[arg-type]
+        self.runner = ColumnsRunner(settings, self)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Category"))
+        top.addWidget(self.category)
+        top.addWidget(self.sampling, 1)
+        vote_row = QHBoxLayout()
+        for button in self.votes:
+            vote_row.addWidget(button)
+        vote_row.addWidget(self.reveal, 1)
+        board_head = QHBoxLayout()
+        board_head.addWidget(QLabel("Your leaderboard"))
+        board_head.addStretch(1)
+        board_head.addWidget(self.board_filter)
+        right = QVBoxLayout()
+        right.addLayout(top)
+        right.addWidget(self.area, 3)
+        right.addLayout(vote_row)
+        right.addWidget(self.prompt)
+        right.addLayout(board_head)
+        right.addWidget(self.board, 2)
+        left = QVBoxLayout()
+        left.addWidget(QLabel("Models in the arena (2 or more)"))
+        left.addWidget(self.pool, 1)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left)
+        layout.addLayout(right, 1)
+
+        self.prompt.sent.connect(self.send)
+        self.prompt.stopped.connect(self.runner.stop)
+        self.runner.column_changed.connect(self._show_column)
+        self.runner.finished.connect(self._finished)
+        self.pool.changed.connect(self._pool_changed)
+        self.board_filter.currentIndexChanged.connect(self.refresh_board)
+        for button, outcome in zip(self.votes, ("a", "b", "tie", "both_bad"), strict=True):
+            button.clicked.connect(lambda _=False, o=outcome: self.vote(o))
+        self._pool_changed()
+        self.refresh_board()
+
+    def set_library(self, models: list[LocalModel]) -> None:
+        self.pool.set_models(models)
+
+    def _pool_changed(self) -> None:
+        self.prompt.set_busy(self.runner.busy, can_send=len(self.pool.checked()) >= 2)
+
+    def send(self, prompt: str) -> None:
+        pool = self.pool.checked()
+        if len(pool) < 2:
+            self.reveal.setText("Check at least two models for the arena.")
+            return
+        a, b = self._choose(pool)
+        self._prompt = prompt
+        self.runner.set_columns([Column(str(a.path), "A"), Column(str(b.path), "B")])
+        self.area.set_titles(["A", "B"])
+        for view in self.area.views:
+            view.figures.hide()  # speed and memory would give the model away: shown after the vote
+        for button in self.votes:
+            button.setEnabled(False)
+        self.reveal.setText("A and B are writing, one after the other…")
+        self.prompt.set_busy(True)
+        self.runner.send(prompt, self.sampling.sampling(), parallel=False)
+
+    def _show_column(self, index: int) -> None:
+        column = self.runner.columns[index]
+        self.area.views[index].show_column(column, self.runner.busy and not column.stats and not column.error)
+
+    def _finished(self) -> None:
+        for index in range(2):
+            self._show_column(index)
+        self.prompt.set_busy(False, can_send=len(self.pool.checked()) >= 2)
+        answered = all(c.stats is not None for c in self.runner.columns)
+        for button in self.votes:
+            button.setEnabled(answered)
+        self.reveal.setText("Which answer is better?" if answered else "A reply is missing: send again.")
+
+    def vote(self, outcome: str) -> None:
+        a, b = self.runner.columns
+        self._store.add_vote(
+            Vote(a.model_path, b.model_path, outcome, self.category.currentText()), self._prompt
+        )
+        for button in self.votes:
+            button.setEnabled(False)
+        self.area.views[0].title.setText(f"A: {model_label(a.model_path)}")
+        self.area.views[1].title.setText(f"B: {model_label(b.model_path)}")
+        for view in self.area.views:
+            view.figures.show()
+        self.reveal.setText(f"A was {model_label(a.model_path)}; B was {model_label(b.model_path)}.")
+        self.refresh_board()
+
+    def refresh_board(self) -> None:
+        category = self.board_filter.currentData()
+        self.board_model.set_records(standings(self._store.votes(), category=category))

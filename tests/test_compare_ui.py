@@ -1,0 +1,187 @@
+"""The compare window, offscreen: side by side, the blind arena, speed, quality, results, a new quant."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from desktop.compare.results import CompareStore
+from desktop.paths import hearth_paths
+from desktop.ui.compare_window import CompareWindow
+from desktop.ui.main_window import MainWindow
+from tests.test_compare_eval import _text
+from tests.test_ui import open_window
+
+__all__ = ["open_window"]  # a fixture, shared with test_ui
+
+
+@pytest.fixture
+def compare(
+    qtbot,
+    open_window: Callable[[], MainWindow],
+    models_dir: Path,
+    tiny_model: Path,
+    wide_quants: dict[str, Path],
+) -> tuple[MainWindow, CompareWindow]:
+    for folder, source in (("Tiny", tiny_model), *(("Wide", p) for p in wide_quants.values())):
+        target = models_dir / "owner" / folder / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 4)
+    compare_window = window.open_compare()
+    qtbot.addWidget(compare_window)
+    qtbot.waitExposed(compare_window)
+    return window, compare_window
+
+
+def _check(checklist, *labels: str) -> None:
+    for i in range(checklist.count()):
+        item = checklist.item(i)
+        wanted = any(item.text() == label for label in labels)
+        item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
+
+
+def _shot(widget, name: str) -> None:
+    folder = os.environ.get("HEARTH_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(Path(folder) / name))
+
+
+def test_side_by_side_streams_columns_continues_saves_and_reopens(qtbot, compare) -> None:
+    _window, win = compare
+    side = win.side
+    assert side.models.count() == 4
+    _check(side.models, "tiny-llama-F32", "Wide-Q4_K_M")
+    assert len(side.area.views) == 2 and not side.prompt.text.isReadOnly()
+    side.sampling.max_tokens.setValue(12)
+    side.prompt.text.setPlainText("Tell me about cats")
+    qtbot.mouseClick(side.prompt.send_button, Qt.MouseButton.LeftButton)
+    assert side.prompt.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: not side.runner.busy, timeout=60_000)
+    for column, view in zip(side.runner.columns, side.area.views, strict=True):
+        assert column.stats is not None and column.stats.completion_tokens == 12
+        assert [m.role for m in column.messages] == ["user", "assistant"]
+        assert "tokens/s" in view.figures.text() and "peak" in view.figures.text()
+        assert "Tell me about cats" in view.view.toPlainText()
+    _shot(win, "compare-side-by-side.png")
+    # go on in every column
+    side.send("And dogs?")
+    qtbot.waitUntil(lambda: not side.runner.busy, timeout=60_000)
+    assert all(len(c.messages) == 4 for c in side.runner.columns)
+    # save, clear, open again
+    side.save()
+    saved = side._store.comparisons()
+    assert len(saved) == 1 and "tiny-llama-F32 vs Wide-Q4_K_M" in saved[0][2]
+    side.new()
+    assert not any(c.messages for c in side.runner.columns)
+    side.open(saved[0][0])
+    assert [len(c.messages) for c in side.runner.columns] == [4, 4]
+    assert "And dogs?" in side.area.views[1].view.toPlainText()
+
+
+def test_stopping_keeps_what_was_written_and_skips_the_rest(qtbot, compare) -> None:
+    _window, win = compare
+    side = win.side
+    _check(side.models, "tiny-llama-F32", "Wide-Q8_0")
+    side.sampling.max_tokens.setValue(4000)
+    side.send("Write at length")
+    qtbot.waitUntil(lambda: len(side.runner.columns[0].reply) > 20, timeout=60_000)
+    side.runner.stop()
+    qtbot.waitUntil(lambda: not side.runner.busy, timeout=60_000)
+    first, second = side.runner.columns
+    assert first.stats is not None and first.stats.stop_reason == "cancelled"
+    assert first.messages[-1].role == "assistant" and first.messages[-1].content
+    assert second.messages == [] and second.error == "Stopped before this model answered."
+
+
+def test_the_blind_arena_hides_names_until_the_vote(qtbot, compare) -> None:
+    _window, win = compare
+    arena = win.arena
+    win.tabs.setCurrentWidget(arena)
+    _check(arena.pool, "tiny-llama-F32", "Wide-Q4_K_M")
+    arena.sampling.max_tokens.setValue(8)
+    arena.category.setCurrentText("Writing")
+    arena.send("A haiku about rain")
+    assert [v.title.text() for v in arena.area.views] == ["A", "B"]
+    qtbot.waitUntil(lambda: arena.votes[0].isEnabled(), timeout=60_000)
+    assert "tiny-llama" not in arena.area.views[0].title.text()
+    assert not arena.area.views[0].figures.isVisible()  # speed and memory would tell
+    _shot(win, "compare-arena.png")
+    qtbot.mouseClick(arena.votes[0], Qt.MouseButton.LeftButton)  # A is better
+    assert not arena.votes[0].isEnabled()
+    assert arena.area.views[0].title.text().startswith("A: ") and arena.area.views[0].figures.isVisible()
+    assert "A was" in arena.reveal.text()
+    winner = arena.runner.columns[0].model_path
+    board = arena.board_model.records()
+    assert len(board) == 2 and board[0].model == winner and board[0].wins == 1.0
+    store = CompareStore(hearth_paths().compare_db)
+    assert [(v.outcome, v.category) for v in store.votes()] == [("a", "Writing")]
+    store.close()
+    arena.board_filter.setCurrentText("Code")
+    assert arena.board_model.rowCount() == 0
+
+
+def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_path: Path) -> None:
+    _window, win = compare
+    speed, quality, results = win.speed, win.quality, win.results
+    win.tabs.setCurrentWidget(speed)
+    _check(speed.models, "Wide-Q8_0", "Wide-Q4_K_M")
+    speed.reps.setValue(1)
+    qtbot.mouseClick(speed.run_button, Qt.MouseButton.LeftButton)
+    assert speed.progress.bar.isVisible()
+    qtbot.waitUntil(lambda: speed.run_button.isEnabled(), timeout=60_000)
+    assert speed.table_model.rowCount() == 2, speed.progress.stage.text()
+    assert all(r["peak_rss_bytes"] > 0 and r["tg_tps"][0] > 0 for r in speed.table_model.records())
+
+    win.tabs.setCurrentWidget(quality)
+    _check(quality.models, "Wide-Q8_0", "Wide-Q4_K_M")
+    # the most precise build of the same model, not the most precise file on disk (the F32 tiny one)
+    assert quality.reference.currentText().startswith("Wide-F16")
+    text = tmp_path / "text.txt"
+    text.write_text(_text())
+    quality.set_text_file(text)
+    quality.ctx.setValue(64)
+    qtbot.mouseClick(quality.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: quality.run_button.isEnabled(), timeout=60_000)
+    rows = {Path(r["model"]).stem: r for r in quality.table_model.records()}
+    assert set(rows) == {"Wide-Q8_0", "Wide-Q4_K_M"}, quality.progress.stage.text()
+    assert rows["Wide-Q8_0"]["kld_mean"] < rows["Wide-Q4_K_M"]["kld_mean"]  # Q8_0 is closer
+    assert "perplexity" in quality.summary.text()
+
+    win.tabs.setCurrentWidget(results)
+    assert results.table_model.rowCount() == 4
+    assert len(results.plot.getPlotItem().items) >= 2 and not results.empty.isVisible()
+    _shot(win, "compare-results.png")
+    results.kind.setCurrentIndex(2)  # quality only
+    out = tmp_path / "results.csv"
+    results.export(out, "csv")
+    table = list(csv.DictReader(out.open()))
+    assert sorted(r["quant"] for r in table) == ["Q4_K_M", "Q8_0"] and float(table[0]["kld_mean"]) > 0
+    results.export(tmp_path / "results.json", "json")
+    assert json.loads((tmp_path / "results.json").read_text())[0]["kind"] == "eval"
+
+
+def test_a_quant_made_from_the_window_lands_in_the_library(qtbot, compare, models_dir: Path) -> None:
+    window, _win = compare
+    window.library_pane.local.select_path(str(models_dir / "owner" / "Wide" / "Wide-F16.gguf"))
+    dialog = window.make_quant()
+    assert dialog.source.currentText().startswith("Wide-F16")
+    dialog.kind.setCurrentText("Q5_K_M")
+    assert dialog.target.text().endswith("Wide-Q5_K_M.gguf") and dialog.make_button.isEnabled()
+    made: list[Path] = []
+    dialog.made.connect(made.append)
+    qtbot.mouseClick(dialog.make_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(made), timeout=60_000)
+    assert made[0] == models_dir / "owner" / "Wide" / "Wide-Q5_K_M.gguf"
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 5)
+    assert not dialog.make_button.isEnabled()  # it is there now
+    dialog.reject()
