@@ -34,8 +34,11 @@ REPLY_TOKENS = 400
 
 
 def cache_file(reference: Path, tokens_wanted: int) -> Path:
-    stat = reference.stat()
-    key = f"{reference.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{tokens_wanted}|{SEED}"
+    """Named by what the file holds (its size and first 4 MiB: the header and the first tensors),
+    so a copy or a rebuild of the same model finds the text again."""
+    with reference.open("rb") as data:
+        head = hashlib.sha256(data.read(4 * 1024 * 1024)).hexdigest()
+    key = f"{reference.stat().st_size}|{head}|{tokens_wanted}|{SEED}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return hearth_paths().cache_dir / "eval-texts" / f"{reference.stem}-{digest}.txt"
 

@@ -41,7 +41,7 @@ class EngineClient:
         self._events: queue.Queue[EngineEvent] = queue.Queue()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._closing = False
+        self._closed: set[ChildProcess] = set()  # workers ended on purpose: their exit is no crash
         self.loaded: ModelLoaded | None = None
 
     @property
@@ -51,7 +51,6 @@ class EngineClient:
     def _ensure_worker(self) -> ChildProcess:
         with self._lock:
             if self._child is None or self._child.poll() is not None:
-                self._closing = False
                 child = ChildProcess(ENGINE_SUBCOMMAND)
                 self._child = child
                 threading.Thread(target=self._pump, args=(child,), daemon=True).start()
@@ -59,6 +58,8 @@ class EngineClient:
 
     def _pump(self, child: ChildProcess) -> None:
         for raw in child.events():
+            if child in self._closed:
+                continue  # a worker being ended: what it still says is for nobody
             event = event_from_dict(raw)
             if isinstance(event, ModelLoaded):
                 self.loaded = event
@@ -66,7 +67,9 @@ class EngineClient:
         code = child.wait()
         if self._child is child:
             self.loaded = None
-        if not self._closing:
+        if child in self._closed:
+            self._closed.discard(child)
+        else:
             message = f"The engine process {describe_exit(code)}."
             # An abort (a failed GGML_ASSERT, say) prints its reason to stderr last.
             last = next((ln for ln in reversed(child.stderr_tail()) if ln.strip()), None)
@@ -127,13 +130,19 @@ class EngineClient:
         if self._child is not None:
             self._child.kill()
 
-    def shutdown(self, timeout: float = 3.0) -> None:
+    def shutdown(self, timeout: float = 3.0, *, wait: bool = True) -> None:
+        """Ends the worker. ``wait=False`` returns at once (the GUI thread must not wait for a
+        process to free a model's memory) and reaps it on a thread; the next command starts a
+        new worker either way."""
         child = self._child
         if child is None:
             return
-        self._closing = True
+        self._closed.add(child)
         child.send({"cmd": "shutdown"})
-        child.close(timeout)
+        if wait:
+            child.close(timeout)
+        else:
+            threading.Thread(target=child.close, args=(timeout,), daemon=True, name="engine-close").start()
         self._child = None
         self.loaded = None
 

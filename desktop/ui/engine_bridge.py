@@ -123,7 +123,7 @@ class EngineController(QObject):
     def load(self, options: LoadOptions) -> None:
         if self.model is not None:
             # Switching models: a fresh worker, so every byte of the old one is returned.
-            self._client.shutdown()
+            self._client.shutdown(wait=False)
         self.model = None
         self._set_state(EngineState.LOADING)
         self._client.load(options)
@@ -174,7 +174,7 @@ class EngineController(QObject):
         unload inside a live process left some 50 MB in its allocator). The next load starts
         a fresh worker."""
         self._idle.stop()
-        self._client.shutdown()
+        self._client.shutdown(wait=False)  # the GUI thread does not wait for the memory to be freed
         self.model = None
         self.active_request = None
         self._set_state(EngineState.EMPTY)
