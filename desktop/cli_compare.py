@@ -39,7 +39,10 @@ def _run_task(kind: str, quiet: bool, **payload: object) -> dict[str, Any]:
 
 
 def _record(
-    kind: str, settings: dict[str, Any], measured: list[tuple[LocalModel, dict[str, Any]]], build: str
+    kind: str,
+    settings: dict[str, Any],
+    measured: list[tuple[LocalModel, dict[str, Any]]],
+    reported: dict[str, Any],
 ) -> None:
     """Keeps the run in the history the app's Results show."""
     from desktop.compare.results import CompareStore, machine_info
@@ -49,7 +52,7 @@ def _record(
     try:
         store.add_run(
             kind,
-            machine_info(build),
+            machine_info(reported),
             settings,
             [(str(m.path), m.name, m.quant, m.size_bytes, metrics) for m, metrics in measured],
         )
@@ -63,11 +66,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     models = [resolve_model(ref) for ref in args.models]
     rows = []
     measured = []
-    build = ""
+    result: dict[str, Any] = {}
     for model in models:
         result = _run_task("bench", args.json, model=str(model.path), reps=args.reps)
-        build = result.get("build_info", build)
-        measured.append((model, {k: v for k, v in result.items() if k not in ("model", "build_info")}))
+        measured.append(
+            (model, {k: v for k, v in result.items() if k not in ("model", "build_info", "devices")})
+        )
         rows.append(
             {
                 "model": model.name,
@@ -79,7 +83,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 "reps": args.reps,
             }
         )
-    _record("bench", {"reps": args.reps}, measured, build)
+    _record("bench", {"reps": args.reps}, measured, result)
     if args.json:
         _print_json(rows)
         return 0
@@ -136,7 +140,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             (m, {**p["scores"], "seconds": p["seconds"]})
             for m, p in zip(models, result["passes"], strict=True)
         ],
-        result.get("build_info", ""),
+        result,
     )
     rows = []
     for model, scored in zip(models, result["passes"], strict=True):

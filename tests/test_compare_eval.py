@@ -138,3 +138,25 @@ def test_too_short_a_text_and_another_vocabulary_are_refused(
         evaluate(str(wide_quants["F16"]), [str(wide_quants["Q8_0"])], "the cat", tmp_path, n_ctx=N_CTX)
     with pytest.raises(EvalError, match="another vocabulary"):
         evaluate(str(wide_quants["F16"]), [str(other)], _text(), tmp_path, n_ctx=N_CTX)
+
+
+def test_the_worker_reports_a_quants_progress_tensor_by_tensor(
+    wide_quants: dict[str, Path], tmp_path: Path
+) -> None:
+    from desktop.engine.client import EngineClient
+    from desktop.engine.protocol import TaskDone, TaskProgress
+
+    client = EngineClient()
+    target = tmp_path / "Wide-Q6_K.gguf"
+    try:
+        request = client.start_task(
+            "quantize", source=str(wide_quants["F16"]), target=str(target), type="Q6_K"
+        )
+        events = list(client.task_events(request, timeout=60))
+    finally:
+        client.shutdown()
+    fractions = [e.fraction for e in events if isinstance(e, TaskProgress)]
+    assert len(fractions) == 21 and fractions == sorted(fractions) and fractions[-1] == 1.0  # 21 tensors
+    done = events[-1]
+    assert isinstance(done, TaskDone) and done.result["path"] == str(target) and target.is_file()
+    assert done.result["devices"] and "CPU" in done.result["build_info"]

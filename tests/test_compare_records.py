@@ -52,8 +52,9 @@ def test_a_model_that_only_wins_still_has_a_finite_rating() -> None:
 def test_runs_comparisons_and_votes_are_kept(tmp_path: Path) -> None:
     db = tmp_path / "compare.sqlite3"
     store = CompareStore(db)
-    machine = machine_info("CPU : AVX2 = 1")
-    assert machine["cpu"] and machine["logical_cpus"] >= 1 and machine["llama_cpp"] == "CPU : AVX2 = 1"
+    machine = machine_info({"build_info": "CPU : AVX2 = 1", "devices": ["CPU AMD EPYC (23.5 GiB)"]})
+    assert machine["cpu"] and machine["logical_cpus"] >= 1 and machine["memory_bytes"] > 0
+    assert machine["llama_cpp"] == "CPU : AVX2 = 1" and machine["devices"] == ["CPU AMD EPYC (23.5 GiB)"]
     first = store.add_run(
         "bench",
         machine,

@@ -88,6 +88,21 @@ def test_side_by_side_streams_columns_continues_saves_and_reopens(qtbot, compare
     assert "And dogs?" in side.area.views[1].view.toPlainText()
 
 
+def test_models_that_fit_together_can_answer_at_the_same_time(qtbot, compare) -> None:
+    _window, win = compare
+    side = win.side
+    _check(side.models, "tiny-llama-F32", "Wide-Q8_0", "Wide-Q4_K_M")
+    assert side.parallel.isEnabled()  # a few megabytes: they fit
+    side.parallel.setChecked(True)
+    side.sampling.max_tokens.setValue(8)
+    side.send("Hello")
+    assert len(side.runner._engines) == 3  # a worker a column
+    qtbot.waitUntil(lambda: not side.runner.busy, timeout=60_000)
+    assert all(c.stats is not None and c.stats.completion_tokens == 8 for c in side.runner.columns)
+    pids = {e.worker_pid for e in side.runner._engines}
+    assert len(pids) == 3 and None not in pids
+
+
 def test_stopping_keeps_what_was_written_and_skips_the_rest(qtbot, compare) -> None:
     _window, win = compare
     side = win.side
@@ -141,6 +156,13 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     qtbot.waitUntil(lambda: speed.run_button.isEnabled(), timeout=60_000)
     assert speed.table_model.rowCount() == 2, speed.progress.stage.text()
     assert all(r["peak_rss_bytes"] > 0 and r["tg_tps"][0] > 0 for r in speed.table_model.records())
+
+    # a run can be cancelled, and leaves no worker behind
+    speed.start()
+    qtbot.waitUntil(lambda: speed.engine.worker_pid is not None, timeout=10_000)
+    qtbot.mouseClick(speed.progress.cancel, Qt.MouseButton.LeftButton)
+    assert speed.run_button.isEnabled() and speed.progress.stage.text() == "Cancelled."
+    assert speed.engine.worker_pid is None and speed.table_model.rowCount() == 0
 
     win.tabs.setCurrentWidget(quality)
     _check(quality.models, "Wide-Q8_0", "Wide-Q4_K_M")

@@ -60,8 +60,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def machine_info(build_info: str = "") -> dict[str, Any]:
-    """What a run's figures depend on, as far as this process can tell without loading anything."""
+def machine_info(task_result: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a run's figures depend on: this machine, and the llama.cpp build and devices the
+    engine worker reported with its result."""
+    result = task_result or {}
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -75,7 +77,8 @@ def machine_info(build_info: str = "") -> dict[str, Any]:
         "logical_cpus": os.cpu_count() or 0,
         "memory_bytes": system_memory_bytes(),
         "platform": platform.platform(terse=True),
-        "llama_cpp": build_info,
+        "llama_cpp": str(result.get("build_info", "")),
+        "devices": list(result.get("devices", [])),
     }
 
 

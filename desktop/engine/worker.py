@@ -408,7 +408,13 @@ class Worker:
         finally:
             with self._cancel_lock:
                 self._cancelled.discard(request_id)
-        self.send(TaskDone(request_id, kind, {**result, "build_info": _system_info()}))
+        from desktop.engine.devices import list_devices
+
+        devices = [
+            f"{d.backend} {d.description or d.name} ({format_bytes(d.memory_total_bytes)})"
+            for d in list_devices()
+        ]
+        self.send(TaskDone(request_id, kind, {**result, "build_info": _system_info(), "devices": devices}))
 
     def _bench_load(self, options: LoadOptions) -> tuple[Any, ModelLoaded]:
         self.load(options)

@@ -173,7 +173,8 @@ class ColumnsRunner(QObject):
         self.columns: list[Column] = []
         self._queues: list[list[int]] = []  # the columns each engine still has to answer
         self._current: dict[int, int] = {}  # engine index -> column it is answering
-        self._requests: dict[str, int] = {}  # request id -> column
+        # (engine, request id) -> column: each worker numbers its requests from 1
+        self._requests: dict[tuple[int, str], int] = {}
         self._sampling = Sampling()
         self.busy = False
         self._stopping = False
@@ -196,8 +197,8 @@ class ColumnsRunner(QObject):
             engine = EngineController(self)
             index = len(self._engines)
             engine.loaded.connect(lambda loaded, i=index: self._on_loaded(i, loaded))
-            engine.token.connect(self._on_token)
-            engine.finished.connect(self._on_finished)
+            engine.token.connect(lambda request, text, i=index: self._on_token(i, request, text))
+            engine.finished.connect(lambda stats, i=index: self._on_finished(i, stats))
             engine.failed.connect(lambda error, i=index: self._on_failed(i, error))
             self._engines.append(engine)
         while len(self._engines) > wanted:
@@ -246,16 +247,16 @@ class ColumnsRunner(QObject):
     def _ask(self, engine_index: int) -> None:
         column_index = self._current[engine_index]
         request = self._engines[engine_index].chat(list(self.columns[column_index].messages), self._sampling)
-        self._requests[request] = column_index
+        self._requests[(engine_index, request)] = column_index
 
-    def _on_token(self, request_id: str, text: str) -> None:
-        column_index = self._requests.get(request_id)
+    def _on_token(self, engine_index: int, request_id: str, text: str) -> None:
+        column_index = self._requests.get((engine_index, request_id))
         if column_index is not None:
             self.columns[column_index].reply += text
             self.column_changed.emit(column_index)
 
-    def _on_finished(self, stats: GenerationStats) -> None:
-        column_index = self._requests.pop(stats.request_id, None)
+    def _on_finished(self, engine_index: int, stats: GenerationStats) -> None:
+        column_index = self._requests.pop((engine_index, stats.request_id), None)
         if column_index is None:
             return
         column = self.columns[column_index]
@@ -264,7 +265,6 @@ class ColumnsRunner(QObject):
         column.messages.append(ChatMessage("assistant", stats.text))
         column.reply = ""
         self.column_changed.emit(column_index)
-        engine_index = next(e for e, c in self._current.items() if c == column_index)
         self._next(engine_index)
 
     def _on_failed(self, engine_index: int, error: EngineError) -> None:

@@ -48,7 +48,9 @@ def _tooltip(row: RunRow) -> str:
         what = "pp: prompt tokens/s · tg: generation tokens/s · time to first token · peak memory"
     else:
         what = "perplexity · mean KL divergence from the reference · same top token · mean Δp"
-    return f"{summary(row)}\n{what}\n{row.machine.get('cpu', '')}\n{row.machine.get('llama_cpp', '')}"
+    machine = row.machine
+    devices = ", ".join(machine.get("devices", []))
+    return f"{summary(row)}\n{what}\n{machine.get('cpu', '')}; {devices}\n{machine.get('llama_cpp', '')}"
 
 
 def _columns() -> list[Column[RunRow]]:

@@ -119,7 +119,7 @@ class SpeedTab(QWidget):
         self._queue: list[LocalModel] = []
         self._measured: list[tuple[LocalModel, dict[str, Any]]] = []
         self._current: LocalModel | None = None
-        self._build = ""
+        self._reported: dict[str, Any] = {}  # the llama.cpp build and devices, from the worker
         self.engine = EngineController(self)
         self.models = ModelChecklist("Models to time", limit=12)
         self.reps = QSpinBox()
@@ -184,8 +184,8 @@ class SpeedTab(QWidget):
     def _done(self, event: TaskDone) -> None:
         if self._current is None:
             return
-        self._build = str(event.result.get("build_info", self._build))
-        row = {k: v for k, v in event.result.items() if k != "build_info"}
+        self._reported = event.result
+        row = {k: v for k, v in event.result.items() if k not in ("build_info", "devices")}
         self._measured.append((self._current, row))
         self.table_model.append_records([row])
         self._next()
@@ -213,7 +213,7 @@ class SpeedTab(QWidget):
         if self._measured:
             self._store.add_run(
                 "bench",
-                machine_info(self._build),
+                machine_info(self._reported),
                 {"reps": self.reps.value()},
                 [(str(m.path), m.name, m.quant, m.size_bytes, r) for m, r in self._measured],
             )
@@ -419,7 +419,7 @@ class QualityTab(QWidget):
         self.table_model.set_records(rows)
         self._store.add_run(
             "eval",
-            machine_info(str(event.result.get("build_info", ""))),
+            machine_info(event.result),
             {"n_ctx": self.ctx.value(), "reference": str(reference.path), "text": self._text_source()},
             measured,
         )
