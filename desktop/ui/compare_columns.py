@@ -13,7 +13,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
+    QHBoxLayout,
     QLabel,
+    QLayout,
     QListWidget,
     QListWidgetItem,
     QTextBrowser,
@@ -28,6 +30,17 @@ from desktop.settings import Settings
 from desktop.ui.chat_transcript import theme_from
 from desktop.ui.engine_bridge import EngineController
 from desktop.units import format_bytes
+
+
+def beside_checklist(owner: QWidget, title: str, checklist: ModelChecklist, content: QLayout) -> None:
+    """The layout every compare tab shares: the titled model list on the left, ``content`` on the right."""
+    checklist.setMaximumWidth(260)
+    left = QVBoxLayout()
+    left.addWidget(QLabel(title))
+    left.addWidget(checklist, 1)
+    layout = QHBoxLayout(owner)
+    layout.addLayout(left)
+    layout.addLayout(content, 1)
 
 
 class ModelChecklist(QListWidget):

@@ -30,7 +30,7 @@ from desktop.chats.rendering import model_label
 from desktop.compare.results import CompareStore, machine_info
 from desktop.engine.protocol import EngineError, TaskDone, TaskProgress
 from desktop.library.scan import LocalModel
-from desktop.ui.compare_columns import ModelChecklist
+from desktop.ui.compare_columns import ModelChecklist, beside_checklist
 from desktop.ui.engine_bridge import EngineController
 from desktop.ui.jobs import JobRunner
 from desktop.ui.record_table import record_table
@@ -141,13 +141,7 @@ class SpeedTab(QWidget):
         right.addLayout(controls)
         right.addWidget(self.progress)
         right.addWidget(self.table, 1)
-        left = QVBoxLayout()
-        left.addWidget(QLabel("Models"))
-        left.addWidget(self.models, 1)
-        self.models.setMaximumWidth(260)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left)
-        layout.addLayout(right, 1)
+        beside_checklist(self, "Models", self.models, right)
 
         self.run_button.clicked.connect(self.start)
         self.progress.cancelled.connect(self.cancel)
@@ -298,13 +292,7 @@ class QualityTab(QWidget):
         right.addWidget(self.progress)
         right.addWidget(self.summary)
         right.addWidget(self.table, 1)
-        left = QVBoxLayout()
-        left.addWidget(QLabel("Builds to score"))
-        left.addWidget(self.models, 1)
-        self.models.setMaximumWidth(260)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left)
-        layout.addLayout(right, 1)
+        beside_checklist(self, "Builds to score", self.models, right)
 
         self.run_button.clicked.connect(self.start)
         self.models.changed.connect(self._suggest_reference)

@@ -29,7 +29,7 @@ from desktop.engine.fit import system_memory_bytes
 from desktop.engine.protocol import ChatMessage, Sampling
 from desktop.library.scan import LocalModel
 from desktop.settings import Settings
-from desktop.ui.compare_columns import Column, ColumnsRunner, ModelChecklist, ReplyColumn
+from desktop.ui.compare_columns import Column, ColumnsRunner, ModelChecklist, ReplyColumn, beside_checklist
 from desktop.ui.record_table import record_table
 from desktop.ui.table_model import Column as TableColumn
 from desktop.ui.table_model import RecordTableModel
@@ -140,7 +140,6 @@ class SideBySideTab(QWidget):
         self._store = store
         self._saved_id: int | None = None
         self.models = ModelChecklist("Models to compare", limit=4)
-        self.models.setMaximumWidth(260)
         self.sampling = SamplingRow()
         self.parallel = QCheckBox("Run at the same time")
         self.parallel.setToolTip(
@@ -168,12 +167,7 @@ class SideBySideTab(QWidget):
         right.addWidget(self.area, 1)
         right.addWidget(self.status)
         right.addWidget(self.prompt)
-        left = QVBoxLayout()
-        left.addWidget(QLabel("Models (2 to 4)"))
-        left.addWidget(self.models, 1)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left)
-        layout.addLayout(right, 1)
+        beside_checklist(self, "Models (2 to 4)", self.models, right)
 
         # Signals, wired in one place.
         self.models.changed.connect(self._models_changed)
@@ -331,7 +325,6 @@ class ArenaTab(QWidget):
         self._choose = choose or (lambda pool: random.sample(pool, 2))
         self._prompt = ""
         self.pool = ModelChecklist("Models in the arena", limit=50)
-        self.pool.setMaximumWidth(260)
         self.category = QComboBox()
         self.category.addItems(CATEGORIES)
         self.category.setAccessibleName("Prompt category")
@@ -378,12 +371,7 @@ class ArenaTab(QWidget):
         right.addWidget(self.prompt)
         right.addLayout(board_head)
         right.addWidget(self.board, 2)
-        left = QVBoxLayout()
-        left.addWidget(QLabel("Models in the arena (2 or more)"))
-        left.addWidget(self.pool, 1)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left)
-        layout.addLayout(right, 1)
+        beside_checklist(self, "Models in the arena (2 or more)", self.pool, right)
 
         self.prompt.sent.connect(self.send)
         self.prompt.stopped.connect(self.runner.stop)
