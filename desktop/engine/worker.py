@@ -51,11 +51,11 @@ from desktop.units import format_bytes
 
 SUBCOMMAND = ENGINE_SUBCOMMAND
 DEFAULT_MAX_CTX = 4096
-# Text is sent at once when the last send is this old, else gathered until it is: a model
-# slower than ~60 tokens/s streams token by token; a faster one in pieces of a few tokens,
-# so the pipe, the JSON and the GUI are not paid a token at a time (the window redraws every
-# 60 ms anyway).
-EVENT_INTERVAL_S = 0.015
+# Text is sent at once when the last send is this old, else gathered until it is: the
+# window redraws a streaming reply every 60 ms anyway, and each event wakes the GUI process
+# while llama.cpp's threads want both cores of a small machine (token by token, that cost
+# Gemma 3 270M's generation about a tenth on 2 cores: benchmarks/engine_overhead.py).
+EVENT_INTERVAL_S = 0.05
 
 
 @dataclass
