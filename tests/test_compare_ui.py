@@ -156,6 +156,7 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     qtbot.waitUntil(lambda: speed.run_button.isEnabled(), timeout=60_000)
     assert speed.table_model.rowCount() == 2, speed.progress.stage.text()
     assert all(r["peak_rss_bytes"] > 0 and r["tg_tps"][0] > 0 for r in speed.table_model.records())
+    _shot(win, "compare-speed.png")
 
     # a run can be cancelled, and leaves no worker behind
     speed.start()
@@ -178,6 +179,7 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     assert set(rows) == {"Wide-Q8_0", "Wide-Q4_K_M"}, quality.progress.stage.text()
     assert rows["Wide-Q8_0"]["kld_mean"] < rows["Wide-Q4_K_M"]["kld_mean"]  # Q8_0 is closer
     assert "perplexity" in quality.summary.text()
+    _shot(win, "compare-quality.png")
 
     win.tabs.setCurrentWidget(results)
     assert results.table_model.rowCount() == 4

@@ -33,9 +33,14 @@ from desktop.ui.compare_columns import Column, ColumnsRunner, ModelChecklist, Re
 from desktop.ui.record_table import record_table
 from desktop.ui.table_model import Column as TableColumn
 from desktop.ui.table_model import RecordTableModel
+from desktop.units import format_bytes
 
 CATEGORIES = ("General", "Writing", "Code", "Reasoning", "Facts", "Other")
 MEMORY_SHARE = 0.7  # parallel runs only when every model fits this share of RAM together
+PARALLEL_TIP = (
+    "Off: one model after another, so they do not slow each other on the CPU. "
+    "On: each model in its own process at once, when they fit in memory together."
+)
 
 
 class PromptBox(QWidget):
@@ -142,10 +147,6 @@ class SideBySideTab(QWidget):
         self.models = ModelChecklist("Models to compare", limit=4)
         self.sampling = SamplingRow()
         self.parallel = QCheckBox("Run at the same time")
-        self.parallel.setToolTip(
-            "Off: one model after another, so they do not slow each other on the CPU. "
-            "On: each model in its own process at once, when they fit in memory together."
-        )
         self.new_button = QPushButton("New")
         self.open_button = QPushButton("Open…")
         self.save_button = QPushButton("Save")
@@ -187,10 +188,17 @@ class SideBySideTab(QWidget):
     def _models_changed(self) -> None:
         chosen = self.models.checked()
         together = sum(m.size_bytes for m in chosen)
-        fits = together <= system_memory_bytes() * MEMORY_SHARE
+        memory = system_memory_bytes()
+        fits = together <= memory * MEMORY_SHARE
         self.parallel.setEnabled(fits)
         if not fits:
             self.parallel.setChecked(False)
+        self.parallel.setToolTip(
+            PARALLEL_TIP
+            if fits
+            else f"These models need {format_bytes(together)} together, more than this machine's "
+            f"{format_bytes(memory)} of memory allows at once: they answer one after another."
+        )
         if not self.runner.busy and not any(c.messages for c in self.runner.columns):
             self._reset_columns(chosen)
         self.prompt.set_busy(self.runner.busy, can_send=len(chosen) >= 2)
