@@ -512,6 +512,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_self_test(args: argparse.Namespace) -> int:
+    from desktop.self_test import SelfTestFailed, print_report, run_self_test
+
+    try:
+        report = run_self_test(args.model)
+    except SelfTestFailed as exc:
+        raise CommandFailed(f"self-test failed: {exc}") from exc
+    if args.json:
+        _print_json(report)
+    else:
+        print_report(report)
+    return 0
+
+
 # Parser
 
 
@@ -534,6 +548,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run open language models offline. With no command, the app opens.",
     )
     parser.add_argument("--version", action="version", version=f"hearth {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="load a tiny model made on the spot (or --model), write a few tokens, exit 0 if all works",
+    )
+    parser.add_argument("--model", metavar="PATH", help="with --self-test: a model file to load instead")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
@@ -610,7 +631,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def run_cli(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
-    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    func: Callable[[argparse.Namespace], int] | None = (
+        cmd_self_test if args.self_test else getattr(args, "func", None)
+    )
     if func is None:
         fail("no command given", 2)
     try:

@@ -263,3 +263,18 @@ def test_chat_streams_each_turn_and_keeps_the_conversation(tiny_model: Path) -> 
     )
     assert again.returncode == 0, again.stderr
     assert json.loads(hearth("chats", "--json").stdout)[0]["messages"] == 6
+
+
+def test_self_test_builds_a_model_writes_and_says_what_failed(tmp_path: Path) -> None:
+    result = hearth("--self-test", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["tokens"] == 8 and report["backend"] == "cpu" and report["qt"]
+    assert "CPU" in report["llama_cpp"] and report["model"] == "tiny model (built now)"
+    human = hearth("--self-test")
+    assert human.returncode == 0 and "tokens at" in human.stdout and "self-test passed" in human.stderr
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + bytes(100))
+    failed = hearth("--self-test", "--model", str(broken))
+    assert failed.returncode == 1 and failed.stderr.startswith("error: self-test failed: ")
+    assert "Traceback" not in failed.stderr
