@@ -18,3 +18,15 @@ def test_every_package_is_listed_for_the_wheel() -> None:
     }
     assert on_disk - listed == set()  # an editable install hides a package left out here
     assert config["package-dir"]["desktop.resources"] == "resources"
+
+
+def test_the_bundle_scripts_parse() -> None:
+    import subprocess
+
+    spec = ROOT / "packaging" / "hearth.spec"
+    compile(spec.read_text(), str(spec), "exec")  # PyInstaller runs it as Python
+    script = ROOT / "packaging" / "build-bundle.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    # what the spec names exists
+    assert (ROOT / "packaging" / "hearth_entry.py").is_file()
+    assert (ROOT / "resources" / "icons" / "hearth.svg").is_file()
