@@ -25,8 +25,22 @@ def test_the_bundle_scripts_parse() -> None:
 
     spec = ROOT / "packaging" / "hearth.spec"
     compile(spec.read_text(), str(spec), "exec")  # PyInstaller runs it as Python
-    script = ROOT / "packaging" / "build-bundle.sh"
-    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    for script in ("build-bundle.sh", "build-deb.sh"):
+        assert subprocess.run(["bash", "-n", str(ROOT / "packaging" / script)]).returncode == 0
     # what the spec names exists
     assert (ROOT / "packaging" / "hearth_entry.py").is_file()
     assert (ROOT / "resources" / "icons" / "hearth.svg").is_file()
+
+
+def test_the_desktop_entry_and_appstream_metadata_agree() -> None:
+    import configparser
+    import xml.etree.ElementTree as ET
+
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str  # type: ignore[assignment,method-assign]
+    entry.read(ROOT / "resources" / "hearth.desktop")
+    desktop = entry["Desktop Entry"]
+    assert desktop["Exec"] == "hearth" and desktop["Icon"] == "hearth" and desktop["Type"] == "Application"
+    meta = ET.parse(ROOT / "packaging" / "linux" / "io.github.hearth.Hearth.metainfo.xml").getroot()
+    assert meta.get("type") == "desktop-application"
+    assert meta.findtext("launchable") == "hearth.desktop" and meta.findtext("provides/binary") == "hearth"
