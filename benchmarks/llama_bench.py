@@ -62,12 +62,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from benchmarks.interference import measure_quietly
 from benchmarks.real_model import gemma_model
+from desktop.compare.speed import clear
 from desktop.engine import native
 from desktop.engine.protocol import Sampling
 
@@ -150,14 +151,6 @@ def prompt_tokens(llm: Any, n: int) -> list[int]:
     text = PROMPT_WORDS * (n // 20 + 2)
     tokens: list[int] = llm.tokenize(text.encode(), add_bos=True)
     return tokens[:n]
-
-
-def clear(llm: Any) -> None:
-    """An empty KV cache, as llama-bench leaves it between tests (cells freed, not zeroed)."""
-    import llama_cpp
-
-    llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(llm.ctx), False)
-    llm.reset()
 
 
 def timed(fn: Callable[[], int], setup: Callable[[], object] | None = None) -> float:
@@ -287,17 +280,9 @@ class HearthWorker:
         self.ask("Hello", 2)  # warm-up
 
     def ask(self, text: str, max_tokens: int) -> Any:
-        from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
+        from desktop.engine.protocol import ChatMessage, GenerationStats
 
-        sampling = Sampling(
-            max_tokens=max_tokens,
-            temperature=SAMPLING.temperature,
-            top_p=SAMPLING.top_p,
-            top_k=SAMPLING.top_k,
-            min_p=SAMPLING.min_p,
-            repeat_penalty=SAMPLING.repeat_penalty,
-            seed=SAMPLING.seed,
-        )
+        sampling = replace(SAMPLING, max_tokens=max_tokens)
         request = self.client.chat([ChatMessage("user", text)], sampling, mode="complete")
         for event in self.client.stream(request):
             if isinstance(event, GenerationStats):

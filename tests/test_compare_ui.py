@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 
 from desktop.compare.results import CompareStore
 from desktop.paths import hearth_paths
+from desktop.ui.compare_results import chart_points
 from desktop.ui.compare_window import CompareWindow
 from desktop.ui.main_window import MainWindow
 from tests.test_compare_eval import _text
@@ -183,7 +184,15 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
 
     win.tabs.setCurrentWidget(results)
     assert results.table_model.rowCount() == 4
-    assert len(results.plot.getPlotItem().items) >= 2 and not results.empty.isVisible()
+    # one point a build, named by its quant, at its newest speed and quality figures
+    points = {label: (x, y) for label, x, y in chart_points(win.store.history(), "kld_mean", "tg_tps")}
+    assert set(points) == {"Q8_0", "Q4_K_M"} and points["Q8_0"][1] < points["Q4_K_M"][1]
+    import pyqtgraph as pg
+
+    drawn = results.plot.getPlotItem().items
+    scatter = [item for item in drawn if isinstance(item, pg.ScatterPlotItem)]
+    assert len(scatter) == 1 and len(scatter[0].points()) == 2 and not results.empty.isVisible()
+    assert {item.textItem.toPlainText() for item in drawn if isinstance(item, pg.TextItem)} == set(points)
     _shot(win, "compare-results.png")
     results.kind.setCurrentIndex(2)  # quality only
     out = tmp_path / "results.csv"

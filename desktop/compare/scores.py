@@ -86,10 +86,18 @@ def pack_reference(
     return packed, nll
 
 
-def unpack_log_probs(packed: npt.NDArray[np.uint16], n_vocab: int) -> FloatRows:
-    """The reference's log-probabilities back from packed rows (float32, as llama.cpp reads them)."""
+def _scale_and_floor(packed: npt.NDArray[np.uint16]) -> tuple[FloatRows, FloatRows]:
+    """Each packed row's two leading float32: the code's step and the smallest log-probability."""
     head = np.ascontiguousarray(packed[:, :4]).view(np.float32)
-    scale, low = head[:, 0], head[:, 1]
+    return head[:, 0], head[:, 1]
+
+
+def unpack_log_probs(packed: npt.NDArray[np.uint16], n_vocab: int) -> FloatRows:
+    """The reference's log-probabilities back from packed rows (float32, as llama.cpp reads them).
+
+    The format's definition; ``Totals.add_against`` decodes only the entries it needs.
+    """
+    scale, low = _scale_and_floor(packed)
     values: FloatRows = scale[:, None] * packed[:, 4 : 4 + n_vocab].astype(np.float32) + low[:, None]
     return values
 
@@ -133,8 +141,7 @@ class Totals:
             top = block.max(axis=1)
             lse = _log_sum_exp(block, top, scratch)
             nll = (top + lse - block[rows, tokens]).astype(np.float64)
-            head = np.ascontiguousarray(stored[:, :4]).view(np.float32)
-            scale, low = head[:, 0], head[:, 1]
+            scale, low = _scale_and_floor(stored)
             codes = stored[:, 4 : 4 + n_vocab]
             chosen = codes[rows, tokens].astype(np.float32)
             nll_base = -(scale * chosen + low).astype(np.float64)

@@ -54,7 +54,8 @@ def prompt_tokens(llm: Any, n: int) -> list[int]:
     return tokens[:n]
 
 
-def _clear(llm: Any) -> None:
+def clear(llm: Any) -> None:
+    """An empty KV cache, as llama-bench leaves it between tests (cells freed, not zeroed)."""
     import llama_cpp as ll
 
     ll.llama_memory_clear(ll.llama_get_memory(llm.ctx), False)
@@ -64,7 +65,7 @@ def _clear(llm: Any) -> None:
 def prompt_speed(llm: Any, tokens: list[int]) -> float:
     import llama_cpp as ll
 
-    _clear(llm)
+    clear(llm)
     start = time.perf_counter()
     native.decode_prompt(llm, tokens)
     ll.llama_synchronize(llm.ctx)
@@ -74,7 +75,7 @@ def prompt_speed(llm: Any, tokens: list[int]) -> float:
 def generation_speed(llm: Any, n_gen: int) -> float:
     import llama_cpp as ll
 
-    _clear(llm)
+    clear(llm)
     one = (ll.llama_token * 1)(llm.token_bos())
     batch = ll.llama_batch_get_one(one, 1)
     start = time.perf_counter()
@@ -82,14 +83,14 @@ def generation_speed(llm: Any, n_gen: int) -> float:
         if ll.llama_decode(llm.ctx, batch) != 0:
             raise native.DecodeError("llama_decode failed while measuring generation")
         ll.llama_synchronize(llm.ctx)
-    _clear(llm)
+    clear(llm)
     return n_gen / (time.perf_counter() - start)
 
 
 def first_token_ms(llm: Any, tokens: list[int]) -> float:
     import llama_cpp as ll
 
-    _clear(llm)
+    clear(llm)
     start = time.perf_counter()
     with native.SamplerChain(llm, Sampling(seed=1)) as sampler:
         native.decode_prompt(llm, tokens)

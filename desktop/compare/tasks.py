@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.compare import evaluation, quantize, speed
-from desktop.engine.hardware import peak_rss_now, physical_cores
+from desktop.engine.hardware import peak_rss_bytes, physical_cores
 from desktop.engine.llama_log import LlamaLog
 from desktop.engine.protocol import ChatMessage, LoadOptions, ModelLoaded
 
@@ -111,4 +111,4 @@ def run_bench(
         result.tg_tps.append(speed.generation_speed(llm, n_gen))
         result.ttft_ms.append(speed.first_token_ms(llm, question))
     progress(f"Timed {name}", 1.0)
-    return {**asdict(result), "peak_rss_bytes": peak_rss_now()}
+    return {**asdict(result), "peak_rss_bytes": peak_rss_bytes()}

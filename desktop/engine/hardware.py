@@ -34,29 +34,24 @@ def physical_cores() -> int:
     return max(1, logical)
 
 
-def peak_rss_bytes() -> int:
-    """The most resident memory this process has held so far (0 where the system does not say)."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return 0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Linux counts kilobytes, macOS bytes.
-    return int(peak) if sys.platform == "darwin" else int(peak) * 1024
-
-
 def reset_peak_rss() -> None:
     """Starts the peak over (Linux: clear_refs 5), so it is one model's when a worker loads another."""
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
 
 
-def peak_rss_now() -> int:
-    """The peak since the last reset where the system keeps one (Linux VmHWM), else the process's."""
+def peak_rss_bytes() -> int:
+    """The most resident memory this process has held since the last ``reset_peak_rss`` where
+    the system keeps such a peak (Linux VmHWM), else since it started; 0 where it does not say."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return peak_rss_bytes()
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) if sys.platform == "darwin" else int(peak) * 1024  # macOS counts bytes

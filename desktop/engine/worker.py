@@ -23,7 +23,7 @@ from desktop.childproc import Event, ParentLink
 from desktop.engine import native
 from desktop.engine.chat_template import RenderedPrompt, render_prompt
 from desktop.engine.fit import ModelShape, auto_context, plan_offload, retry_layers, system_memory_bytes
-from desktop.engine.hardware import peak_rss_now, physical_cores, reset_peak_rss
+from desktop.engine.hardware import peak_rss_bytes, physical_cores, reset_peak_rss
 from desktop.engine.llama_log import LlamaLog
 from desktop.engine.protocol import (
     ALL_GPU_LAYERS,
@@ -567,7 +567,7 @@ class Worker:
                 wall_tps=(produced - 1) / (last_at - first_at)
                 if produced > 1 and last_at > first_at
                 else 0.0,
-                peak_rss_bytes=peak_rss_now(),
+                peak_rss_bytes=peak_rss_bytes(),
             )
         )
         if request.mode == "chat" and stop_reason in ("stop", "length") and not dropped:

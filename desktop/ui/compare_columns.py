@@ -274,7 +274,6 @@ class ColumnsRunner(QObject):
             return
         column = self.columns[column_index]
         column.stats = stats
-        column.reply = stats.text
         column.messages.append(ChatMessage("assistant", stats.text))
         column.reply = ""
         self.column_changed.emit(column_index)
@@ -293,6 +292,11 @@ class ColumnsRunner(QObject):
         self.column_changed.emit(column_index)
         self.failed.emit(f"{column.label}: {error.message}")
         self._next(engine_index)
+
+    def writing(self, index: int) -> bool:
+        """Whether column ``index`` still waits for this turn's reply."""
+        column = self.columns[index]
+        return self.busy and column.stats is None and column.error is None
 
     def stop(self) -> None:
         """Stops the replies being written and the ones still to come."""

@@ -354,12 +354,12 @@ class QualityTab(QWidget):
         self.progress.set_running(True, "Starting…")
         if self.file_text.isChecked():
             if self._file is None:
-                self._failed_text("Choose a text file first.")
+                self._end("Choose a text file first.")
                 return
             try:
                 text = self._file.read_text(encoding="utf-8", errors="replace")
             except OSError as exc:
-                self._failed_text(f"Cannot read {self._file.name}: {exc.strerror}")
+                self._end(f"Cannot read {self._file.name}: {exc.strerror}")
                 return
             self._with_text(text)
         else:
@@ -376,7 +376,7 @@ class QualityTab(QWidget):
         if self._running is None:
             return
         if isinstance(text, Exception):
-            self._failed_text(f"The reference could not write the test text: {text}")
+            self._end(f"The reference could not write the test text: {text}")
             return
         reference, models = self._running
         self._workdir = tempfile.TemporaryDirectory(prefix="hearth-eval-")
@@ -420,9 +420,6 @@ class QualityTab(QWidget):
     def _failed(self, error: EngineError) -> None:
         if self._running is not None:
             self._end(error.message)
-
-    def _failed_text(self, message: str) -> None:
-        self._end(message)
 
     def cancel(self) -> None:
         if self._running is not None:

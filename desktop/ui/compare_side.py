@@ -228,16 +228,11 @@ class SideBySideTab(QWidget):
 
     def _show_column(self, index: int) -> None:
         if index < len(self.area.views):
-            busy = (
-                self.runner.busy
-                and not self.runner.columns[index].stats
-                and not self.runner.columns[index].error
-            )
-            self.area.views[index].show_column(self.runner.columns[index], busy and self.runner.busy)
+            self.area.views[index].show_column(self.runner.columns[index], self.runner.writing(index))
 
     def _finished(self) -> None:
         for index in range(len(self.runner.columns)):
-            self.area.views[index].show_column(self.runner.columns[index], False)
+            self._show_column(index)
         self.prompt.set_busy(False, can_send=len(self.runner.columns) >= 2)
         self.status.setText("Done. Write again to go on in every column.")
 
@@ -416,8 +411,7 @@ class ArenaTab(QWidget):
         self.runner.send(prompt, self.sampling.sampling(), parallel=False)
 
     def _show_column(self, index: int) -> None:
-        column = self.runner.columns[index]
-        self.area.views[index].show_column(column, self.runner.busy and not column.stats and not column.error)
+        self.area.views[index].show_column(self.runner.columns[index], self.runner.writing(index))
 
     def _finished(self) -> None:
         for index in range(2):
