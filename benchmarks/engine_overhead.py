@@ -202,13 +202,13 @@ def empty_worker_rss() -> int:
         client.shutdown()
 
 
-def startup_seconds() -> float:
-    """``python -m desktop`` to the log's "main window shown", no model loaded."""
+def startup_seconds(command: list[str] | None = None) -> float:
+    """``python -m desktop`` (or ``command``) to the log's "main window shown", no model loaded."""
     home = tempfile.mkdtemp(prefix="hearth-start-")
     env = dict(os.environ, HEARTH_HOME=home, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     log = Path(home) / "logs" / "hearth.log"
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "desktop"], env=env, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(command or [sys.executable, "-m", "desktop"], env=env, stderr=subprocess.DEVNULL)
     try:
         while time.perf_counter() - start < 30:
             if log.exists() and "main window shown" in log.read_text(errors="replace"):
