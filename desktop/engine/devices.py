@@ -9,9 +9,11 @@ it in its own process.
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import os
 import subprocess
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,14 +34,23 @@ class Device:
     memory_free_bytes: int
 
 
+@functools.cache
 def _ggml_libraries() -> tuple[ctypes.CDLL, ctypes.CDLL]:
-    import llama_cpp  # loads and registers the backends this build has
+    """The ggml libraries libllama itself uses, not copies of them.
 
-    folder = Path(llama_cpp.__file__).resolve().parent / "lib"
+    The wheel ships each library under three names as three separate files; libllama needs
+    ggml by its soname (libggml.so.0), while llama-cpp-python opens libggml.so for its own
+    use. Opening another of those files loads a second ggml, with a registry of its own: a
+    GPU initialised twice, and backends loaded into the wrong one.
+    """
+    import llama_cpp  # loads libllama and, through it, the ggml it needs
+
+    folder = lib_folder(llama_cpp.__file__)
     names = {p.name: p for p in folder.iterdir()} if folder.is_dir() else {}
 
     def load(stem: str) -> ctypes.CDLL:
-        for candidate in (f"lib{stem}.so", f"lib{stem}.dylib", f"{stem}.dll"):
+        sonames = (f"lib{stem}.so.0", f"lib{stem}.0.dylib")
+        for candidate in (*sonames, f"lib{stem}.so", f"lib{stem}.dylib", f"{stem}.dll"):
             if candidate in names:
                 return ctypes.CDLL(str(names[candidate]))
         return ctypes.CDLL(f"lib{stem}.so")  # let the loader search
@@ -47,8 +58,36 @@ def _ggml_libraries() -> tuple[ctypes.CDLL, ctypes.CDLL]:
     return load("ggml"), load("ggml-base")
 
 
+def lib_folder(llama_cpp_file: str) -> Path:
+    return Path(llama_cpp_file).resolve().parent / "lib"
+
+
+_backends_lock = threading.Lock()
+
+
+def load_backends() -> int:
+    """Registers this build's backends where they are separate modules; the number registered.
+
+    A build with GGML_BACKEND_DL (the installers' portable build) registers nothing until
+    asked: its CPU backend comes as one module per instruction-set level (x64, SSE4.2, AVX2,
+    AVX-512 ...) and ggml loads the best this CPU runs, and any GPU backend whose driver is
+    present. A build with its backends linked in has them registered already; nothing to do.
+    """
+    import llama_cpp
+
+    registry, _ = _ggml_libraries()
+    registry.ggml_backend_reg_count.restype = ctypes.c_size_t
+    with _backends_lock:
+        if registry.ggml_backend_reg_count() == 0:
+            registry.ggml_backend_load_all_from_path.restype = None
+            registry.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
+            registry.ggml_backend_load_all_from_path(str(lib_folder(llama_cpp.__file__)).encode())
+        return int(registry.ggml_backend_reg_count())
+
+
 def list_devices() -> list[Device]:
     """In this process: every device ggml registered, with its memory now."""
+    load_backends()
     registry, base = _ggml_libraries()
     registry.ggml_backend_dev_count.restype = ctypes.c_size_t
     registry.ggml_backend_dev_get.restype = ctypes.c_void_p

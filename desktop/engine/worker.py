@@ -22,6 +22,7 @@ from desktop.chats.reasoning import MARKERS, answer_only, template_handles_reaso
 from desktop.childproc import Event, ParentLink
 from desktop.engine import native
 from desktop.engine.chat_template import RenderedPrompt, render_prompt
+from desktop.engine.devices import load_backends
 from desktop.engine.fit import ModelShape, auto_context, plan_offload, retry_layers, system_memory_bytes
 from desktop.engine.hardware import peak_rss_bytes, physical_cores, reset_peak_rss
 from desktop.engine.llama_log import LlamaLog
@@ -241,6 +242,7 @@ class Worker:
             self.send(EngineError(f"The model file is not there: {options.model_path}", kind="load"))
             return
         start = time.perf_counter()
+        load_backends()  # before the GPU question below: a loadable-module build has none yet
         try:
             # The header first: a clear reason for a broken file, before llama.cpp sees it.
             header = read_header(Path(options.model_path))
@@ -400,6 +402,7 @@ class Worker:
             return self._is_cancelled(request_id)
 
         self.unload()  # the chat model's memory goes to the task
+        load_backends()
         try:
             if kind == "eval":
                 result = tasks.run_eval(command, progress, cancelled)
