@@ -1,9 +1,16 @@
-"""What an installed (not editable) Hearth holds: every package of the source tree."""
+"""Packaging: what an installed Hearth holds, and the installers' scripts, icons and workflow.
+
+The bundle and the .deb themselves are built, installed, self-tested and removed by .ci/run's
+last step (PyInstaller takes minutes); here, what can be checked in seconds: the scripts
+parse, the Windows installer's script compiles with NSIS, the icons, the CI workflow.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,18 +27,6 @@ def test_every_package_is_listed_for_the_wheel() -> None:
     assert config["package-dir"]["desktop.resources"] == "resources"
 
 
-def test_the_bundle_scripts_parse() -> None:
-    import subprocess
-
-    spec = ROOT / "packaging" / "hearth.spec"
-    compile(spec.read_text(), str(spec), "exec")  # PyInstaller runs it as Python
-    for script in ("build-bundle.sh", "build-deb.sh"):
-        assert subprocess.run(["bash", "-n", str(ROOT / "packaging" / script)]).returncode == 0
-    # what the spec names exists
-    assert (ROOT / "packaging" / "hearth_entry.py").is_file()
-    assert (ROOT / "resources" / "icons" / "hearth.svg").is_file()
-
-
 def test_the_desktop_entry_and_appstream_metadata_agree() -> None:
     import configparser
     import xml.etree.ElementTree as ET
@@ -44,3 +39,182 @@ def test_the_desktop_entry_and_appstream_metadata_agree() -> None:
     meta = ET.parse(ROOT / "packaging" / "linux" / "io.github.hearth.Hearth.metainfo.xml").getroot()
     assert meta.get("type") == "desktop-application"
     assert meta.findtext("launchable") == "hearth.desktop" and meta.findtext("provides/binary") == "hearth"
+
+
+PACKAGING = ROOT / "packaging"
+SCRIPTS = (
+    "build-bundle.sh",
+    "build-deb.sh",
+    "check-deb.sh",
+    "build-llama-portable.sh",
+    "windows/build-installer.sh",
+    "macos/build-dmg.sh",
+)
+
+
+def test_every_packaging_script_parses_and_names_what_exists() -> None:
+    import plistlib
+    import re
+    import subprocess
+
+    for script in SCRIPTS:
+        path = PACKAGING / script
+        assert subprocess.run(["bash", "-n", str(path)]).returncode == 0, script
+        assert path.stat().st_mode & 0o111, f"{script} is not executable"
+        # every packaging/ file a script names is in the tree
+        for named in re.findall(r"packaging/[\w./-]+\.(?:sh|py|nsi|cmake|spec|plist|xml)", path.read_text()):
+            assert (ROOT / named).is_file(), f"{script} names {named}"
+    entitlements = plistlib.loads((PACKAGING / "macos" / "entitlements.plist").read_bytes())
+    assert entitlements["com.apple.security.cs.allow-unsigned-executable-memory"] is True  # ctypes callbacks
+    spec = (PACKAGING / "hearth.spec").read_text()
+    assert "entitlements.plist" in spec and 'bundle_identifier="io.github.hearth.Hearth"' in spec
+
+
+def _make_icons(out: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_icons", PACKAGING / "make_icons.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(out)
+
+
+def test_the_icons_are_drawn_at_every_size_each_format_needs(qapp, tmp_path: Path) -> None:
+    import struct
+
+    from PySide6.QtGui import QImage
+
+    _make_icons(tmp_path)
+    for size in (16, 32, 48, 128, 256, 512):
+        image = QImage(str(tmp_path / "hicolor" / f"{size}x{size}" / "apps" / "hearth.png"))
+        assert (image.width(), image.height()) == (size, size)
+        assert image.pixelColor(size // 2, size // 2).alpha() == 255  # drawn, not blank
+        assert image.pixelColor(0, 0).alpha() == 0  # the rounded corner stays transparent
+    ico = (tmp_path / "hearth.ico").read_bytes()
+    reserved, kind, count = struct.unpack_from("<HHH", ico)
+    assert (reserved, kind) == (0, 1)
+    sides = []
+    for index in range(count):
+        entry = struct.unpack_from("<BBBBHHII", ico, 6 + 16 * index)
+        width, length, offset = entry[0], entry[6], entry[7]
+        assert ico[offset : offset + 8] == b"\x89PNG\r\n\x1a\n" and offset + length <= len(ico)
+        sides.append(width or 256)
+    assert {16, 32, 48, 256} <= set(sides)
+    icns = (tmp_path / "hearth.icns").read_bytes()
+    assert icns[:4] == b"icns" and struct.unpack_from(">I", icns, 4)[0] == len(icns)
+    kinds, at = set(), 8
+    while at < len(icns):
+        kinds.add(icns[at : at + 4])
+        at += struct.unpack_from(">I", icns, at + 4)[0]
+    assert {b"icp4", b"ic07", b"ic10", b"ic14"} <= kinds  # 16 px to 1024 px (512@2x)
+
+
+def test_the_windows_installer_script_compiles_with_nsis(qapp, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    makensis = shutil.which("makensis")
+    if makensis is None:
+        pytest.skip("makensis is not installed (Debian: apt-get install nsis; .ci/run installs it)")
+    payload = tmp_path / "payload"  # a stand-in for the PyInstaller bundle
+    (payload / "_internal" / "llama_cpp" / "lib").mkdir(parents=True)
+    (payload / "hearth.exe").write_bytes(b"MZ" + bytes(4094))
+    (payload / "hearth-cli.exe").write_bytes(b"MZ" + bytes(4094))
+    (payload / "_internal" / "llama_cpp" / "lib" / "ggml-cpu-haswell.dll").write_bytes(bytes(2048))
+    _make_icons(tmp_path / "icons")
+    out = tmp_path / "hearth-9.9.9-windows-x64-setup.exe"
+    result = subprocess.run(
+        [
+            makensis,
+            "-V4",
+            "-DVERSION=9.9.9",
+            f"-DPAYLOAD={payload}",
+            f"-DICON={tmp_path / 'icons' / 'hearth.ico'}",
+            f"-DOUTFILE={out}",
+            str(PACKAGING / "windows" / "hearth.nsi"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    log = result.stdout
+    for name in ("hearth.exe", "hearth-cli.exe", "ggml-cpu-haswell.dll"):
+        assert f'File: "{name}"' in log  # the whole payload goes in
+    assert 'WriteUninstaller: "$INSTDIR\\uninstall.exe"' in log
+    assert 'CreateShortcut: "$SMPROGRAMS\\Hearth.lnk"->"$INSTDIR\\hearth.exe"' in log
+    script = (PACKAGING / "windows" / "hearth.nsi").read_text()
+    assert "RequestExecutionLevel user" in script  # a per-user install, no administrator
+    # the person's models, chats and settings go only when they tick the box (off by default)
+    assert 'Section /o "un.Also remove my models, chats and settings"' in script
+    assert log.count('RMDir: /r "$LOCALAPPDATA\\Hearth"') == 1
+    head = out.read_bytes()
+    assert head[:2] == b"MZ" and b"Nullsoft" in head
+    # without a version it refuses to build, rather than name an installer after nothing
+    missing = subprocess.run(
+        [makensis, f"-DPAYLOAD={payload}", f"-DOUTFILE={out}", str(PACKAGING / "windows" / "hearth.nsi")],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode != 0 and "VERSION is not defined" in missing.stdout + missing.stderr
+
+
+def test_the_installer_workflow_builds_every_system_and_variant() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "installers.yml").read_text())
+    job = workflow["jobs"]["build"]
+    combos = {(row["os"], row["variant"]) for row in job["strategy"]["matrix"]["include"]}
+    assert combos == {
+        ("linux", "cpu"),
+        ("linux", "cuda"),
+        ("linux", "vulkan"),
+        ("windows", "cpu"),
+        ("windows", "cuda"),
+        ("windows", "vulkan"),
+        ("macos", "metal"),
+    }
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    for script in ("build-llama-portable.sh", "build-bundle.sh", "build-deb.sh", "check-deb.sh"):
+        assert f"packaging/{script}" in runs
+    assert "packaging/windows/build-installer.sh" in runs and "packaging/macos/build-dmg.sh" in runs
+    uses = [step for step in job["steps"] if "uses" in step]
+    upload = next(step for step in uses if step["uses"].startswith("actions/upload-artifact"))
+    assert upload["with"]["if-no-files-found"] == "error"
+
+
+def test_the_cpu_variants_cmake_include_installs_each_variant(tmp_path: Path) -> None:
+    """The include, in a CMake project shaped like llama-cpp-python's, installs every ggml-cpu-* target."""
+    import shutil
+    import subprocess
+
+    cmake = shutil.which("cmake")
+    if cmake is None:
+        pytest.skip("cmake is not installed")
+    source = tmp_path / "src"
+    ggml = source / "vendor" / "llama.cpp" / "ggml" / "src"
+    ggml.mkdir(parents=True)
+    (ggml / "CMakeLists.txt").write_text(
+        "add_custom_target(ggml-base)\nadd_custom_target(ggml-cpu-x64)\nadd_custom_target(ggml-cpu-haswell)\n"
+    )
+    (source / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.21)\nproject(llama_cpp NONE)\n"
+        "function(llama_cpp_python_install_target target)\n"
+        '  file(APPEND "${CMAKE_BINARY_DIR}/installed.txt" "${target}\\n")\nendfunction()\n'
+        "add_subdirectory(vendor/llama.cpp/ggml/src)\n"
+    )
+    result = subprocess.run(
+        [
+            cmake,
+            "-S",
+            str(source),
+            "-B",
+            str(tmp_path / "build"),
+            f"-DCMAKE_PROJECT_llama_cpp_INCLUDE={PACKAGING / 'llama-cpu-variants.cmake'}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    installed = (tmp_path / "build" / "installed.txt").read_text().split()
+    assert sorted(installed) == ["ggml-cpu-haswell", "ggml-cpu-x64"]

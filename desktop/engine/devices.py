@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import json
+import logging
 import os
 import subprocess
 import threading
@@ -79,6 +80,12 @@ def load_backends() -> int:
     registry.ggml_backend_reg_count.restype = ctypes.c_size_t
     with _backends_lock:
         if registry.ggml_backend_reg_count() == 0:
+            # ggml says which module it loaded through llama-cpp-python's logger, which prints
+            # everything until a model is loaded with verbose=False; the worker's own log keeps
+            # warnings and errors, and `hearth devices` stays a clean table.
+            quiet = logging.getLogger("llama-cpp-python")
+            if quiet.level == logging.NOTSET:
+                quiet.setLevel(logging.ERROR)
             registry.ggml_backend_load_all_from_path.restype = None
             registry.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
             registry.ggml_backend_load_all_from_path(str(lib_folder(llama_cpp.__file__)).encode())
