@@ -183,38 +183,48 @@ def test_the_installer_workflow_builds_every_system_and_variant() -> None:
     assert upload["with"]["if-no-files-found"] == "error"
 
 
-def test_the_cpu_variants_cmake_include_installs_each_variant(tmp_path: Path) -> None:
-    """The include, in a CMake project shaped like llama-cpp-python's, installs every ggml-cpu-* target."""
+def test_the_cpu_variants_cmake_include_installs_and_tunes_each_variant(tmp_path: Path) -> None:
+    """The include, in a CMake project shaped like llama-cpp-python's, installs every ggml-cpu-*
+    module (not the -feats object libraries) and tunes each x86 level for its first CPU."""
     import shutil
     import subprocess
 
-    cmake = shutil.which("cmake")
-    if cmake is None:
-        pytest.skip("cmake is not installed")
+    cmake, make = shutil.which("cmake"), shutil.which("make")
+    if cmake is None or make is None:
+        pytest.skip("cmake and make are not installed")
     source = tmp_path / "src"
     ggml = source / "vendor" / "llama.cpp" / "ggml" / "src"
     ggml.mkdir(parents=True)
+    (ggml / "v.cpp").write_text("int variant() { return 1; }\n")
     (ggml / "CMakeLists.txt").write_text(
-        "add_custom_target(ggml-base)\nadd_custom_target(ggml-cpu-x64)\nadd_custom_target(ggml-cpu-haswell)\n"
+        "add_library(ggml-base SHARED v.cpp)\n"
+        "add_library(ggml-cpu-x64 MODULE v.cpp)\n"
+        "add_library(ggml-cpu-haswell MODULE v.cpp)\n"
+        "add_library(ggml-cpu-haswell-feats OBJECT v.cpp)\n"
     )
     (source / "CMakeLists.txt").write_text(
-        "cmake_minimum_required(VERSION 3.21)\nproject(llama_cpp NONE)\n"
+        "cmake_minimum_required(VERSION 3.21)\nproject(llama_cpp CXX)\n"
         "function(llama_cpp_python_install_target target)\n"
         '  file(APPEND "${CMAKE_BINARY_DIR}/installed.txt" "${target}\\n")\nendfunction()\n'
         "add_subdirectory(vendor/llama.cpp/ggml/src)\n"
     )
+    build = tmp_path / "build"
     result = subprocess.run(
         [
             cmake,
+            "-G",
+            "Unix Makefiles",
             "-S",
             str(source),
             "-B",
-            str(tmp_path / "build"),
+            str(build),
             f"-DCMAKE_PROJECT_llama_cpp_INCLUDE={PACKAGING / 'llama-cpu-variants.cmake'}",
         ],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    installed = (tmp_path / "build" / "installed.txt").read_text().split()
-    assert sorted(installed) == ["ggml-cpu-haswell", "ggml-cpu-x64"]
+    assert sorted((build / "installed.txt").read_text().split()) == ["ggml-cpu-haswell", "ggml-cpu-x64"]
+    flags = build / "vendor" / "llama.cpp" / "ggml" / "src" / "CMakeFiles"
+    assert "-mtune=haswell" in (flags / "ggml-cpu-haswell.dir" / "flags.make").read_text()
+    assert "-mtune" not in (flags / "ggml-cpu-x64.dir" / "flags.make").read_text()  # the baseline: generic
