@@ -28,7 +28,12 @@ ln -s /opt/hearth/hearth "$root/usr/bin/hearth"
 install -m 644 resources/hearth.desktop "$root/usr/share/applications/hearth.desktop"
 install -m 644 resources/icons/hearth.svg "$root/usr/share/icons/hicolor/scalable/apps/hearth.svg"
 cp -r build/icons/hicolor/. "$root/usr/share/icons/hicolor/"
-install -m 644 packaging/linux/io.github.hearth.Hearth.metainfo.xml "$root/usr/share/metainfo/"
+# The metadata's release is this build's version (one source: the package's), dated today.
+sed "s|</component>|  <releases>\\n    <release version=\"${version}\" date=\"$(date -u +%F)\"/>\\n  </releases>\\n</component>|" \
+  packaging/linux/io.github.hearth.Hearth.metainfo.xml > "$root/usr/share/metainfo/io.github.hearth.Hearth.metainfo.xml"
+if command -v appstreamcli >/dev/null; then
+  appstreamcli validate --no-net "$root/usr/share/metainfo/io.github.hearth.Hearth.metainfo.xml" >/dev/null
+fi
 size_kib=$(du -sk "$root" | cut -f1)
 cat > "$root/DEBIAN/control" <<CONTROL
 Package: hearth

@@ -36,9 +36,25 @@ def test_the_desktop_entry_and_appstream_metadata_agree() -> None:
     entry.read(ROOT / "resources" / "hearth.desktop")
     desktop = entry["Desktop Entry"]
     assert desktop["Exec"] == "hearth" and desktop["Icon"] == "hearth" and desktop["Type"] == "Application"
-    meta = ET.parse(ROOT / "packaging" / "linux" / "io.github.hearth.Hearth.metainfo.xml").getroot()
+    meta_path = ROOT / "packaging" / "linux" / "io.github.hearth.Hearth.metainfo.xml"
+    meta = ET.parse(meta_path).getroot()
     assert meta.get("type") == "desktop-application"
     assert meta.findtext("launchable") == "hearth.desktop" and meta.findtext("provides/binary") == "hearth"
+    # freedesktop's own validators, where installed (.ci/run installs them): not even a hint,
+    # such as two main categories, which lists the app twice in some menus
+    import shutil
+    import subprocess
+
+    if shutil.which("desktop-file-validate"):
+        checked = subprocess.run(
+            ["desktop-file-validate", str(ROOT / "resources" / "hearth.desktop")], capture_output=True
+        )
+        assert checked.returncode == 0 and checked.stdout.strip() == b"", checked.stdout
+    if shutil.which("appstreamcli"):
+        checked = subprocess.run(
+            ["appstreamcli", "validate", "--no-net", str(meta_path)], capture_output=True
+        )
+        assert checked.returncode == 0, checked.stdout
 
 
 PACKAGING = ROOT / "packaging"
