@@ -166,6 +166,21 @@ def test_the_windows_installer_script_compiles_with_nsis(qapp, tmp_path: Path) -
     assert log.count('RMDir: /r "$LOCALAPPDATA\\Hearth"') == 1
     head = out.read_bytes()
     assert head[:2] == b"MZ" and b"Nullsoft" in head
+    # a pre-release names the installer; Windows' file version gets its four numbers
+    prerelease = subprocess.run(
+        [
+            makensis,
+            "-DVERSION=1.2.0rc1",
+            "-DFILE_VERSION=1.2.0.0",
+            f"-DPAYLOAD={payload}",
+            f"-DICON={tmp_path / 'icons' / 'hearth.ico'}",
+            f"-DOUTFILE={out}",
+            str(PACKAGING / "windows" / "hearth.nsi"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert prerelease.returncode == 0, prerelease.stdout[-2000:]
     # without a version it refuses to build, rather than name an installer after nothing
     missing = subprocess.run(
         [makensis, f"-DPAYLOAD={payload}", f"-DOUTFILE={out}", str(PACKAGING / "windows" / "hearth.nsi")],

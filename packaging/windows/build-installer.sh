@@ -12,7 +12,9 @@ cli=dist/hearth/hearth-cli
 version=$("$cli" --version | awk '{print $2}')
 native() { if command -v cygpath >/dev/null; then cygpath -w "$1"; else echo "$1"; fi; }
 out="dist/hearth-${version}-windows-x64${HEARTH_VARIANT:+-$HEARTH_VARIANT}-setup.exe"  # HEARTH_VARIANT: cuda, vulkan
-"$makensis" -V2 -DVERSION="$version" -DPAYLOAD="$(native dist/hearth)" \
+numbers=$(echo "$version" | grep -o '^[0-9]*\(\.[0-9]*\)\{0,2\}')
+while [ "$(echo "$numbers" | tr -cd . | wc -c)" -lt 3 ]; do numbers="$numbers.0"; done
+"$makensis" -V2 -DVERSION="$version" -DFILE_VERSION="$numbers" -DPAYLOAD="$(native dist/hearth)" \
   -DICON="$(native build/icons/hearth.ico)" -DOUTFILE="$(native "$out")" \
   "$(native packaging/windows/hearth.nsi)"
 ls -l "$out"

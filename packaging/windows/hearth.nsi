@@ -21,6 +21,10 @@
 !ifndef ICON
   !error "ICON is not defined (-DICON=hearth.ico)"
 !endif
+!ifndef FILE_VERSION
+  ; Windows wants four numbers here; build-installer.sh passes those of a version like 1.2.0rc1
+  !define FILE_VERSION "${VERSION}.0"
+!endif
 
 !define APP "Hearth"
 !define EXE "hearth.exe"
@@ -35,10 +39,10 @@ OutFile "${OUTFILE}"
 InstallDir "$LOCALAPPDATA\Programs\${APP}"
 InstallDirRegKey HKCU "${UNINSTALL_KEY}" "InstallLocation"
 BrandingText "${APP} ${VERSION}"
-VIProductVersion "${VERSION}.0"
+VIProductVersion "${FILE_VERSION}"
 VIAddVersionKey "ProductName" "${APP}"
 VIAddVersionKey "ProductVersion" "${VERSION}"
-VIAddVersionKey "FileVersion" "${VERSION}"
+VIAddVersionKey "FileVersion" "${FILE_VERSION}"
 VIAddVersionKey "FileDescription" "${APP} installer"
 VIAddVersionKey "LegalCopyright" "The Hearth developers"
 
