@@ -31,8 +31,8 @@ FEATURES = (
 def cpu_features(python: str) -> str:
     """The instruction-set features of the CPU backend this interpreter's llama.cpp loads."""
     info = subprocess.run([python, "-c", FEATURES], capture_output=True, text=True, check=True).stdout
-    line = next((part for part in info.split("CPU :")[1:2]), info)
-    return " ".join(f.split("=")[0].strip() for f in line.split("|") if f.strip().endswith("= 1"))
+    cpu = info.partition("CPU :")[2].splitlines()[0]  # "SSE3 = 1 | ... | AVX512 = 0 | ..."
+    return " ".join(f.split("=")[0].strip() for f in cpu.split("|") if f.strip().endswith("= 1"))
 
 
 def bench(python: str, model: str, reps: int) -> tuple[float, float]:

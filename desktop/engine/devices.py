@@ -35,9 +35,16 @@ class Device:
     memory_free_bytes: int
 
 
+@dataclass(frozen=True)
+class _Ggml:
+    registry: ctypes.CDLL  # libggml: the backend registry
+    base: ctypes.CDLL  # libggml-base: devices and their memory
+    folder: Path  # llama_cpp/lib, where a loadable-module build keeps its backends
+
+
 @functools.cache
-def _ggml_libraries() -> tuple[ctypes.CDLL, ctypes.CDLL]:
-    """The ggml libraries libllama itself uses, not copies of them.
+def _ggml() -> _Ggml:
+    """The ggml libraries libllama itself uses (not copies of them), their C signatures set.
 
     The wheel ships each library under three names as three separate files; libllama needs
     ggml by its soname (libggml.so.0), while llama-cpp-python opens libggml.so for its own
@@ -46,7 +53,7 @@ def _ggml_libraries() -> tuple[ctypes.CDLL, ctypes.CDLL]:
     """
     import llama_cpp  # loads libllama and, through it, the ggml it needs
 
-    folder = lib_folder(llama_cpp.__file__)
+    folder = Path(llama_cpp.__file__).resolve().parent / "lib"
     names = {p.name: p for p in folder.iterdir()} if folder.is_dir() else {}
 
     def load(stem: str) -> ctypes.CDLL:
@@ -56,46 +63,10 @@ def _ggml_libraries() -> tuple[ctypes.CDLL, ctypes.CDLL]:
                 return ctypes.CDLL(str(names[candidate]))
         return ctypes.CDLL(f"lib{stem}.so")  # let the loader search
 
-    return load("ggml"), load("ggml-base")
-
-
-def lib_folder(llama_cpp_file: str) -> Path:
-    return Path(llama_cpp_file).resolve().parent / "lib"
-
-
-_backends_lock = threading.Lock()
-
-
-def load_backends() -> int:
-    """Registers this build's backends where they are separate modules; the number registered.
-
-    A build with GGML_BACKEND_DL (the installers' portable build) registers nothing until
-    asked: its CPU backend comes as one module per instruction-set level (x64, SSE4.2, AVX2,
-    AVX-512 ...) and ggml loads the best this CPU runs, and any GPU backend whose driver is
-    present. A build with its backends linked in has them registered already; nothing to do.
-    """
-    import llama_cpp
-
-    registry, _ = _ggml_libraries()
+    registry, base = load("ggml"), load("ggml-base")
     registry.ggml_backend_reg_count.restype = ctypes.c_size_t
-    with _backends_lock:
-        if registry.ggml_backend_reg_count() == 0:
-            # ggml says which module it loaded through llama-cpp-python's logger, which prints
-            # everything until a model is loaded with verbose=False; the worker's own log keeps
-            # warnings and errors, and `hearth devices` stays a clean table.
-            quiet = logging.getLogger("llama-cpp-python")
-            if quiet.level == logging.NOTSET:
-                quiet.setLevel(logging.ERROR)
-            registry.ggml_backend_load_all_from_path.restype = None
-            registry.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
-            registry.ggml_backend_load_all_from_path(str(lib_folder(llama_cpp.__file__)).encode())
-        return int(registry.ggml_backend_reg_count())
-
-
-def list_devices() -> list[Device]:
-    """In this process: every device ggml registered, with its memory now."""
-    load_backends()
-    registry, base = _ggml_libraries()
+    registry.ggml_backend_load_all_from_path.restype = None
+    registry.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
     registry.ggml_backend_dev_count.restype = ctypes.c_size_t
     registry.ggml_backend_dev_get.restype = ctypes.c_void_p
     registry.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
@@ -114,6 +85,38 @@ def list_devices() -> list[Device]:
     base.ggml_backend_dev_backend_reg.argtypes = [ctypes.c_void_p]
     base.ggml_backend_reg_name.restype = ctypes.c_char_p
     base.ggml_backend_reg_name.argtypes = [ctypes.c_void_p]
+    return _Ggml(registry, base, folder)
+
+
+_backends_lock = threading.Lock()
+
+
+def load_backends() -> int:
+    """Registers this build's backends where they are separate modules; the number registered.
+
+    A build with GGML_BACKEND_DL (the installers' portable build) registers nothing until
+    asked: its CPU backend comes as one module per instruction-set level (x64, SSE4.2, AVX2,
+    AVX-512 ...) and ggml loads the best this CPU runs, and any GPU backend whose driver is
+    present. A build with its backends linked in has them registered already; nothing to do.
+    """
+    ggml = _ggml()
+    with _backends_lock:
+        if ggml.registry.ggml_backend_reg_count() == 0:
+            # ggml says which module it loaded through llama-cpp-python's logger, which prints
+            # everything until a model is loaded with verbose=False; the worker's own log keeps
+            # warnings and errors, and `hearth devices` stays a clean table.
+            quiet = logging.getLogger("llama-cpp-python")
+            if quiet.level == logging.NOTSET:
+                quiet.setLevel(logging.ERROR)
+            ggml.registry.ggml_backend_load_all_from_path(str(ggml.folder).encode())
+        return int(ggml.registry.ggml_backend_reg_count())
+
+
+def list_devices() -> list[Device]:
+    """In this process: every device ggml registered, with its memory now."""
+    load_backends()
+    ggml = _ggml()
+    registry, base = ggml.registry, ggml.base
 
     devices: list[Device] = []
     for index in range(registry.ggml_backend_dev_count()):
