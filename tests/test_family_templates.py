@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.engine.chat_template import render_prompt
+from desktop.engine.chat_template import _compiled, render_prompt
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import ChatMessage
 from desktop.library.tiny_model import TinyModelSpec, build_tiny_model
@@ -171,6 +171,45 @@ def test_real_template_renders_the_documented_prompt(family: Family) -> None:
     )
     assert (rendered.source, rendered.note) == ("gguf", None)
     assert _undated(rendered.text) == family.expected
+
+
+def test_a_template_is_compiled_once_and_each_conversation_rendered_afresh() -> None:
+    """Every chat turn renders the model's template (twice more to prepare the next turn):
+    it is compiled on the first render only (Qwen3's takes about 30 ms to compile and 0.3 ms
+    to render), and nothing of one render reaches the next."""
+    family = next(f for f in FAMILIES if f.name == "qwen3")
+
+    def render(messages: list[ChatMessage]) -> str:
+        return render_prompt(
+            messages, template=family.template, architecture=family.architecture, bos_token=family.bos
+        ).text
+
+    _compiled.cache_clear()
+    whole = render(family.messages)
+    short = render(CONVERSATION[:1])
+    again = render(family.messages)
+    assert (_compiled.cache_info().misses, _compiled.cache_info().hits) == (1, 2)
+    assert again == whole == family.expected
+    assert short == "<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_what_transformers_adds_to_jinja_renders() -> None:
+    """Templates are written for transformers, whose Jinja has loop controls, a
+    ``{% generation %}`` tag and a ``tojson`` that does not escape for HTML (tool lists)."""
+    template = (
+        "{% for m in messages %}{% if m.role == 'assistant' %}"
+        "{% generation %}<|assistant|>{{ m.content }}<|end|>{% endgeneration %}"
+        "{% else %}<|{{ m.role }}|>{{ m.content }}<|end|>{% endif %}"
+        "{% if loop.index == 2 %}{% break %}{% endif %}{% endfor %}"
+        "<|json|>{{ messages[-1] | tojson }}<|assistant|>"
+    )
+    messages = [*CONVERSATION[:2], ChatMessage("user", "Un café <b> & 'lait'?")]
+    rendered = render_prompt(messages, template=template, architecture="llama")
+    assert (rendered.source, rendered.note) == ("gguf", None)
+    assert rendered.text == (
+        "<|user|>Hi there<|end|><|assistant|>Hello!<|end|>"
+        '<|json|>{"role": "user", "content": "Un café <b> & \'lait\'?"}<|assistant|>'
+    )
 
 
 def test_llama3_date_is_the_only_part_that_changes() -> None:
