@@ -194,6 +194,23 @@ def test_model_without_template_gets_a_named_fallback(
     assert stats.completion_tokens == 4
 
 
+def test_a_model_whose_template_does_not_compile_loads_with_a_fallback(
+    client: EngineClient, model_cache: Callable[..., Path]
+) -> None:
+    """llama-cpp-python compiles a file's templates as it loads it; a syntax error there once
+    made the model impossible to load, though Hearth renders templates itself."""
+    model = model_cache("unclosed-F32.gguf", chat_template="{% for m in messages %}{{ m.content }")
+    rendered = client.render(str(model), [ChatMessage("user", "hi")])
+    assert rendered.template_source == "fallback:chatml"
+    assert rendered.prompt == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+    client.load(LoadOptions(str(model)))
+    loaded = client.wait_loaded()
+    assert loaded.template_source == "fallback:chatml"
+    assert loaded.template_note and "TemplateSyntaxError" in loaded.template_note
+    stats = _collect(client, client.chat([ChatMessage("user", "hi")], Sampling(max_tokens=4)))[1]
+    assert stats.completion_tokens == 4
+
+
 def test_templates_render_in_a_sandbox() -> None:
     messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "Hi")]
     ok = render_prompt(messages, template=CHATML_TEMPLATE, architecture="llama")

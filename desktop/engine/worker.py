@@ -70,10 +70,37 @@ class _Loaded:
 _GGML_TYPES = {"f16": 1, "q4_0": 2, "q8_0": 8}  # ggml_type values for the KV cache
 
 
+class _NoChatFormatter:
+    """Stands in for llama-cpp-python's ``Jinja2ChatFormatter`` while a ``Llama`` is made.
+
+    ``Llama()`` compiles every chat template in the file for its ``create_chat_completion``,
+    which Hearth never calls: it renders the template itself, in its own sandbox, and falls
+    back to a known format when the template fails. Compiled there, a template with one
+    syntax error made the model impossible to load, and a real template's compiling took
+    4-35 ms of every load.
+    """
+
+    def __init__(self, **_kwargs: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> Any:
+        return _no_chat_completion
+
+
+def _no_chat_completion(*_args: Any, **_kwargs: Any) -> Any:
+    raise RuntimeError("Hearth renders chat templates itself (desktop.engine.chat_template)")
+
+
 def _new_llama(**kwargs: Any) -> Any:
+    import llama_cpp.llama_chat_format as chat_format
     from llama_cpp import Llama  # imported when first needed: the worker starts faster
 
-    return Llama(**kwargs)
+    formatter = chat_format.Jinja2ChatFormatter
+    chat_format.Jinja2ChatFormatter = _NoChatFormatter  # type: ignore[misc,assignment]
+    try:
+        return Llama(**kwargs)
+    finally:
+        chat_format.Jinja2ChatFormatter = formatter  # type: ignore[misc]
 
 
 @contextmanager
@@ -366,12 +393,10 @@ class Worker:
 
     def render(self, command: Event) -> None:
         """The prompt a conversation becomes, from the model's vocabulary alone (no weights loaded)."""
-        from llama_cpp import Llama
-
         path = str(command["model_path"])
         try:
             read_header(Path(path))
-            llm = Llama(model_path=path, vocab_only=True, verbose=False)
+            llm = _new_llama(model_path=path, vocab_only=True, verbose=False)
         except (BrokenModel, ValueError, RuntimeError, OSError) as exc:
             self.send(EngineError(f"This model file can't be used: {exc}", kind="load"))
             return
