@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -20,7 +24,9 @@ from desktop.engine.protocol import (
     Sampling,
     TokenEvent,
 )
+from desktop.library.header_cache import HeaderCache
 from desktop.library.tiny_model import CHATML_TEMPLATE
+from desktop.paths import hearth_paths
 
 
 @pytest.fixture
@@ -114,6 +120,37 @@ def test_a_truncated_model_gives_a_clear_error(
     assert "can't be used" in str(info.value) and "truncated" in str(info.value)
     client.load(LoadOptions(str(tiny_model)))  # the worker lives on
     assert client.wait_loaded().architecture == "llama"
+
+
+def test_the_worker_reads_headers_through_the_librarys_cache(
+    client: EngineClient, tmp_path: Path, tiny_model: Path
+) -> None:
+    """A model the library has read is not parsed again to load (its header is looked up); a
+    file changed since (cut short in place) is read again, and refused."""
+    model = tmp_path / "cached.gguf"
+    shutil.copyfile(tiny_model, model)
+    db = hearth_paths().library_db
+    cache = HeaderCache.open(db)
+    cache.read(model)  # as the library's scan does
+    cache.close()
+    # Where the worker's default context comes from shows which it read: this cache entry
+    # says the model was trained for 8192 tokens, the file says 2048.
+    with closing(sqlite3.connect(db, isolation_level=None)) as con:
+        (kept,) = con.execute("SELECT header FROM headers WHERE path = ?", (str(model),)).fetchone()
+        header = json.loads(kept)
+        assert header["context_length"] == 2048
+        header["context_length"] = 8192
+        con.execute("UPDATE headers SET header = ? WHERE path = ?", (json.dumps(header), str(model)))
+    client.load(LoadOptions(str(model), n_ctx=0))
+    assert client.wait_loaded().n_ctx == 8192
+
+    size = model.stat().st_size
+    with model.open("r+b") as f:
+        f.truncate(size // 2)
+    client.load(LoadOptions(str(model), n_ctx=0))
+    with pytest.raises(EngineFailure) as info:
+        client.wait_loaded()
+    assert "can't be used" in str(info.value) and "truncated" in str(info.value)
 
 
 def test_unknown_architecture_is_named(client: EngineClient, model_cache: Callable[..., Path]) -> None:

@@ -92,13 +92,13 @@ def test_rescan_reads_no_unchanged_file_and_notices_changes(
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(tiny_model, target)
     catalog = Catalog()
-    assert len(catalog.scan()) == 5 and catalog.header_reads == 5
-    catalog.header_reads = 0
-    assert len(catalog.scan()) == 5 and catalog.header_reads == 0
+    assert len(catalog.scan()) == 5 and catalog.headers.reads == 5
+    catalog.headers.reads = 0
+    assert len(catalog.scan()) == 5 and catalog.headers.reads == 0
     (models_dir / "o" / "r" / "m0-F32.gguf").write_bytes(b"GGUF broken now")
     (models_dir / "o" / "r" / "m4-F32.gguf").unlink()
     models = {m.path.name: m for m in catalog.scan()}
-    assert catalog.header_reads == 1 and len(models) == 4
+    assert catalog.headers.reads == 1 and len(models) == 4
     assert models["m0-F32.gguf"].status == "broken"
 
 
@@ -145,6 +145,6 @@ def test_a_500_file_library_and_its_cached_rescan(home: Path, models_dir: Path, 
         os.link(tiny_model, target)
     catalog = Catalog()
     models = catalog.scan()
-    assert len(models) == 500 and all(m.ok for m in models) and catalog.header_reads == 500
-    catalog.header_reads = 0
-    assert catalog.scan() == models and catalog.header_reads == 0
+    assert len(models) == 500 and all(m.ok for m in models) and catalog.headers.reads == 500
+    catalog.headers.reads = 0
+    assert catalog.scan() == models and catalog.headers.reads == 0

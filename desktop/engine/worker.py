@@ -8,7 +8,9 @@ read on their own thread, so one takes effect before the next token.
 from __future__ import annotations
 
 import codecs
+import functools
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -47,7 +49,9 @@ from desktop.engine.protocol import (
     event_to_dict,
     from_dict,
 )
-from desktop.library.gguf_header import BrokenModel, read_header
+from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
+from desktop.library.header_cache import HeaderCache
+from desktop.paths import hearth_paths
 from desktop.units import format_bytes
 
 SUBCOMMAND = ENGINE_SUBCOMMAND
@@ -68,6 +72,27 @@ class _Loaded:
 
 
 _GGML_TYPES = {"f16": 1, "q4_0": 2, "q8_0": 8}  # ggml_type values for the KV cache
+
+
+@functools.cache
+def _header_cache() -> HeaderCache | None:
+    try:
+        # A short wait only: the library's scan may be writing, and the file can be read instead.
+        return HeaderCache.open(hearth_paths().library_db, busy_timeout_s=0.25)
+    except (OSError, sqlite3.Error):
+        return None
+
+
+def model_header(path: Path) -> GGUFHeader:
+    """The model's header, from the library's cache when this very file was read before
+    (the library's scan reads every model it lists), else from the file."""
+    cache = _header_cache()
+    if cache is not None:
+        try:
+            return cache.read(path)
+        except sqlite3.Error:
+            pass  # a locked or damaged cache: the file says the same
+    return read_header(path)
 
 
 class _NoChatFormatter:
@@ -272,7 +297,7 @@ class Worker:
         load_backends()  # before the GPU question below: a loadable-module build has none yet
         try:
             # The header first: a clear reason for a broken file, before llama.cpp sees it.
-            header = read_header(Path(options.model_path))
+            header = model_header(Path(options.model_path))
         except BrokenModel as exc:
             self.send(EngineError(f"This model file can't be used: {exc}.", kind="load"))
             return
@@ -395,7 +420,7 @@ class Worker:
         """The prompt a conversation becomes, from the model's vocabulary alone (no weights loaded)."""
         path = str(command["model_path"])
         try:
-            read_header(Path(path))
+            model_header(Path(path))
             llm = _new_llama(model_path=path, vocab_only=True, verbose=False)
         except (BrokenModel, ValueError, RuntimeError, OSError) as exc:
             self.send(EngineError(f"This model file can't be used: {exc}", kind="load"))

@@ -10,32 +10,22 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
+from desktop.library.gguf_header import GGUFHeader
+from desktop.library.header_cache import TABLE as HEADERS_TABLE
+from desktop.library.header_cache import HeaderCache
 from desktop.library.scan import LocalModel, describe_model, model_files, scan_models_dir
 from desktop.library.sources import find_other_apps
 from desktop.paths import HearthPaths, hearth_paths
 from desktop.settings import Settings, load_settings
 
 SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS headers (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
-    "header TEXT, broken TEXT)",
+    HEADERS_TABLE,
     "CREATE TABLE IF NOT EXISTS hidden (path TEXT PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS used (path TEXT PRIMARY KEY, at TEXT NOT NULL)",
-)
-_HEADER_FIELDS = [f.name for f in fields(GGUFHeader) if f.name != "fields"]
-SHAPE_KEYS = (
-    ".block_count",
-    ".context_length",
-    ".embedding_length",
-    ".attention.head_count",
-    ".attention.head_count_kv",
-    ".attention.key_length",
-    ".attention.value_length",
 )
 
 
@@ -48,7 +38,7 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         for statement in SCHEMA:
             self._db.execute(statement)
-        self.header_reads = 0  # files actually parsed (the rest came from the cache)
+        self.headers = HeaderCache(self._db)
 
     def close(self) -> None:
         self._db.close()
@@ -56,35 +46,7 @@ class Catalog:
     # Headers, cached
 
     def read_header(self, path: Path) -> GGUFHeader:
-        stat = path.stat()
-        row = self._db.execute(
-            "SELECT header, broken FROM headers WHERE path = ? AND size = ? AND mtime_ns = ?",
-            (str(path), stat.st_size, stat.st_mtime_ns),
-        ).fetchone()
-        if row is not None:
-            if row[1] is not None:
-                raise BrokenModel(row[1])
-            return GGUFHeader(**json.loads(row[0]))
-        self.header_reads += 1
-        try:
-            header = read_header(path)
-        except BrokenModel as exc:
-            self._store(path, stat.st_size, stat.st_mtime_ns, None, str(exc))
-            raise
-        # Not asdict(): it would deep-copy every header field, vocabulary summaries included.
-        kept: dict[str, Any] = {name: getattr(header, name) for name in _HEADER_FIELDS}
-        # Of the header's fields, the cache keeps what the memory arithmetic needs.
-        kept["fields"] = {
-            k: v for k, v in header.fields.items() if k == "general.architecture" or k.endswith(SHAPE_KEYS)
-        }
-        self._store(path, stat.st_size, stat.st_mtime_ns, json.dumps(kept, default=str), None)
-        return header
-
-    def _store(self, path: Path, size: int, mtime_ns: int, header: str | None, broken: str | None) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO headers VALUES (?, ?, ?, ?, ?)",
-            (str(path), size, mtime_ns, header, broken),
-        )
+        return self.headers.read(path)
 
     # Hidden models
 
