@@ -141,11 +141,15 @@ def app_path(model: Path, threads: int, n_ctx: int, prompt: str, gen: int) -> di
         Sampling,
         TokenEvent,
     )
+    from desktop.library.header_cache import HeaderCache
+    from desktop.paths import hearth_paths
 
     client = EngineClient()
     try:
         # Warmed as the in-process side is (it read the vocabulary before its first timing):
-        # the worker started, llama.cpp initialised, the same file read once.
+        # the worker started, llama.cpp initialised, the same file read once. The header is in
+        # the library's cache, as the library's scan leaves it for every model it lists.
+        HeaderCache.open(hearth_paths().library_db).read(model)
         client.render(str(model), [ChatMessage("user", "hi")])
         start = time.perf_counter()
         client.load(LoadOptions(str(model), n_ctx=n_ctx, n_threads=threads))
@@ -268,6 +272,8 @@ def main() -> int:
     if args.in_process:
         in_process_child(args.in_process)
         return 0
+    # The workers' library database (its header cache) in a folder of this run, not the person's.
+    os.environ["HEARTH_HOME"] = tempfile.mkdtemp(prefix="hearth-overhead-home-")
     model = args.model or gemma_model(Path(tempfile.mkdtemp(prefix="hearth-overhead-")))
     n_ctx = 2048
     from llama_cpp import Llama
