@@ -219,31 +219,26 @@ def test_worker_exits_when_its_parent_dies(tiny_model: Path) -> None:
     raise AssertionError("the worker outlived its parent")
 
 
-def test_model_without_template_gets_a_named_fallback(
-    client: EngineClient, model_cache: Callable[..., Path]
+@pytest.mark.parametrize(
+    ("name", "template", "why"),
+    [
+        ("base-F32.gguf", None, "no chat template"),
+        # llama-cpp-python compiles a file's templates as it loads it: a syntax error there
+        # once made the model impossible to load, though Hearth renders templates itself.
+        ("unclosed-F32.gguf", "{% for m in messages %}{{ m.content }", "TemplateSyntaxError"),
+    ],
+)
+def test_a_model_without_a_usable_template_gets_a_named_fallback(
+    client: EngineClient, model_cache: Callable[..., Path], name: str, template: str | None, why: str
 ) -> None:
-    base = model_cache("base-F32.gguf", chat_template=None)
-    client.load(LoadOptions(str(base)))
-    loaded = client.wait_loaded()
-    assert loaded.template_source == "fallback:chatml"
-    assert loaded.template_note and "no chat template" in loaded.template_note
-    stats = _collect(client, client.chat([ChatMessage("user", "hi")], Sampling(max_tokens=4)))[1]
-    assert stats.completion_tokens == 4
-
-
-def test_a_model_whose_template_does_not_compile_loads_with_a_fallback(
-    client: EngineClient, model_cache: Callable[..., Path]
-) -> None:
-    """llama-cpp-python compiles a file's templates as it loads it; a syntax error there once
-    made the model impossible to load, though Hearth renders templates itself."""
-    model = model_cache("unclosed-F32.gguf", chat_template="{% for m in messages %}{{ m.content }")
+    model = model_cache(name, chat_template=template)
     rendered = client.render(str(model), [ChatMessage("user", "hi")])
     assert rendered.template_source == "fallback:chatml"
     assert rendered.prompt == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
     client.load(LoadOptions(str(model)))
     loaded = client.wait_loaded()
     assert loaded.template_source == "fallback:chatml"
-    assert loaded.template_note and "TemplateSyntaxError" in loaded.template_note
+    assert loaded.template_note and why in loaded.template_note
     stats = _collect(client, client.chat([ChatMessage("user", "hi")], Sampling(max_tokens=4)))[1]
     assert stats.completion_tokens == 4
 
