@@ -7,11 +7,14 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from desktop.library.catalog import Catalog
+from desktop.library.header_cache import HeaderCache
+from desktop.paths import hearth_paths
 from desktop.settings import load_settings, save_settings
 
 
@@ -100,6 +103,20 @@ def test_rescan_reads_no_unchanged_file_and_notices_changes(
     models = {m.path.name: m for m in catalog.scan()}
     assert catalog.headers.reads == 1 and len(models) == 4
     assert models["m0-F32.gguf"].status == "broken"
+
+
+def test_a_cache_entry_this_version_cannot_read_is_read_again_from_the_file(
+    home: Path, tmp_path: Path, tiny_model: Path
+) -> None:
+    """An entry another version of Hearth wrote (other header fields) is not an error."""
+    cache = HeaderCache.open(hearth_paths().library_db)
+    cache.read(tiny_model)
+    kept = cache.read(tiny_model)  # as the cache gives it back: the shape's fields only
+    cache._db.execute("UPDATE headers SET header = ?", (json.dumps({"from_a_later_version": 1}),))
+    cache.reads = 0
+    assert replace(cache.read(tiny_model), fields=kept.fields) == kept and cache.reads == 1
+    assert cache.read(tiny_model) == kept and cache.reads == 1  # and kept again
+    cache.close()
 
 
 def test_watched_folders_and_one_that_disappears(home: Path, tmp_path: Path, tiny_model: Path) -> None:

@@ -58,7 +58,10 @@ class HeaderCache:
         if row is not None:
             if row[1] is not None:
                 raise BrokenModel(row[1])
-            return GGUFHeader(**json.loads(row[0]))
+            try:
+                return GGUFHeader(**json.loads(row[0]))
+            except (TypeError, ValueError):
+                pass  # kept by another version of Hearth, or damaged: read the file again
         self.reads += 1
         try:
             header = read_header(path)
