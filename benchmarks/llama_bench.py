@@ -27,10 +27,12 @@ llama.cpp. Against it, in this process, on the same model and threads:
 
 Generation starts from the BOS token at position 0, as tg128 does. Each repetition runs
 llama-bench once (``-r 1``, after its own warm-up) and then every path once, so a slow spell
-of the machine meets both sides; the figures are medians over ``--reps``. Targets for
-Hearth's worker (for (d) with ``--no-worker``): prompt at least 0.95 of llama-bench,
-generation at least 0.90. Exit status 0 when it meets both, 1 when not, 2 without
-llama-bench.
+of the machine meets both sides; every path, like llama-bench, decodes its prompt once
+unmeasured right before the prompt it measures (without that, a path's prompt came after
+other processes had run for half a minute, llama-bench's straight after its warm-up). The
+figures are medians over ``--reps``. Targets for Hearth's worker (for (d) with
+``--no-worker``): prompt at least 0.95 of llama-bench, generation at least 0.90. Exit
+status 0 when it meets both, 1 when not, 2 without llama-bench.
 
 Building llama-bench (about 15 minutes on 2 cores; the same default CPU flags,
 GGML_NATIVE, with OpenMP, that llama-cpp-python's source build used)::
@@ -153,8 +155,16 @@ def prompt_tokens(llm: Any, n: int) -> list[int]:
     return tokens[:n]
 
 
-def timed(fn: Callable[[], int], setup: Callable[[], object] | None = None) -> float:
-    """Tokens/s of ``fn``, which returns how many tokens it processed; ``setup`` runs untimed."""
+def timed(fn: Callable[[], int], setup: Callable[[], object] | None = None, warm_up: bool = False) -> float:
+    """Tokens/s of ``fn``, which returns how many tokens it processed; ``setup`` runs untimed.
+
+    ``warm_up``: ``fn`` runs once untimed first (after ``setup``, which then runs again), as
+    llama-bench runs its prompt once before the one it measures.
+    """
+    if warm_up:
+        if setup is not None:
+            setup()
+        fn()
     if setup is not None:
         setup()
     start = time.perf_counter()
@@ -188,7 +198,7 @@ def high_level(llm: Any, prompt: list[int], n_gen: int) -> tuple[float, float]:
                 break
         return produced
 
-    return timed(pp, lambda: clear(llm)), timed(tg, lambda: clear(llm))
+    return timed(pp, lambda: clear(llm), warm_up=True), timed(tg, lambda: clear(llm))
 
 
 def low_level(llm: Any, prompt: list[int], n_gen: int, sample: bool) -> tuple[float, float, float]:
@@ -225,7 +235,7 @@ def low_level(llm: Any, prompt: list[int], n_gen: int, sample: bool) -> tuple[fl
                 sampler.close()
         return n_gen
 
-    pp_tps = timed(pp, lambda: clear(llm)) if sample else 0.0
+    pp_tps = timed(pp, lambda: clear(llm), warm_up=True) if sample else 0.0
     tg_tps = timed(tg, lambda: clear(llm))
     return pp_tps, tg_tps, spent[0] * 1000 / n_gen
 
@@ -258,7 +268,7 @@ def chat_loop(llm: Any, prompt: list[int], n_gen: int) -> tuple[float, float]:
         return run([llm.token_bos()], n_gen)
 
     # Nothing held is reusable: the whole prompt is decoded.
-    return timed(pp, lambda: clear(llm)), timed(tg, lambda: clear(llm))
+    return timed(pp, lambda: clear(llm), warm_up=True), timed(tg, lambda: clear(llm))
 
 
 # Hearth's worker, through its client
@@ -297,6 +307,7 @@ class HearthWorker:
         short prompt, so at about the depth tg128 runs at.
         """
         self.rep += 1
+        self.ask(f"{self.rep}) {self.prompt_text}", 1)  # warm-up, as llama-bench's (nothing reused)
         prompt = self.ask(f"{self.rep}. {self.prompt_text}", 1)
         gen = self.ask(f"Chapter {self.rep}.", n_gen)
         self.made.append(gen.completion_tokens)
