@@ -149,7 +149,9 @@ def app_path(model: Path, threads: int, n_ctx: int, prompt: str, gen: int) -> di
         # Warmed as the in-process side is (it read the vocabulary before its first timing):
         # the worker started, llama.cpp initialised, the same file read once. The header is in
         # the library's cache, as the library's scan leaves it for every model it lists.
-        HeaderCache.open(hearth_paths().library_db).read(model)
+        library = HeaderCache.open(hearth_paths().library_db)
+        library.read(model)
+        library.close()
         client.render(str(model), [ChatMessage("user", "hi")])
         start = time.perf_counter()
         client.load(LoadOptions(str(model), n_ctx=n_ctx, n_threads=threads))

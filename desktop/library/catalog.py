@@ -14,8 +14,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from desktop.library.gguf_header import GGUFHeader
-from desktop.library.header_cache import TABLE as HEADERS_TABLE
 from desktop.library.header_cache import HeaderCache
 from desktop.library.scan import LocalModel, describe_model, model_files, scan_models_dir
 from desktop.library.sources import find_other_apps
@@ -23,7 +21,6 @@ from desktop.paths import HearthPaths, hearth_paths
 from desktop.settings import Settings, load_settings
 
 SCHEMA = (
-    HEADERS_TABLE,
     "CREATE TABLE IF NOT EXISTS hidden (path TEXT PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS used (path TEXT PRIMARY KEY, at TEXT NOT NULL)",
 )
@@ -38,15 +35,10 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         for statement in SCHEMA:
             self._db.execute(statement)
-        self.headers = HeaderCache(self._db)
+        self.headers = HeaderCache(self._db)  # creates its own table
 
     def close(self) -> None:
         self._db.close()
-
-    # Headers, cached
-
-    def read_header(self, path: Path) -> GGUFHeader:
-        return self.headers.read(path)
 
     # Hidden models
 
@@ -69,10 +61,10 @@ class Catalog:
 
     def scan(self) -> list[LocalModel]:
         models_dir = self.settings.resolved_models_dir(self.paths)
-        own = scan_models_dir(models_dir, read=self.read_header)
+        own = scan_models_dir(models_dir, read=self.headers.read)
         watched = [Path(p).expanduser() for p in self.settings.watched_folders]
         others = [
-            describe_model(f.path, source=f.source, name=f.name, repo_id=f.repo_id, read=self.read_header)
+            describe_model(f.path, source=f.source, name=f.name, repo_id=f.repo_id, read=self.headers.read)
             for f in find_other_apps(watched)
         ]
         hidden = self.hidden()
