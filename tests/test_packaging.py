@@ -2,7 +2,8 @@
 
 The bundle and the .deb themselves are built, installed, self-tested and removed by .ci/run's
 last step (PyInstaller takes minutes); here, what can be checked in seconds: the scripts
-parse, the Windows installer's script compiles with NSIS, the icons, the CI workflow.
+parse, the spec's library filter, the Windows installer's script compiles with NSIS (it is
+run under Wine in test_windows_installer.py), the icons, the CI workflow.
 """
 
 from __future__ import annotations
