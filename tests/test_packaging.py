@@ -2,13 +2,15 @@
 
 The bundle and the .deb themselves are built, installed, self-tested and removed by .ci/run's
 last step (PyInstaller takes minutes); here, what can be checked in seconds: the scripts
-parse, the Windows installer's script compiles with NSIS, the icons, the CI workflow.
+parse, the spec's library filter, the Windows installer's script compiles with NSIS (it is
+run under Wine in test_windows_installer.py), the icons, the CI workflow.
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,6 +96,86 @@ def _make_icons(out: Path) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.main(out)
+
+
+def _bundle_filter() -> Any:
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("bundle_filter", PACKAGING / "bundle_filter.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bundle_filter"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_bundle_takes_a_library_by_where_it_comes_from_not_by_its_name() -> None:
+    """The spec's filter over what PyInstaller finds on a build machine with a full desktop
+    (GTK 3 among it, which Qt's GTK theme plugin links) and a distribution's Python: only the
+    Python environment's binaries and the named few go in."""
+    from pathlib import PurePosixPath
+
+    bundle_filter = _bundle_filter()
+    site = "/home/builder/hearth/.venv-package/lib/python3.11/site-packages"
+    multiarch = "/usr/lib/x86_64-linux-gnu"
+    origins = bundle_filter.Origins(
+        (
+            PurePosixPath(site),
+            PurePosixPath("/usr/lib/python3.11"),  # the standard library, lib-dynload in it
+            PurePosixPath("/home/builder/hearth/.venv-package"),
+        )
+    )
+    kept = [
+        ("PySide6/Qt/lib/libQt6Core.so.6", f"{site}/PySide6/Qt/lib/libQt6Core.so.6", "BINARY"),
+        (
+            "PySide6/Qt/plugins/platformthemes/libqgtk3.so",
+            f"{site}/PySide6/Qt/plugins/platformthemes/libqgtk3.so",
+            "BINARY",
+        ),
+        ("PySide6/Qt/lib/libicudata.so.73", f"{site}/PySide6/Qt/lib/libicudata.so.73", "BINARY"),
+        ("llama_cpp/lib/libllama.so", f"{site}/llama_cpp/lib/libllama.so", "BINARY"),
+        (
+            "numpy.libs/libscipy_openblas64_-32a4b2a6.so",
+            f"{site}/numpy.libs/libscipy_openblas64_-32a4b2a6.so",
+            "BINARY",
+        ),
+        (
+            "python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so",
+            "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so",
+            "EXTENSION",
+        ),
+        ("libpython3.11.so.1.0", f"{multiarch}/libpython3.11.so.1.0", "BINARY"),
+        ("libcudart.so.12", "/usr/local/cuda-12.6/targets/x86_64-linux/lib/libcudart.so.12", "BINARY"),
+    ]
+    left = [
+        ("libgtk-3.so.0", f"{multiarch}/libgtk-3.so.0", "BINARY"),
+        ("libgdk-3.so.0", "/lib/x86_64-linux-gnu/libgdk-3.so.0", "BINARY"),  # /lib, merged into /usr
+        ("libatk-bridge-2.0.so.0", f"{multiarch}/libatk-bridge-2.0.so.0", "BINARY"),
+        ("libxkbcommon-x11.so.0", f"{multiarch}/libxkbcommon-x11.so.0", "BINARY"),
+        ("libepoxy.so.0", f"{multiarch}/libepoxy.so.0", "BINARY"),
+        ("libstdc++.so.6", f"{multiarch}/libstdc++.so.6", "BINARY"),
+        ("libssl.so.3", "/usr/local/lib/libssl.so.3", "BINARY"),
+        ("libvulkan.so.1", "/usr/lib64/libvulkan.so.1", "BINARY"),
+        ("libcuda.so.1", f"{multiarch}/libcuda.so.1", "BINARY"),  # the NVIDIA driver's
+        # a library no list has ever named: where it comes from decides
+        ("libsomething-new-2.so.0", f"{multiarch}/libsomething-new-2.so.0", "BINARY"),
+    ]
+    found = [kept[0], left[0], *kept[1:], *left[1:]]
+    assert bundle_filter.bundled(found, origins) == kept
+    assert bundle_filter.left_out(found, origins) == sorted(PurePosixPath(e[1]).name for e in left)
+    # This interpreter's environment: its site-packages are an origin, the system's folders not.
+    import PySide6
+
+    here = bundle_filter.Origins.of_this_python()
+    qt_core = Path(PySide6.__file__).parent / "Qt" / "lib" / "libQt6Core.so.6"
+    assert bundle_filter.keeps(
+        bundle_filter.Entry("PySide6/Qt/lib/libQt6Core.so.6", str(qt_core), "BINARY"), here
+    )
+    for entry in left:
+        assert not bundle_filter.keeps(bundle_filter.Entry(*entry), here), entry
+    spec = (PACKAGING / "hearth.spec").read_text()
+    assert "a.binaries = bundled(a.binaries, origins)" in spec  # the spec applies this filter
 
 
 def test_the_icons_are_drawn_at_every_size_each_format_needs(qapp, tmp_path: Path) -> None:

@@ -1,7 +1,13 @@
 ; Hearth's Windows installer: a per-user install (no administrator rights), a Start menu
 ; shortcut, an entry in Settings > Apps with an uninstaller. Models, chats and settings live in
 ; %LOCALAPPDATA%\Hearth (platformdirs), apart from the program, so upgrades and uninstalls keep
-; them; the uninstaller removes them only when the person ticks that box.
+; them; the uninstaller removes them only when the person ticks that box, or, silently, when
+; given /REMOVEDATA:
+;
+;   uninstall.exe /S               removes the program, keeps models, chats and settings
+;   uninstall.exe /S /REMOVEDATA   removes those too
+;
+; The installer takes NSIS's own /S (silent) and /D=<folder> (install folder, last argument).
 ;
 ;   makensis -DVERSION=0.1.0 -DPAYLOAD=dist\hearth -DICON=build\icons\hearth.ico ^
 ;            -DOUTFILE=dist\hearth-0.1.0-windows-x64-setup.exe packaging\windows\hearth.nsi
@@ -28,6 +34,7 @@
 
 !define APP "Hearth"
 !define EXE "hearth.exe"
+!define CLI "hearth-cli.exe"  ; the same program for a terminal (packaging/hearth.spec)
 !define UNINSTALL_KEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\${APP}"
 
 Unicode true
@@ -48,6 +55,8 @@ VIAddVersionKey "LegalCopyright" "The Hearth developers"
 
 !include "MUI2.nsh"
 !include "FileFunc.nsh"
+!include "LogicLib.nsh"
+!include "Sections.nsh"
 !define MUI_ICON "${ICON}"
 !define MUI_UNICON "${ICON}"
 !define MUI_ABORTWARNING
@@ -62,12 +71,20 @@ VIAddVersionKey "LegalCopyright" "The Hearth developers"
 !insertmacro MUI_UNPAGE_INSTFILES
 !insertmacro MUI_LANGUAGE "English"
 
+; What the bundle puts in the program folder: PyInstaller's one-folder layout, its two
+; programs and _internal. An upgrade removes them before the new files go in (files the new
+; version no longer has must not stay) and the uninstaller removes them; never the folder
+; whole, which may hold other things the person put there.
+!macro RemoveProgram
+  RMDir /r "$INSTDIR\_internal"
+  Delete "$INSTDIR\${EXE}"
+  Delete "$INSTDIR\${CLI}"
+!macroend
+
 Section "${APP}" SecApp
   SectionIn RO
   SetShellVarContext current
-  ; An upgrade replaces the program whole: files the new version no longer has must not stay.
-  RMDir /r "$INSTDIR\_internal"
-  Delete "$INSTDIR\${EXE}"
+  !insertmacro RemoveProgram
   SetOutPath "$INSTDIR"
   File /r "${PAYLOAD}\*.*"
   WriteUninstaller "$INSTDIR\uninstall.exe"
@@ -89,8 +106,7 @@ Section "un.${APP}" UnSecApp
   SectionIn RO
   SetShellVarContext current
   Delete "$SMPROGRAMS\${APP}.lnk"
-  RMDir /r "$INSTDIR\_internal"
-  Delete "$INSTDIR\${EXE}"
+  !insertmacro RemoveProgram
   Delete "$INSTDIR\uninstall.exe"
   RMDir "$INSTDIR"  ; only if empty: never a folder the person put other things in
   DeleteRegKey HKCU "${UNINSTALL_KEY}"
@@ -106,3 +122,13 @@ SectionEnd
   !insertmacro MUI_DESCRIPTION_TEXT ${UnSecApp} "The program, its Start menu shortcut and its entry in Apps."
   !insertmacro MUI_DESCRIPTION_TEXT ${UnSecData} "Everything in $LOCALAPPDATA\${APP}: downloaded models, chats, comparisons, settings and logs."
 !insertmacro MUI_UNFUNCTION_DESCRIPTION_END
+
+; A silent uninstall shows no box to tick: /REMOVEDATA ticks it.
+Function un.onInit
+  ${un.GetParameters} $R0
+  ClearErrors
+  ${un.GetOptions} $R0 "/REMOVEDATA" $R1
+  ${IfNot} ${Errors}
+    SectionSetFlags ${UnSecData} ${SF_SELECTED}
+  ${EndIf}
+FunctionEnd
