@@ -10,6 +10,7 @@ fault on every JSON answer (search, model info): a trickle, or a gzip bomb.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -149,6 +150,11 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def handle(self) -> None:
+            # A client that hung up mid-answer, as Hearth does on a hostile one, is no error.
+            with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+                super().handle()
 
         def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
