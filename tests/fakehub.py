@@ -3,16 +3,20 @@
 It speaks the part of the Hub API Hearth uses: model search, model info with file
 metadata, and ``resolve`` with HEAD, GET and Range plus the headers the client checks.
 Faults are switched on per file: drop the connection after N bytes, throttle, answer
-with a status code, or serve wrong bytes.
+with a status code, or serve wrong bytes; and the hostile ones: a body that goes on past the
+file (``extra_bytes``), a gzip bomb (``gzip``), ``Range`` ignored. ``answer_fault`` puts a
+fault on every JSON answer (search, model info): a trickle, or a gzip bomb.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +32,9 @@ class Fault:
     status: int | None = None  # answer HEAD and GET with this status
     wrong_bytes: bool = False  # serve a body that does not match the advertised sha256
     times: int | None = None  # how many GETs the fault applies to (None: always)
+    extra_bytes: int = 0  # filler sent after the real body (its length counted in Content-Length)
+    gzip: bool = False  # the body, filler included, gzip-compressed with Content-Encoding: gzip
+    ignore_range: bool = False  # answer every GET with the whole body, status 200
 
 
 @dataclass
@@ -51,6 +58,7 @@ class FakeHub:
         self.ranges: list[str] = []  # Range headers of file GETs, in order
         self.valid_tokens: set[str] = {"hf_valid_test_token"}
         self.bytes_sent: dict[str, int] = {}  # body bytes written per file name
+        self.answer_fault: Fault | None = None  # on every JSON answer with status 200
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -106,6 +114,24 @@ def _digests(data: bytes) -> tuple[str, str]:
     return entry[1], entry[2]
 
 
+_GZIPPED: dict[tuple[int, int], tuple[bytes, bytes]] = {}
+
+
+def _gzip_bomb(data: bytes, extra: int) -> bytes:
+    """``data`` and ``extra`` filler bytes, gzip-compressed: a few hundred KB per 100 MB."""
+    entry = _GZIPPED.get((id(data), extra))
+    if entry is None or entry[0] is not data:
+        packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        parts = [packer.compress(data)]
+        filler = b" " * (1024 * 1024)
+        for start in range(0, extra, len(filler)):
+            parts.append(packer.compress(filler[: min(len(filler), extra - start)]))
+        parts.append(packer.flush())
+        entry = (data, b"".join(parts))
+        _GZIPPED[(id(data), extra)] = entry
+    return entry[1]
+
+
 def _sha256(data: bytes) -> str:
     return _digests(data)[0]
 
@@ -125,8 +151,17 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
+        def handle(self) -> None:
+            # A client that hung up mid-answer, as Hearth does on a hostile one, is no error.
+            with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+                super().handle()
+
         def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
+            fault = hub.answer_fault if status == 200 and self.command != "HEAD" else None
+            if fault and fault.gzip:
+                data = _gzip_bomb(data, fault.extra_bytes)  # JSON allows the filler: it is spaces
+                headers = {**(headers or {}), "Content-Encoding": "gzip"}
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -134,7 +169,8 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 self.send_header(k, v)
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(data)
+                self._current = "(answer)"
+                self._send_body(data, fault if fault and not fault.gzip else None)
 
         def _not_found(self, code: str = "RepoNotFound") -> None:
             self._json(404, {"error": "Repository Not Found"}, {"X-Error-Code": code})
@@ -276,11 +312,17 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             rng = self.headers.get("Range")
             if rng and self.command == "GET":
                 hub.ranges.append(rng)
+            if fault and fault.ignore_range:
+                rng = None
             if rng and (m := re.match(r"bytes=(\d+)-(\d*)", rng)):
                 start = int(m[1])
                 end = min(len(body), int(m[2]) + 1) if m[2] else len(body)
                 status = 206
             chunk = body[start:end]
+            extra = fault.extra_bytes if fault and self.command == "GET" else 0
+            encoded = fault is not None and fault.gzip and self.command == "GET"
+            if encoded:
+                chunk, extra = _gzip_bomb(chunk, extra), 0
             self._current = filename
             self.send_response(status)
             self.send_header("X-Repo-Commit", repo.sha)
@@ -292,23 +334,30 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             self.send_header("Last-Modified", datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT"))
             if status == 206:
                 self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(body)}")
-            self.send_header("Content-Length", str(len(chunk) if self.command == "GET" else len(data)))
+            if encoded:
+                self.send_header("Content-Encoding", "gzip")
+            length = len(chunk) + extra if self.command == "GET" else len(data)
+            self.send_header("Content-Length", str(length))
             self.end_headers()
             if self.command == "HEAD":
                 return
-            self._send_body(chunk, fault)
+            self._send_body(chunk, fault, extra)
 
         _current = ""
 
-        def _send_body(self, chunk: bytes, fault: Fault | None) -> None:
+        def _send_body(self, chunk: bytes, fault: Fault | None, extra: int = 0) -> None:
             limit = fault.drop_after if fault and fault.drop_after is not None else None
             rate = fault.bytes_per_second if fault else None
             step = 1024 * 1024 if rate is None else max(1, rate // 20)
             sent = 0
             view = memoryview(chunk)
+            filler = memoryview(bytes(step))
             try:
-                while sent < len(chunk):
-                    piece = view[sent : sent + step]
+                while sent < len(chunk) + extra:
+                    if sent < len(chunk):
+                        piece = view[sent : sent + step]
+                    else:  # the filler past the real body, made as it goes
+                        piece = filler[: min(step, len(chunk) + extra - sent)]
                     if limit is not None and sent + len(piece) > limit:
                         self.wfile.write(piece[: limit - sent])
                         hub.bytes_sent[self._current] = hub.bytes_sent.get(self._current, 0) + limit - sent

@@ -42,4 +42,7 @@ def load_huggingface_hub() -> None:
         if not _hf_loaded:
             for name in _HF_MODULES:
                 importlib.import_module(name)
+            from desktop.hub.guarded_http import install
+
+            install()  # every answer read with a size cap and a deadline
             _hf_loaded = True

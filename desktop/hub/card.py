@@ -9,6 +9,7 @@ from desktop.hub import load_huggingface_hub
 from desktop.hub.api import hub_api, hub_endpoint
 from desktop.hub.errors import HubError, describe_hub_error
 from desktop.hub.files import check_repo_id
+from desktop.hub.limits import answer_limits
 from desktop.paths import hearth_paths
 
 RELATIONS = ("quantized", "finetune", "adapter", "merge")
@@ -34,19 +35,21 @@ def load_card(repo_id: str) -> RepoCard:
 
     check_repo_id(repo_id)
     try:
-        info = hub_api().model_info(repo_id)
+        with answer_limits():
+            info = hub_api().model_info(repo_id)
     except Exception as exc:
         raise describe_hub_error(exc, repo_id=repo_id) from exc
     text, data = "", {}
     if any(s.rfilename == "README.md" for s in info.siblings or []):
         try:
-            readme = hf_hub_download(
-                repo_id,
-                "README.md",
-                revision=info.sha,
-                endpoint=hub_endpoint(),
-                cache_dir=hearth_paths().cache_dir / "cards",
-            )
+            with answer_limits():
+                readme = hf_hub_download(
+                    repo_id,
+                    "README.md",
+                    revision=info.sha,
+                    endpoint=hub_endpoint(),
+                    cache_dir=hearth_paths().cache_dir / "cards",
+                )
             card = ModelCard(Path(readme).read_text(encoding="utf-8"), ignore_metadata_errors=True)
             text, data = card.text, card.data.to_dict()  # type: ignore[no-untyped-call]
         except HubError:

@@ -28,9 +28,11 @@ from desktop.hub import load_huggingface_hub
 from desktop.hub.api import ensure_reachable, hub_endpoint
 from desktop.hub.errors import HubError, describe_hub_error
 from desktop.hub.files import HubFile, RepoFiles, check_repo_id, list_files
+from desktop.hub.limits import ServerMisbehaved, answer_limits, download_limits
 from desktop.hub.quants import QuantChoice, group_quants
 from desktop.library.provenance import ProvenanceStore
 from desktop.paths import hearth_paths
+from desktop.safe_text import NAME_MAX_BYTES, name_problem, printable
 from desktop.settings import load_settings
 from desktop.units import format_bytes
 
@@ -110,17 +112,35 @@ def plan_download(repo_id: str, wanted: str, listing: RepoFiles | None = None) -
     )
 
 
+# The longest suffix a download adds to a file's name in staging (".part.lock", ".part.json").
+_STAGING_SUFFIX_BYTES = len(".part.json")
+
+
 def library_path_for(models_dir: Path, repo_id: str, filename: str) -> Path:
-    """Where a Hub file lives in the library; refuses names that would escape it."""
+    """Where a Hub file lives in the library; refuses names that would escape it or are no safe name."""
     check_repo_id(repo_id)
     parts = Path(filename).parts
     if not parts or Path(filename).is_absolute() or any(p in ("..", ".", "") for p in parts):
-        raise DownloadError(f"Refusing the file name '{filename}': it would leave the models folder.")
+        raise DownloadError(
+            f"Refusing the file name '{printable(filename)}': it would leave the models folder."
+        )
+    problem = name_problem(filename, max_bytes=NAME_MAX_BYTES - _STAGING_SUFFIX_BYTES)
+    if problem is not None:
+        raise DownloadError(_refusal(filename, problem))
     repo_dir = (models_dir / repo_id).resolve()
     target = (repo_dir / filename).resolve()
     if not target.is_relative_to(repo_dir):
-        raise DownloadError(f"Refusing the file name '{filename}': it would leave the models folder.")
+        raise DownloadError(
+            f"Refusing the file name '{printable(filename)}': it would leave the models folder."
+        )
     return target
+
+
+def _refusal(filename: str, problem: str) -> str:
+    return (
+        f"Refusing the file name '{printable(filename)}': {problem}, so it is not safe as a file "
+        "name and Hearth will not download it. The repository's author would have to rename it."
+    )
 
 
 def sha256_of(path: Path) -> str:
@@ -185,12 +205,31 @@ def _progress_class(meter: _Meter) -> type[hf_tqdm]:
     return _Bar
 
 
-class _HashingFile:
-    """The ``.part`` file, hashing what is written so the check after the download is free."""
+class ServerSentTooMuch(DownloadError):
+    """The server sent more than the file's listed size."""
 
-    def __init__(self, path: Path) -> None:
+
+class ServerKeepsRestarting(DownloadError):
+    """The server ignores resuming and keeps breaking off."""
+
+
+# huggingface_hub rewinds the file when a server ignores Range, and its retry count starts
+# again whenever bytes arrive: a server that ignores Range and breaks off would loop for ever.
+MAX_REWINDS = 3
+
+
+class _HashingFile:
+    """The ``.part`` file, hashing what is written so the check after the download is free.
+
+    It never grows past ``limit``, the file's listed size, whatever the server sends.
+    """
+
+    def __init__(self, path: Path, *, limit: int, name: str) -> None:
         self._f: IO[bytes] = path.open("r+b" if path.exists() else "w+b")
         self._digest = hashlib.sha256()
+        self._limit = limit
+        self._name = name
+        self._rewinds = 0
         self._rehash()
 
     def _rehash(self) -> None:
@@ -201,6 +240,12 @@ class _HashingFile:
             self._digest.update(chunk)
 
     def write(self, data: bytes) -> int:
+        if self._f.tell() + len(data) > self._limit:
+            raise ServerSentTooMuch(
+                f"The Hub server sent more than the listed size of '{self._name}' "
+                f"({format_bytes(self._limit)}), so the download was stopped before writing more. "
+                "The server is misbehaving; try again later."
+            )
         self._digest.update(data)
         return self._f.write(data)
 
@@ -212,6 +257,12 @@ class _HashingFile:
 
     def truncate(self, size: int | None = None) -> int:
         # http_get rewinds when a server ignores Range: the hash must restart with the file.
+        self._rewinds += 1
+        if self._rewinds > MAX_REWINDS:
+            raise ServerKeepsRestarting(
+                f"The Hub server broke off sending '{self._name}' {self._rewinds} times and would not "
+                "go on from where it stopped, so the download was stopped. Try again later."
+            )
         result = self._f.truncate(size)
         self._rehash()
         return result
@@ -276,24 +327,33 @@ def _fetch(plan: DownloadPlan, remote: HubFile, part: Path, meter: _Meter) -> st
     from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
     url = hf_hub_url(plan.repo_id, remote.filename, revision=plan.revision, endpoint=hub_endpoint())
-    metadata = get_hf_file_metadata(url, endpoint=hub_endpoint())
+    with answer_limits():
+        metadata = get_hf_file_metadata(url, endpoint=hub_endpoint())
+    size = remote.size_bytes if remote.size_bytes is not None else metadata.size
+    if size is None:
+        raise DownloadError(
+            f"The Hub did not say how big '{remote.filename}' is, so Hearth cannot bound the download. "
+            "Try again later."
+        )
     headers = build_hf_headers()
     if urlsplit(metadata.location).netloc != urlsplit(url).netloc:
         headers.pop("authorization", None)  # never send the token to a CDN
+    headers["Accept-Encoding"] = "identity"  # a compressed body would be bounded by nothing
     resume = _partial_size(part, remote, plan.revision)
     meter.skip(resume)
-    out = _HashingFile(part)
+    out = _HashingFile(part, limit=size, name=remote.filename)
     try:
         out.seek(0, 2)
-        http_get(
-            metadata.location,
-            out,  # type: ignore[arg-type]
-            resume_size=resume,
-            headers=headers,
-            expected_size=remote.size_bytes or metadata.size,
-            displayed_filename=remote.filename,
-            tqdm_class=_progress_class(meter),
-        )
+        with download_limits():
+            http_get(
+                metadata.location,
+                out,  # type: ignore[arg-type]
+                resume_size=resume,
+                headers=headers,
+                expected_size=size,
+                displayed_filename=remote.filename,
+                tqdm_class=_progress_class(meter),
+            )
         out.flush()
         return out.hexdigest()
     finally:
@@ -311,6 +371,9 @@ def download_plan(
     on_waiting: Callable[[], None] | None = None,
 ) -> Path:
     """Fetch every file of the plan into the library; returns the (first) model file. Idempotent."""
+    for f in plan.files:
+        if f.problem is not None:
+            raise DownloadError(_refusal(f.filename, f.problem))
     targets = [library_path_for(models_dir, plan.repo_id, f.filename) for f in plan.files]
     todo = [(f, t) for f, t in zip(plan.files, targets, strict=True) if not _verified(plan, f, t, provenance)]
     if not todo:
@@ -360,6 +423,9 @@ def download_plan(
                 continue
             try:
                 digest = _with_retries(lambda r=remote, p=part: _fetch(plan, r, p, meter))  # type: ignore[misc]
+            except (ServerSentTooMuch, ServerKeepsRestarting, ServerMisbehaved):
+                discard_partial(staging_dir, plan.repo_id, remote.filename)  # its bytes can't be trusted
+                raise
             except (HubError, DownloadError):
                 raise
             except OSError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from desktop.hub import load_huggingface_hub
+from desktop.safe_text import printable
 
 
 class HubError(Exception):
@@ -32,6 +33,10 @@ def _chain(exc: BaseException) -> list[BaseException]:
         found.append(current)
         current = current.__cause__ or current.__context__
     return found
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return any("TimeoutException" in {cls.__name__ for cls in type(e).__mro__} for e in _chain(exc))
 
 
 def _is_network_failure(exc: BaseException) -> bool:
@@ -79,8 +84,12 @@ def describe_hub_error(exc: BaseException, *, repo_id: str | None = None) -> Hub
             )
         if status is not None and status >= 500:
             return HubError(f"The Hub had a problem answering ({status}). Try again in a moment.")
-        return HubError(f"The Hub answered with an error ({status}): {exc}")
+        return HubError(f"The Hub answered with an error ({status}): {printable(str(exc))}")
+    if _is_timeout(exc):
+        return HubError(
+            "The Hub stopped answering part-way (the connection or the server is too slow). Try again later."
+        )
     if _is_network_failure(exc) or isinstance(exc, LocalEntryNotFoundError):
         # LocalEntryNotFoundError: the Hub could not be asked and the file is in no cache.
         return HubError(OFFLINE_MESSAGE, offline=True)
-    return HubError(f"Hub request failed: {exc}")
+    return HubError(f"Hub request failed: {printable(str(exc))}")

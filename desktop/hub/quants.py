@@ -16,6 +16,7 @@ from desktop.engine.fit import (
 from desktop.gguf_names import is_gguf, is_projector, parse_shard
 from desktop.hub.api import hub_api
 from desktop.hub.files import HubFile, list_files
+from desktop.hub.limits import answer_limits
 from desktop.hub.remote_header import remote_fields
 
 # Typical loss per quant type, in words, from llama.cpp's published KL-divergence
@@ -133,13 +134,16 @@ def quant_report(repo_id: str, *, available_bytes: int | None = None) -> QuantRe
     choices = group_quants(listing.files)
     parameters: int | None = None
     try:
-        info = hub_api().model_info(repo_id, expand=["gguf"])
+        with answer_limits():
+            info = hub_api().model_info(repo_id, expand=["gguf"])
         total = (info.gguf or {}).get("total")
         parameters = int(total) if isinstance(total, int) else None
     except Exception:  # the figures are a nicety: the list stands without them
         parameters = None
     shape: ModelShape | None = None
-    first_model = next((c for c in choices if c.kind == "model"), None)
+    first_model = next(
+        (c for c in choices if c.kind == "model" and all(f.problem is None for f in c.files)), None
+    )
     if first_model is not None:
         try:
             shape = ModelShape.from_fields(

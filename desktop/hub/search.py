@@ -9,6 +9,8 @@ from typing import Literal
 from desktop.engine.fit import Fit, fit_verdict, memory_needed
 from desktop.hub.api import hub_api
 from desktop.hub.errors import describe_hub_error
+from desktop.hub.limits import answer_limits
+from desktop.safe_text import printable
 
 SortKey = Literal["downloads", "likes", "trending", "updated", "created"]
 SORT_KEYS: tuple[SortKey, ...] = ("downloads", "likes", "trending", "updated", "created")
@@ -77,25 +79,26 @@ def search_models(
     ``filters`` are more Hub tag filters, ANDed (``base_model:quantized:<repo>``, say).
     """
     try:
-        found = hub_api().list_models(
-            filter=["gguf", *filters],
-            author=author or None,
-            search=query.strip() or None,
-            sort=_HUB_SORT[sort],  # type: ignore[arg-type]
-            limit=limit,
-            expand=["downloads", "likes", "lastModified", "gated", "gguf"],
-        )
-        return [
-            HubModel(
-                repo_id=m.id,
-                downloads=m.downloads or 0,
-                likes=m.likes or 0,
-                last_modified=m.last_modified,
-                gated=m.gated or False,
-                parameters=_int((m.gguf or {}).get("total")),
+        with answer_limits():  # the deadline covers every page and retry
+            found = hub_api().list_models(
+                filter=["gguf", *filters],
+                author=author or None,
+                search=query.strip() or None,
+                sort=_HUB_SORT[sort],  # type: ignore[arg-type]
+                limit=limit,
+                expand=["downloads", "likes", "lastModified", "gated", "gguf"],
             )
-            for m in found
-        ]
+            return [
+                HubModel(
+                    repo_id=printable(m.id),  # shown as it is by every front end
+                    downloads=_int(m.downloads) or 0,
+                    likes=_int(m.likes) or 0,
+                    last_modified=m.last_modified,
+                    gated=m.gated or False,
+                    parameters=_int((m.gguf or {}).get("total")),
+                )
+                for m in found
+            ]
     except Exception as exc:
         raise describe_hub_error(exc) from exc
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from desktop.hub import load_huggingface_hub
 from desktop.hub.api import ensure_reachable, hub_endpoint
 from desktop.hub.errors import HubError, describe_hub_error
+from desktop.hub.limits import answer_limits
 
 
 def save_token(token: str) -> str:
@@ -21,7 +22,8 @@ def save_token(token: str) -> str:
         raise HubError("Paste a Hugging Face access token (it starts with hf_).")
     ensure_reachable()
     try:
-        info = HfApi(endpoint=hub_endpoint()).whoami(token=token, cache=False)
+        with answer_limits():
+            info = HfApi(endpoint=hub_endpoint()).whoami(token=token, cache=False)
     except Exception as exc:
         described = describe_hub_error(exc)
         if "(401)" in str(described) or "refused access" in str(described):

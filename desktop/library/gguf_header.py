@@ -20,6 +20,12 @@ from typing import Any
 MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
 _MAX_COUNT = 10_000_000  # more keys or tensors than this is a corrupt header, not a model
+# GGUF allows arrays of arrays; none deeper than this is a model, and the reader recurses.
+_MAX_NESTING = 8
+_MAX_KEPT = 1_000_000  # array values kept in all; longer arrays beyond it are summarised
+_MAX_KEYS = 65_536  # a model has a few dozen; more is a corrupt header
+# llama.cpp wants a power of two; it pads the header to it, so nothing sane is bigger.
+_MAX_ALIGNMENT = 1 << 30
 
 # GGUF value types
 _SCALARS: dict[int, str] = {
@@ -105,6 +111,7 @@ class _Cursor:
     def __init__(self, buf: mmap.mmap | bytes) -> None:
         self.buf = buf
         self.pos = 0
+        self.kept = 0  # array values kept as Python objects so far
 
     def unpack(self, fmt: str) -> Any:
         value = struct.unpack_from(fmt, self.buf, self.pos)[0]
@@ -131,9 +138,14 @@ class _Cursor:
 
     def skip_strings(self, n: int) -> None:
         """``n`` strings stepped over in one tight loop: a vocabulary is a quarter of a million."""
-        buf, pos, length_at = self.buf, self.pos, _U64.unpack_from
+        buf, pos, end, length_at = self.buf, self.pos, len(self.buf), _U64.unpack_from
         for _ in range(n):
-            pos += 8 + length_at(buf, pos)[0]  # a corrupt length runs off the end: struct.error
+            length = length_at(buf, pos)[0]
+            if length > _MAX_COUNT:
+                raise BrokenModel(f"truncated or corrupt header (a string of {length:,} bytes)")
+            pos += 8 + length
+        if pos > end:
+            raise struct.error("a string runs past the end of the file")
         self.pos = pos
 
     def value(self, kind: int) -> Any:
@@ -142,26 +154,44 @@ class _Cursor:
         if kind == _STRING:
             return self.string()
         if kind == _ARRAY:
-            item = int(self.unpack("<I"))
-            n = self.count()
-            if item in _SCALARS:
-                fmt = _SCALARS[item]
-                width = struct.calcsize(fmt)
-                if n <= 4096:  # per-layer values and the like: kept (vocabularies are not numbers)
-                    values = list(struct.unpack_from(f"<{n}{fmt[1]}", self.buf, self.pos))
-                    self.pos += width * n
-                    return values
-                self.pos += width * n
-            elif item == _STRING:
-                if n <= 16:
-                    return [self.string() for _ in range(n)]
-                self.skip_strings(n)
-            else:
-                raise BrokenModel(f"truncated or corrupt header (array of unknown type {item})")
-            if self.pos > len(self.buf):
-                raise struct.error("array runs past the end of the file")
-            return ArraySummary(item, n)
+            return self.array(0)
         raise BrokenModel(f"truncated or corrupt header (value of unknown type {kind})")
+
+    def array(self, depth: int) -> Any:
+        """An array's values when short enough to keep, else its summary; arrays may nest."""
+        if depth >= _MAX_NESTING:
+            raise BrokenModel(f"corrupt header (arrays nested more than {_MAX_NESTING} deep)")
+        item = int(self.unpack("<I"))
+        n = self.count()
+        # Values are kept for the top level and one level of nesting, within a budget, so a
+        # hostile header cannot turn its bytes into many times their size in Python objects.
+        keep = depth <= 1 and self.kept + n <= _MAX_KEPT
+        if item in _SCALARS:
+            fmt = _SCALARS[item]
+            width = struct.calcsize(fmt)
+            if keep and n <= 4096:  # per-layer values and the like (vocabularies are not numbers)
+                values = list(struct.unpack_from(f"<{n}{fmt[1]}", self.buf, self.pos))
+                self.pos += width * n
+                self.kept += n
+                return values
+            self.pos += width * n
+        elif item == _STRING:
+            if keep and n <= 16:
+                self.kept += n
+                return [self.string() for _ in range(n)]
+            self.skip_strings(n)
+        elif item == _ARRAY:
+            # Each element carries its own type and count, so even a long one is walked.
+            if keep and n <= 16:
+                self.kept += n
+                return [self.array(depth + 1) for _ in range(n)]
+            for _ in range(n):
+                self.array(depth + 1)
+        else:
+            raise BrokenModel(f"truncated or corrupt header (array of unknown type {item})")
+        if self.pos > len(self.buf):
+            raise struct.error("array runs past the end of the file")
+        return ArraySummary(item, n)
 
 
 def _tensor_bytes(type_id: int, elements: int) -> int:
@@ -217,6 +247,8 @@ def _read_fields(cur: _Cursor) -> tuple[int, int, dict[str, Any]]:
         raise BrokenModel(f"GGUF version {version} is not supported")
     n_tensors = cur.count()
     n_kv = cur.count()
+    if n_kv > _MAX_KEYS:
+        raise BrokenModel(f"truncated or corrupt header ({n_kv:,} metadata keys)")
     fields: dict[str, Any] = {}
     for _ in range(n_kv):
         key = cur.string()
@@ -244,8 +276,7 @@ def _parse(buf: mmap.mmap, size: int) -> GGUFHeader:
         parameters += elements
         tensor_end = max(tensor_end, offset + _tensor_bytes(type_id, elements))
 
-    alignment = fields.get("general.alignment", DEFAULT_ALIGNMENT)
-    alignment = alignment if isinstance(alignment, int) and alignment > 0 else DEFAULT_ALIGNMENT
+    alignment = _alignment(fields, size)
     data_start = -(-cur.pos // alignment) * alignment
     data_end = data_start + tensor_end
     if data_end > size:
@@ -279,11 +310,23 @@ def _parse(buf: mmap.mmap, size: int) -> GGUFHeader:
     )
 
 
+def _alignment(fields: dict[str, Any], size: int) -> int:
+    """``general.alignment``, refused in words unless it is a power of two that fits the file."""
+    if "general.alignment" not in fields:
+        return DEFAULT_ALIGNMENT
+    value = fields["general.alignment"]
+    valid = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    if not valid or value & (value - 1) or value > min(size, _MAX_ALIGNMENT):
+        shown = value if isinstance(value, int) else type(value).__name__
+        raise BrokenModel(f"invalid alignment (general.alignment is {shown}, not a small power of two)")
+    return int(value)
+
+
 def _summarise(value: Any) -> str:
     if isinstance(value, ArraySummary):
         return f"array of {value.count:,} values"
     if isinstance(value, list):
-        shown = ", ".join(str(v) for v in value[:8])
+        shown = ", ".join(_summarise(v) if isinstance(v, list | ArraySummary) else str(v) for v in value[:8])
         return f"[{shown}{', …' if len(value) > 8 else ''}] ({len(value)} values)"
     text = str(value)
     return text if len(text) <= 300 else text[:300] + f"… ({len(text):,} characters)"
