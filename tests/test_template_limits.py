@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +21,12 @@ import pytest
 from desktop.engine.chat_template import render_prompt
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import ChatMessage, GenerationStats, LoadOptions, Sampling
+from desktop.ui.engine_bridge import EngineState
+from desktop.ui.main_window import MainWindow
 from tests.conftest import run_env
+from tests.test_ui import open_window
+
+__all__ = ["open_window"]  # a fixture, shared with test_ui
 
 RENDER_SECONDS = 2.0  # the budget the issue asks for
 TOO_LONG = "took too long"
@@ -132,3 +138,31 @@ def test_hearth_template_prints_the_fallback_prompt_for_a_runaway_template(
         assert data["template_source"] == "fallback:chatml"
         assert data["prompt"].endswith("<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n")
         assert f"note: The model's chat template {why}" in result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_the_window_shows_why_and_never_waits_on_a_stuck_load(
+    qtbot, open_window: Callable[[], MainWindow], models_dir: Path, model_cache: Callable[..., Path]
+) -> None:
+    endless = model_cache("endless-F32.gguf", chat_template=HOSTILE["nested-range"][0])
+    for name, source in (("a-endless-F32.gguf", endless), ("b-tiny-F32.gguf", model_cache())):
+        target = models_dir / "owner" / "Tiny-GGUF" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 2)
+    records = sorted(
+        (r for r in (window.library.model.record(i) for i in range(2)) if r is not None),
+        key=lambda r: r.path.name,
+    )
+    window.load_model(records[0])
+    qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=20_000)
+    assert TOO_LONG in window.chat_pane.notice.text()
+    assert "chatml format" in window.chat_pane.notice.text()
+    # Another model chosen while a load runs: the running one is abandoned, not queued behind.
+    window.load_model(records[0])
+    busy_worker = window.engine.worker_pid
+    window.load_model(records[1])
+    qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=20_000)
+    assert window.engine.model is not None and window.engine.model.model_path == str(records[1].path)
+    qtbot.waitUntil(lambda: not Path(f"/proc/{busy_worker}").exists(), timeout=10_000)

@@ -480,7 +480,8 @@ class MainWindow(QMainWindow):
         self.chat_pane.offer_model(None)
         self.library_pane.local.select_path(info.model_path)
         self.load_progress.hide()
-        if info.load_note:
+        if info.load_note and not self.chat_pane.notice.isVisible():
+            # The chat's warning (its template fell back, and why) is not covered by this note.
             self.chat_pane.show_notice("info", info.load_note)
 
     def _engine_state(self, state: EngineState) -> None:
