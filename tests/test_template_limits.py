@@ -59,6 +59,19 @@ HOSTILE: dict[str, tuple[str, str]] = {
     "format-width": ("{{ '{:>1000000000}'.format('a') }}", TOO_LARGE),
     "printf-width": ("{{ '%1000000000s' % 'a' }}", TOO_LARGE),
     "tojson-indent": ("{{ messages | tojson(indent=1000000000) }}", TOO_LARGE),
+    # Each piece is under the limit; kept in a namespace, 100,000 of them are 400 GB.
+    "kept-pieces": (
+        "{% set ns = namespace(l=[]) %}{% for i in range(100000) %}"
+        "{% set ns.l = ns.l + ['a' * 4000000] %}{% endfor %}{{ ns.l | length }}",
+        TOO_LARGE,
+    ),
+    # Lists that share their halves: 70 levels are 2**70 items to compare, in a few KB.
+    "shared-parts-compare": (
+        "{% set ns = namespace(a=[0], b=[0]) %}{% for i in range(70) %}"
+        "{% set ns.a = [ns.a, ns.a] %}{% set ns.b = [ns.b, ns.b] %}{% endfor %}{{ ns.a == ns.b }}",
+        TOO_LARGE,
+    ),
+    "batch-count": ("{{ [1] | batch(1000000000, 'x') | list | length }}", TOO_LARGE),
     # Each piece is small; the macro's buffer holds 100,000 of them before it is joined.
     "macro-buffer": (
         "{% macro m() %}{% for i in range(100000) %}{{ 'a' * 1000 }}{% endfor %}{% endmacro %}{{ m() }}",

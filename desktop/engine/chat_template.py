@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from jinja2 import Template, TemplateError, nodes
-from jinja2.compiler import CodeGenerator, Frame
+from jinja2.compiler import CodeGenerator, Frame, operators
 from jinja2.exceptions import SecurityError
 from jinja2.ext import Extension, loopcontrols
 from jinja2.parser import Parser
@@ -82,7 +82,21 @@ _ITER_FILTER = "hearth_budgeted_iter"
 
 
 class _BudgetCodeGenerator(CodeGenerator):
-    """``a ~ b`` joins through the budget (Jinja's own ``str_join`` would join any size)."""
+    """``a ~ b`` joins through the budget (Jinja's own ``str_join`` would join any size), and
+    each side of a comparison is measured first (``template_budget.operand``)."""
+
+    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+        self.write("(environment.budget_operand(")
+        self.visit(node.expr, frame)
+        self.write(")")
+        for op in node.ops:
+            self.visit(op, frame)
+        self.write(")")
+
+    def visit_Operand(self, node: nodes.Operand, frame: Frame) -> None:
+        self.write(f" {operators[node.op]} environment.budget_operand(")
+        self.visit(node.expr, frame)
+        self.write(")")
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.budget_str_join((")
@@ -101,6 +115,7 @@ class _StrictSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "+", "%", "**"})
     concat = staticmethod(tb.budgeted_concat)
     budget_str_join = staticmethod(tb.str_join)
+    budget_operand = staticmethod(tb.operand)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
         raise SecurityError(f"the template tried to reach {attribute!r} of a {type(obj).__name__}")

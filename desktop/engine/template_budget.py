@@ -32,6 +32,7 @@ MAX_SIZE = 4 * 1024 * 1024
 # Integers a template computes with (``10**10**10`` would take the CPU for ever).
 MAX_INT_BITS = 1 << 16
 _CHECK_EVERY = 64  # ticks between looks at the clock
+WORK_FACTOR = 16  # what a render may build in all, in limits: a real one builds a few
 
 
 class TemplateBudgetExceeded(Exception):
@@ -52,7 +53,10 @@ class TooLarge(TemplateBudgetExceeded):
 class Budget:
     deadline: float
     limit: int = MAX_SIZE
-    emitted: int = field(default=0)  # characters of every ``{{ … }}``, buffered ones too
+    # Characters built so far: every result measured here (the output, each ``{{ … }}``,
+    # each string joined or grown), so many mid-sized pieces kept in a namespace or a
+    # macro's buffer add up to a limit as well.
+    built: int = field(default=0)
 
 
 _current: ContextVar[Budget | None] = ContextVar("hearth_template_budget", default=None)
@@ -90,7 +94,14 @@ def limit() -> int:
 
 
 def check_size(size: int) -> None:
-    if size > MAX_SIZE and size > limit():  # the limit is never below MAX_SIZE
+    """Refuses ``size`` characters (or items) over the limit, and counts them as built."""
+    active = _current.get()
+    if active is None:
+        if size > MAX_SIZE:
+            raise TooLarge()
+        return
+    active.built += size
+    if size > active.limit or active.built > WORK_FACTOR * active.limit:
         raise TooLarge()
 
 
@@ -100,8 +111,12 @@ def weight(value: Any, cap: int | None = None) -> int:
     cap = limit() if cap is None else cap
     total = 0
     stack = [value]
+    steps = 0
     while stack and total <= cap:
         item = stack.pop()
+        steps += 1
+        if not steps % 1024:
+            tick()
         if isinstance(item, str | bytes):
             total += len(item) + 2
         elif isinstance(item, bool) or item is None:
@@ -127,6 +142,17 @@ def weight(value: Any, cap: int | None = None) -> int:
 
 def check_weight(value: Any) -> None:
     check_size(weight(value))
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def operand(value: Any) -> Any:
+    """Each side of a comparison: equal lists or dicts are compared item by item, and
+    ones that share their parts can stand for more items than memory holds."""
+    if not isinstance(value, _SCALARS) and weight(value) > limit():
+        raise TooLarge()
+    return value
 
 
 _SEQUENCES = (str, bytes, list, tuple)
@@ -287,6 +313,9 @@ def budgeted_filters(filters: dict[str, Callable[..., Any]]) -> dict[str, Callab
         "pprint": _measured(filters["pprint"]),
         "urlencode": _measured(filters["urlencode"], factor=3),
     }
+    # These compare or hash their items, which is as costly as writing them out.
+    for name in ("sort", "unique", "groupby", "dictsort", "min", "max", "sum"):
+        pre[name] = _measured(filters[name])
     out: dict[str, Callable[..., Any]] = {}
     for name, func in filters.items():
         out[name] = _after(pre.get(name, func), func)
@@ -294,8 +323,13 @@ def budgeted_filters(filters: dict[str, Callable[..., Any]]) -> dict[str, Callab
 
 
 def _after(checked: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
+    skip = 2 if getattr(original, "jinja_pass_arg", None) is not None else 1  # context, value
+
     def run(*args: Any, **kwargs: Any) -> Any:
         tick()
+        for value in (*args[skip:], *kwargs.values()):
+            if _is_int(value) and value > MAX_SIZE:
+                raise TooLarge()  # a width, a count or a length: batch(10**9, 'x') and the like
         return check_result(checked(*args, **kwargs))
 
     # Jinja passes the environment or context to filters marked so (pass_environment…).
@@ -402,6 +436,7 @@ def budgeted_concat(pieces: Iterable[str]) -> str:
         if total > cap:
             raise TooLarge()
         parts.append(piece)
+    check_size(total)
     return "".join(parts)
 
 
@@ -420,13 +455,7 @@ def context_call(context: Context, func: Any, args: tuple[Any, ...], kwargs: dic
 
 def check_weight_of(value: Any) -> Any:
     """The environment's ``finalize``: every ``{{ … }}`` measured before it becomes text,
-    and all of them counted, since a macro's or a ``{% set %}`` block's buffer holds them
-    all before it is joined (a few times the limit: a macro's text may be output again)."""
-    size = len(value) if isinstance(value, str) else weight(value)
-    check_size(size)
-    active = _current.get()
-    if active is not None:
-        active.emitted += size
-        if active.emitted > 4 * active.limit:
-            raise TooLarge()
+    and counted, since a macro's or a ``{% set %}`` block's buffer holds them all before
+    it is joined."""
+    check_size(len(value) if isinstance(value, str) else weight(value))
     return value
