@@ -179,3 +179,27 @@ def test_the_window_shows_why_and_never_waits_on_a_stuck_load(
     qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=20_000)
     assert window.engine.model is not None and window.engine.model.model_path == str(records[1].path)
     qtbot.waitUntil(lambda: not Path(f"/proc/{busy_worker}").exists(), timeout=10_000)
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("command", ["run", "chat"])
+def test_hearth_run_and_chat_answer_with_the_fallback_and_say_why(
+    model_cache: Callable[..., Path], command: str
+) -> None:
+    endless = model_cache("endless-F32.gguf", chat_template=HOSTILE["nested-range"][0])
+    args = ["run", str(endless), "Hello"] if command == "run" else ["chat", str(endless)]
+    start = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop", *args, "--max-tokens", "3"],
+        input="Hello\nAgain\n" if command == "chat" else None,
+        capture_output=True,
+        text=True,
+        timeout=80,
+        env=run_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"note: The model's chat template {TOO_LONG}" in result.stderr
+    assert "chatml format" in result.stderr
+    assert result.stdout.strip()
+    # One budget spent at the load; the turns after it use the fallback at once.
+    assert time.monotonic() - start < 30
