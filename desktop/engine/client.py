@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import queue
+import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
@@ -35,6 +36,8 @@ from desktop.engine.protocol import (
 
 T = TypeVar("T")
 RENDER_WAIT_S = 30.0
+# How a process dies of its own fault (SIGKILL and SIGTERM come from outside it).
+_CRASH_SIGNALS = {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL}
 
 
 class EngineClient:
@@ -80,11 +83,14 @@ class EngineClient:
     def _crash_message(self, code: int | None, child: ChildProcess) -> str:
         message = f"The engine process {describe_exit(code)}"
         # An abort (a failed GGML_ASSERT, say) prints its reason to stderr just before.
-        words = last_words(child.stderr_tail())
+        tail = child.stderr_tail()
+        words = last_words(tail)
         if words:
             message += f"; llama.cpp's last words: {words}"
-        if self._loading:
-            self._loading = False
+        elif tail:
+            message += f" ({tail[-1].strip()})"
+        loading, self._loading = self._loading, False
+        if loading and code is not None and -code in _CRASH_SIGNALS:
             message += (
                 ". It happened while loading the model: the file may be damaged, or made for "
                 "another version of llama.cpp; try another download of it"

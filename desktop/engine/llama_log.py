@@ -109,4 +109,4 @@ def last_words(stderr_lines: list[str]) -> str | None:
             if match:
                 return f"{found[match.end() :]} ({match.group(1)}:{match.group(2)})"
             return found
-    return lines[-1] if lines else None
+    return None
