@@ -94,7 +94,8 @@ class _BudgetCodeGenerator(CodeGenerator):
         self.write(")")
 
     def visit_Operand(self, node: nodes.Operand, frame: Frame) -> None:
-        self.write(f" {operators[node.op]} environment.budget_operand(")
+        check = "budget_container" if node.op in ("in", "notin") else "budget_operand"
+        self.write(f" {operators[node.op]} environment.{check}(")
         self.visit(node.expr, frame)
         self.write(")")
 
@@ -108,14 +109,16 @@ class _BudgetCodeGenerator(CodeGenerator):
 
 class _StrictSandbox(ImmutableSandboxedEnvironment):
     """Reaching for an unsafe attribute is an error at once, not a silent empty value; and
-    every call, attribute lookup, loop iteration, growing operator and joined buffer counts
-    against the render's budget (``template_budget``)."""
+    every call, loop iteration, growing operator and joined buffer counts against the
+    render's budget (``template_budget``). Attribute lookups do not tick the clock: without
+    a loop or a call, a template does as many as its text has, and both of those tick."""
 
     code_generator_class = _BudgetCodeGenerator
     intercepted_binops = frozenset({"*", "+", "%", "**"})
     concat = staticmethod(tb.budgeted_concat)
     budget_str_join = staticmethod(tb.str_join)
     budget_operand = staticmethod(tb.operand)
+    budget_container = staticmethod(tb.container)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
         raise SecurityError(f"the template tried to reach {attribute!r} of a {type(obj).__name__}")
@@ -129,14 +132,6 @@ class _StrictSandbox(ImmutableSandboxedEnvironment):
         tb.tick()
         tb.binop_size(operator, left, right)
         return self.binop_table[operator](left, right)
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        tb.tick()
-        return super().getattr(obj, attribute)
-
-    def getitem(self, obj: Any, argument: Any) -> Any:
-        tb.tick()
-        return super().getitem(obj, argument)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         if not __self.is_safe_callable(__obj):

@@ -3,7 +3,7 @@
 A template is foreign code: Jinja's sandbox keeps it away from files and the interpreter,
 but not from nested loops whose product is astronomical, recursive macros, or
 ``'a' * 10**9``. Every place where sandboxed code can spend time or memory is counted
-here: each loop iteration, call, attribute lookup and intercepted operator ticks a clock,
+here: each loop iteration, call and intercepted operator ticks a clock,
 and every operation that can build a large string or sequence (``*``, ``+``, ``%``,
 ``**``, ``~``, ``str.format`` widths, ``center``/``join``/``replace``/``tojson(indent=)``
 and the like, and every buffer Jinja joins, the output included) is measured *before* it
@@ -144,15 +144,21 @@ def check_weight(value: Any) -> None:
     check_size(weight(value))
 
 
-_SCALARS = (str, int, float, bool, type(None))
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS = (list, tuple, dict, set, frozenset, Namespace)
 
 
 def operand(value: Any) -> Any:
     """Each side of a comparison: equal lists or dicts are compared item by item, and
     ones that share their parts can stand for more items than memory holds."""
-    if not isinstance(value, _SCALARS) and weight(value) > limit():
+    if type(value) not in _SCALARS and isinstance(value, _CONTAINERS) and weight(value) > limit():
         raise TooLarge()
     return value
+
+
+def container(value: Any) -> Any:
+    """The right side of ``in``: a mapping is a hash lookup (the key, on the left, is measured)."""
+    return value if isinstance(value, Mapping) else operand(value)
 
 
 _SEQUENCES = (str, bytes, list, tuple)
