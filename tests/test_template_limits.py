@@ -203,3 +203,24 @@ def test_hearth_run_and_chat_answer_with_the_fallback_and_say_why(
     assert result.stdout.strip()
     # One budget spent at the load; the turns after it use the fallback at once.
     assert time.monotonic() - start < 30
+
+
+@pytest.mark.timeout(60)
+def test_a_load_can_be_stopped_from_the_window(
+    qtbot, open_window: Callable[[], MainWindow], models_dir: Path, model_cache: Callable[..., Path]
+) -> None:
+    target = models_dir / "owner" / "Tiny-GGUF" / "endless-F32.gguf"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(model_cache("endless-F32.gguf", chat_template=HOSTILE["nested-range"][0]), target)
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+    record = window.library.model.record(0)
+    assert record is not None
+    states: list[EngineState] = []
+    window.engine.state_changed.connect(states.append)
+    window.load_model(record)
+    worker = window.engine.worker_pid
+    assert states == [EngineState.LOADING] and window.unload_action.isEnabled()
+    window.unload_action.trigger()
+    assert states == [EngineState.LOADING, EngineState.EMPTY] and window.engine.model is None
+    qtbot.waitUntil(lambda: not Path(f"/proc/{worker}").exists(), timeout=10_000)

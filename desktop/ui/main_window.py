@@ -456,12 +456,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Engine settings saved: they apply the next time a model loads.", 5000)
 
     def unload_model(self) -> None:
-        if self.engine.model is None:
+        loading = self.engine.state == EngineState.LOADING  # a load is stopped with its worker
+        if self.engine.model is None and not loading:
             return
         if self.chat.busy:
             self.chat.stop()
         self.engine.unload()
-        self.statusBar().showMessage("Model unloaded; its memory is returned.", 5000)
+        self.statusBar().showMessage(
+            "Loading stopped." if loading else "Model unloaded; its memory is returned.", 5000
+        )
 
     def _idle_unloaded(self, info: ModelLoaded) -> None:
         minutes = self.context.settings.unload_after_minutes
@@ -487,7 +490,9 @@ class MainWindow(QMainWindow):
     def _engine_state(self, state: EngineState) -> None:
         self.engine_status.setText(f"Engine: {state.value}")
         self.load_progress.setVisible(state == EngineState.LOADING)
-        self.unload_action.setEnabled(state in (EngineState.READY, EngineState.GENERATING))
+        self.unload_action.setEnabled(
+            state in (EngineState.LOADING, EngineState.READY, EngineState.GENERATING)
+        )
         if state in (EngineState.EMPTY, EngineState.FAILED):
             self.chat_pane.set_model_status(
                 "The engine stopped. Load the model again to go on; your conversation is kept."
