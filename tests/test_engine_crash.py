@@ -12,7 +12,7 @@ import pytest
 
 from desktop.engine.client import EngineClient, EngineFailure
 from desktop.engine.heap_limit import CEILING_ENV
-from desktop.engine.protocol import LoadOptions
+from desktop.engine.protocol import ChatMessage, LoadOptions, Sampling
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_DATA is Linux's")
 
@@ -76,3 +76,22 @@ def test_llama_cpps_refusal_of_a_malformed_model_is_reported_in_its_own_words(
         client.wait_loaded(timeout=50)
     assert "llama.cpp could not load this model" in str(failed.value)
     assert "tensor 'blk.0.attn_q.weight' has wrong shape" in str(failed.value)
+
+
+@linux_only
+@pytest.mark.timeout(90)
+def test_a_runaway_allocation_in_a_reply_is_reported_as_out_of_memory(
+    client: EngineClient, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 100 MB to tokenize: llama.cpp's tokenizer asks for hundreds of MB more than the 700 MB
+    # ceiling leaves (without one, it tokenizes it all and says it does not fit the context).
+    monkeypatch.setenv(CEILING_ENV, str(700 * 1000 * 1000))
+    client.load(LoadOptions(str(tiny_model)))
+    client.wait_loaded(timeout=50)
+    request = client.chat([ChatMessage("user", "a" * 100_000_000)], Sampling(max_tokens=2))
+    with pytest.raises(EngineFailure) as failed:
+        list(client.stream(request, timeout=60))
+    assert "out of memory" in str(failed.value)
+    # The next load starts a new worker, and it works.
+    client.load(LoadOptions(str(tiny_model)))
+    assert client.wait_loaded(timeout=50).n_ctx > 0
