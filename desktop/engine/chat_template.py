@@ -20,11 +20,15 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from jinja2 import Template, TemplateError, nodes
+from jinja2.compiler import CodeGenerator, Frame, operators
 from jinja2.exceptions import SecurityError
 from jinja2.ext import Extension, loopcontrols
 from jinja2.parser import Parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from jinja2.visitor import NodeTransformer
 
+from desktop.engine import template_budget as tb
 from desktop.engine.protocol import ChatMessage
 
 CHATML = (
@@ -65,11 +69,91 @@ def _raise(message: str) -> NoReturn:
     raise TemplateError(message)
 
 
+class _Budgeted(NodeTransformer):
+    """Every ``{% for %}`` loop iterates through ``template_budget.budgeted_iter``."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = nodes.Filter(node.iter, _ITER_FILTER, [], [], None, None, lineno=node.lineno)
+        return node
+
+
+_ITER_FILTER = "hearth_budgeted_iter"
+
+
+class _BudgetCodeGenerator(CodeGenerator):
+    """``a ~ b`` joins through the budget (Jinja's own ``str_join`` would join any size), and
+    each side of a comparison is measured first (``template_budget.operand``)."""
+
+    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+        self.write("(environment.budget_operand(")
+        self.visit(node.expr, frame)
+        self.write(")")
+        for op in node.ops:
+            self.visit(op, frame)
+        self.write(")")
+
+    def visit_Operand(self, node: nodes.Operand, frame: Frame) -> None:
+        check = "budget_container" if node.op in ("in", "notin") else "budget_operand"
+        self.write(f" {operators[node.op]} environment.{check}(")
+        self.visit(node.expr, frame)
+        self.write(")")
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.budget_str_join((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class _StrictSandbox(ImmutableSandboxedEnvironment):
-    """Reaching for an unsafe attribute is an error at once, not a silent empty value."""
+    """Reaching for an unsafe attribute is an error at once, not a silent empty value; and
+    every call, loop iteration, growing operator and joined buffer counts against the
+    render's budget (``template_budget``). Attribute lookups do not tick the clock: without
+    a loop or a call, a template does as many as its text has, and both of those tick."""
+
+    code_generator_class = _BudgetCodeGenerator
+    intercepted_binops = frozenset({"*", "+", "%", "**"})
+    concat = staticmethod(tb.budgeted_concat)
+    budget_str_join = staticmethod(tb.str_join)
+    budget_operand = staticmethod(tb.operand)
+    budget_container = staticmethod(tb.container)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
         raise SecurityError(f"the template tried to reach {attribute!r} of a {type(obj).__name__}")
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        result: nodes.Template = _Budgeted().visit(tree)
+        return result
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        tb.tick()
+        tb.binop_size(operator, left, right)
+        return self.binop_table[operator](left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if not __self.is_safe_callable(__obj):
+            raise SecurityError(f"{__obj!r} is not safely callable")
+        return tb.context_call(__context, __obj, args, kwargs)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        text: str = value.__self__
+        is_map = value.__name__ == "format_map"
+
+        def measured(*args: Any, **kwargs: Any) -> str:
+            formatter = tb.BudgetFormatter(SandboxedFormatter(self))
+            if not is_map:
+                return type(text)(formatter.vformat(text, args, kwargs))
+            if kwargs or len(args) != 1:
+                raise TypeError("format_map() takes exactly one argument")
+            return type(text)(formatter.vformat(text, (), args[0]))
+
+        return measured
 
 
 class _GenerationTag(Extension):
@@ -90,6 +174,7 @@ def _tojson(
     separators: tuple[str, str] | None = None,
     sort_keys: bool = False,
 ) -> str:
+    tb.tojson_size(value, indent, separators)
     return json.dumps(
         value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys
     )
@@ -99,6 +184,10 @@ def _tojson(
 def _environment() -> ImmutableSandboxedEnvironment:
     env = _StrictSandbox(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols, _GenerationTag])
     env.filters["tojson"] = _tojson
+    env.filters = tb.budgeted_filters(env.filters)
+    env.filters[_ITER_FILTER] = tb.budgeted_iter
+    env.finalize = tb.check_weight_of
+    env.globals.pop("lipsum", None)  # n paragraphs of filler: of no use to a prompt
     env.globals["raise_exception"] = _raise
     env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
     return env
@@ -115,9 +204,15 @@ def _render(
     template: str, messages: Sequence[ChatMessage], add_generation_prompt: bool, **tokens: str
 ) -> str:
     as_dicts: list[dict[str, Any]] = [{"role": m.role, "content": m.content} for m in messages]
-    return _compiled(template).render(
-        messages=as_dicts, add_generation_prompt=add_generation_prompt, **tokens
-    )
+    with tb.budget(sum(len(m.content) for m in messages)):
+        return _compiled(template).render(
+            messages=as_dicts, add_generation_prompt=add_generation_prompt, **tokens
+        )
+
+
+# Templates that ran out of time once: every later turn goes straight to the fallback
+# rather than spending the whole budget again before each reply.
+_too_slow: dict[str, str] = {}
 
 
 def render_prompt(
@@ -130,12 +225,22 @@ def render_prompt(
     add_generation_prompt: bool = True,
 ) -> RenderedPrompt:
     note: str | None
-    if template:
+    if template and template in _too_slow:
+        note = _too_slow[template]
+    elif template:
         try:
             text = _render(
                 template, messages, add_generation_prompt, bos_token=bos_token, eos_token=eos_token
             )
             return RenderedPrompt(text, "gguf", (), None)
+        except tb.TemplateBudgetExceeded as exc:
+            note = f"The model's chat template {exc}"
+            if isinstance(exc, tb.TooLong):
+                if len(_too_slow) >= 8:
+                    _too_slow.pop(next(iter(_too_slow)))
+                _too_slow[template] = note
+        except MemoryError:
+            note = f"The model's chat template {tb.TooLarge()}"
         except Exception as exc:  # a template is foreign code: any failure means fall back
             note = f"The model's chat template failed ({type(exc).__name__}: {exc})"
     else:

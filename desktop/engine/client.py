@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import itertools
 import queue
+import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import TypeVar
 
 from desktop.childproc import ChildProcess, describe_exit
+from desktop.engine.llama_log import last_words
 from desktop.engine.protocol import (
     ENGINE_SUBCOMMAND,
     ChatMessage,
@@ -33,6 +35,9 @@ from desktop.engine.protocol import (
 )
 
 T = TypeVar("T")
+RENDER_WAIT_S = 30.0
+# How a process dies of its own fault (SIGKILL and SIGTERM come from outside it).
+_CRASH_SIGNALS = {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL}
 
 
 class EngineClient:
@@ -42,6 +47,7 @@ class EngineClient:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._closed: set[ChildProcess] = set()  # workers ended on purpose: their exit is no crash
+        self._loading = False  # a load was asked for and has not answered yet
         self.loaded: ModelLoaded | None = None
 
     @property
@@ -63,6 +69,8 @@ class EngineClient:
             event = event_from_dict(raw)
             if isinstance(event, ModelLoaded):
                 self.loaded = event
+            if isinstance(event, ModelLoaded) or (isinstance(event, EngineError) and event.kind == "load"):
+                self._loading = False
             self._events.put(event)
         code = child.wait()
         if self._child is child:
@@ -70,14 +78,29 @@ class EngineClient:
         if child in self._closed:
             self._closed.discard(child)
         else:
-            message = f"The engine process {describe_exit(code)}."
-            # An abort (a failed GGML_ASSERT, say) prints its reason to stderr last.
-            last = next((ln for ln in reversed(child.stderr_tail()) if ln.strip()), None)
-            self._events.put(EngineError(f"{message} ({last})" if last else message, kind="crashed"))
+            self._events.put(EngineError(self._crash_message(code, child), kind="crashed"))
+
+    def _crash_message(self, code: int | None, child: ChildProcess) -> str:
+        message = f"The engine process {describe_exit(code)}"
+        # An abort (a failed GGML_ASSERT, say) prints its reason to stderr just before.
+        tail = child.stderr_tail()
+        words = last_words(tail)
+        if words:
+            message += f"; llama.cpp's last words: {words}"
+        elif tail:
+            message += f" ({tail[-1].strip()})"
+        loading, self._loading = self._loading, False
+        if loading and code is not None and -code in _CRASH_SIGNALS:
+            message += (
+                ". It happened while loading the model: the file may be damaged, or made for "
+                "another version of llama.cpp; try another download of it"
+            )
+        return message + "."
 
     # Commands
 
     def load(self, options: LoadOptions) -> None:
+        self._loading = True
         self._ensure_worker().send({"cmd": "load", **asdict(options)})
 
     def chat(
@@ -109,7 +132,8 @@ class EngineClient:
             "add_generation_prompt": add_generation_prompt,
         }
         self._ensure_worker().send(command)
-        return self._wait_for(Rendered, 120.0)
+        # Reading a vocabulary takes a second or two; a template's render is cut at 2 s.
+        return self._wait_for(Rendered, RENDER_WAIT_S)
 
     def start_task(self, kind: str, **payload: object) -> str:
         """Starts an evaluation, quantization or speed bench (``desktop.compare.tasks``) in the worker."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,30 @@ _HINTS = (
     ("out of memory", "Not enough memory to load the model"),
     ("unable to allocate", "Not enough memory to load the model"),
 )
+
+
+class _Audible:
+    """Stands in for llama-cpp-python's ``suppress_stdout_stderr``, which points fd 2 at
+    /dev/null while a model loads: what llama.cpp prints there itself (a failed
+    GGML_ASSERT's reason, just before it aborts) must reach the parent, which keeps the
+    worker's last stderr lines for its crash message. Its log goes to the callback anyway."""
+
+    def __init__(self, disable: bool = True) -> None:
+        pass
+
+    def __enter__(self) -> _Audible:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
+def _keep_stderr() -> None:
+    import llama_cpp._internals as internals
+    import llama_cpp.llama as llama
+
+    internals.suppress_stdout_stderr = _Audible  # type: ignore[assignment,attr-defined]
+    llama.suppress_stdout_stderr = _Audible  # type: ignore[assignment,attr-defined]
 
 
 class LlamaLog:
@@ -49,6 +74,7 @@ class LlamaLog:
 
         self._callback = on_log  # keep a reference: llama.cpp holds only the pointer
         llama_cpp.llama_log_set(on_log, ctypes.c_void_p(0))
+        _keep_stderr()
 
     def clear(self) -> None:
         self.lines.clear()
@@ -63,3 +89,24 @@ class LlamaLog:
                     return f"{prefix}. {message}"
         errors = [line for line in self.lines if "error" in line.lower()]
         return f"{message} ({errors[-1]})" if errors else message
+
+
+# What llama.cpp (or the C++ runtime under it) prints on its way down, most telling first.
+_LAST_WORDS = ("GGML_ASSERT", "GGML_ABORT", "what():", "terminate called", "error", "failed", "Assertion")
+_SOURCE_PATH = re.compile(r"^(?:[^\s:]*/)?([\w.+-]+\.(?:c|cc|cpp|h|cu|m)):(\d+): ")
+
+
+def last_words(stderr_lines: list[str]) -> str | None:
+    """The line in a dead worker's last stderr lines that says why llama.cpp stopped it,
+    without the build machine's source path (``ggml.c:5515`` is kept, at the end)."""
+    lines = [line.strip() for line in stderr_lines if line.strip()]
+    for marker in _LAST_WORDS:
+        found = next((line for line in reversed(lines) if marker.lower() in line.lower()), None)
+        if found is not None:
+            if "bad_alloc" in found:
+                return "out of memory (std::bad_alloc)"
+            match = _SOURCE_PATH.match(found)
+            if match:
+                return f"{found[match.end() :]} ({match.group(1)}:{match.group(2)})"
+            return found
+    return None

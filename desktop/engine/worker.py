@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import os
 import queue
 import sqlite3
 import threading
@@ -22,7 +23,7 @@ from typing import Any
 from desktop.chats.chat_settings import recommended_sampling
 from desktop.chats.reasoning import MARKERS, answer_only, template_handles_reasoning
 from desktop.childproc import Event, ParentLink
-from desktop.engine import native
+from desktop.engine import heap_limit, native
 from desktop.engine.chat_template import RenderedPrompt, render_prompt
 from desktop.engine.devices import load_backends
 from desktop.engine.fit import ModelShape, auto_context, plan_offload, retry_layers, system_memory_bytes
@@ -72,6 +73,13 @@ class _Loaded:
 
 
 _GGML_TYPES = {"f16": 1, "q4_0": 2, "q8_0": 8}  # ggml_type values for the KV cache
+_DOING = {
+    "load": "loading the model",
+    "generate": "writing a reply",
+    "eval": "evaluating",
+    "quantize": "quantizing",
+    "bench": "measuring speed",
+}
 
 
 @functools.cache
@@ -279,7 +287,12 @@ class Worker:
             stage = (
                 "load" if kind == "load" else kind if kind in ("eval", "quantize", "bench") else "generate"
             )
-            self.send(EngineError(f"{type(exc).__name__}: {exc}", kind=stage, request_id=request_id))
+            message = (
+                heap_limit.out_of_memory_message(_DOING.get(stage, "working"))
+                if isinstance(exc, MemoryError)
+                else f"{type(exc).__name__}: {exc}"
+            )
+            self.send(EngineError(message, kind=stage, request_id=request_id))
         return True
 
     def unload(self) -> None:
@@ -671,6 +684,10 @@ def _opened_thinking(prompt: str) -> str | None:
 
 def worker_main() -> int:
     link = ParentLink()
+    heap_limit.apply()
+    # A failed GGML_ASSERT would attach gdb to print a backtrace, pushing its reason out of
+    # the stderr lines the parent keeps for the crash message (and taking seconds).
+    os.environ["GGML_NO_BACKTRACE"] = "1"
     worker = Worker(link.emit)
     commands: queue.Queue[Event] = queue.Queue()
 

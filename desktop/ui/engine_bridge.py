@@ -121,8 +121,9 @@ class EngineController(QObject):
     # Commands (GUI thread)
 
     def load(self, options: LoadOptions) -> None:
-        if self.model is not None:
-            # Switching models: a fresh worker, so every byte of the old one is returned.
+        if self.model is not None or self._state == EngineState.LOADING:
+            # Switching models: a fresh worker, so every byte of the old one is returned;
+            # a load still running is abandoned with its worker, not waited for.
             self._client.shutdown(wait=False)
         self.model = None
         self._set_state(EngineState.LOADING)

@@ -456,12 +456,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Engine settings saved: they apply the next time a model loads.", 5000)
 
     def unload_model(self) -> None:
-        if self.engine.model is None:
+        loading = self.engine.state == EngineState.LOADING  # a load is stopped with its worker
+        if self.engine.model is None and not loading:
             return
         if self.chat.busy:
             self.chat.stop()
         self.engine.unload()
-        self.statusBar().showMessage("Model unloaded; its memory is returned.", 5000)
+        self.statusBar().showMessage(
+            "Loading stopped." if loading else "Model unloaded; its memory is returned.", 5000
+        )
 
     def _idle_unloaded(self, info: ModelLoaded) -> None:
         minutes = self.context.settings.unload_after_minutes
@@ -480,13 +483,16 @@ class MainWindow(QMainWindow):
         self.chat_pane.offer_model(None)
         self.library_pane.local.select_path(info.model_path)
         self.load_progress.hide()
-        if info.load_note:
+        if info.load_note and not self.chat_pane.notice.isVisible():
+            # The chat's warning (its template fell back, and why) is not covered by this note.
             self.chat_pane.show_notice("info", info.load_note)
 
     def _engine_state(self, state: EngineState) -> None:
         self.engine_status.setText(f"Engine: {state.value}")
         self.load_progress.setVisible(state == EngineState.LOADING)
-        self.unload_action.setEnabled(state in (EngineState.READY, EngineState.GENERATING))
+        self.unload_action.setEnabled(
+            state in (EngineState.LOADING, EngineState.READY, EngineState.GENERATING)
+        )
         if state in (EngineState.EMPTY, EngineState.FAILED):
             self.chat_pane.set_model_status(
                 "The engine stopped. Load the model again to go on; your conversation is kept."
