@@ -1,0 +1,192 @@
+"""The command line as a Unix tool, run as real processes: a reader that stops reading, Ctrl+C,
+and `hearth quantize` on a full disk (a small tmpfs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from gguf import LlamaFileType
+
+from desktop.compare.quantize import least_output_bytes, quantize
+from desktop.library.gguf_header import read_header
+from tests.conftest import run_env
+
+HEARTH = [sys.executable, "-m", "desktop"]
+# A reply long enough to be still streaming when the test acts on it.
+LONG = ("--max-tokens", "12000")
+
+
+def _start(*args: str, env: dict[str, str] | None = None, **kwargs: object) -> subprocess.Popen[bytes]:
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([*HEARTH, *args], env=env or run_env(), **kwargs)  # type: ignore[call-overload, no-any-return]
+
+
+def _closed_pipe() -> int:
+    """The write end of a pipe whose reader has gone: every write to it fails with EPIPE."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    return write_end
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, ...
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) and int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def _wait_for(what: str, check: Callable[[], object], proc: subprocess.Popen[bytes]) -> None:
+    """Waits for a process to reach a state the test can see (no timing is asserted)."""
+    deadline = time.monotonic() + 120
+    while not check():
+        if proc.poll() is not None:
+            raise AssertionError(f"hearth ended ({proc.returncode}) before {what}: {proc.stderr.read()!r}")  # type: ignore[union-attr]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def _read(proc: subprocess.Popen[bytes], n: int) -> bytes:
+    """The first bytes of stdout, read past the pipe's Python buffer (communicate reads the pipe)."""
+    assert proc.stdout is not None
+    data = b""
+    while len(data) < n and (piece := os.read(proc.stdout.fileno(), n - len(data))):
+        data += piece
+    return data
+
+
+def _maps(pid: int, path: Path) -> bool:
+    try:
+        return str(path) in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def _interrupt(proc: subprocess.Popen[bytes]) -> tuple[bytes, str]:
+    """Ctrl+C; then hearth must end by itself, and its helper processes with it."""
+    helpers = _children(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err.decode() and "KeyboardInterrupt" not in err.decode(), err
+    assert [pid for pid in helpers if _running(pid)] == [], "a helper process outlived hearth"
+    return out, err.decode()
+
+
+def _last_line(stderr: str) -> str:
+    """The one line about the interruption (notes and a chat's greeting may come before it)."""
+    lines = stderr.strip().splitlines()
+    assert [ln for ln in lines if ln.startswith("error:")] == lines[-1:], stderr
+    return lines[-1]
+
+
+@pytest.fixture
+def wide_source(models_dir: Path, model_cache: Callable[..., Path]) -> Path:
+    """An F16 model big enough that quantizing it to IQ4_XS takes a few seconds."""
+    built = model_cache("Wide-F16.gguf", n_embd=512, n_ff=1024, n_layer=4, file_type=LlamaFileType.MOSTLY_F16)
+    source = models_dir / "wide" / built.name
+    source.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(built, source)
+    return source
+
+
+# `hearth quantize` on a full disk
+
+
+@pytest.fixture
+def small_disk(models_dir: Path) -> Iterator[Callable[[int], Path]]:
+    """A folder in the library on a tmpfs of a given size (needs root, or skips saying so)."""
+    mounted: list[Path] = []
+
+    def mount(size: int) -> Path:
+        folder = models_dir / "made"
+        folder.mkdir(exist_ok=True)
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            pytest.skip(
+                f"a small tmpfs cannot be mounted here, so a full disk cannot be made: {result.stderr}"
+            )
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _library_paths() -> list[str]:
+    listed = subprocess.run(
+        [*HEARTH, "list", "--json"], capture_output=True, env=run_env(), text=True, timeout=120
+    )
+    assert listed.returncode == 0, listed.stderr
+    return [row["path"] for row in json.loads(listed.stdout)]
+
+
+def test_quantize_refuses_a_folder_that_cannot_take_it_before_writing(
+    wide_source: Path, small_disk: Callable[[int], Path]
+) -> None:
+    made = small_disk(1024 * 1024)
+    result = subprocess.run(
+        [*HEARTH, "quantize", str(wide_source), "Q8_0", "--output", str(made / "Wide-Q8_0.gguf")],
+        capture_output=True,
+        env=run_env(),
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: Not enough disk space:") and "needs at least" in line, line
+    assert list(made.iterdir()) == []
+
+
+def test_quantize_on_a_disk_that_fills_up_says_so_and_keeps_nothing(
+    wide_source: Path, small_disk: Callable[[int], Path], tmp_path: Path
+) -> None:
+    # Room for the least the output can take but not for the whole of it, so the check before
+    # passes and the quantizer's write fails part-way.
+    least = least_output_bytes(read_header(wide_source).parameters, "Q4_K_M")
+    whole = tmp_path / "Wide-Q4_K_M.gguf"
+    quantize(wide_source, whole, "Q4_K_M", threads=2)
+    assert whole.stat().st_size > least + 256 * 1024
+    made = small_disk((least + whole.stat().st_size) // 2)
+
+    result = subprocess.run(
+        [*HEARTH, "quantize", str(wide_source), "Q4_K_M", "--output", str(made / whole.name), "--json"],
+        capture_output=True,
+        env=run_env(),
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: The disk is full:") and whole.name in line, line
+    assert list(made.iterdir()) == []  # the half-written output is gone
+    assert not any(path.startswith(str(made)) for path in _library_paths())
