@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 from gguf import LlamaFileType
 
-from desktop.compare.quantize import least_output_bytes, quantize
+from desktop.chats.store import ConversationStore
+from desktop.compare.quantize import least_output_bytes, partial_path, quantize
 from desktop.library.gguf_header import read_header
-from tests.conftest import run_env
+from desktop.paths import hearth_paths
+from tests.conftest import TEST_REPO, run_env
+from tests.fakehub import FakeHub, Fault
 
 HEARTH = [sys.executable, "-m", "desktop"]
 # A reply long enough to be still streaming when the test acts on it.
@@ -104,6 +107,121 @@ def _last_line(stderr: str) -> str:
     return lines[-1]
 
 
+# A reader that stops reading
+
+
+@pytest.fixture
+def a_few_models(models_dir: Path, model_cache: Callable[..., Path]) -> list[Path]:
+    made = []
+    for seed in range(3):
+        target = models_dir / f"tiny-{seed}-F32.gguf"
+        shutil.copyfile(model_cache(f"tiny-{seed}-F32.gguf", seed=seed), target)
+        made.append(target)
+    return made
+
+
+@pytest.mark.parametrize("buffered", [False, True], ids=["unbuffered", "buffered"])
+def test_output_into_a_closed_pipe_ends_quietly(a_few_models: list[Path], buffered: bool) -> None:
+    env = run_env()
+    if buffered:  # the failure then comes from the interpreter's last flush
+        env.pop("PYTHONUNBUFFERED", None)
+    else:
+        env["PYTHONUNBUFFERED"] = "1"
+    for args in (("list", "--json"), ("list",), ("--help",)):
+        stdout = _closed_pipe()
+        try:
+            result = subprocess.run(
+                [*HEARTH, *args], stdout=stdout, stderr=subprocess.PIPE, env=env, timeout=120
+            )
+        finally:
+            os.close(stdout)
+        assert (result.returncode, result.stderr.decode()) == (0, ""), args
+
+
+def test_a_streamed_reply_into_head_stops_the_engine_and_ends_quietly(
+    model_cache: Callable[..., Path],
+) -> None:
+    model = model_cache("tiny-long-F32.gguf", context_length=16384)
+    proc = _start("run", str(model), "Tell me a story", *LONG, "--ctx", "16384")
+    assert proc.stdout is not None and proc.stderr is not None
+    assert len(_read(proc, 10)) == 10  # `head -c 10`
+    helpers = _children(proc.pid)
+    assert helpers, "the engine worker should be running"
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "Error" not in err, err
+    assert [pid for pid in helpers if _running(pid)] == []
+
+
+def test_a_closed_stderr_silences_notes_and_progress_only(
+    fake_hub: FakeHub, models_dir: Path, tiny_model: Path
+) -> None:
+    for args, expected in (
+        (("pull", TEST_REPO, "tiny-llama-F32.gguf", "--json"), "tiny-llama-F32.gguf"),  # progress lines
+        (("run", str(tiny_model), "Hi", "--max-tokens", "4", "--json"), '"completion_tokens": 4'),  # notes
+    ):
+        stderr = _closed_pipe()
+        try:
+            result = subprocess.run(
+                [*HEARTH, *args], stdout=subprocess.PIPE, stderr=stderr, env=run_env(), timeout=120, text=True
+            )
+        finally:
+            os.close(stderr)
+        assert result.returncode == 0 and expected in result.stdout, args
+    assert (models_dir / TEST_REPO / "tiny-llama-F32.gguf").exists()
+
+
+# Ctrl+C
+
+
+def test_ctrl_c_during_run_ends_with_130_and_no_engine_left(model_cache: Callable[..., Path]) -> None:
+    model = model_cache("tiny-long-F32.gguf", context_length=16384)
+    proc = _start("run", str(model), "Tell me a story", *LONG, "--ctx", "16384")
+    _read(proc, 10)
+    _out, err = _interrupt(proc)
+    assert _last_line(err) == "error: interrupted"
+
+
+def test_ctrl_c_during_chat_keeps_the_reply_as_far_as_it_was_shown(model_cache: Callable[..., Path]) -> None:
+    model = model_cache("tiny-long-F32.gguf", context_length=16384)
+    proc = _start("chat", str(model), *LONG, stdin=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"Tell me a story\n")
+    proc.stdin.flush()
+    shown = _read(proc, 10)
+    out, err = _interrupt(proc)
+    assert _last_line(err) == "error: interrupted"
+    store = ConversationStore(hearth_paths().chats_db)
+    try:
+        (conversation,) = store.conversations()
+        reply = store.messages(conversation.id)[-1]
+    finally:
+        store.close()
+    assert reply.role == "assistant" and reply.complete
+    assert reply.content == (shown + out).decode()  # every token shown was kept, and nothing else
+    assert reply.stats is not None and reply.stats["stop_reason"] == "cancelled"
+
+
+def test_ctrl_c_during_pull_keeps_the_partial_file_for_a_resume(fake_hub: FakeHub, models_dir: Path) -> None:
+    fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", Fault(bytes_per_second=40_000))
+    proc = _start("pull", TEST_REPO, "tiny-llama-F32.gguf")
+    part = hearth_paths().staging_dir / TEST_REPO / "tiny-llama-F32.gguf.part"
+    _wait_for("some bytes downloaded", lambda: part.exists() and part.stat().st_size > 0, proc)
+    _out, err = _interrupt(proc)
+    assert "goes on from where" in _last_line(err)
+    kept = part.stat().st_size
+    assert kept > 0 and not (models_dir / TEST_REPO / "tiny-llama-F32.gguf").exists()
+
+    fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", None)
+    again = subprocess.run(
+        [*HEARTH, "pull", TEST_REPO, "tiny-llama-F32.gguf"], capture_output=True, env=run_env(), timeout=120
+    )
+    assert again.returncode == 0, again.stderr
+    assert fake_hub.ranges[-1].startswith("bytes=") and fake_hub.ranges[-1] != "bytes=0-"  # resumed
+    assert (models_dir / TEST_REPO / "tiny-llama-F32.gguf").exists()
+
+
 @pytest.fixture
 def wide_source(models_dir: Path, model_cache: Callable[..., Path]) -> Path:
     """An F16 model big enough that quantizing it to IQ4_XS takes a few seconds."""
@@ -112,6 +230,35 @@ def wide_source(models_dir: Path, model_cache: Callable[..., Path]) -> Path:
     source.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(built, source)
     return source
+
+
+def test_ctrl_c_during_bench_eval_and_quantize_ends_the_worker(
+    wide_source: Path, models_dir: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    text = tmp_path / "text.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog and runs away " * 40_000)
+    for args, working in (
+        (("bench", str(tiny_model), "--reps", "100000"), tiny_model),
+        (
+            ("eval", str(tiny_model), "--reference", str(wide_source), "--text", str(text), "--ctx", "64"),
+            wide_source,
+        ),
+    ):
+        proc = _start(*args)
+        _wait_for(
+            f"the worker of `{args[0]}` to open its model",
+            lambda p=proc, m=working: any(_maps(c, m) for c in _children(p.pid)),  # type: ignore[misc]
+            proc,
+        )
+        _out, err = _interrupt(proc)
+        assert _last_line(err) == "error: interrupted", args
+
+    target = wide_source.with_name("Wide-IQ4_XS.gguf")
+    proc = _start("quantize", str(wide_source), "IQ4_XS")
+    _wait_for("the quantizer to start writing", partial_path(target).exists, proc)
+    _out, err = _interrupt(proc)
+    assert _last_line(err) == "error: interrupted"
+    assert sorted(p.name for p in wide_source.parent.iterdir()) == [wide_source.name]  # nothing half-written
 
 
 # `hearth quantize` on a full disk
