@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -191,12 +192,18 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         )
     models_dir = load_settings().resolved_models_dir()
     target = Path(args.output) if args.output else target_for(source.path, models_dir, kind)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandFailed(
+            f"cannot make the folder {target.parent} ({exc.strerror}); choose another with --output"
+        ) from exc
     try:
         _run_task("quantize", args.json, source=str(source.path), target=str(target), type=kind)
     finally:
         # A worker ended mid-write (Ctrl+C) cannot remove its partial output itself.
-        partial_path(target).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only folder has none to remove
+            partial_path(target).unlink(missing_ok=True)
     made = next((m for m in scan_library() if m.path == target), None)
     if args.json:
         _print_json(model_row(made) if made else {"path": str(target)})

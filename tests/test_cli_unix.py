@@ -265,15 +265,16 @@ def test_ctrl_c_during_bench_eval_and_quantize_ends_the_worker(
 
 
 @pytest.fixture
-def small_disk(models_dir: Path) -> Iterator[Callable[[int], Path]]:
+def small_disk(models_dir: Path) -> Iterator[Callable[..., Path]]:
     """A folder in the library on a tmpfs of a given size (needs root, or skips saying so)."""
     mounted: list[Path] = []
 
-    def mount(size: int) -> Path:
+    def mount(size: int, *, read_only: bool = False) -> Path:
         folder = models_dir / "made"
         folder.mkdir(exist_ok=True)
+        options = f"size={size}" + (",ro" if read_only else "")
         result = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
             capture_output=True,
             text=True,
         )
@@ -298,7 +299,7 @@ def _library_paths() -> list[str]:
 
 
 def test_quantize_refuses_a_folder_that_cannot_take_it_before_writing(
-    wide_source: Path, small_disk: Callable[[int], Path]
+    wide_source: Path, small_disk: Callable[..., Path]
 ) -> None:
     made = small_disk(1024 * 1024)
     result = subprocess.run(
@@ -315,7 +316,7 @@ def test_quantize_refuses_a_folder_that_cannot_take_it_before_writing(
 
 
 def test_quantize_on_a_disk_that_fills_up_says_so_and_keeps_nothing(
-    wide_source: Path, small_disk: Callable[[int], Path], tmp_path: Path
+    wide_source: Path, small_disk: Callable[..., Path], tmp_path: Path
 ) -> None:
     # Room for the least the output can take but not for the whole of it, so the check before
     # passes and the quantizer's write fails part-way.
@@ -337,3 +338,16 @@ def test_quantize_on_a_disk_that_fills_up_says_so_and_keeps_nothing(
     assert line.startswith("error: The disk is full:") and whole.name in line, line
     assert list(made.iterdir()) == []  # the half-written output is gone
     assert not any(path.startswith(str(made)) for path in _library_paths())
+
+
+def test_quantize_into_a_read_only_folder_says_so(wide_source: Path, small_disk: Callable[..., Path]) -> None:
+    made = small_disk(64 * 1024 * 1024, read_only=True)
+    result = subprocess.run(
+        [*HEARTH, "quantize", str(wide_source), "Q8_0", "--output", str(made / "Wide-Q8_0.gguf")],
+        capture_output=True,
+        env=run_env(),
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr == f"error: {made} cannot be written to; write the quant to another folder.\n"

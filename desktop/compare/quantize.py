@@ -8,6 +8,7 @@ a cancelled or failed run never leaves a half-written model where the library wo
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 import shutil
 from pathlib import Path
@@ -129,6 +130,8 @@ def quantize(source: Path, target: Path, type_name: str, threads: int) -> None:
     except BrokenModel as exc:
         raise QuantizeError(f"Hearth could not quantize {source.name} to {type_name}: {exc}.") from None
     # Refused before anything is written when the folder plainly cannot take it.
+    if target.parent.is_dir() and not os.access(target.parent, os.W_OK):
+        raise QuantizeError(f"{target.parent} cannot be written to; write the quant to another folder.")
     if _free_bytes(target.parent) < needed:
         raise _too_little_room(target, needed)
     partial = partial_path(target)
