@@ -25,20 +25,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return child_main(args[1], args[2])
 
+    if args and not args[0].startswith("-platform"):
+        from desktop.cli_unix import run_as_unix_tool
+
+        return run_as_unix_tool(lambda: _run_cli(args))
+
     from desktop.logs import setup_logging
 
     setup_logging()
-    if not args or args[0].startswith("-platform"):
-        import gc
+    import gc
 
-        # No automatic collections while the GUI's modules load and its window is built (about
-        # a hundred of them, which find little: what is made then lives as long as the app).
-        # create_main_window() collects once and freezes what it built; run_gui() turns
-        # collection back on.
-        gc.disable()
-        from desktop.ui.app import run_gui
+    # No automatic collections while the GUI's modules load and its window is built (about
+    # a hundred of them, which find little: what is made then lives as long as the app).
+    # create_main_window() collects once and freezes what it built; run_gui() turns
+    # collection back on.
+    gc.disable()
+    from desktop.ui.app import run_gui
 
-        return run_gui(args)
+    return run_gui(args)
+
+
+def _run_cli(args: list[str]) -> int:
+    # Imported here, inside the Ctrl+C and broken-pipe handling: the imports take a while.
+    from desktop.logs import setup_logging
+
+    setup_logging()
     from desktop.cli import run_cli
 
     return run_cli(args)

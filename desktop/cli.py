@@ -7,13 +7,14 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from desktop import __version__
 from desktop.chats.export import to_json, to_markdown
 from desktop.chats.store import ConversationStore
+from desktop.cli_unix import Interrupted, end_streamed_line
 from desktop.hub.download import DownloadError, DownloadProgress, pull
 from desktop.hub.errors import HubError
 from desktop.hub.files import list_files
@@ -237,6 +238,8 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
     try:
         path = pull(args.repo, args.file, on_progress=progress, wait_for_lock=True, on_waiting=waiting)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted; the same `hearth pull` goes on from where this one stopped") from None
     finally:
         progress.close()
     model = find_model(str(path), _library())
@@ -357,8 +360,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from desktop.chats.chat_settings import ChatSettings
     from desktop.chats.store import ReplyRecorder
     from desktop.chats.turns import engine_messages, engine_mode
+    from desktop.cli_chat import stream_reply
     from desktop.engine.client import EngineClient, EngineFailure
-    from desktop.engine.protocol import GenerationStats
     from desktop.settings import load_settings
 
     model = resolve_model(args.model)
@@ -395,15 +398,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 context_policy=settings.context_policy,
                 mode=engine_mode(conversation),
             )
-            stats: dict[str, Any] | None = None
-            for event in client.stream(request, on_idle=recorder.flush):
-                if isinstance(event, GenerationStats):
-                    stats = {k: v for k, v in asdict(event).items() if k != "text"}
-                else:
-                    recorder.add(event.text)
-                    sys.stdout.write(event.text)
-                    sys.stdout.flush()
-            recorder.finish(stats)
+            stream_reply(client, request, recorder)
             sys.stdout.write("\n")
             sys.stdout.flush()
     except EngineFailure as exc:
@@ -485,8 +480,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 elif not args.json:
                     sys.stdout.write(event.text)
                     sys.stdout.flush()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, BrokenPipeError):
             client.cancel(request)
+            if not args.json:
+                end_streamed_line()
             raise
         assert stats is not None
     except EngineFailure as exc:
@@ -640,6 +637,3 @@ def run_cli(argv: Sequence[str]) -> int:
         return func(args)
     except (CommandFailed, HubError, DownloadError) as exc:
         fail(str(exc))
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -177,7 +178,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_quantize(args: argparse.Namespace) -> int:
-    from desktop.compare.quantize import QUANT_TYPES, SOURCE_TYPES, target_for
+    from desktop.compare.quantize import QUANT_TYPES, SOURCE_TYPES, partial_path, target_for
     from desktop.library.catalog import scan_library
     from desktop.settings import load_settings
 
@@ -191,8 +192,18 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         )
     models_dir = load_settings().resolved_models_dir()
     target = Path(args.output) if args.output else target_for(source.path, models_dir, kind)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _run_task("quantize", args.json, source=str(source.path), target=str(target), type=kind)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandFailed(
+            f"cannot make the folder {target.parent} ({exc.strerror}); choose another with --output"
+        ) from exc
+    try:
+        _run_task("quantize", args.json, source=str(source.path), target=str(target), type=kind)
+    finally:
+        # A worker ended mid-write (Ctrl+C) cannot remove its partial output itself.
+        with contextlib.suppress(OSError):  # a read-only folder has none to remove
+            partial_path(target).unlink(missing_ok=True)
     made = next((m for m in scan_library() if m.path == target), None)
     if args.json:
         _print_json(model_row(made) if made else {"path": str(target)})
