@@ -14,6 +14,7 @@ from typing import Any, NoReturn, TextIO
 from desktop import __version__
 from desktop.chats.export import to_json, to_markdown
 from desktop.chats.store import ConversationStore
+from desktop.db import StorageError
 from desktop.hub.download import DownloadError, DownloadProgress, pull
 from desktop.hub.errors import HubError
 from desktop.hub.files import list_files
@@ -638,7 +639,7 @@ def run_cli(argv: Sequence[str]) -> int:
         fail("no command given", 2)
     try:
         return func(args)
-    except (CommandFailed, HubError, DownloadError) as exc:
+    except (CommandFailed, HubError, DownloadError, StorageError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
