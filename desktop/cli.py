@@ -637,6 +637,10 @@ def run_cli(argv: Sequence[str]) -> int:
     )
     if func is None:
         fail("no command given", 2)
+    from desktop.settings import settings_problem
+
+    if (problem := settings_problem()) is not None:  # defaults this run; the file is kept
+        print(f"warning: {problem}", file=sys.stderr)
     try:
         return func(args)
     except (CommandFailed, HubError, DownloadError, StorageError) as exc:

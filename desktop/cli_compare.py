@@ -65,7 +65,11 @@ def _check_history() -> None:
     from desktop.compare.results import CompareStore
     from desktop.paths import hearth_paths
 
-    CompareStore(hearth_paths().compare_db).close()
+    store = CompareStore(hearth_paths().compare_db)
+    try:
+        store.check_writable()
+    finally:
+        store.close()
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

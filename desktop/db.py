@@ -10,6 +10,7 @@ write to the header, so a file that is refused is never changed.
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -67,6 +68,8 @@ def storage_error(path: Path, exc: BaseException, label: str = "file", fresh: st
     if isinstance(exc, StorageError):
         return exc
     kind = _kind(exc)
+    if kind == "damaged" and _io_error(exc) and _disk_full(path):
+        kind = "full"  # SQLite says "disk I/O error" when it can't grow its -shm file
     detail = str(exc) or type(exc).__name__
     if kind == "full":
         text = (
@@ -111,6 +114,20 @@ def _kind(exc: BaseException) -> Kind:
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             return "read_only"
     return "damaged"
+
+
+def _io_error(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        return (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_IOERR
+    return isinstance(exc, OSError)
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        stat = os.statvfs(path.resolve().parent)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return stat.f_bavail * stat.f_frsize < 64 * 1024
 
 
 class Database:
@@ -260,7 +277,7 @@ def _look(path: Path, schema: Schema, busy_timeout_s: float, fail: Any) -> _Foun
     pages = int.from_bytes(header[28:32], "big")
     # The page count is valid when its change counter matches (SQLite 3.7.0 on).
     counted = header[24:28] == header[92:96]
-    wal = Path(f"{path}-wal")
+    wal = Path(f"{path.resolve()}-wal")  # SQLite keeps it beside the real file, past a link
     if counted and pages and size < pages * page_size and not wal.exists():
         raise StorageError(
             path,

@@ -117,6 +117,11 @@ class CompareStore:
     def close(self) -> None:
         self._db.close()
 
+    def check_writable(self) -> None:
+        """Raises StorageError now if a run could not be kept (locked, read-only, full)."""
+        with self._db.transaction():
+            pass
+
     # Runs
 
     def add_run(

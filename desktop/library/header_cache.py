@@ -37,6 +37,7 @@ class HeaderCache:
         """``db`` None: nothing is kept (the library's file can't be used), every read parses."""
         self._db = db
         self.reads = 0  # files actually parsed (the rest came from the cache)
+        self._writable = True
 
     @classmethod
     def open(cls, db_path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> HeaderCache:
@@ -75,14 +76,17 @@ class HeaderCache:
         return header
 
     def _store(self, path: Path, size: int, mtime_ns: int, header: str | None, broken: str | None) -> None:
-        if self._db is None:
+        if self._db is None or not self._writable:
             return
-        # Busy past the timeout, read-only or full: the header is right, only not kept.
-        with contextlib.suppress(StorageError):
+        try:
             self._db.execute(
                 "INSERT OR REPLACE INTO headers VALUES (?, ?, ?, ?, ?)",
                 (str(path), size, mtime_ns, header, broken),
             )
+        except StorageError:
+            # Busy past the timeout, read-only or full: the header is right, only not kept,
+            # and the next one is not waited for again.
+            self._writable = False
 
     def close(self) -> None:
         if self._db is not None:
