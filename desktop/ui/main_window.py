@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
         self.chat.open_latest(context.settings.last_conversation_id)
         self._conversations_changed()
         if history_problem is not None:
-            self.chat_pane.refuse(history_problem.message)
+            self.chat_pane.refuse("Chats are off: the notice at the top of the window says why.")
             self._storage_problem(history_problem, "Chats are off until then.", self._reopen_history)
         self._storage_problem(settings_problem(context.paths), "Hearth is using its default settings.")
         self._storage_problem(self.downloads.problem, "The download queue is kept until Hearth closes.")
