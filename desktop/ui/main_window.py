@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +34,7 @@ from desktop.library.importing import ImportRefused, import_model
 from desktop.library.scan import LocalModel, describe_model
 from desktop.library.verify import Verdict, verify_model
 from desktop.paths import HearthPaths
-from desktop.settings import Settings, save_settings, settings_problem
+from desktop.settings import Settings
 from desktop.ui.chat_controller import ChatController, model_label
 from desktop.ui.chat_pane import ChatPane
 from desktop.ui.chat_settings_dialog import ChatSettingsDialog
@@ -47,7 +46,7 @@ from desktop.ui.hub_browser import HubBrowser
 from desktop.ui.jobs import JobRunner
 from desktop.ui.library_bridge import Library
 from desktop.ui.library_pane import LibraryPane
-from desktop.ui.storage_notice import StorageNotices
+from desktop.ui.window_storage import WindowStorage
 from desktop.units import format_bytes, format_count
 
 if TYPE_CHECKING:  # both load when first opened (the compare tools bring pyqtgraph)
@@ -83,15 +82,9 @@ class MainWindow(QMainWindow):
         self._closed = False
         self.compare_window: CompareWindow | None = None  # made when first opened
 
-        self.storage_notices = StorageNotices()
-        history_problem: StorageError | None = None
-        try:
-            self.store = ConversationStore(context.paths.chats_db)
-        except StorageError as exc:
-            # Models and the Hub stay usable; chats stay off, so nothing is written anywhere.
-            self.store = ConversationStore(Path(":memory:"))
-            history_problem = exc
-        self.history_refused = str(history_problem) if history_problem else None
+        self.storage = WindowStorage(self)
+        self.storage_notices = self.storage.notices
+        self.store = self.storage.open_history()
         self.engine = EngineController(self)
         self.library = Library(context.models_dir, self)
         self.hub = HubBrowser(self)
@@ -139,42 +132,7 @@ class MainWindow(QMainWindow):
         self.hub.show_starters()
         self.chat.open_latest(context.settings.last_conversation_id)
         self._conversations_changed()
-        if history_problem is not None:
-            self.chat_pane.refuse("Chats are off: the notice at the top of the window says why.")
-            self._storage_problem(history_problem, "Chats are off until then.", self._reopen_history)
-        self._storage_problem(settings_problem(context.paths), "Hearth is using its default settings.")
-        self._storage_problem(self.downloads.problem, "The download queue is kept until Hearth closes.")
-
-    def _storage_problem(
-        self, problem: StorageError | None, consequence: str, reopen: Callable[[], object] | None = None
-    ) -> None:
-        if problem is not None:
-            self.storage_notices.show_problem(problem, consequence, reopen)
-
-    def _library_problem(self, problem: StorageError | None) -> None:
-        if problem is None:
-            self.storage_notices.clear(self.context.paths.library_db)
-        else:
-            consequence = "Hidden models and when each was last used are off; every model is listed."
-            self._storage_problem(problem, consequence, self.library.refresh)
-
-    def _reopen_history(self) -> None:
-        try:
-            store = ConversationStore(self.context.paths.chats_db)
-        except StorageError as exc:
-            self._storage_problem(exc, "Chats are off until then.", self._reopen_history)
-            return
-        self.store.close()
-        self.store = store
-        self.history_refused = None
-        self.chat_pane.allow()
-        self.chat.replace_store(store)
-
-    def _save_settings(self, settings: Settings) -> None:
-        try:
-            save_settings(settings, self.context.paths)
-        except StorageError as exc:
-            self._storage_problem(exc, "Your changes apply until Hearth closes.")
+        self.storage.window_built()
 
     # Construction
 
@@ -293,11 +251,6 @@ class MainWindow(QMainWindow):
         self.downloads.finished.connect(self._download_finished)
         self.downloads.failed.connect(self._download_failed)
         self.downloads.cancelled.connect(self._download_cancelled)
-        self.downloads.storage_problem.connect(
-            lambda exc: self._storage_problem(exc, "The download queue is kept until Hearth closes.")
-        )
-        self.library.storage_problem.connect(self._library_problem)
-        self.storage_notices.moved.connect(lambda text: self.statusBar().showMessage(text, 10_000))
 
         self.engine.state_changed.connect(self._engine_state)
         self.engine.loaded.connect(self._model_loaded)
@@ -450,7 +403,7 @@ class MainWindow(QMainWindow):
         """Its GGUF files are listed in place, and it is rescanned with the library."""
         if str(folder) not in self.context.settings.watched_folders:
             self.context.settings.watched_folders.append(str(folder))
-            self._save_settings(self.context.settings)
+            self.storage.save_settings(self.context.settings)
         self.library.refresh()
 
     def verify(self, model: LocalModel) -> None:
@@ -502,7 +455,7 @@ class MainWindow(QMainWindow):
 
     def apply_engine_settings(self, chosen: Settings) -> None:
         self.context.settings = chosen
-        self._save_settings(chosen)
+        self.storage.save_settings(chosen)
         self.engine.set_idle_minutes(chosen.unload_after_minutes)
         self.statusBar().showMessage("Engine settings saved: they apply the next time a model loads.", 5000)
 
@@ -692,7 +645,7 @@ class MainWindow(QMainWindow):
     def set_offline(self, offline: bool) -> None:
         """The setting is saved at once: the download and engine processes read it too."""
         self.context.settings.offline = offline
-        self._save_settings(self.context.settings)
+        self.storage.save_settings(self.context.settings)
         self.offline_action.setChecked(offline)
         discover = self.library_pane.discover
         if offline:
@@ -858,7 +811,7 @@ class MainWindow(QMainWindow):
             try:
                 window = CompareWindow(self.context.paths, self.context.settings, self.context.models_dir)
             except StorageError as exc:
-                self._storage_problem(exc, "Compare is off until then.", self.open_compare)
+                self.storage.show(exc, "Compare is off until then.", self.open_compare)
                 return None
             window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             window.library_changed.connect(self.library.refresh)
@@ -903,7 +856,7 @@ class MainWindow(QMainWindow):
         self.hub.shutdown()
         self._jobs.wait()
         self.library.wait()
-        self._save_settings(s)
+        self.storage.save_settings(s)
         self.store.close()
         self._closed = True
         super().closeEvent(event)
