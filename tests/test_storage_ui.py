@@ -17,10 +17,10 @@ from desktop.paths import hearth_paths
 from desktop.settings import load_settings
 from desktop.ui.main_window import MainWindow
 from tests.test_chat_pane import ready_window
-from tests.test_storage import damage, fill, make_chats, small_disk
+from tests.test_storage import damage, fill, locked, make_chats, remount_read_only, small_disk
 from tests.test_ui import open_window, screenshot
 
-__all__ = ["open_window", "ready_window", "small_disk"]  # fixtures
+__all__ = ["locked", "open_window", "ready_window", "small_disk"]  # fixtures
 
 
 def file_of(kind: str) -> Path:
@@ -141,3 +141,31 @@ def test_a_message_typed_on_a_full_disk_stays_in_the_box(
     assert pane.compose.toPlainText() == ""
     messages = ConversationStore(path).messages(window.chat.conversation.id)  # type: ignore[union-attr]
     assert [m.content for m in messages if m.role == "user"][-1] == "Please remember this long question"
+
+
+def test_a_locked_history_is_said_in_words_and_the_message_kept(
+    qtbot, ready_window: Callable[..., MainWindow], locked: Callable[[Path], None]
+) -> None:
+    window = ready_window()
+    pane = window.chat_pane
+    locked(hearth_paths().chats_db)  # another process writing, past Hearth's short wait
+    pane.compose.setPlainText("Hello there")
+    qtbot.mouseClick(pane.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "in use by another program" in pane.notice.text())
+    assert pane.compose.toPlainText() == "Hello there" and not window.chat.busy
+
+
+def test_a_read_only_history_opens_the_window_with_chats_off(
+    qtbot, open_window: Callable[[], MainWindow], small_disk: Path
+) -> None:
+    path = hearth_paths().chats_db
+    path.parent.mkdir(parents=True, exist_ok=True)
+    real = small_disk / path.name
+    make_chats(real)
+    path.symlink_to(real)
+    remount_read_only(small_disk)
+    window = open_window()
+    assert "read-only" in banner_text(window, path)
+    banner = window.storage_notices.banners[path]
+    assert banner.move_button.isHidden()  # moving it aside is not the way out: making it writable is
+    assert not window.chat_pane.compose.isEnabled()
