@@ -59,7 +59,8 @@ class Schema:
     label: str  # what the file is, in words: "chat history"
     fresh: str  # what moving it aside gives: "a new chat history"
     application_id: int  # PRAGMA application_id: Hearth's files are told from anyone else's
-    tables: frozenset[str]  # a file without our id but with one of these is an older Hearth's
+    # Every table it makes: a file without our id holding only these is an older Hearth's.
+    tables: frozenset[str]
     migrations: tuple[Migration, ...]  # migration n sets user_version n
 
 
@@ -236,10 +237,11 @@ def open_database(
     connection.row_factory = row_factory
     db = Database(connection, path, schema)
     try:
-        db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA synchronous=NORMAL")
         _migrate(db, schema)
+        # Last: the switch writes the header, so a migration that fails leaves the file as it was.
+        db.execute("PRAGMA journal_mode=WAL")
     except BaseException:
         db.close()
         raise
@@ -305,7 +307,11 @@ def _look(path: Path, schema: Schema, busy_timeout_s: float, fail: Any) -> _Foun
 
 def _check(path: Path, schema: Schema, found: _Found) -> None:
     ours = found.application_id == schema.application_id
-    older_hearth = found.application_id == 0 and (not found.tables or bool(found.tables & schema.tables))
+    # An older Hearth set no application_id; anyone else's tables make a file foreign.
+    older_hearth = (
+        found.application_id == 0
+        and {t for t in found.tables if not t.startswith("sqlite_")} <= schema.tables
+    )
     if not ours and not older_hearth:
         raise StorageError(
             path,

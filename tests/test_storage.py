@@ -317,3 +317,25 @@ def test_saving_settings_or_the_queue_on_a_full_or_read_only_disk(
         save_settings(Settings(watched_folders=["/x" * 1000] * 100), replace(paths, config_dir=small_disk))
     assert queue.read_bytes() == queue_before and settings.read_bytes() == settings_before
     assert [p.name for p in small_disk.iterdir() if p.name.startswith(".")] == []  # no half-written temp file
+
+
+@pytest.mark.parametrize("tables", [("messages", "users"), ("messages",)])
+def test_a_file_that_shares_a_table_name_is_not_taken_for_hearths(
+    tmp_path: Path, tables: tuple[str, ...]
+) -> None:
+    """Another program's "messages" table: refused as foreign beside tables of its own, and
+    alone (it looks like an older Hearth's then) the first migration fails and is rolled back
+    before the journal mode is switched, so the file is unchanged either way."""
+    path = tmp_path / "chats.sqlite3"
+    db = sqlite3.connect(path)
+    for table in tables:
+        db.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, body TEXT)")
+    db.execute("INSERT INTO messages (body) VALUES ('theirs')")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StorageError) as refused:
+        ConversationStore(path)
+    assert refused.value.kind == ("foreign" if len(tables) > 1 else "damaged")
+    assert path.read_bytes() == before
+    assert not Path(f"{path}-wal").exists() and not Path(f"{path}-journal").exists()

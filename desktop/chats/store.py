@@ -97,7 +97,10 @@ CHATS_SCHEMA = Schema(
     label="chat history",
     fresh="a new chat history",
     application_id=0x48544331,  # "HTC1"
-    tables=frozenset({"conversations", "messages"}),
+    tables=frozenset(
+        {"conversations", "messages", "presets", "messages_fts"}
+        | {f"messages_fts_{part}" for part in ("config", "data", "docsize", "idx")}
+    ),
     migrations=tuple(Migration(name, statements) for name, statements in MIGRATIONS),
 )
 
