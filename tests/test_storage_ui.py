@@ -169,3 +169,35 @@ def test_a_read_only_history_opens_the_window_with_chats_off(
     banner = window.storage_notices.banners[path]
     assert banner.move_button.isHidden()  # moving it aside is not the way out: making it writable is
     assert not window.chat_pane.compose.isEnabled()
+
+
+def test_a_comparison_saved_on_a_full_disk_is_said_and_stays_on_screen(
+    qtbot, open_window: Callable[[], MainWindow], models_dir: Path, tiny_model: Path, small_disk: Path
+) -> None:
+    for name in ("first", "second"):
+        target = models_dir / "owner" / name / f"{name}-F32.gguf"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(tiny_model.read_bytes())
+    path = hearth_paths().compare_db
+    real = small_disk / path.name
+    path.symlink_to(real)
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 2)
+    compare = window.open_compare()
+    assert compare is not None
+    qtbot.addWidget(compare)
+    side = compare.side
+    for i in range(side.models.count()):
+        side.models.item(i).setCheckState(Qt.CheckState.Checked)
+    side.sampling.max_tokens.setValue(4)
+    side.prompt.text.setPlainText("Tell me about cats")
+    qtbot.mouseClick(side.prompt.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not side.runner.busy, timeout=60_000)
+    fill(small_disk)
+    side.save()
+    assert side.status.text().startswith("Not saved: The disk holding") and "is full" in side.status.text()
+    assert all(c.messages for c in side.runner.columns)  # the replies are still there to save later
+    (small_disk / "filler").unlink()
+    side.save()
+    assert side.status.text() == "Saved." and len(side._store.comparisons()) == 1
+    compare.close()
