@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, replace
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -14,6 +15,23 @@ from desktop.chats.turns import engine_messages, engine_mode
 from desktop.db import StorageError
 from desktop.engine.protocol import EngineError, GenerationStats, ModelLoaded, Sampling
 from desktop.ui.engine_bridge import EngineController, EngineState
+
+P = ParamSpec("P")
+
+
+def _saying_storage_errors(
+    method: Callable[Concatenate[ChatController, P], None],
+) -> Callable[Concatenate[ChatController, P], None]:
+    """A change the history can't take (full, locked, read-only) is a notice, not an exception."""
+
+    def guarded(controller: ChatController, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            method(controller, *args, **kwargs)
+        except StorageError as exc:
+            controller._storage_failed(exc)
+
+    guarded.__doc__ = method.__doc__
+    return guarded
 
 
 class ChatController(QObject):
@@ -98,6 +116,7 @@ class ChatController(QObject):
             self._show(conversation)
         return conversation is not None
 
+    @_saying_storage_errors
     def new_chat(self) -> None:
         if self.busy:
             return
@@ -130,12 +149,14 @@ class ChatController(QObject):
 
     # Managing chats
 
+    @_saying_storage_errors
     def rename(self, conversation_id: int, title: str) -> None:
         self._store.rename(conversation_id, title)
         if self.conversation is not None and self.conversation.id == conversation_id:
             self.conversation = self._store.conversation(conversation_id)
         self.conversations_changed.emit()
 
+    @_saying_storage_errors
     def delete(self, conversation_id: int) -> None:
         if self.busy and self.conversation is not None and self.conversation.id == conversation_id:
             return
@@ -145,12 +166,14 @@ class ChatController(QObject):
             self.open_latest(None)
         self.conversations_changed.emit()
 
+    @_saying_storage_errors
     def duplicate(self, conversation_id: int) -> None:
         copy = self._store.duplicate_conversation(conversation_id)
         self.conversations_changed.emit()
         if not self.busy:
             self._show(copy)
 
+    @_saying_storage_errors
     def update_settings(self, system_prompt: str, settings: ChatSettings) -> None:
         if self.conversation is None:
             self.new_chat()
@@ -247,6 +270,7 @@ class ChatController(QObject):
         self._start_reply()
         return True
 
+    @_saying_storage_errors
     def show_branch(self, message_id: int) -> None:
         if self.busy:
             return
