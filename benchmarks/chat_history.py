@@ -214,7 +214,7 @@ def build_history(path: Path) -> int:
             turn += 1
         conversation_rows.append((number, title, model, stamp(start_day), stamp(when), parent))
 
-    with store._transaction() as tx:
+    with store._db.transaction() as tx:
         tx.executemany(
             "INSERT INTO conversations (id, title, model, created, updated, leaf_id) "
             "VALUES (?, ?, ?, ?, ?, ?)",

@@ -58,6 +58,7 @@ def main() -> int:
 
     wait(lambda: window.library.model.rowCount() == 2, 30)
     compare = window.open_compare()
+    assert compare is not None, "the comparison history could not be opened"
     wait(lambda: compare.isVisible(), 5)
     quality, speed = compare.quality, compare.speed
     for checklist in (quality.models, speed.models):

@@ -15,6 +15,7 @@ from desktop import __version__
 from desktop.chats.export import to_json, to_markdown
 from desktop.chats.store import ConversationStore
 from desktop.cli_unix import Interrupted, end_streamed_line
+from desktop.db import StorageError
 from desktop.hub.download import DownloadError, DownloadProgress, pull
 from desktop.hub.errors import HubError
 from desktop.hub.files import list_files
@@ -633,7 +634,11 @@ def run_cli(argv: Sequence[str]) -> int:
     )
     if func is None:
         fail("no command given", 2)
+    from desktop.settings import settings_problem
+
+    if (problem := settings_problem()) is not None:  # defaults this run; the file is kept
+        print(f"warning: {problem}", file=sys.stderr)
     try:
         return func(args)
-    except (CommandFailed, HubError, DownloadError) as exc:
+    except (CommandFailed, HubError, DownloadError, StorageError) as exc:
         fail(str(exc))

@@ -61,10 +61,23 @@ def _record(
         store.close()
 
 
+def _check_history() -> None:
+    """Before minutes of measuring: a history that can't take the run fails now, in words."""
+    from desktop.compare.results import CompareStore
+    from desktop.paths import hearth_paths
+
+    store = CompareStore(hearth_paths().compare_db)
+    try:
+        store.check_writable()
+    finally:
+        store.close()
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import statistics
 
     models = [resolve_model(ref) for ref in args.models]
+    _check_history()
     rows = []
     measured = []
     result: dict[str, Any] = {}
@@ -110,6 +123,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     reference = resolve_model(args.reference)
     models = [resolve_model(ref) for ref in args.models]
+    _check_history()
     if args.text:
         try:
             text = Path(args.text).read_text(encoding="utf-8", errors="replace")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from desktop.db import StorageError
 from desktop.engine.protocol import LoadOptions
+from desktop.json_file import read_json, write_json
 from desktop.paths import HearthPaths, hearth_paths
 
 SCHEMA_VERSION = 2
@@ -67,17 +66,28 @@ class Settings:
         return (paths or hearth_paths()).default_models_dir
 
 
+LABEL = "settings"
+
+
+def settings_problem(paths: HearthPaths | None = None) -> StorageError | None:
+    """Why the settings file can't be used (Hearth then runs on defaults and never saves over it)."""
+    try:
+        read_json((paths or hearth_paths()).settings_file, LABEL, dict)
+    except StorageError as exc:
+        return exc
+    return None
+
+
 def load_settings(paths: HearthPaths | None = None) -> Settings:
-    """Unknown keys are dropped and a damaged file gives defaults: settings never stop Hearth starting."""
+    """Unknown keys are dropped and a damaged file gives defaults: settings never stop Hearth
+    starting (``settings_problem`` says why, and ``save_settings`` leaves such a file alone)."""
     file = (paths or hearth_paths()).settings_file
     try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        raw = read_json(file, LABEL, dict)
+    except StorageError as exc:
+        log.warning("%s", exc)
         return Settings()
-    except (OSError, ValueError) as exc:
-        log.warning("settings file %s unreadable (%s); using defaults", file, exc)
-        return Settings()
-    if not isinstance(raw, dict):
+    if raw is None:
         return Settings()
     known = {f.name for f in fields(Settings)}
     values = {k: v for k, v in raw.items() if k in known}
@@ -92,10 +102,6 @@ def load_settings(paths: HearthPaths | None = None) -> Settings:
 
 
 def save_settings(settings: Settings, paths: HearthPaths | None = None) -> None:
-    """Write atomically, so a crash mid-save keeps the previous file."""
-    file = (paths or hearth_paths()).settings_file
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".settings-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(asdict(settings), out, indent=2, sort_keys=True)
-    Path(tmp).replace(file)
+    """Atomic; raises StorageError (the old file kept) on a full or read-only disk, or when the
+    file there could not be read."""
+    write_json((paths or hearth_paths()).settings_file, asdict(settings), LABEL, dict)

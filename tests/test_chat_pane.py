@@ -308,7 +308,8 @@ def test_a_newer_history_is_refused_and_left_alone(qtbot, open_window) -> None:
     before = path.read_bytes()
     window = open_window()
     pane = window.chat_pane
-    assert "newer Hearth" in pane.notice.text() and not pane.compose.isEnabled()
+    banner = window.storage_notices.banners[path]
+    assert "newer Hearth" in banner.label.text() and not pane.compose.isEnabled()
     assert not window.chat.send("Hello")
     window.close()
     assert path.read_bytes() == before

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from desktop.chats.store import MIGRATIONS, ConversationStore, ReplyRecorder
+from desktop.db import StorageError
 
 
 def test_schema_after_migrations(tmp_path: Path) -> None:
@@ -26,7 +27,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     db.close()
-    with pytest.raises(RuntimeError, match="newer Hearth"):
+    with pytest.raises(StorageError, match="newer Hearth"):
         ConversationStore(path)
 
 

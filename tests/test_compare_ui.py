@@ -38,6 +38,7 @@ def compare(
     window = open_window()
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 4)
     compare_window = window.open_compare()
+    assert compare_window is not None
     qtbot.addWidget(compare_window)
     qtbot.waitExposed(compare_window)
     return window, compare_window

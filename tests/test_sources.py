@@ -112,6 +112,7 @@ def test_a_cache_entry_this_version_cannot_read_is_read_again_from_the_file(
     cache = HeaderCache.open(hearth_paths().library_db)
     cache.read(tiny_model)
     kept = cache.read(tiny_model)  # as the cache gives it back: the shape's fields only
+    assert cache._db is not None
     cache._db.execute("UPDATE headers SET header = ?", (json.dumps({"from_a_later_version": 1}),))
     cache.reads = 0
     assert replace(cache.read(tiny_model), fields=kept.fields) == kept and cache.reads == 1

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from desktop.db import BUSY_TIMEOUT_S, Database, Migration, Schema, StorageError, open_database
 
 # Each migration is a name and its statements, run in one transaction; the schema's number
 # is PRAGMA user_version. Statements are listed one by one (a trigger body holds ";").
@@ -92,6 +93,17 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
     ),
 ]
 
+CHATS_SCHEMA = Schema(
+    label="chat history",
+    fresh="a new chat history",
+    application_id=0x48544331,  # "HTC1"
+    tables=frozenset(
+        {"conversations", "messages", "presets", "messages_fts"}
+        | {f"messages_fts_{part}" for part in ("config", "data", "docsize", "idx")}
+    ),
+    migrations=tuple(Migration(name, statements) for name, statements in MIGRATIONS),
+)
+
 _LATEST = object()  # add_message's default parent: the end of the branch on screen
 
 
@@ -104,8 +116,7 @@ class SearchHit:
     snippet: str  # the matching words between [ and ]
 
 
-class NewerHistory(RuntimeError):
-    """The history's schema is newer than this Hearth knows: it is left exactly as it is."""
+NewerHistory = StorageError  # the name older callers catch
 
 
 def fts_query(text: str) -> str:
@@ -163,44 +174,19 @@ def title_from(text: str, limit: int = 60) -> str:
 
 
 class ConversationStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+    def __init__(self, path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+        """Raises StorageError (the file untouched) when the history can't be used."""
+        self.path = path
+        self._db: Database = open_database(
+            path, CHATS_SCHEMA, row_factory=sqlite3.Row, busy_timeout_s=busy_timeout_s
+        )
 
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version > len(MIGRATIONS):
-            raise NewerHistory(
-                f"The chat history was written by a newer Hearth (schema {version}); "
-                "update Hearth to open it. It has not been changed."
-            )
-        for number, (_name, statements) in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self._transaction() as db:
-                for statement in statements:
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number}")
-
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        return int(self._db.row("PRAGMA user_version")[0])
 
     # Conversations
 
@@ -213,7 +199,7 @@ class ConversationStore:
         settings: dict[str, Any] | None = None,
     ) -> Conversation:
         stamp = now_iso()
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             cur = db.execute(
                 "INSERT INTO conversations (title, model, created, updated, system_prompt, settings) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -232,26 +218,26 @@ class ConversationStore:
         return [_conversation(r) for r in rows]
 
     def set_model(self, conversation_id: int, model: str | None) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute("UPDATE conversations SET model = ? WHERE id = ?", (model, conversation_id))
 
     def rename(self, conversation_id: int, title: str) -> None:
         title = " ".join(title.split()) or "New chat"
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
 
     def set_system_prompt(self, conversation_id: int, text: str) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute("UPDATE conversations SET system_prompt = ? WHERE id = ?", (text, conversation_id))
 
     def set_settings(self, conversation_id: int, settings: dict[str, Any]) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE conversations SET settings = ? WHERE id = ?", (json.dumps(settings), conversation_id)
             )
 
     def delete_conversation(self, conversation_id: int) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
     def duplicate_conversation(self, conversation_id: int) -> Conversation:
@@ -261,7 +247,7 @@ class ConversationStore:
             raise KeyError(conversation_id)
         stamp = now_iso()
         title = f"{original.title} (copy)"
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             cur = db.execute(
                 "INSERT INTO conversations (title, model, created, updated, system_prompt, settings) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -331,7 +317,7 @@ class ConversationStore:
         name = " ".join(name.split())
         if not name:
             raise ValueError("A preset needs a name.")
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO presets (name, system_prompt, updated) VALUES (?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET system_prompt = excluded.system_prompt, "
@@ -341,7 +327,7 @@ class ConversationStore:
         return Preset(name, system_prompt)
 
     def delete_preset(self, name: str) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute("DELETE FROM presets WHERE name = ?", (name,))
 
     # Messages
@@ -358,7 +344,7 @@ class ConversationStore:
     ) -> Message:
         """Adds a message after ``parent_id`` (default: the end of the branch on screen) and shows it."""
         stamp = now_iso()
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             parent = self._leaf(conversation_id) if parent_id is _LATEST else parent_id
             cur = db.execute(
                 "INSERT INTO messages (conversation_id, role, content, created, model, complete, parent_id) "
@@ -382,7 +368,7 @@ class ConversationStore:
     def update_message(
         self, message_id: int, content: str, *, stats: dict[str, Any] | None = None, complete: bool
     ) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE messages SET content = ?, stats = ?, complete = ? WHERE id = ?",
                 (content, json.dumps(stats) if stats is not None else None, int(complete), message_id),
@@ -393,7 +379,7 @@ class ConversationStore:
         message = self.message(message_id)
         if message is None:
             return
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute("DELETE FROM messages WHERE id = ?", (message_id,))  # children cascade
             db.execute(
                 "UPDATE conversations SET leaf_id = ? WHERE id = ? AND leaf_id IS NOT NULL AND leaf_id != 0 "
@@ -461,12 +447,12 @@ class ConversationStore:
             if row[0] is None:
                 break
             leaf = int(row[0])
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute("UPDATE conversations SET leaf_id = ? WHERE id = ?", (leaf, message.conversation_id))
 
     def rewind_to(self, conversation_id: int, message_id: int | None) -> None:
         """Shows the branch ending at ``message_id`` (None: before the first message), to add after it."""
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE conversations SET leaf_id = ? WHERE id = ?",
                 (message_id if message_id is not None else 0, conversation_id),

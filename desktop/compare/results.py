@@ -12,7 +12,6 @@ import io
 import json
 import os
 import platform
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,40 +19,54 @@ from pathlib import Path
 from typing import Any
 
 from desktop.compare.leaderboard import OUTCOMES, Vote
+from desktop.db import Migration, Schema, open_database
 from desktop.engine.fit import system_memory_bytes
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,              -- 'bench' or 'eval'
-    created TEXT NOT NULL,
-    machine TEXT NOT NULL,           -- JSON: cpu, cores, memory, platform, llama.cpp build
-    settings TEXT NOT NULL           -- JSON: reps, n_ctx, reference, text source ...
-);
-CREATE TABLE IF NOT EXISTS results (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    model TEXT NOT NULL,             -- the file's path
-    name TEXT NOT NULL,
-    quant TEXT,
-    size_bytes INTEGER,
-    metrics TEXT NOT NULL            -- JSON: pp_tps, tg_tps ... or ppl, kld_mean ...
-);
-CREATE TABLE IF NOT EXISTS comparisons (
-    id INTEGER PRIMARY KEY,
-    created TEXT NOT NULL,
-    title TEXT NOT NULL,
-    content TEXT NOT NULL            -- JSON: models, sampling, turns with each column's reply
-);
-CREATE TABLE IF NOT EXISTS votes (
-    id INTEGER PRIMARY KEY,
-    created TEXT NOT NULL,
-    category TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    model_a TEXT NOT NULL,
-    model_b TEXT NOT NULL,
-    outcome TEXT NOT NULL
-);
-"""
+COMPARE_SCHEMA = Schema(
+    label="comparison history",
+    fresh="a new comparison history",
+    application_id=0x48545031,  # "HTP1"
+    tables=frozenset({"runs", "results", "comparisons", "votes"}),
+    migrations=(
+        # Before numbered migrations the tables were made IF NOT EXISTS at each open: a file of
+        # that shape is adopted by this first step.
+        Migration(
+            "runs, results, comparisons and votes",
+            (
+                """CREATE TABLE IF NOT EXISTS runs (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL,              -- 'bench' or 'eval'
+                    created TEXT NOT NULL,
+                    machine TEXT NOT NULL,           -- JSON: cpu, cores, memory, platform, llama.cpp build
+                    settings TEXT NOT NULL           -- JSON: reps, n_ctx, reference, text source ...
+                )""",
+                """CREATE TABLE IF NOT EXISTS results (
+                    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    model TEXT NOT NULL,             -- the file's path
+                    name TEXT NOT NULL,
+                    quant TEXT,
+                    size_bytes INTEGER,
+                    metrics TEXT NOT NULL            -- JSON: pp_tps, tg_tps ... or ppl, kld_mean ...
+                )""",
+                """CREATE TABLE IF NOT EXISTS comparisons (
+                    id INTEGER PRIMARY KEY,
+                    created TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    content TEXT NOT NULL            -- JSON: models, sampling, turns with each column's reply
+                )""",
+                """CREATE TABLE IF NOT EXISTS votes (
+                    id INTEGER PRIMARY KEY,
+                    created TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    prompt TEXT NOT NULL,
+                    model_a TEXT NOT NULL,
+                    model_b TEXT NOT NULL,
+                    outcome TEXT NOT NULL
+                )""",
+            ),
+        ),
+    ),
+)
 
 
 def _now() -> str:
@@ -98,14 +111,16 @@ class RunRow:
 
 class CompareStore:
     def __init__(self, db_path: Path) -> None:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(db_path, timeout=10.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        """Raises StorageError (the file untouched) when the history can't be used."""
+        self._db = open_database(db_path, COMPARE_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
+
+    def check_writable(self) -> None:
+        """Raises StorageError now if a run could not be kept (locked, read-only, full)."""
+        with self._db.transaction():
+            pass
 
     # Runs
 
@@ -117,8 +132,7 @@ class CompareStore:
         rows: Sequence[tuple[str, str, str | None, int | None, dict[str, Any]]],
     ) -> int:
         """``rows``: (path, name, quant, size, metrics) for each model measured."""
-        with self._db:
-            self._db.execute("BEGIN")
+        with self._db.transaction():
             cursor = self._db.execute(
                 "INSERT INTO runs (kind, created, machine, settings) VALUES (?, ?, ?, ?)",
                 (kind, _now(), json.dumps(machine), json.dumps(settings)),
@@ -141,7 +155,7 @@ class CompareStore:
             + (" WHERE r.kind = ?" if kind else "")
             + " ORDER BY r.id DESC, x.rowid"
         )
-        rows = self._db.execute(query, (kind,) if kind else ()).fetchall()
+        rows = self._db.rows(query, (kind,) if kind else ())
         return [
             RunRow(
                 int(r[0]),
@@ -178,11 +192,11 @@ class CompareStore:
 
     def comparisons(self) -> list[tuple[int, str, str]]:
         """(id, created, title), newest first."""
-        rows = self._db.execute("SELECT id, created, title FROM comparisons ORDER BY id DESC").fetchall()
+        rows = self._db.rows("SELECT id, created, title FROM comparisons ORDER BY id DESC")
         return [(int(r[0]), r[1], r[2]) for r in rows]
 
     def comparison(self, comparison_id: int) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT content FROM comparisons WHERE id = ?", (comparison_id,)).fetchone()
+        row = self._db.row("SELECT content FROM comparisons WHERE id = ?", (comparison_id,))
         return json.loads(row[0]) if row else None
 
     # Arena
@@ -197,9 +211,7 @@ class CompareStore:
         )
 
     def votes(self) -> list[Vote]:
-        rows = self._db.execute(
-            "SELECT model_a, model_b, outcome, category FROM votes ORDER BY id"
-        ).fetchall()
+        rows = self._db.rows("SELECT model_a, model_b, outcome, category FROM votes ORDER BY id")
         return [Vote(r[0], r[1], r[2], r[3]) for r in rows]
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Literal
+
+from desktop.json_file import read_json, write_json
+
+LABEL = "download queue"
 
 State = Literal["queued", "downloading", "paused", "failed"]
 
@@ -31,14 +32,13 @@ class DownloadItem:
 
 
 def load_queue(path: Path) -> list[DownloadItem]:
-    """A download that was running when Hearth stopped comes back paused: it resumes on request."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
+    """A download that was running when Hearth stopped comes back paused: it resumes on request.
+
+    Raises StorageError when the file can't be read (``save_queue`` then leaves it alone)."""
+    raw = read_json(path, LABEL, list) or []
     names = {f.name for f in fields(DownloadItem)}
     items: list[DownloadItem] = []
-    for entry in raw if isinstance(raw, list) else []:
+    for entry in raw:
         if not isinstance(entry, dict):
             continue
         try:
@@ -53,8 +53,5 @@ def load_queue(path: Path) -> list[DownloadItem]:
 
 
 def save_queue(path: Path, items: list[DownloadItem]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".downloads-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump([asdict(i) for i in items], out, indent=2)
-    Path(tmp).replace(path)
+    """Atomic; raises StorageError (the old file kept) as ``write_json`` does."""
+    write_json(path, [asdict(i) for i in items], LABEL, list)

@@ -9,53 +9,68 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from desktop.db import Database, StorageError, problem_to_json
 from desktop.library.header_cache import HeaderCache
+from desktop.library.library_db import open_library
 from desktop.library.scan import LocalModel, describe_model, model_files, scan_models_dir
 from desktop.library.sources import find_other_apps
 from desktop.paths import HearthPaths, hearth_paths
 from desktop.settings import Settings, load_settings
 
-SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS hidden (path TEXT PRIMARY KEY)",
-    "CREATE TABLE IF NOT EXISTS used (path TEXT PRIMARY KEY, at TEXT NOT NULL)",
-)
-
 
 class Catalog:
-    def __init__(self, paths: HearthPaths | None = None, settings: Settings | None = None) -> None:
+    def __init__(
+        self, paths: HearthPaths | None = None, settings: Settings | None = None, *, tolerant: bool = False
+    ) -> None:
+        """Raises StorageError (the file untouched) when library.sqlite3 can't be used; ``tolerant``:
+        the library is listed without it (no hidden or used list, no header cache), and
+        ``problem`` says why."""
         self.paths = paths or hearth_paths()
         self.settings = settings or load_settings(self.paths)
-        self.paths.library_db.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.paths.library_db, timeout=10.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        for statement in SCHEMA:
-            self._db.execute(statement)
-        self.headers = HeaderCache(self._db)  # creates its own table
+        self.problem: StorageError | None = None
+        self._db: Database | None = None
+        try:
+            self._db = open_library(self.paths.library_db)
+        except StorageError as exc:
+            if not tolerant:
+                raise
+            self.problem = exc
+        self.headers = HeaderCache(self._db)
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
+
+    def _open_db(self) -> Database:
+        if self._db is None:
+            assert self.problem is not None
+            raise self.problem
+        return self._db
 
     # Hidden models
 
     def hide(self, path: Path) -> None:
-        self._db.execute("INSERT OR IGNORE INTO hidden VALUES (?)", (str(path),))
+        self._open_db().execute("INSERT OR IGNORE INTO hidden VALUES (?)", (str(path),))
 
     def hidden(self) -> set[str]:
-        return {row[0] for row in self._db.execute("SELECT path FROM hidden")}
+        if self._db is None:
+            return set()
+        return {row[0] for row in self._db.rows("SELECT path FROM hidden")}
 
     # When each model was last loaded
 
     def mark_used(self, path: Path) -> None:
         stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        self._db.execute("INSERT OR REPLACE INTO used VALUES (?, ?)", (str(path), stamp))
+        self._open_db().execute("INSERT OR REPLACE INTO used VALUES (?, ?)", (str(path), stamp))
 
     def last_used(self) -> dict[str, str]:
-        return {row[0]: row[1] for row in self._db.execute("SELECT path, at FROM used")}
+        if self._db is None:
+            return {}
+        return {row[0]: row[1] for row in self._db.rows("SELECT path, at FROM used")}
 
     # The library
 
@@ -99,10 +114,17 @@ def scan_child_main() -> int:
     """
     import sys
 
-    models = scan_library()
-    paths = hearth_paths()
-    folders = folders_to_watch(load_settings(paths).resolved_models_dir(paths), models)
-    json.dump({"models": [m.to_json() for m in models], "folders": folders}, sys.stdout)
+    catalog = Catalog(tolerant=True)  # a damaged library list must not empty the window's library
+    try:
+        models = catalog.scan()
+    finally:
+        catalog.close()
+    paths = catalog.paths
+    folders = folders_to_watch(catalog.settings.resolved_models_dir(paths), models)
+    out: dict[str, object] = {"models": [m.to_json() for m in models], "folders": folders}
+    if catalog.problem is not None:
+        out["storage_problem"] = problem_to_json(catalog.problem)
+    json.dump(out, sys.stdout)
     return 0
 
 

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from desktop.db import BUSY_TIMEOUT_S, Database, StorageError
 from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
+from desktop.library.library_db import open_library
 
-TABLE = (
-    "CREATE TABLE IF NOT EXISTS headers (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
-    "header TEXT, broken TEXT)"
-)
 _HEADER_FIELDS = [f.name for f in fields(GGUFHeader) if f.name != "fields"]
 # Of the header's fields, the cache keeps what the memory arithmetic needs.
 SHAPE_KEYS = (
@@ -36,25 +33,27 @@ SHAPE_KEYS = (
 
 
 class HeaderCache:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Database | None) -> None:
+        """``db`` None: nothing is kept (the library's file can't be used), every read parses."""
         self._db = db
-        self._db.execute(TABLE)
         self.reads = 0  # files actually parsed (the rest came from the cache)
+        self._writable = True
 
     @classmethod
-    def open(cls, db_path: Path, busy_timeout_s: float = 10.0) -> HeaderCache:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(db_path, timeout=busy_timeout_s, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        return cls(db)
+    def open(cls, db_path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> HeaderCache:
+        """Raises StorageError when the library's file can't be used."""
+        return cls(open_library(db_path, busy_timeout_s))
 
     def read(self, path: Path) -> GGUFHeader:
         """``read_header(path)``, from the cache when this file is the one cached."""
         stat = path.stat()
-        row = self._db.execute(
-            "SELECT header, broken FROM headers WHERE path = ? AND size = ? AND mtime_ns = ?",
-            (str(path), stat.st_size, stat.st_mtime_ns),
-        ).fetchone()
+        row = None
+        if self._db is not None:
+            with contextlib.suppress(StorageError):  # locked or damaged: the file says the same
+                row = self._db.row(
+                    "SELECT header, broken FROM headers WHERE path = ? AND size = ? AND mtime_ns = ?",
+                    (str(path), stat.st_size, stat.st_mtime_ns),
+                )
         if row is not None:
             if row[1] is not None:
                 raise BrokenModel(row[1])
@@ -77,12 +76,18 @@ class HeaderCache:
         return header
 
     def _store(self, path: Path, size: int, mtime_ns: int, header: str | None, broken: str | None) -> None:
-        # Busy past the timeout, or read-only: the header is right, only not kept.
-        with contextlib.suppress(sqlite3.OperationalError):
+        if self._db is None or not self._writable:
+            return
+        try:
             self._db.execute(
                 "INSERT OR REPLACE INTO headers VALUES (?, ?, ?, ?, ?)",
                 (str(path), size, mtime_ns, header, broken),
             )
+        except StorageError:
+            # Busy past the timeout, read-only or full: the header is right, only not kept,
+            # and the next one is not waited for again.
+            self._writable = False
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()

@@ -7,23 +7,11 @@ unchanged since it was verified is taken as verified.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS downloads (
-    path TEXT PRIMARY KEY,
-    repo_id TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    revision TEXT,
-    sha256 TEXT,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    verified TEXT NOT NULL
-)
-"""
+from desktop.library.library_db import open_library
 
 
 @dataclass(frozen=True)
@@ -47,10 +35,8 @@ class Provenance:
 
 class ProvenanceStore:
     def __init__(self, db_path: Path) -> None:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(db_path, timeout=10.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(SCHEMA)
+        """Raises StorageError when the library's file can't be used."""
+        self._db = open_library(db_path)
 
     def close(self) -> None:
         self._db.close()
@@ -74,7 +60,7 @@ class ProvenanceStore:
         )
 
     def get(self, path: Path) -> Provenance | None:
-        row = self._db.execute("SELECT * FROM downloads WHERE path = ?", (str(path),)).fetchone()
+        row = self._db.row("SELECT * FROM downloads WHERE path = ?", (str(path),))
         if row is None:
             return None
         return Provenance(Path(row[0]), row[1], row[2], row[3], row[4], int(row[5]), int(row[6]), row[7])

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, replace
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -11,8 +12,26 @@ from desktop.chats.chat_settings import ChatMode, ChatSettings
 from desktop.chats.rendering import model_label
 from desktop.chats.store import Conversation, ConversationStore, Message, ReplyRecorder
 from desktop.chats.turns import engine_messages, engine_mode
+from desktop.db import StorageError
 from desktop.engine.protocol import EngineError, GenerationStats, ModelLoaded, Sampling
 from desktop.ui.engine_bridge import EngineController, EngineState
+
+P = ParamSpec("P")
+
+
+def _saying_storage_errors(
+    method: Callable[Concatenate[ChatController, P], None],
+) -> Callable[Concatenate[ChatController, P], None]:
+    """A change the history can't take (full, locked, read-only) is a notice, not an exception."""
+
+    def guarded(controller: ChatController, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            method(controller, *args, **kwargs)
+        except StorageError as exc:
+            controller._storage_failed(exc)
+
+    guarded.__doc__ = method.__doc__
+    return guarded
 
 
 class ChatController(QObject):
@@ -39,7 +58,7 @@ class ChatController(QObject):
         # Text that arrived just before the stream paused is saved within half a second too.
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(500)
-        self._flush_timer.timeout.connect(lambda: self._recorder.flush() if self._recorder else None)
+        self._flush_timer.timeout.connect(self._flush)
         self.busy_changed.connect(
             lambda busy: self._flush_timer.start() if busy else self._flush_timer.stop()
         )
@@ -47,6 +66,23 @@ class ChatController(QObject):
         engine.finished.connect(self._on_finished)
         engine.failed.connect(self._on_failed)
         engine.loaded.connect(self._on_loaded)
+
+    def replace_store(self, store: ConversationStore) -> None:
+        """A new history in place of one moved aside."""
+        self._store = store
+        self.conversation = None
+        self.open_latest(None)
+        self.conversations_changed.emit()
+
+    def _storage_failed(self, exc: StorageError) -> None:
+        self.notice.emit("error", str(exc))
+
+    def _flush(self) -> None:
+        if self._recorder is not None:
+            try:
+                self._recorder.flush()
+            except StorageError as exc:  # the reply goes on in memory; saved again at the end
+                self._storage_failed(exc)
 
     @property
     def busy(self) -> bool:
@@ -80,6 +116,7 @@ class ChatController(QObject):
             self._show(conversation)
         return conversation is not None
 
+    @_saying_storage_errors
     def new_chat(self) -> None:
         if self.busy:
             return
@@ -112,12 +149,14 @@ class ChatController(QObject):
 
     # Managing chats
 
+    @_saying_storage_errors
     def rename(self, conversation_id: int, title: str) -> None:
         self._store.rename(conversation_id, title)
         if self.conversation is not None and self.conversation.id == conversation_id:
             self.conversation = self._store.conversation(conversation_id)
         self.conversations_changed.emit()
 
+    @_saying_storage_errors
     def delete(self, conversation_id: int) -> None:
         if self.busy and self.conversation is not None and self.conversation.id == conversation_id:
             return
@@ -127,12 +166,14 @@ class ChatController(QObject):
             self.open_latest(None)
         self.conversations_changed.emit()
 
+    @_saying_storage_errors
     def duplicate(self, conversation_id: int) -> None:
         copy = self._store.duplicate_conversation(conversation_id)
         self.conversations_changed.emit()
         if not self.busy:
             self._show(copy)
 
+    @_saying_storage_errors
     def update_settings(self, system_prompt: str, settings: ChatSettings) -> None:
         if self.conversation is None:
             self.new_chat()
@@ -183,11 +224,16 @@ class ChatController(QObject):
             text = text.strip()
         if not text.strip() or self.busy or not self._ready():
             return False
-        if self.conversation is None:
-            self.new_chat()
-        assert self.conversation is not None
-        message = self._store.add_message(self.conversation.id, "user", text)
-        self.conversation = self._store.conversation(self.conversation.id) or self.conversation
+        try:
+            if self.conversation is None:
+                self.new_chat()
+            assert self.conversation is not None
+            message = self._store.add_message(self.conversation.id, "user", text)
+            self.conversation = self._store.conversation(self.conversation.id) or self.conversation
+        except StorageError as exc:
+            # Not saved, so not sent: the text stays in the box to send again.
+            self._storage_failed(exc)
+            return False
         self.user_message.emit(message)
         if message.content and self._store.message_count(self.conversation.id) == 1:
             self.conversations_changed.emit()  # the first message names the chat
@@ -224,6 +270,7 @@ class ChatController(QObject):
         self._start_reply()
         return True
 
+    @_saying_storage_errors
     def show_branch(self, message_id: int) -> None:
         if self.busy:
             return
@@ -235,7 +282,11 @@ class ChatController(QObject):
         conversation = self._store.conversation(self.conversation.id) or self.conversation
         model_path = self._engine.model.model_path
         history = engine_messages(conversation, self._store.messages(conversation.id))
-        self._recorder = ReplyRecorder(self._store, conversation.id, model=model_path)
+        try:
+            self._recorder = ReplyRecorder(self._store, conversation.id, model=model_path)
+        except StorageError as exc:
+            self._storage_failed(exc)  # the question is kept; regenerate asks it again
+            return
         self.reply_started.emit(self._recorder.message)
         self.busy_changed.emit(True)
         settings = self.settings
@@ -252,7 +303,10 @@ class ChatController(QObject):
 
     def _on_token(self, request_id: str, text: str) -> None:
         if self._recorder is not None and request_id == self._request:
-            self._recorder.add(text)
+            try:
+                self._recorder.add(text)
+            except StorageError as exc:
+                self._storage_failed(exc)
             self.reply_text.emit(text)
 
     def _on_finished(self, stats: GenerationStats) -> None:
@@ -293,11 +347,17 @@ class ChatController(QObject):
     def _end_reply(self, stats: dict[str, object]) -> None:
         recorder = self._recorder
         assert recorder is not None
-        recorder.finish(stats)
         self._recorder = None
         self._request = None
-        finished = self._store.message(recorder.message.id)
-        self.reply_finished.emit(finished, self._store.branching(recorder.message.conversation_id))
+        try:
+            recorder.finish(stats)
+            finished = self._store.message(recorder.message.id)
+            branching = self._store.branching(recorder.message.conversation_id)
+        except StorageError as exc:
+            self._storage_failed(exc)
+            finished = replace(recorder.message, content=recorder.text, complete=True)
+            branching = {}
+        self.reply_finished.emit(finished, branching)
         self.busy_changed.emit(False)
         self.conversations_changed.emit()
 

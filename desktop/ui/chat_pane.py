@@ -36,7 +36,7 @@ class ComposeBox(QPlainTextEdit):
         super().keyPressEvent(event)
 
 
-_NOTICE_STYLE = {
+NOTICE_STYLE = {
     "info": "",
     "warning": "background: #fff4d6; color: #5c4400; border: 1px solid #f0d48a;",
     "error": "background: #fde2e1; color: #7a1512; border: 1px solid #f1a9a5;",
@@ -254,6 +254,12 @@ class ChatPane(QWidget):
         for widget in (self.compose, self.send_button, self.settings_button, self.sidebar, self.transcript):
             widget.setEnabled(False)
 
+    def allow(self) -> None:
+        """Chats are on again (the history was moved aside and a new one opened)."""
+        self.show_notice("info", "")
+        for widget in (self.compose, self.send_button, self.settings_button, self.sidebar, self.transcript):
+            widget.setEnabled(True)
+
     def set_model_status(self, text: str) -> None:
         self.model_status.setText(text)
 
@@ -273,6 +279,6 @@ class ChatPane(QWidget):
     def show_notice(self, level: str, text: str) -> None:
         self.notice.setText(text)
         self.notice.setStyleSheet(
-            f"QLabel#chatNotice {{ {_NOTICE_STYLE.get(level, '')} padding: 6px; border-radius: 4px; }}"
+            f"QLabel#chatNotice {{ {NOTICE_STYLE.get(level, '')} padding: 6px; border-radius: 4px; }}"
         )
         self.notice.setVisible(bool(text))

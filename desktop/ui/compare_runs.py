@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop.chats.rendering import model_label
 from desktop.compare.results import CompareStore, machine_info
+from desktop.db import StorageError
 from desktop.engine.protocol import EngineError, TaskDone, TaskProgress
 from desktop.library.scan import LocalModel
 from desktop.ui.compare_columns import ModelChecklist, beside_checklist
@@ -205,12 +206,16 @@ class SpeedTab(QWidget):
         self._current = None
         self.run_button.setEnabled(True)
         if self._measured:
-            self._store.add_run(
-                "bench",
-                machine_info(self._reported),
-                {"reps": self.reps.value()},
-                [(str(m.path), m.name, m.quant, m.size_bytes, r) for m, r in self._measured],
-            )
+            try:
+                self._store.add_run(
+                    "bench",
+                    machine_info(self._reported),
+                    {"reps": self.reps.value()},
+                    [(str(m.path), m.name, m.quant, m.size_bytes, r) for m, r in self._measured],
+                )
+            except StorageError as exc:  # the figures stay on screen
+                self.progress.set_running(False, f"Measured {len(self._measured)} models, not kept: {exc}")
+                return
             self.run_saved.emit()
         self.progress.set_running(False, f"Measured {len(self._measured)} models; kept in Results.")
 
@@ -405,12 +410,16 @@ class QualityTab(QWidget):
             f"over {base['tokens_scored']:,} tokens"
         )
         self.table_model.set_records(rows)
-        self._store.add_run(
-            "eval",
-            machine_info(event.result),
-            {"n_ctx": self.ctx.value(), "reference": str(reference.path), "text": self._text_source()},
-            measured,
-        )
+        try:
+            self._store.add_run(
+                "eval",
+                machine_info(event.result),
+                {"n_ctx": self.ctx.value(), "reference": str(reference.path), "text": self._text_source()},
+                measured,
+            )
+        except StorageError as exc:  # the scores stay on screen
+            self._end(f"Scored {len(rows)} builds, not kept: {exc}")
+            return
         self.run_saved.emit()
         self._end(f"Scored {len(rows)} builds; kept in Results.")
 

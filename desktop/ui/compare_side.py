@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from desktop.chats.rendering import model_label
 from desktop.compare.leaderboard import Standing, Vote, standings
 from desktop.compare.results import CompareStore
+from desktop.db import StorageError
 from desktop.engine.fit import system_memory_bytes
 from desktop.engine.protocol import ChatMessage, Sampling
 from desktop.library.scan import LocalModel
@@ -255,7 +256,11 @@ class SideBySideTab(QWidget):
             return
         first = next((m.content for m in columns[0].messages if m.role == "user"), "Comparison")
         title = f"{' vs '.join(c.label for c in columns)}: {first[:60]}"
-        self._saved_id = self._store.save_comparison(title, self.content(), self._saved_id)
+        try:
+            self._saved_id = self._store.save_comparison(title, self.content(), self._saved_id)
+        except StorageError as exc:
+            self.status.setText(f"Not saved: {exc}")
+            return
         self.status.setText("Saved.")
 
     def _open_menu(self) -> None:
@@ -424,9 +429,13 @@ class ArenaTab(QWidget):
 
     def vote(self, outcome: str) -> None:
         a, b = self.runner.columns
-        self._store.add_vote(
-            Vote(a.model_path, b.model_path, outcome, self.category.currentText()), self._prompt
-        )
+        try:
+            self._store.add_vote(
+                Vote(a.model_path, b.model_path, outcome, self.category.currentText()), self._prompt
+            )
+        except StorageError as exc:  # the vote can be cast again once the history takes it
+            self.reveal.setText(f"The vote was not kept: {exc}")
+            return
         for button in self.votes:
             button.setEnabled(False)
         self.area.views[0].title.setText(f"A: {model_label(a.model_path)}")

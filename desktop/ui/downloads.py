@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
+from desktop.db import StorageError
 from desktop.hub.download_queue import DownloadItem, load_queue, save_queue
 from desktop.units import format_bytes, format_duration
 
@@ -88,6 +89,7 @@ class DownloadManager(QObject):
     failed = Signal(str)  # message
     cancelled = Signal()
     busy_changed = Signal(bool)
+    storage_problem = Signal(object)  # StorageError: the queue's file can't be read or written
 
     _progress = Signal(object)
     _outcome = Signal(object)
@@ -96,7 +98,11 @@ class DownloadManager(QObject):
         super().__init__(parent)
         self._queue_file = queue_file
         self.model = DownloadsModel(self)
-        self.model.set_items(load_queue(queue_file))
+        self.problem: StorageError | None = None
+        try:
+            self.model.set_items(load_queue(queue_file))
+        except StorageError as exc:
+            self.problem = exc  # said by the window once it is built
         self._job: DownloadProcess | None = None
         self._running: DownloadItem | None = None
         self._pausing = False
@@ -200,4 +206,8 @@ class DownloadManager(QObject):
         self._start_next()
 
     def _save(self) -> None:
-        save_queue(self._queue_file, self.model.items)
+        try:
+            save_queue(self._queue_file, self.model.items)
+        except StorageError as exc:  # the queue goes on in memory
+            self.problem = exc
+            self.storage_problem.emit(exc)

@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QFileSystemWatcher, QObject, QProcess, QTimer, Signal
 
 from desktop.childproc import child_argv
+from desktop.db import StorageError, problem_from_json
 from desktop.library.catalog import SCAN_SUBCOMMAND
 from desktop.library.scan import LocalModel
 from desktop.ui.library_model import LocalModelsModel
@@ -22,6 +23,7 @@ WATCH_DELAY_MS = 700  # a burst of changes (a copy, an unpacked folder) gives on
 class Library(QObject):
     refreshed = Signal()
     error = Signal(str)
+    storage_problem = Signal(object)  # StorageError: library.sqlite3 can't be used; None: it can again
 
     def __init__(self, models_dir: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -31,6 +33,7 @@ class Library(QObject):
         self._scan.finished.connect(self._scanned)
         self._again = False
         self._last_output = b""
+        self.problem: StorageError | None = None
         self._watcher = QFileSystemWatcher(self)
         self._watched: set[str] = set()
         self._delay = QTimer(self)
@@ -63,10 +66,16 @@ class Library(QObject):
                 if models != self.model.records():
                     self.model.set_records(models)
                 self._watch(data["folders"])
+                self._problem(problem_from_json(data.get("storage_problem")))
         self.refreshed.emit()
         if self._again:
             self._again = False
             self.refresh()
+
+    def _problem(self, problem: StorageError | None) -> None:
+        if str(problem or "") != str(self.problem or ""):  # said once, not at every rescan
+            self.problem = problem
+            self.storage_problem.emit(problem)
 
     def _watch(self, folders: list[str]) -> None:
         wanted = set(folders)

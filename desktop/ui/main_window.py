@@ -17,12 +17,14 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QSplitter,
+    QVBoxLayout,
     QWidget,
 )
 
 from desktop import __version__
 from desktop.chats.export import to_json, to_markdown
-from desktop.chats.store import Branching, Conversation, ConversationStore, Message, NewerHistory, SearchHit
+from desktop.chats.store import Branching, Conversation, ConversationStore, Message, SearchHit
+from desktop.db import StorageError
 from desktop.engine.protocol import ModelLoaded
 from desktop.hub.quants import QuantChoice
 from desktop.hub.token import save_token
@@ -32,7 +34,7 @@ from desktop.library.importing import ImportRefused, import_model
 from desktop.library.scan import LocalModel, describe_model
 from desktop.library.verify import Verdict, verify_model
 from desktop.paths import HearthPaths
-from desktop.settings import Settings, save_settings
+from desktop.settings import Settings
 from desktop.ui.chat_controller import ChatController, model_label
 from desktop.ui.chat_pane import ChatPane
 from desktop.ui.chat_settings_dialog import ChatSettingsDialog
@@ -44,6 +46,7 @@ from desktop.ui.hub_browser import HubBrowser
 from desktop.ui.jobs import JobRunner
 from desktop.ui.library_bridge import Library
 from desktop.ui.library_pane import LibraryPane
+from desktop.ui.window_storage import WindowStorage
 from desktop.units import format_bytes, format_count
 
 if TYPE_CHECKING:  # both load when first opened (the compare tools bring pyqtgraph)
@@ -79,13 +82,9 @@ class MainWindow(QMainWindow):
         self._closed = False
         self.compare_window: CompareWindow | None = None  # made when first opened
 
-        try:
-            self.store = ConversationStore(context.paths.chats_db)
-            self.history_refused: str | None = None
-        except NewerHistory as exc:
-            # Models and the Hub stay usable; chats stay off, so nothing is written anywhere.
-            self.store = ConversationStore(Path(":memory:"))
-            self.history_refused = str(exc)
+        self.storage = WindowStorage(self)
+        self.storage_notices = self.storage.notices
+        self.store = self.storage.open_history()
         self.engine = EngineController(self)
         self.library = Library(context.models_dir, self)
         self.hub = HubBrowser(self)
@@ -106,7 +105,13 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.storage_notices)
+        column.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
 
         self.engine_status = QLabel(f"Engine: {EngineState.EMPTY.value}")
         self.engine_status.setAccessibleName("Engine status")
@@ -127,8 +132,7 @@ class MainWindow(QMainWindow):
         self.hub.show_starters()
         self.chat.open_latest(context.settings.last_conversation_id)
         self._conversations_changed()
-        if self.history_refused:
-            self.chat_pane.refuse(self.history_refused)
+        self.storage.window_built()
 
     # Construction
 
@@ -399,7 +403,7 @@ class MainWindow(QMainWindow):
         """Its GGUF files are listed in place, and it is rescanned with the library."""
         if str(folder) not in self.context.settings.watched_folders:
             self.context.settings.watched_folders.append(str(folder))
-            save_settings(self.context.settings, self.context.paths)
+            self.storage.save_settings(self.context.settings)
         self.library.refresh()
 
     def verify(self, model: LocalModel) -> None:
@@ -451,7 +455,7 @@ class MainWindow(QMainWindow):
 
     def apply_engine_settings(self, chosen: Settings) -> None:
         self.context.settings = chosen
-        save_settings(chosen, self.context.paths)
+        self.storage.save_settings(chosen)
         self.engine.set_idle_minutes(chosen.unload_after_minutes)
         self.statusBar().showMessage("Engine settings saved: they apply the next time a model loads.", 5000)
 
@@ -647,7 +651,7 @@ class MainWindow(QMainWindow):
     def set_offline(self, offline: bool) -> None:
         """The setting is saved at once: the download and engine processes read it too."""
         self.context.settings.offline = offline
-        save_settings(self.context.settings, self.context.paths)
+        self.storage.save_settings(self.context.settings)
         self.offline_action.setChecked(offline)
         discover = self.library_pane.discover
         if offline:
@@ -805,11 +809,16 @@ class MainWindow(QMainWindow):
             self._conversations_changed()
         super().changeEvent(event)
 
-    def open_compare(self) -> CompareWindow:
+    def open_compare(self) -> CompareWindow | None:
+        """None when the comparison history can't be used (a notice says why)."""
         if self.compare_window is None:
             from desktop.ui.compare_window import CompareWindow  # its charts load with it, not at start
 
-            window = CompareWindow(self.context.paths, self.context.settings, self.context.models_dir)
+            try:
+                window = CompareWindow(self.context.paths, self.context.settings, self.context.models_dir)
+            except StorageError as exc:
+                self.storage.show(exc, "Compare is off until then.", self.open_compare)
+                return None
             window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             window.library_changed.connect(self.library.refresh)
             window.destroyed.connect(lambda: setattr(self, "compare_window", None))
@@ -853,7 +862,7 @@ class MainWindow(QMainWindow):
         self.hub.shutdown()
         self._jobs.wait()
         self.library.wait()
-        save_settings(s, self.context.paths)
+        self.storage.save_settings(s)
         self.store.close()
         self._closed = True
         super().closeEvent(event)
