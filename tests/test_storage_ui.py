@@ -134,11 +134,14 @@ def test_a_message_typed_on_a_full_disk_stays_in_the_box(
     qtbot.waitUntil(lambda: "is full" in pane.notice.text())
     assert pane.compose.toPlainText() == "Please remember this long question"
     assert not window.chat.busy
+    # The narrow pane has a short line; the window-wide banner names the file.
+    assert f"The disk holding {path} is full" in banner_text(window, path)
     screenshot(window, "storage-full-mid-chat.png")
     (small_disk / "filler").unlink()
     with qtbot.waitSignal(window.chat.reply_finished, timeout=30_000):
         qtbot.mouseClick(pane.send_button, Qt.MouseButton.LeftButton)
     assert pane.compose.toPlainText() == ""
+    assert path not in window.storage_notices.banners  # saved again: the banner went
     messages = ConversationStore(path).messages(window.chat.conversation.id)  # type: ignore[union-attr]
     assert [m.content for m in messages if m.role == "user"][-1] == "Please remember this long question"
 
@@ -153,6 +156,7 @@ def test_a_locked_history_is_said_in_words_and_the_message_kept(
     qtbot.mouseClick(pane.send_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "in use by another program" in pane.notice.text())
     assert pane.compose.toPlainText() == "Hello there" and not window.chat.busy
+    assert "stayed locked" in banner_text(window, hearth_paths().chats_db)
 
 
 def test_a_read_only_history_opens_the_window_with_chats_off(

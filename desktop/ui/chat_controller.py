@@ -34,6 +34,14 @@ def _saying_storage_errors(
     return guarded
 
 
+_SHORT_REASON = {
+    "full": "the disk is full",
+    "locked": "the chat history is in use by another program",
+    "read_only": "the chat history is read-only",
+    "damaged": "the chat history can't be written",
+}
+
+
 class ChatController(QObject):
     conversation_shown = Signal(object, list, object)  # Conversation, list[Message], branching
     conversations_changed = Signal()  # the list of chats (titles, order) changed
@@ -42,6 +50,8 @@ class ChatController(QObject):
     reply_text = Signal(str)
     reply_finished = Signal(object, object)  # Message with stats, branching (dict[int, Branching])
     notice = Signal(str, str)  # level ("info", "warning", "error"), text
+    storage_problem = Signal(object)  # StorageError: the history could not take a change
+    history_saved = Signal()  # a whole reply was saved: earlier storage problems are over
     busy_changed = Signal(bool)
     context_used = Signal(int, int)  # tokens in use, context size (0: unknown)
 
@@ -75,7 +85,14 @@ class ChatController(QObject):
         self.conversations_changed.emit()
 
     def _storage_failed(self, exc: StorageError) -> None:
-        self.notice.emit("error", str(exc))
+        # The pane is narrow: a short line there, the whole message (path, what to do) in the
+        # window's banner.
+        self.notice.emit(
+            "error",
+            f"Not saved: {_SHORT_REASON.get(exc.kind, _SHORT_REASON['damaged'])}. "
+            "What could not be saved stays on screen; the notice at the top says more.",
+        )
+        self.storage_problem.emit(exc)
 
     def _flush(self) -> None:
         if self._recorder is not None:
@@ -357,6 +374,8 @@ class ChatController(QObject):
             self._storage_failed(exc)
             finished = replace(recorder.message, content=recorder.text, complete=True)
             branching = {}
+        else:
+            self.history_saved.emit()
         self.reply_finished.emit(finished, branching)
         self.busy_changed.emit(False)
         self.conversations_changed.emit()

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 CHATS_OFF = "Chats are off until then."
 QUEUE_KEPT = "The download queue is kept until Hearth closes."
+CHANGES_KEPT = "Nothing saved before is lost, and what could not be saved stays on screen."
 
 
 class WindowStorage:
@@ -49,6 +50,8 @@ class WindowStorage:
         self.show(window.downloads.problem, QUEUE_KEPT)
         window.downloads.storage_problem.connect(lambda exc: self.show(exc, QUEUE_KEPT))
         window.library.storage_problem.connect(self.library_problem)
+        window.chat.storage_problem.connect(lambda exc: self.show(exc, CHANGES_KEPT))
+        window.chat.history_saved.connect(self.history_saved)
 
     def show(
         self, problem: StorageError | None, consequence: str, reopen: Callable[[], object] | None = None
@@ -62,6 +65,11 @@ class WindowStorage:
         else:
             consequence = "Hidden models and when each was last used are off; every model is listed."
             self.show(problem, consequence, self._window.library.refresh)
+
+    def history_saved(self) -> None:
+        """A reply was saved: a banner about an earlier failed save no longer holds."""
+        if self.history_problem is None:
+            self.notices.clear(self._window.context.paths.chats_db)
 
     def reopen_history(self) -> None:
         window = self._window
