@@ -353,7 +353,9 @@ def test_offline_switch_and_token(qtbot, open_window, fake_hub: FakeHub, monkeyp
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("hf_valid_test_token", True))
     try:
         window.token_action.trigger()
-        qtbot.waitUntil(lambda: "Signed in to the Hub as tester" in window.statusBar().currentMessage())
+        qtbot.waitUntil(
+            lambda: "Signed in to the Hub as tester" in window.statusBar().currentMessage(), timeout=15_000
+        )
     finally:
         for name in (constants.HF_TOKEN_PATH, constants.HF_STORED_TOKENS_PATH):
             Path(name).unlink(missing_ok=True)

@@ -445,7 +445,8 @@ class MainWindow(QMainWindow):
             self._offer_conversation_model()
             return
         count = self.library.model.rowCount()
-        self.statusBar().showMessage(f"{count} model{'s' if count != 1 else ''} in the library", 4000)
+        if not self.statusBar().currentMessage():  # a routine count never hides news being read
+            self.statusBar().showMessage(f"{count} model{'s' if count != 1 else ''} in the library", 4000)
         self._offer_conversation_model()
 
     def edit_engine_settings(self) -> None:
