@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from desktop import __version__
-from desktop.chats.export import to_json, to_markdown
+from desktop.chats.export import export_text
 from desktop.chats.store import ConversationStore
 from desktop.cli_unix import Interrupted, end_streamed_line
 from desktop.db import StorageError
@@ -349,10 +349,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         messages = store.messages(conversation.id)
     finally:
         store.close()
-    if args.format == "json":
-        _print_json(to_json(conversation, messages))
-    else:
-        sys.stdout.write(to_markdown(conversation, messages))
+    text = export_text(conversation, messages, args.format)
+    # UTF-8 whatever the terminal's encoding, so a redirect gives the app's export byte for byte.
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
     return 0
 
 

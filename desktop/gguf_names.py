@@ -43,6 +43,16 @@ def shard_filename(shard: ShardName, number: int) -> str:
     return f"{shard.stem}-{number:05d}-of-{shard.count:05d}.gguf"
 
 
+def model_name(path: str) -> str:
+    """The one name Hearth shows for a model file: its file name without `.gguf` or a shard's
+    `-00001-of-00003` (a path from any system, as stored in a chat, or a bare name)."""
+    filename = path.replace("\\", "/").rsplit("/", 1)[-1]
+    shard = parse_shard(filename)
+    if shard is not None:
+        return shard.stem
+    return filename[: -len(".gguf")] if is_gguf(filename) else filename
+
+
 def is_gguf(filename: str) -> bool:
     return filename.lower().endswith(".gguf")
 

@@ -191,6 +191,39 @@ def test_context_limit_stop_then_drop_oldest_turns(qtbot, ready_window) -> None:
     assert "oldest messages left out to fit" in pane.transcript.plain_text()
 
 
+def test_the_app_and_hearth_export_write_the_same_bytes(qtbot, open_window, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import run_env
+
+    store = ConversationStore(hearth_paths().chats_db)
+    chat = store.create_conversation(
+        model="/models/Qwen-7B-Q4_K_M-00001-of-00002.gguf", system_prompt="Sé breve."
+    )
+    store.add_message(chat.id, "user", "Naïve café — 東京? 🙂")
+    store.add_message(
+        chat.id, "assistant", "Oui: «déjà vu».", model="C:\\models\\Qwen-7B-Q4_K_M-00001-of-00002.gguf"
+    )
+    store.close()
+    window = open_window()
+    for fmt, suffix in (("json", ".json"), ("md", ".md")):
+        path = tmp_path / f"chat{suffix}"
+        window.export_chat(chat.id, path)
+        cli = subprocess.run(
+            [sys.executable, "-m", "desktop", "export", str(chat.id), "--format", fmt],
+            capture_output=True,
+            env={**run_env(), "PYTHONIOENCODING": "latin-1"},  # a terminal that is not UTF-8
+            timeout=60,
+        )
+        assert cli.returncode == 0, cli.stderr
+        assert cli.stdout == path.read_bytes()
+    text = (tmp_path / "chat.json").read_text(encoding="utf-8")
+    assert "東京" in text and "\\u" not in text  # UTF-8, not escapes
+    # One name for a model everywhere: the library's, without the shard suffix.
+    assert "## Assistant (Qwen-7B-Q4_K_M)" in (tmp_path / "chat.md").read_text(encoding="utf-8")
+
+
 def test_search_open_rename_duplicate_delete_and_export(
     qtbot, open_window, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -121,4 +121,4 @@ def test_duplicate_and_export(tmp_path: Path) -> None:
     assert [(m["role"], m["content"]) for m in data["messages"]] == [("user", "Hi"), ("assistant", "Hello!")]
     assert set(data["messages"][0]) == {"role", "content", "created", "model", "stats"}
     md = to_markdown(conversation, store.messages(chat.id))
-    assert md.startswith("# Hi\n") and "## You\n\nHi\n" in md and "## Assistant (tiny.gguf)\n\nHello!" in md
+    assert md.startswith("# Hi\n") and "## You\n\nHi\n" in md and "## Assistant (tiny)\n\nHello!" in md

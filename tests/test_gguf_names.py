@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.gguf_names import ShardName, is_projector, parse_shard, quant_from_name
+from desktop.gguf_names import ShardName, is_projector, model_name, parse_shard, quant_from_name
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,18 @@ def test_shards() -> None:
     assert parse_shard("Big-Q8_0.gguf") is None
     assert parse_shard("Big-00004-of-00003.gguf") is None
     assert is_projector("sub/mmproj-F16.gguf")
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/models/owner/Qwen3-8B-Q4_K_M.gguf", "Qwen3-8B-Q4_K_M"),
+        ("C:\\models\\Big-Q8_0-00001-of-00003.gguf", "Big-Q8_0"),
+        ("Tiny.GGUF", "Tiny"),
+        ("notes.txt", "notes.txt"),
+    ],
+)
+def test_one_name_for_a_model_whatever_the_path(path: str, name: str) -> None:
+    from desktop.chats.rendering import model_label  # the window's label is the same name
+
+    assert model_name(path) == name == model_label(path)

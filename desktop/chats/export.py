@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Literal
 
 from desktop.chats.store import Conversation, Message
+from desktop.gguf_names import model_name
+
+ExportFormat = Literal["md", "json"]
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
 
@@ -52,6 +56,14 @@ def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
     for m in messages:
         who = ROLE_NAMES.get(m.role, m.role)
         if m.role == "assistant" and m.model:
-            who = f"{who} ({m.model.rsplit('/', 1)[-1]})"
+            who = f"{who} ({model_name(m.model)})"
         lines += [f"## {who}", "", m.content.rstrip(), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def export_text(conversation: Conversation, messages: list[Message], fmt: ExportFormat) -> str:
+    """The one export every front end writes, as UTF-8: the window's file and `hearth export`'s
+    output of the same conversation are the same bytes."""
+    if fmt == "json":
+        return json.dumps(to_json(conversation, messages), indent=2, ensure_ascii=False) + "\n"
+    return to_markdown(conversation, messages)

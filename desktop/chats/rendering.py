@@ -21,6 +21,7 @@ from pygments.util import ClassNotFound
 
 from desktop.chats.reasoning import split_reasoning
 from desktop.chats.store import Branching, Message
+from desktop.gguf_names import model_name
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,7 @@ class Theme:
 
 
 def model_label(path: str | None) -> str:
-    if not path:
-        return "No model"
-    name = path.replace("\\", "/").rsplit("/", 1)[-1]
-    return name[: -len(".gguf")] if name.lower().endswith(".gguf") else name
+    return model_name(path) if path else "No model"
 
 
 def stats_line(stats: dict[str, Any] | None) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.engine.fit import ModelShape, memory_needed
-from desktop.gguf_names import is_gguf, is_projector, parse_shard, quant_from_name, shard_filename
+from desktop.gguf_names import is_gguf, is_projector, model_name, parse_shard, quant_from_name, shard_filename
 from desktop.library.architectures import is_known_architecture
 from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
 
@@ -57,11 +57,6 @@ class LocalModel:
 def model_id_for(path: Path) -> str:
     """Stable while the file stays where it is, and short enough to type."""
     return hashlib.sha1(str(path.absolute()).encode()).hexdigest()[:10]
-
-
-def _display_name(path: Path) -> str:
-    shard = parse_shard(path.name)
-    return shard.stem if shard else path.name[: -len(".gguf")]
 
 
 def _repo_id(models_dir: Path, path: Path) -> str | None:
@@ -116,7 +111,7 @@ def describe_model(
         reason = str(exc)
     return LocalModel(
         id=model_id_for(path),
-        name=name or _display_name(path),
+        name=name or model_name(path.name),
         path=path,
         source=source,
         repo_id=repo_id or (_repo_id(models_dir, path) if models_dir else None),

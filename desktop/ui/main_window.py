@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import __version__
-from desktop.chats.export import to_json, to_markdown
+from desktop.chats.export import export_text
 from desktop.chats.store import Branching, Conversation, ConversationStore, Message, SearchHit
 from desktop.db import StorageError
 from desktop.engine.protocol import ModelLoaded
@@ -577,14 +577,9 @@ class MainWindow(QMainWindow):
         if conversation is None:
             return
         messages = self.store.messages(conversation_id)
-        if path.suffix.lower() == ".json":
-            import json
-
-            text = json.dumps(to_json(conversation, messages), indent=2, ensure_ascii=False) + "\n"
-        else:
-            text = to_markdown(conversation, messages)
+        text = export_text(conversation, messages, "json" if path.suffix.lower() == ".json" else "md")
         try:
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(text.encode("utf-8"))
         except OSError as exc:
             QMessageBox.warning(self, "Export chat", f"Could not write {path}: {exc.strerror or exc}")
             return
