@@ -11,10 +11,10 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from desktop.clock import utc_stamp
 from desktop.db import BUSY_TIMEOUT_S, Database, Migration, Schema, StorageError, open_database
 
 # Each migration is a name and its statements, run in one transaction; the schema's number
@@ -124,10 +124,6 @@ def fts_query(text: str) -> str:
     return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 @dataclass(frozen=True)
 class Conversation:
     id: int
@@ -198,7 +194,7 @@ class ConversationStore:
         system_prompt: str = "",
         settings: dict[str, Any] | None = None,
     ) -> Conversation:
-        stamp = now_iso()
+        stamp = utc_stamp("milliseconds")
         with self._db.transaction() as db:
             cur = db.execute(
                 "INSERT INTO conversations (title, model, created, updated, system_prompt, settings) "
@@ -245,7 +241,7 @@ class ConversationStore:
         original = self.conversation(conversation_id)
         if original is None:
             raise KeyError(conversation_id)
-        stamp = now_iso()
+        stamp = utc_stamp("milliseconds")
         title = f"{original.title} (copy)"
         with self._db.transaction() as db:
             cur = db.execute(
@@ -322,7 +318,7 @@ class ConversationStore:
                 "INSERT INTO presets (name, system_prompt, updated) VALUES (?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET system_prompt = excluded.system_prompt, "
                 "updated = excluded.updated",
-                (name, system_prompt, now_iso()),
+                (name, system_prompt, utc_stamp("milliseconds")),
             )
         return Preset(name, system_prompt)
 
@@ -343,7 +339,7 @@ class ConversationStore:
         parent_id: int | object | None = _LATEST,
     ) -> Message:
         """Adds a message after ``parent_id`` (default: the end of the branch on screen) and shows it."""
-        stamp = now_iso()
+        stamp = utc_stamp("milliseconds")
         with self._db.transaction() as db:
             parent = self._leaf(conversation_id) if parent_id is _LATEST else parent_id
             cur = db.execute(

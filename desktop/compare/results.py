@@ -14,10 +14,10 @@ import os
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from desktop.clock import utc_stamp
 from desktop.compare.leaderboard import OUTCOMES, Vote
 from desktop.db import Migration, Schema, open_database
 from desktop.engine.fit import system_memory_bytes
@@ -67,10 +67,6 @@ COMPARE_SCHEMA = Schema(
         ),
     ),
 )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def machine_info(task_result: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -135,7 +131,7 @@ class CompareStore:
         with self._db.transaction():
             cursor = self._db.execute(
                 "INSERT INTO runs (kind, created, machine, settings) VALUES (?, ?, ?, ?)",
-                (kind, _now(), json.dumps(machine), json.dumps(settings)),
+                (kind, utc_stamp(), json.dumps(machine), json.dumps(settings)),
             )
             run_id = int(cursor.lastrowid or 0)
             self._db.executemany(
@@ -181,7 +177,7 @@ class CompareStore:
         if comparison_id is None:
             cursor = self._db.execute(
                 "INSERT INTO comparisons (created, title, content) VALUES (?, ?, ?)",
-                (_now(), title, json.dumps(content)),
+                (utc_stamp(), title, json.dumps(content)),
             )
             return int(cursor.lastrowid or 0)
         self._db.execute(
@@ -207,7 +203,7 @@ class CompareStore:
         self._db.execute(
             "INSERT INTO votes (created, category, prompt, model_a, model_b, outcome)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (_now(), vote.category, prompt, vote.model_a, vote.model_b, vote.outcome),
+            (utc_stamp(), vote.category, prompt, vote.model_a, vote.model_b, vote.outcome),
         )
 
     def votes(self) -> list[Vote]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
+from desktop.clock import utc_stamp
 from desktop.db import Database, StorageError, problem_to_json
 from desktop.library.header_cache import HeaderCache
 from desktop.library.library_db import open_library
@@ -64,8 +64,7 @@ class Catalog:
     # When each model was last loaded
 
     def mark_used(self, path: Path) -> None:
-        stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        self._open_db().execute("INSERT OR REPLACE INTO used VALUES (?, ?)", (str(path), stamp))
+        self._open_db().execute("INSERT OR REPLACE INTO used VALUES (?, ?)", (str(path), utc_stamp()))
 
     def last_used(self) -> dict[str, str]:
         if self._db is None:

@@ -8,9 +8,9 @@ unchanged since it was verified is taken as verified.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
+from desktop.clock import utc_stamp
 from desktop.library.library_db import open_library
 
 
@@ -55,7 +55,7 @@ class ProvenanceStore:
                 sha256,
                 stat.st_size,
                 stat.st_mtime_ns,
-                datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                utc_stamp(),
             ),
         )
 
