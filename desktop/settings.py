@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -105,3 +106,27 @@ def save_settings(settings: Settings, paths: HearthPaths | None = None) -> None:
     """Atomic; raises StorageError (the old file kept) on a full or read-only disk, or when the
     file there could not be read."""
     write_json((paths or hearth_paths()).settings_file, asdict(settings), LABEL, dict)
+
+
+class SettingsStore:
+    """The running app's one settings record. Whoever keeps a part of the app alive across a
+    change (the compare window's engines, the engine's idle timer) reads ``current`` when it
+    acts, or subscribes: a change replaces the record and tells every listener."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._current = settings
+        self._listeners: list[Callable[[Settings], None]] = []
+
+    @property
+    def current(self) -> Settings:
+        return self._current
+
+    def replace(self, settings: Settings) -> None:
+        self._current = settings
+        for listener in list(self._listeners):
+            listener(settings)
+
+    def subscribe(self, listener: Callable[[Settings], None]) -> Callable[[], None]:
+        """Calls ``listener`` with each new record; returns what ends that."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None

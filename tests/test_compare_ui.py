@@ -90,6 +90,27 @@ def test_side_by_side_streams_columns_continues_saves_and_reopens(qtbot, compare
     assert "And dogs?" in side.area.views[1].view.toPlainText()
 
 
+def test_engine_settings_changed_while_compare_is_open_reach_its_models(qtbot, compare) -> None:
+    from dataclasses import replace
+
+    from desktop.ui.compare_window import GEOMETRY_KEY
+
+    window, win = compare
+    window.apply_engine_settings(replace(window.context.settings, load_context=256, batch_size=128))
+    side = win.side
+    _check(side.models, "tiny-llama-F32", "Wide-Q4_K_M")
+    side.sampling.max_tokens.setValue(2)
+    side.prompt.text.setPlainText("Hi")
+    qtbot.mouseClick(side.prompt.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not side.runner.busy, timeout=60_000)
+    assert side.runner._engines
+    for engine in side.runner._engines:
+        assert engine.model is not None and (engine.model.n_ctx, engine.model.n_batch) == (256, 128)
+    win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)  # qtbot closes it again at the end
+    win.close()  # its size is kept in the settings in use now, not in the record replaced
+    assert GEOMETRY_KEY in window.context.settings.extra
+
+
 def test_models_that_fit_together_can_answer_at_the_same_time(qtbot, compare) -> None:
     _window, win = compare
     side = win.side

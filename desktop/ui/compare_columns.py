@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from desktop.chats.rendering import MessageRenderer, model_label
 from desktop.engine.protocol import ChatMessage, EngineError, GenerationStats, ModelLoaded, Sampling
 from desktop.library.scan import LocalModel
-from desktop.settings import Settings
+from desktop.settings import SettingsStore
 from desktop.ui.chat_transcript import theme_from
 from desktop.ui.engine_bridge import EngineController
 from desktop.units import format_bytes
@@ -179,7 +179,7 @@ class ColumnsRunner(QObject):
     finished = Signal()
     failed = Signal(str)
 
-    def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
+    def __init__(self, settings: SettingsStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._settings = settings
         self._engines: list[EngineController] = []
@@ -239,7 +239,7 @@ class ColumnsRunner(QObject):
         if engine.model is not None and engine.model.model_path == column.model_path:
             self._ask(engine_index)
         else:
-            engine.load(self._settings.load_options(column.model_path))
+            engine.load(self._settings.current.load_options(column.model_path))  # as set now
 
     def _on_loaded(self, engine_index: int, _loaded: ModelLoaded) -> None:
         if engine_index not in self._current:

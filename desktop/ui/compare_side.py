@@ -29,7 +29,7 @@ from desktop.db import StorageError
 from desktop.engine.fit import system_memory_bytes
 from desktop.engine.protocol import ChatMessage, Sampling
 from desktop.library.scan import LocalModel
-from desktop.settings import Settings
+from desktop.settings import SettingsStore
 from desktop.ui.compare_columns import Column, ColumnsRunner, ModelChecklist, ReplyColumn, beside_checklist
 from desktop.ui.record_table import record_table
 from desktop.ui.table_model import Column as TableColumn
@@ -141,7 +141,7 @@ class ColumnsArea(QSplitter):
 
 
 class SideBySideTab(QWidget):
-    def __init__(self, settings: Settings, store: CompareStore, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: SettingsStore, store: CompareStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._store = store
         self._saved_id: int | None = None
@@ -323,7 +323,7 @@ class ArenaTab(QWidget):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: SettingsStore,
         store: CompareStore,
         parent: QWidget | None = None,
         choose: Callable[[list[LocalModel]], list[LocalModel]] | None = None,

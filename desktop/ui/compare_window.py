@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 from desktop.compare.results import CompareStore
 from desktop.library.scan import LocalModel
 from desktop.paths import HearthPaths
-from desktop.settings import Settings
+from desktop.settings import SettingsStore
 from desktop.ui.compare_results import ResultsTab
 from desktop.ui.compare_runs import QualityTab, SpeedTab
 from desktop.ui.compare_side import ArenaTab, SideBySideTab
@@ -24,7 +24,7 @@ class CompareWindow(QMainWindow):
     library_changed = Signal()  # a quant was made: the library should be scanned again
 
     def __init__(
-        self, paths: HearthPaths, settings: Settings, models_dir: Path, parent: QWidget | None = None
+        self, paths: HearthPaths, settings: SettingsStore, models_dir: Path, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Compare models — Hearth")
@@ -72,7 +72,7 @@ class CompareWindow(QMainWindow):
             lambda _i: self.results.refresh() if self.tabs.currentWidget() is self.results else None
         )
 
-        geometry = settings.extra.get(GEOMETRY_KEY)
+        geometry = settings.current.extra.get(GEOMETRY_KEY)
         if not (isinstance(geometry, str) and self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))):
             self.resize(1200, 780)
 
@@ -88,7 +88,7 @@ class CompareWindow(QMainWindow):
         return dialog
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._settings.extra[GEOMETRY_KEY] = bytes(self.saveGeometry().toBase64().data()).decode()
+        self._settings.current.extra[GEOMETRY_KEY] = bytes(self.saveGeometry().toBase64().data()).decode()
         for runner in (self.side.runner, self.arena.runner):
             runner.stop()
             runner.shutdown()

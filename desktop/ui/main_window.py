@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +33,7 @@ from desktop.library.importing import ImportRefused, import_model
 from desktop.library.scan import LocalModel, describe_model
 from desktop.library.verify import Verdict, verify_model
 from desktop.paths import HearthPaths
-from desktop.settings import Settings
+from desktop.settings import Settings, SettingsStore
 from desktop.ui.chat_controller import ChatController, model_label
 from desktop.ui.chat_pane import ChatPane
 from desktop.ui.chat_settings_dialog import ChatSettingsDialog
@@ -58,10 +57,14 @@ def _duration(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
-@dataclass
 class AppContext:
-    paths: HearthPaths
-    settings: Settings
+    def __init__(self, paths: HearthPaths, settings: Settings) -> None:
+        self.paths = paths
+        self.settings_store = SettingsStore(settings)
+
+    @property
+    def settings(self) -> Settings:
+        return self.settings_store.current
 
     @property
     def models_dir(self) -> Path:
@@ -455,7 +458,7 @@ class MainWindow(QMainWindow):
             self.apply_engine_settings(dialog.chosen())
 
     def apply_engine_settings(self, chosen: Settings) -> None:
-        self.context.settings = chosen
+        self.context.settings_store.replace(chosen)
         self.storage.save_settings(chosen)
         self.engine.set_idle_minutes(chosen.unload_after_minutes)
         self.statusBar().showMessage("Engine settings saved: they apply the next time a model loads.", 5000)
@@ -811,7 +814,9 @@ class MainWindow(QMainWindow):
             from desktop.ui.compare_window import CompareWindow  # its charts load with it, not at start
 
             try:
-                window = CompareWindow(self.context.paths, self.context.settings, self.context.models_dir)
+                window = CompareWindow(
+                    self.context.paths, self.context.settings_store, self.context.models_dir
+                )
             except StorageError as exc:
                 self.storage.show(exc, "Compare is off until then.", self.open_compare)
                 return None
