@@ -46,17 +46,13 @@ def _record(
     reported: dict[str, Any],
 ) -> None:
     """Keeps the run in the history the app's Results show."""
-    from desktop.compare.results import CompareStore, machine_info
+    from desktop.compare.recording import keep_run
+    from desktop.compare.results import CompareStore
     from desktop.paths import hearth_paths
 
     store = CompareStore(hearth_paths().compare_db)
     try:
-        store.add_run(
-            kind,
-            machine_info(reported),
-            settings,
-            [(str(m.path), m.name, m.quant, m.size_bytes, metrics) for m, metrics in measured],
-        )
+        keep_run(store, kind, settings, measured, reported)
     finally:
         store.close()
 
@@ -76,6 +72,8 @@ def _check_history() -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     import statistics
 
+    from desktop.compare.recording import bench_metrics
+
     models = [resolve_model(ref) for ref in args.models]
     _check_history()
     rows = []
@@ -83,9 +81,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result: dict[str, Any] = {}
     for model in models:
         result = _run_task("bench", args.json, model=str(model.path), reps=args.reps)
-        measured.append(
-            (model, {k: v for k, v in result.items() if k not in ("model", "build_info", "devices")})
-        )
+        measured.append((model, bench_metrics(result)))
         rows.append(
             {
                 "model": model.name,
@@ -119,6 +115,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from desktop.compare.recording import QUALITY_TEXT, quality_metrics, reference_summary
     from desktop.compare.reference_text import reference_text
 
     reference = resolve_model(args.reference)
@@ -151,10 +148,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "reference": str(reference.path),
             "text": args.text or "the reference's own writing",
         },
-        [
-            (m, {**p["scores"], "seconds": p["seconds"]})
-            for m, p in zip(models, result["passes"], strict=True)
-        ],
+        [(m, quality_metrics(p)) for m, p in zip(models, result["passes"], strict=True)],
         result,
     )
     rows = []
@@ -174,18 +168,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         _print_json(rows)
         return 0
     base = result["reference"]["scores"]
-    print(f"reference {reference.name}: perplexity {base['ppl']:.4f} over {base['tokens_scored']:,} tokens")
+    print(f"reference {reference_summary(reference.name, base)}")
     _table(
-        [
-            (
-                r["model"],
-                f"{r['ppl']:.4f}",
-                f"{r['kld_mean']:.5f}",
-                f"{100 * r['top1_agreement']:.2f}%",
-                f"{100 * r['delta_p_mean']:+.3f}%",
-            )
-            for r in rows
-        ],
+        [(r["model"], *(text(r[key]) for key, text in QUALITY_TEXT.items())) for r in rows],
         ("MODEL", "PPL", "KLD", "SAME TOP", "ΔP"),
     )
     return 0

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from desktop.compare.evaluation import evaluate
+from desktop.compare.results import CompareStore
 from desktop.library.scan import describe_model
+from desktop.paths import hearth_paths
 from tests.test_cli import hearth
 from tests.test_compare_eval import N_CTX, _text
 
@@ -89,5 +91,10 @@ def test_bench_measures_each_model(tiny_model: Path, wide_quants: dict[str, Path
         assert row["reps"] == 2
         assert row["pp_tps"] > 0 and row["tg_tps"] > 0 and row["ttft_ms"] > 0 and row["load_ms"] > 0
         assert row["peak_rss_bytes"] > 10 * 1024 * 1024
+    store = CompareStore(hearth_paths().compare_db)
+    kept = store.history("bench")
+    store.close()
+    assert len(kept) == 2 and kept[0].machine["llama_cpp"]
+    assert all(not {"model", "build_info", "devices"} & set(r.metrics) and r.metrics["tg_tps"] for r in kept)
     broken = hearth("bench", "/nonexistent.gguf")
     assert broken.returncode == 1 and broken.stderr.startswith("error: ")

@@ -206,6 +206,10 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
 
     win.tabs.setCurrentWidget(results)
     assert results.table_model.rowCount() == 4
+    # kept as `hearth bench` and `hearth eval` keep them: the engine's facts go with the run
+    for row in win.store.history():
+        assert not {"model", "build_info", "devices"} & set(row.metrics), row.metrics
+        assert row.machine["llama_cpp"] and ("tg_tps" in row.metrics or "seconds" in row.metrics)
     # one point a build, named by its quant, at its newest speed and quality figures
     points = {label: (x, y) for label, x, y in chart_points(win.store.history(), "kld_mean", "tg_tps")}
     assert set(points) == {"Q8_0", "Q4_K_M"} and points["Q8_0"][1] < points["Q4_K_M"][1]

@@ -27,7 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.chats.rendering import model_label
-from desktop.compare.results import CompareStore, machine_info
+from desktop.compare.recording import (
+    QUALITY_TEXT,
+    bench_metrics,
+    keep_run,
+    quality_metrics,
+    reference_summary,
+)
+from desktop.compare.results import CompareStore
 from desktop.db import StorageError
 from desktop.engine.protocol import EngineError, TaskDone, TaskProgress
 from desktop.library.scan import LocalModel
@@ -180,9 +187,8 @@ class SpeedTab(QWidget):
         if self._current is None:
             return
         self._reported = event.result
-        row = {k: v for k, v in event.result.items() if k not in ("build_info", "devices")}
-        self._measured.append((self._current, row))
-        self.table_model.append_records([row])
+        self._measured.append((self._current, bench_metrics(event.result)))
+        self.table_model.append_records([{**bench_metrics(event.result), "model": str(self._current.path)}])
         self._next()
 
     def _failed(self, error: EngineError) -> None:
@@ -207,12 +213,7 @@ class SpeedTab(QWidget):
         self.run_button.setEnabled(True)
         if self._measured:
             try:
-                self._store.add_run(
-                    "bench",
-                    machine_info(self._reported),
-                    {"reps": self.reps.value()},
-                    [(str(m.path), m.name, m.quant, m.size_bytes, r) for m, r in self._measured],
-                )
+                keep_run(self._store, "bench", {"reps": self.reps.value()}, self._measured, self._reported)
             except StorageError as exc:  # the figures stay on screen
                 self.progress.set_running(False, f"Measured {len(self._measured)} models, not kept: {exc}")
                 return
@@ -224,17 +225,15 @@ class SpeedTab(QWidget):
 
 
 def _quality_columns() -> list[Column[dict[str, Any]]]:
+    def figure(title: str, key: str) -> Column[dict[str, Any]]:
+        return Column(title, lambda r: QUALITY_TEXT[key](r[key]), lambda r: r[key], numeric=True)
+
     return [
         Column("Model", lambda r: model_label(r["model"])),
-        Column("Perplexity", lambda r: f"{r['ppl']:.4f}", lambda r: r["ppl"], numeric=True),
-        Column("KL divergence", lambda r: f"{r['kld_mean']:.5f}", lambda r: r["kld_mean"], numeric=True),
-        Column(
-            "Same top",
-            lambda r: f"{100 * r['top1_agreement']:.2f}%",
-            lambda r: r["top1_agreement"],
-            numeric=True,
-        ),
-        Column("Δp", lambda r: f"{100 * r['delta_p_mean']:+.3f}%", lambda r: r["delta_p_mean"], numeric=True),
+        figure("Perplexity", "ppl"),
+        figure("KL divergence", "kld_mean"),
+        figure("Same top", "top1_agreement"),
+        figure("Δp", "delta_p_mean"),
         Column("Tokens", lambda r: f"{r['tokens_scored']:,}", lambda r: r["tokens_scored"], numeric=True),
     ]
 
@@ -398,25 +397,17 @@ class QualityTab(QWidget):
         if self._running is None:
             return
         reference, models = self._running
-        rows = []
-        measured = []
-        for model, scored in zip(models, event.result["passes"], strict=True):
-            row = {"model": str(model.path), **scored["scores"], "seconds": scored["seconds"]}
-            rows.append(row)
-            measured.append((str(model.path), model.name, model.quant, model.size_bytes, row))
-        base = event.result["reference"]["scores"]
-        self.summary.setText(
-            f"{model_label(str(reference.path))}: perplexity {base['ppl']:.4f} "
-            f"over {base['tokens_scored']:,} tokens"
-        )
+        measured = [(m, quality_metrics(p)) for m, p in zip(models, event.result["passes"], strict=True)]
+        rows = [{"model": str(m.path), **metrics} for m, metrics in measured]
+        self.summary.setText(reference_summary(reference.name, event.result["reference"]["scores"]))
         self.table_model.set_records(rows)
         try:
-            self._store.add_run(
-                "eval",
-                machine_info(event.result),
-                {"n_ctx": self.ctx.value(), "reference": str(reference.path), "text": self._text_source()},
-                measured,
-            )
+            settings = {
+                "n_ctx": self.ctx.value(),
+                "reference": str(reference.path),
+                "text": self._text_source(),
+            }
+            keep_run(self._store, "eval", settings, measured, event.result)
         except StorageError as exc:  # the scores stay on screen
             self._end(f"Scored {len(rows)} builds, not kept: {exc}")
             return

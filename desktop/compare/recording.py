@@ -1,0 +1,51 @@
+"""What a speed or quality run keeps in the comparison history, and how its figures read: one
+place for the window's Compare tools and ``hearth bench``/``hearth eval``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from desktop.compare.results import CompareStore, machine_info
+from desktop.library.scan import LocalModel
+
+# The quality figures as both front ends show them (the window's table, the CLI's columns).
+QUALITY_TEXT: dict[str, Callable[[float], str]] = {
+    "ppl": lambda v: f"{v:.4f}",
+    "kld_mean": lambda v: f"{v:.5f}",
+    "top1_agreement": lambda v: f"{100 * v:.2f}%",
+    "delta_p_mean": lambda v: f"{100 * v:+.3f}%",
+}
+
+_ENGINE_FACTS = ("model", "build_info", "devices")  # kept once for the run, not in each result
+
+
+def bench_metrics(result: dict[str, Any]) -> dict[str, Any]:
+    """A bench task's result as kept for its model (the machine's facts go with the run)."""
+    return {k: v for k, v in result.items() if k not in _ENGINE_FACTS}
+
+
+def quality_metrics(scored: dict[str, Any]) -> dict[str, Any]:
+    """One pass of an eval task (a model's scores against the reference) as kept for it."""
+    return {**scored["scores"], "seconds": scored["seconds"]}
+
+
+def reference_summary(name: str, scores: dict[str, Any]) -> str:
+    return f"{name}: perplexity {scores['ppl']:.4f} over {scores['tokens_scored']:,} tokens"
+
+
+def keep_run(
+    store: CompareStore,
+    kind: str,
+    settings: dict[str, Any],
+    measured: Sequence[tuple[LocalModel, dict[str, Any]]],
+    reported: dict[str, Any],
+) -> int:
+    """Keeps a run with the facts its figures depend on (this machine, the llama.cpp build and
+    devices the engine reported). Raises StorageError when the history can't take it."""
+    return store.add_run(
+        kind,
+        machine_info(reported),
+        settings,
+        [(str(m.path), m.name, m.quant, m.size_bytes, metrics) for m, metrics in measured],
+    )
