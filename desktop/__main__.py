@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return child_main(args[1], args[2])
 
     if args and not args[0].startswith("-platform"):
-        from desktop.cli_unix import run_as_unix_tool
+        from desktop.cli.unix import run_as_unix_tool
 
         return run_as_unix_tool(lambda: _run_cli(args))
 
@@ -50,7 +50,7 @@ def _run_cli(args: list[str]) -> int:
     from desktop.logs import setup_logging
 
     setup_logging()
-    from desktop.cli import run_cli
+    from desktop.cli.main import run_cli
 
     return run_cli(args)
 

@@ -9,7 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from desktop.cli import CommandFailed, _print_json, _table, model_row, resolve_model
+from desktop.cli.models import resolve_model
+from desktop.cli.output import CommandFailed, model_row, positive_int, print_json, table
 from desktop.engine.client import EngineClient, EngineFailure
 from desktop.engine.protocol import TaskDone
 from desktop.library.scan import LocalModel
@@ -95,9 +96,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
     _record("bench", {"reps": args.reps}, measured, result)
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
-    _table(
+    table(
         [
             (
                 r["model"],
@@ -165,11 +166,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     base = result["reference"]["scores"]
     print(f"reference {reference_summary(reference.name, base)}")
-    _table(
+    table(
         [(r["model"], *(text(r[key]) for key, text in QUALITY_TEXT.items())) for r in rows],
         ("MODEL", "PPL", "KLD", "SAME TOP", "ΔP"),
     )
@@ -205,7 +206,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
             partial_path(target).unlink(missing_ok=True)
     made = next((m for m in scan_library() if m.path == target), None)
     if args.json:
-        _print_json(model_row(made) if made else {"path": str(target)})
+        print_json(model_row(made) if made else {"path": str(target)})
     else:
         print(f"{target} ({format_bytes(target.stat().st_size)})")
     return 0
@@ -213,16 +214,15 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
 def add_commands(command: Any) -> None:
     """Registers the three commands with ``desktop.cli.build_parser``'s ``command`` helper."""
-    from desktop.cli import _positive_int
 
     p = command("bench", cmd_bench, "Measure models' speed on this machine (llama-bench style).")
     p.add_argument("models", nargs="+", metavar="MODEL", help="paths or ids from `hearth list`")
-    p.add_argument("--reps", type=_positive_int, default=3)
+    p.add_argument("--reps", type=positive_int, default=3)
     p = command("eval", cmd_eval, "Score quants against a reference: perplexity, KL divergence, same top.")
     p.add_argument("models", nargs="+", metavar="MODEL", help="paths or ids from `hearth list`")
     p.add_argument("--reference", required=True, metavar="REF", help="the highest-precision build")
     p.add_argument("--text", metavar="FILE", help="text to score on (default: the reference's own writing)")
-    p.add_argument("--ctx", type=_positive_int, default=512, help="tokens a chunk (default 512)")
+    p.add_argument("--ctx", type=positive_int, default=512, help="tokens a chunk (default 512)")
     p = command("quantize", cmd_quantize, "Make another quant of an F16, BF16 or Q8_0 model.")
     p.add_argument("source", metavar="SRC", help="a path or an id from `hearth list`")
     p.add_argument("type", metavar="TYPE", help="Q4_K_M, Q5_K_M, Q8_0, …")

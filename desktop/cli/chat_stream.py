@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from desktop.chats.store import ReplyRecorder
-from desktop.cli_unix import end_streamed_line, held_interrupts
+from desktop.cli.unix import end_streamed_line, held_interrupts
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import GenerationStats
 
