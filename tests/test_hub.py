@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from desktop.gguf_names import is_projector
+from desktop.hub.describe import describe_hub_error
 from desktop.hub.download import (
     AlreadyDownloading,
     DownloadError,
@@ -17,7 +18,7 @@ from desktop.hub.download import (
     pull,
 )
 from desktop.hub.download_process import DownloadOutcome, DownloadProcess
-from desktop.hub.errors import HubError, describe_hub_error
+from desktop.hub.errors import HubError
 from desktop.hub.files import list_files
 from desktop.hub.search import search_models
 from desktop.library.provenance import ProvenanceStore

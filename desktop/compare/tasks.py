@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.compare import evaluation, quantize, speed
+from desktop.engine.chat_template import build_prompt
 from desktop.engine.hardware import peak_rss_bytes, physical_cores
 from desktop.engine.llama_log import LlamaLog
 from desktop.engine.protocol import ChatMessage, LoadOptions, ModelLoaded
@@ -80,8 +81,6 @@ def run_bench(
     cancelled: Callable[[], bool],
     load: Callable[[LoadOptions], tuple[Any, ModelLoaded]],
 ) -> dict[str, Any]:
-    from desktop.engine.worker import build_prompt
-
     model = str(command["model"])
     reps = max(1, int(command.get("reps", 3)))
     n_prompt = int(command.get("n_prompt", speed.N_PROMPT))

@@ -28,6 +28,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from jinja2.visitor import NodeTransformer
 
+from desktop.chats.reasoning import answer_only, template_handles_reasoning
 from desktop.engine import template_budget as tb
 from desktop.engine.protocol import ChatMessage
 
@@ -249,3 +250,31 @@ def render_prompt(
     fallback, stops = FALLBACKS[name]
     text = _render(fallback, messages, add_generation_prompt, bos_token=bos_token, eos_token=eos_token)
     return RenderedPrompt(text, f"fallback:{name}", stops, f"{note}; Hearth is using the {name} format.")
+
+
+def build_prompt(
+    llm: Any,
+    template: str | None,
+    architecture: str | None,
+    messages: list[ChatMessage],
+    add_generation_prompt: bool = True,
+) -> tuple[RenderedPrompt, bool]:
+    """The exact prompt text for ``messages``, and whether the engine adds BOS in front of it."""
+    model = llm._model
+    bos_text = model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
+    eos_text = model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
+    if not template_handles_reasoning(template):
+        # Thinking stays out of later prompts unless the template decides what to keep.
+        messages = [
+            ChatMessage(m.role, answer_only(m.content)) if m.role == "assistant" else m for m in messages
+        ]
+    prompt = render_prompt(
+        messages,
+        template=template,
+        architecture=architecture,
+        bos_token=bos_text,
+        eos_token=eos_text,
+        add_generation_prompt=add_generation_prompt,
+    )
+    add_bos = bool(model.add_bos_token()) and not (bos_text and prompt.text.startswith(bos_text))
+    return prompt, add_bos

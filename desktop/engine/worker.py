@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from desktop.chats.chat_settings import recommended_sampling
-from desktop.chats.reasoning import MARKERS, answer_only, template_handles_reasoning
+from desktop.chats.reasoning import MARKERS
 from desktop.childproc import Event, ParentLink
 from desktop.engine import heap_limit, native
-from desktop.engine.chat_template import RenderedPrompt, render_prompt
+from desktop.engine.chat_template import RenderedPrompt, build_prompt, render_prompt
 from desktop.engine.devices import load_backends
 from desktop.engine.fit import ModelShape, auto_context, plan_offload, retry_layers, system_memory_bytes
 from desktop.engine.hardware import peak_rss_bytes, physical_cores, reset_peak_rss
@@ -213,34 +213,6 @@ class _StopFilter:
     def flush(self) -> str:
         out, self._pending = self._pending, ""
         return out
-
-
-def build_prompt(
-    llm: Any,
-    template: str | None,
-    architecture: str | None,
-    messages: list[ChatMessage],
-    add_generation_prompt: bool = True,
-) -> tuple[RenderedPrompt, bool]:
-    """The exact prompt text for ``messages``, and whether the engine adds BOS in front of it."""
-    model = llm._model
-    bos_text = model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
-    eos_text = model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
-    if not template_handles_reasoning(template):
-        # Thinking stays out of later prompts unless the template decides what to keep.
-        messages = [
-            ChatMessage(m.role, answer_only(m.content)) if m.role == "assistant" else m for m in messages
-        ]
-    prompt = render_prompt(
-        messages,
-        template=template,
-        architecture=architecture,
-        bos_token=bos_text,
-        eos_token=eos_text,
-        add_generation_prompt=add_generation_prompt,
-    )
-    add_bos = bool(model.add_bos_token()) and not (bos_text and prompt.text.startswith(bos_text))
-    return prompt, add_bos
 
 
 class Worker:

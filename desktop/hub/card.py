@@ -7,7 +7,8 @@ from pathlib import Path
 
 from desktop.hub import load_huggingface_hub
 from desktop.hub.api import hub_api, hub_endpoint
-from desktop.hub.errors import HubError, describe_hub_error
+from desktop.hub.describe import describe_hub_error
+from desktop.hub.errors import HubError
 from desktop.hub.files import check_repo_id
 from desktop.hub.limits import answer_limits
 from desktop.paths import hearth_paths

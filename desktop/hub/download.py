@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 from desktop.hub import load_huggingface_hub
 from desktop.hub.api import ensure_reachable, hub_endpoint
-from desktop.hub.errors import HubError, describe_hub_error
+from desktop.hub.describe import describe_hub_error
+from desktop.hub.errors import HubError
 from desktop.hub.files import HubFile, RepoFiles, check_repo_id, list_files
 from desktop.hub.limits import ServerMisbehaved, answer_limits, download_limits
 from desktop.hub.quants import QuantChoice, group_quants

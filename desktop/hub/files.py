@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from desktop.gguf_names import quant_from_name
 from desktop.hub.api import hub_api
-from desktop.hub.errors import HubError, describe_hub_error
+from desktop.hub.describe import describe_hub_error
+from desktop.hub.errors import HubError
 from desktop.hub.limits import answer_limits
 from desktop.safe_text import name_problem, printable
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from desktop.engine.fit import Fit, fit_verdict, memory_needed
 from desktop.hub.api import hub_api
-from desktop.hub.errors import describe_hub_error
+from desktop.hub.describe import describe_hub_error
 from desktop.hub.limits import answer_limits
 from desktop.safe_text import printable
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from desktop.hub import load_huggingface_hub
 from desktop.hub.api import ensure_reachable, hub_endpoint
-from desktop.hub.errors import HubError, describe_hub_error
+from desktop.hub.describe import describe_hub_error
+from desktop.hub.errors import HubError
 from desktop.hub.limits import answer_limits
 
 

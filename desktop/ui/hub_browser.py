@@ -18,7 +18,8 @@ from desktop.engine.devices import (
 from desktop.engine.fit import system_memory_bytes
 from desktop.hub.api import prepare_http
 from desktop.hub.card import RepoCard, card_markdown, load_card
-from desktop.hub.errors import HubError, describe_hub_error
+from desktop.hub.describe import describe_hub_error
+from desktop.hub.errors import HubError
 from desktop.hub.quants import QuantReport, quant_report
 from desktop.hub.search import SORT_KEYS, HubModel, SearchFilters, SortKey, search_models
 from desktop.hub.starters import starters_for
