@@ -1,20 +1,16 @@
-"""The download queue as Qt: a list model, one download running at a time, and its actions."""
+"""The download queue in the window: its list model, and the queue's news as signals."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
+from desktop.app.downloads import DownloadQueue, QueueEvents
 from desktop.db import StorageError
-from desktop.hub.download_queue import DownloadItem, load_queue, save_queue
+from desktop.hub.download_queue import DownloadItem
 from desktop.units import format_bytes, format_duration
-
-if TYPE_CHECKING:
-    # The download code is imported when a download starts or is cancelled, not with the window.
-    from desktop.hub.download import DownloadProgress
-    from desktop.hub.download_process import DownloadOutcome, DownloadProcess
 
 Index = QModelIndex | QPersistentModelIndex
 ItemRole = Qt.ItemDataRole.UserRole + 1
@@ -40,6 +36,8 @@ def status_text(item: DownloadItem) -> str:
 
 
 class DownloadsModel(QAbstractListModel):
+    """The queue's items as a list view shows them (a copy of the list, kept in step)."""
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.items: list[DownloadItem] = []
@@ -63,7 +61,7 @@ class DownloadsModel(QAbstractListModel):
 
     def set_items(self, items: list[DownloadItem]) -> None:
         self.beginResetModel()
-        self.items = items
+        self.items = list(items)
         self.endResetModel()
 
     def append(self, item: DownloadItem) -> None:
@@ -83,7 +81,8 @@ class DownloadsModel(QAbstractListModel):
 
 
 class DownloadManager(QObject):
-    """Runs the queue in order, one download at a time; pauses keep partial data for a resume."""
+    """The window's side of the download queue (desktop.app.downloads): its list model and
+    its news as signals, on the GUI thread."""
 
     finished = Signal(str)  # path in the library
     failed = Signal(str)  # message
@@ -91,123 +90,30 @@ class DownloadManager(QObject):
     busy_changed = Signal(bool)
     storage_problem = Signal(object)  # StorageError: the queue's file can't be read or written
 
-    _progress = Signal(object)
-    _outcome = Signal(object)
+    _deliver = Signal(object)  # a report from a download's thread, run on the GUI thread
 
     def __init__(self, queue_file: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._queue_file = queue_file
         self.model = DownloadsModel(self)
-        self.problem: StorageError | None = None
-        try:
-            self.model.set_items(load_queue(queue_file))
-        except StorageError as exc:
-            self.problem = exc  # said by the window once it is built
-        self._job: DownloadProcess | None = None
-        self._running: DownloadItem | None = None
-        self._pausing = False
-        self._progress.connect(self._on_progress)
-        self._outcome.connect(self._on_outcome)
-
-    def enqueue(self, repo_id: str, wanted: str, label: str, total_bytes: int | None) -> DownloadItem | None:
-        """None when the same thing is already in the queue."""
-        if any(i.repo_id == repo_id and i.wanted == wanted for i in self.model.items):
-            return None
-        item = DownloadItem(repo_id, wanted, label, total_bytes)
-        self.model.append(item)
-        self._save()
-        self._start_next()
-        return item
-
-    def pause(self, item: DownloadItem) -> None:
-        if item is self._running and self._job is not None:
-            self._pausing = True
-            self._job.cancel(keep_partial=True)
-        elif item.state == "queued":
-            item.state = "paused"
-            self.model.changed(item)
-            self._save()
-
-    def resume(self, item: DownloadItem) -> None:
-        if item.state in ("paused", "failed"):
-            item.state, item.error = "queued", None
-            self.model.changed(item)
-            self._save()
-            self._start_next()
-
-    def cancel(self, item: DownloadItem) -> None:
-        if item is self._running and self._job is not None:
-            self._pausing = False
-            self._job.cancel(keep_partial=False)  # the outcome removes it
-            return
-        self.model.remove(item)
-        self._save()
-        from desktop.hub.download_process import discard_partials
-
-        discard_partials(item.repo_id, item.wanted)
-        self.cancelled.emit()
-
-    def shutdown(self) -> None:
-        """Closing the app pauses the running download; it resumes after a restart."""
-        job, item = self._job, self._running
-        if job is not None and item is not None:
-            self._pausing = True
-            job.cancel(keep_partial=True)
-            job.wait(5)
-            item.state = "paused"
-        self._save()
-
-    def _start_next(self) -> None:
-        if self._job is not None:
-            return
-        item = next((i for i in self.model.items if i.state == "queued"), None)
-        if item is None:
-            self.busy_changed.emit(False)
-            return
-        item.state, item.bytes_per_second = "downloading", 0.0
-        self._running = item
-        self._pausing = False
-        self.model.changed(item)
-        self._save()
-        self.busy_changed.emit(True)
-        from desktop.hub.download_process import DownloadProcess
-
-        self._job = DownloadProcess(
-            item.repo_id, item.wanted, on_progress=self._progress.emit, on_finished=self._outcome.emit
+        self._deliver.connect(lambda run: run())
+        events = QueueEvents(
+            added=self.model.append,
+            removed=self.model.remove,
+            changed=self.model.changed,
+            finished=self.finished.emit,
+            failed=self.failed.emit,
+            cancelled=self.cancelled.emit,
+            busy_changed=self.busy_changed.emit,
+            storage_problem=self.storage_problem.emit,
         )
+        self.queue = DownloadQueue(queue_file, events, self._deliver.emit)
+        self.model.set_items(self.queue.items)
+        self.enqueue = self.queue.enqueue
+        self.pause = self.queue.pause
+        self.resume = self.queue.resume
+        self.cancel = self.queue.cancel
+        self.shutdown = self.queue.shutdown
 
-    def _on_progress(self, progress: DownloadProgress) -> None:
-        item = self._running
-        if item is None:
-            return
-        item.done_bytes = progress.done_bytes
-        item.total_bytes = progress.total_bytes or item.total_bytes
-        item.bytes_per_second = progress.bytes_per_second
-        self.model.changed(item)
-
-    def _on_outcome(self, outcome: DownloadOutcome) -> None:
-        item, self._running, self._job = self._running, None, None
-        if item is not None:
-            if outcome.path is not None:
-                self.model.remove(item)
-                self.finished.emit(str(outcome.path))
-            elif outcome.cancelled and self._pausing:
-                item.state, item.bytes_per_second = "paused", 0.0
-                self.model.changed(item)
-            elif outcome.cancelled:
-                self.model.remove(item)
-                self.cancelled.emit()
-            else:
-                item.state, item.error, item.bytes_per_second = "failed", outcome.error, 0.0
-                self.model.changed(item)
-                self.failed.emit(outcome.error or "The download failed.")
-        self._pausing = False
-        self._save()
-        self._start_next()
-
-    def _save(self) -> None:
-        try:
-            save_queue(self._queue_file, self.model.items)
-        except StorageError as exc:  # the queue goes on in memory
-            self.problem = exc
-            self.storage_problem.emit(exc)
+    @property
+    def problem(self) -> StorageError | None:
+        return self.queue.problem
