@@ -129,6 +129,10 @@ class EngineController(QObject):
         self._set_state(EngineState.LOADING)
         self._client.load(options)
 
+    def ready(self) -> bool:
+        """A model is loaded and nothing is running: a chat can start."""
+        return self._state == EngineState.READY and self.model is not None
+
     def chat(
         self,
         messages: list[ChatMessage],

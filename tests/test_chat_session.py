@@ -1,0 +1,124 @@
+"""A conversation without a window (desktop.app.chat_session): the real engine worker behind a
+small blocking port, the real store; what the window's ChatController adapts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.app.chat_session import ChatSession, SessionEvents
+from desktop.chats.chat_settings import ChatSettings
+from desktop.chats.store import ConversationStore
+from desktop.engine.client import EngineClient
+from desktop.engine.protocol import (
+    ChatMessage,
+    EngineError,
+    GenerationStats,
+    LoadOptions,
+    ModelLoaded,
+    Sampling,
+    TokenEvent,
+)
+
+
+class ClientEngine:
+    """The engine as a command-line front end holds it: an EngineClient, its events pumped
+    into the session on this thread."""
+
+    def __init__(self, client: EngineClient) -> None:
+        self.client = client
+        self.model: ModelLoaded | None = None
+        self.request: str | None = None
+
+    def ready(self) -> bool:
+        return self.model is not None and self.request is None
+
+    def chat(self, messages: list[ChatMessage], sampling: Sampling, *, context_policy: str, mode: str) -> str:
+        self.request = self.client.chat(messages, sampling, context_policy=context_policy, mode=mode)
+        return self.request
+
+    def cancel(self) -> None:
+        if self.request is not None:
+            self.client.cancel(self.request)
+
+    def pump(self, session: ChatSession) -> None:
+        """Until the reply ends."""
+        while self.request is not None:
+            event = self.client.next_event(60)
+            assert event is not None, "the engine did not answer"
+            if isinstance(event, TokenEvent):
+                session.on_token(event.request_id, event.text)
+            elif isinstance(event, GenerationStats):
+                self.request = None
+                session.on_finished(event)
+            elif isinstance(event, EngineError):
+                self.request = None
+                session.on_failed(event)
+
+
+@pytest.fixture
+def engine(model_cache: Callable[..., Path]) -> Iterator[ClientEngine]:
+    client = EngineClient()
+    port = ClientEngine(client)
+    client.load(LoadOptions(str(model_cache("tiny-chat.gguf", sampling=(("temp", 0.6),)))))
+    port.model = client.wait_loaded()
+    yield port
+    client.shutdown()
+
+
+def test_a_conversation_sends_streams_saves_and_regenerates(engine: ClientEngine, tmp_path: Path) -> None:
+    news: list[tuple[str, object]] = []
+
+    def note(kind: str) -> Callable[..., None]:
+        return lambda *args: news.append((kind, args[0] if args else None))
+
+    store = ConversationStore(tmp_path / "chats.sqlite3")
+    session = ChatSession(
+        store,
+        engine,
+        SessionEvents(
+            user_message=note("user"),
+            reply_started=note("started"),
+            reply_text=note("text"),
+            reply_finished=note("finished"),
+            notice=note("notice"),
+            busy_changed=note("busy"),
+        ),
+    )
+    session.open_latest(None)  # a new chat
+    assert engine.model is not None
+    session.on_loaded(engine.model)
+    assert session.recommended == {"temperature": pytest.approx(0.6)}
+    session.update_settings("Be brief.", ChatSettings(sampling={"max_tokens": 6}))
+
+    assert session.send("Hello there")
+    assert session.busy and not session.send("Another")  # one reply at a time
+    engine.pump(session)
+    assert news[-1] == ("busy", False)
+    kinds = [kind for kind, _ in news if kind != "notice"]
+    assert kinds[:3] == ["user", "started", "busy"] and kinds.count("finished") == 1
+    streamed = "".join(str(text) for kind, text in news if kind == "text")
+    assert session.conversation is not None
+    saved = store.messages(session.conversation.id)
+    assert [m.role for m in saved] == ["user", "assistant"] and saved[1].content == streamed
+    assert saved[1].stats is not None and saved[1].stats["completion_tokens"] == 6
+
+    assert session.regenerate()  # a new reply; the first stays as a branch
+    engine.pump(session)
+    again = store.messages(session.conversation.id)
+    assert [m.role for m in again] == ["user", "assistant"] and again[1].id != saved[1].id
+    assert store.branching(session.conversation.id)  # two replies to choose between
+    store.close()
+
+
+def test_without_a_model_nothing_is_sent_and_it_says_so(engine: ClientEngine, tmp_path: Path) -> None:
+    notices: list[str] = []
+    engine.model = None
+    store = ConversationStore(tmp_path / "chats.sqlite3")
+    session = ChatSession(store, engine, SessionEvents(notice=lambda level, text: notices.append(text)))
+    assert not session.send("Hello")
+    assert notices == ["Load a model from the library first (select it, then Load)."]
+    assert session.conversation is None or not store.messages(session.conversation.id)
+    store.close()
