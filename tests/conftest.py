@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -93,6 +94,30 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch, model_cache: Callable[..., Path]) 
     hub.add_repo("someone/not-gguf", downloads=999999, tags=["safetensors"])
     yield hub
     hub.stop()
+
+
+@pytest.fixture
+def tmpfs() -> Iterator[Callable[..., Path]]:
+    """``tmpfs(folder, size, read_only=False)`` mounts a file system of ``size`` bytes there:
+    a disk that really fills up or refuses writes (root bypasses file permissions, so a
+    read-only file is not enough). Unmounted after the test; where mounting is not allowed
+    (not root), the test is skipped saying so. .ci/run runs as root, so these tests run there."""
+    mounted: list[Path] = []
+
+    def mount(folder: Path, size: int, *, read_only: bool = False) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        options = f"size={size}" + (",ro" if read_only else "")
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            pytest.skip(f"a full or read-only disk needs mount -t tmpfs (root): {result.stderr.strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def run_env() -> dict[str, str]:

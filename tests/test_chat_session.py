@@ -21,6 +21,7 @@ from desktop.engine.protocol import (
     Sampling,
     TokenEvent,
 )
+from tests.news import News
 
 
 class ClientEngine:
@@ -69,11 +70,8 @@ def engine(model_cache: Callable[..., Path]) -> Iterator[ClientEngine]:
 
 
 def test_a_conversation_sends_streams_saves_and_regenerates(engine: ClientEngine, tmp_path: Path) -> None:
-    news: list[tuple[str, object]] = []
-
-    def note(kind: str) -> Callable[..., None]:
-        return lambda *args: news.append((kind, args[0] if args else None))
-
+    news = News()
+    note = news.note
     store = ConversationStore(tmp_path / "chats.sqlite3")
     session = ChatSession(
         store,
@@ -97,7 +95,7 @@ def test_a_conversation_sends_streams_saves_and_regenerates(engine: ClientEngine
     assert session.busy and not session.send("Another")  # one reply at a time
     engine.pump(session)
     assert news[-1] == ("busy", False)
-    kinds = [kind for kind, _ in news if kind != "notice"]
+    kinds = news.kinds("notice")
     assert kinds[:3] == ["user", "started", "busy"] and kinds.count("finished") == 1
     streamed = "".join(str(text) for kind, text in news if kind == "text")
     assert session.conversation is not None

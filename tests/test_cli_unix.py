@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -265,29 +265,19 @@ def test_ctrl_c_during_bench_eval_and_quantize_ends_the_worker(
 
 
 @pytest.fixture
-def small_disk(models_dir: Path) -> Iterator[Callable[..., Path]]:
-    """A folder in the library on a tmpfs of a given size (needs root, or skips saying so)."""
-    mounted: list[Path] = []
+def small_disk(models_dir: Path, tmpfs: Callable[..., Path]) -> Callable[..., Path]:
+    """A folder in the library on a file system of a given size."""
+    return lambda size, read_only=False: tmpfs(models_dir / "made", size, read_only=read_only)
 
-    def mount(size: int, *, read_only: bool = False) -> Path:
-        folder = models_dir / "made"
-        folder.mkdir(exist_ok=True)
-        options = f"size={size}" + (",ro" if read_only else "")
-        result = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            pytest.skip(
-                f"a small tmpfs cannot be mounted here, so a full disk cannot be made: {result.stderr}"
-            )
-        mounted.append(folder)
-        return folder
 
-    yield mount
-    for folder in mounted:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
+def quantize_cli(source: Path, kind: str, output: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*HEARTH, "quantize", str(source), kind, "--output", str(output), *extra],
+        capture_output=True,
+        env=run_env(),
+        text=True,
+        timeout=120,
+    )
 
 
 def _library_paths() -> list[str]:
@@ -302,13 +292,7 @@ def test_quantize_refuses_a_folder_that_cannot_take_it_before_writing(
     wide_source: Path, small_disk: Callable[..., Path]
 ) -> None:
     made = small_disk(1024 * 1024)
-    result = subprocess.run(
-        [*HEARTH, "quantize", str(wide_source), "Q8_0", "--output", str(made / "Wide-Q8_0.gguf")],
-        capture_output=True,
-        env=run_env(),
-        text=True,
-        timeout=120,
-    )
+    result = quantize_cli(wide_source, "Q8_0", made / "Wide-Q8_0.gguf")
     assert result.returncode == 1 and result.stdout == ""
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: Not enough disk space:") and "needs at least" in line, line
@@ -326,13 +310,7 @@ def test_quantize_on_a_disk_that_fills_up_says_so_and_keeps_nothing(
     assert whole.stat().st_size > least + 256 * 1024
     made = small_disk((least + whole.stat().st_size) // 2)
 
-    result = subprocess.run(
-        [*HEARTH, "quantize", str(wide_source), "Q4_K_M", "--output", str(made / whole.name), "--json"],
-        capture_output=True,
-        env=run_env(),
-        text=True,
-        timeout=120,
-    )
+    result = quantize_cli(wide_source, "Q4_K_M", made / whole.name, "--json")
     assert result.returncode == 1 and result.stdout == ""
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: The disk is full:") and whole.name in line, line
@@ -342,12 +320,6 @@ def test_quantize_on_a_disk_that_fills_up_says_so_and_keeps_nothing(
 
 def test_quantize_into_a_read_only_folder_says_so(wide_source: Path, small_disk: Callable[..., Path]) -> None:
     made = small_disk(64 * 1024 * 1024, read_only=True)
-    result = subprocess.run(
-        [*HEARTH, "quantize", str(wide_source), "Q8_0", "--output", str(made / "Wide-Q8_0.gguf")],
-        capture_output=True,
-        env=run_env(),
-        text=True,
-        timeout=120,
-    )
+    result = quantize_cli(wide_source, "Q8_0", made / "Wide-Q8_0.gguf")
     assert result.returncode == 1
     assert result.stderr == f"error: {made} cannot be written to; write the quant to another folder.\n"

@@ -15,6 +15,7 @@ from desktop.hub.download_queue import DownloadItem
 from desktop.paths import hearth_paths
 from tests.conftest import TEST_REPO
 from tests.fakehub import FakeHub, Fault
+from tests.news import News
 
 __all__: list[str] = []
 
@@ -24,12 +25,10 @@ class Owner:
 
     def __init__(self) -> None:
         self.reports: queue.Queue[Callable[[], None]] = queue.Queue()
-        self.news: list[tuple[str, object]] = []
+        self.news = News()
 
     def events(self) -> QueueEvents:
-        def note(kind: str) -> Callable[..., None]:
-            return lambda *args: self.news.append((kind, args[0] if args else None))
-
+        note = self.news.note
         return QueueEvents(
             added=note("added"),
             removed=note("removed"),

@@ -51,6 +51,7 @@ def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
         False,
         False,
     )
+    assert window.engine.idle_ms == 5 * 60_000  # the idle timer follows the settings store
 
     progress: list[float] = []
     window.engine.load_progress.connect(progress.append)

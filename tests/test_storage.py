@@ -70,11 +70,17 @@ def reading_command(kind: str, model: Path) -> list[str]:
     return {"chats": ["chats"], "library": ["list"], "compare": ["bench", str(model)]}[kind]
 
 
-def writing_command(kind: str, model: Path) -> list[str]:
-    # hearth rm on a file outside Hearth's folder hides it: a row in the library's list.
-    return {"chats": ["chat", str(model)], "library": ["rm", str(model)], "compare": ["bench", str(model)]}[
-        kind
-    ]
+def run_writing(kind: str, model: Path) -> subprocess.CompletedProcess[str]:
+    """A command that writes to the ``kind`` database (``hearth rm`` on a file outside Hearth's
+    folder hides it: a row in the library's list)."""
+    command = {"chats": ["chat", str(model)], "library": ["rm", str(model)], "compare": ["bench", str(model)]}
+    return subprocess.run(
+        [sys.executable, "-m", "desktop", *command[kind]],
+        input="hello\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def sha(path: Path) -> str:
@@ -191,31 +197,14 @@ def test_a_locked_file_is_waited_for_briefly_then_said(kind: str, tiny_model: Pa
     MAKERS[kind](path)
     locked(path)
     before = sha(path)
-    result = subprocess.run(
-        [sys.executable, "-m", "desktop", *writing_command(kind, tiny_model)],
-        input="hello\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert_one_error(result, path, "in use by another program")
+    assert_one_error(run_writing(kind, tiny_model), path, "in use by another program")
     assert sha(path) == before
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MB file system of its own (tmpfs); skipped, in words, where mounting is not allowed."""
-    folder = tmp_path / "small-disk"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip("a small file system for the full and read-only disk cases needs mount -t tmpfs (root)")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
+def small_disk(tmp_path: Path, tmpfs: Callable[..., Path]) -> Path:
+    """A 4 MB file system of its own."""
+    return tmpfs(tmp_path / "small-disk", 4 * 1024 * 1024)
 
 
 def fill(folder: Path) -> None:
@@ -246,14 +235,7 @@ def test_a_full_or_read_only_disk_is_said_in_words(
         fill(small_disk)
     else:
         remount_read_only(small_disk)
-    result = subprocess.run(
-        [sys.executable, "-m", "desktop", *writing_command(kind, tiny_model)],
-        input="hello\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert_one_error(result, path, words)
+    assert_one_error(run_writing(kind, tiny_model), path, words)
     assert sha(real) == before
 
 

@@ -42,6 +42,15 @@ def spoil(path: Path, how: str) -> None:
         damage(path, how)
 
 
+def history_on(disk: Path) -> Path:
+    """A chat history kept on ``disk``, where Hearth looks for it; its path."""
+    path = hearth_paths().chats_db
+    path.parent.mkdir(parents=True, exist_ok=True)
+    make_chats(disk / path.name)
+    path.symlink_to(disk / path.name)  # SQLite keeps its -wal and -shm beside the real file
+    return path
+
+
 def banner_text(window: MainWindow, path: Path) -> str:
     banner = window.storage_notices.banners.get(path)
     return banner.label.text() if banner is not None and banner.isVisible() else ""
@@ -121,11 +130,7 @@ def test_the_notice_looks_like_the_app_in_light_and_dark(
 def test_a_message_typed_on_a_full_disk_stays_in_the_box(
     qtbot, ready_window: Callable[..., MainWindow], small_disk: Path
 ) -> None:
-    path = hearth_paths().chats_db
-    path.parent.mkdir(parents=True, exist_ok=True)
-    real = small_disk / path.name
-    make_chats(real)
-    path.symlink_to(real)
+    path = history_on(small_disk)
     window = ready_window()
     pane = window.chat_pane
     fill(small_disk)
@@ -162,11 +167,7 @@ def test_a_locked_history_is_said_in_words_and_the_message_kept(
 def test_a_read_only_history_opens_the_window_with_chats_off(
     qtbot, open_window: Callable[[], MainWindow], small_disk: Path
 ) -> None:
-    path = hearth_paths().chats_db
-    path.parent.mkdir(parents=True, exist_ok=True)
-    real = small_disk / path.name
-    make_chats(real)
-    path.symlink_to(real)
+    path = history_on(small_disk)
     remount_read_only(small_disk)
     window = open_window()
     assert "read-only" in banner_text(window, path)

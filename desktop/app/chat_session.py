@@ -60,11 +60,11 @@ def _saying_storage_errors(
 ) -> Callable[Concatenate[ChatSession, P], None]:
     """A change the history can't take (full, locked, read-only) is a notice, not an exception."""
 
-    def guarded(controller: ChatSession, /, *args: P.args, **kwargs: P.kwargs) -> None:
+    def guarded(session: ChatSession, /, *args: P.args, **kwargs: P.kwargs) -> None:
         try:
-            method(controller, *args, **kwargs)
+            method(session, *args, **kwargs)
         except StorageError as exc:
-            controller._storage_failed(exc)
+            session._storage_failed(exc)
 
     guarded.__doc__ = method.__doc__
     return guarded

@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.load_progress)
         self.statusBar().addPermanentWidget(self.engine_status)
         self.engine.set_idle_minutes(context.settings.unload_after_minutes)
+        context.settings_store.subscribe(lambda s: self.engine.set_idle_minutes(s.unload_after_minutes))
 
         self._build_menus()
         self._connect_signals()
@@ -458,9 +459,8 @@ class MainWindow(QMainWindow):
             self.apply_engine_settings(dialog.chosen())
 
     def apply_engine_settings(self, chosen: Settings) -> None:
-        self.context.settings_store.replace(chosen)
+        self.context.settings_store.replace(chosen)  # listeners (the idle timer) follow
         self.storage.save_settings(chosen)
-        self.engine.set_idle_minutes(chosen.unload_after_minutes)
         self.statusBar().showMessage("Engine settings saved: they apply the next time a model loads.", 5000)
 
     def unload_model(self) -> None:
