@@ -118,7 +118,7 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     work = Path(tempfile.mkdtemp(prefix="hearth-stream-models-"))
     try:
-        from desktop.library.tiny_model import TinyModelSpec, build_tiny_model
+        from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 
         real = args.model or gemma_model(work)
         tiny = build_tiny_model(work / "tiny-F32.gguf", TinyModelSpec(context_length=4096))

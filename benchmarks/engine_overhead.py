@@ -141,7 +141,7 @@ def app_path(model: Path, threads: int, n_ctx: int, prompt: str, gen: int) -> di
         Sampling,
         TokenEvent,
     )
-    from desktop.library.header_cache import HeaderCache
+    from desktop.gguf.header_cache import HeaderCache
     from desktop.paths import hearth_paths
 
     client = EngineClient()
@@ -149,7 +149,7 @@ def app_path(model: Path, threads: int, n_ctx: int, prompt: str, gen: int) -> di
         # Warmed as the in-process side is (it read the vocabulary before its first timing):
         # the worker started, llama.cpp initialised, the same file read once. The header is in
         # the library's cache, as the library's scan leaves it for every model it lists.
-        library = HeaderCache.open(hearth_paths().library_db)
+        library = HeaderCache.open(hearth_paths().header_cache_db)
         library.read(model)
         library.close()
         client.render(str(model), [ChatMessage("user", "hi")])

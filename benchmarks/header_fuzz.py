@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from desktop.library.tiny_model import TinyModelSpec, build_tiny_model
+from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 from tests.gguf_fuzz import Base, Report, base_from_file, fuzz
 
 HEAP_LIMIT_BYTES = 4 * 1024**3

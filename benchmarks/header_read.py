@@ -19,8 +19,8 @@ from pathlib import Path
 
 from gguf import GGUFReader
 
-from desktop.library.gguf_header import read_header
-from desktop.library.tiny_model import build_tiny_model
+from desktop.gguf.header import read_header
+from desktop.gguf.tiny_model import build_tiny_model
 
 
 def median_seconds(fn: Callable[[], object], reps: int) -> float:

@@ -28,8 +28,8 @@ def main() -> None:
     for name in ("HF_HOME", "HF_HUB_CACHE", "XDG_CACHE_HOME", "XDG_DATA_HOME", "OLLAMA_MODELS"):
         os.environ.pop(name, None)
 
+    from desktop.gguf.tiny_model import build_tiny_model
     from desktop.library.catalog import Catalog
-    from desktop.library.tiny_model import build_tiny_model
     from desktop.paths import hearth_paths
 
     model = build_tiny_model(home / "tiny.gguf")

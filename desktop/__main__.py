@@ -13,9 +13,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.nice(10)  # a background helper of the app (the device probe): the window comes first
     # Helper processes the app starts itself; not part of the public command line.
     if args[:1] == ["_engine"]:
+        from desktop.compare.tasks import TASKS
         from desktop.engine.worker import worker_main
 
-        return worker_main()
+        return worker_main(TASKS)
     if args[:1] == ["_scan"]:
         from desktop.library.catalog import scan_child_main
 

@@ -47,6 +47,11 @@ class HearthPaths:
         return self.data_dir / "library.sqlite3"
 
     @property
+    def header_cache_db(self) -> Path:
+        """Parsed GGUF headers, so a rescan or a load does not parse a file again (rebuilt if lost)."""
+        return self.cache_dir / "headers.sqlite3"
+
+    @property
     def downloads_file(self) -> Path:
         """The download queue, so paused and unfinished downloads survive a restart."""
         return self.data_dir / "downloads.json"

@@ -33,7 +33,7 @@ def run_self_test(model: str | None) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="hearth-self-test-") as tmp:
         if model is None:
-            from desktop.library.tiny_model import TinyModelSpec, build_tiny_model
+            from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 
             path = build_tiny_model(Path(tmp) / "self-test-F32.gguf", TinyModelSpec())
         else:

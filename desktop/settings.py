@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from desktop.db import StorageError
-from desktop.engine.protocol import LoadOptions
 from desktop.json_file import read_json, write_json
 from desktop.paths import HearthPaths, hearth_paths
 
@@ -46,20 +45,6 @@ class Settings:
     splitter_state: str | None = None
     chat_splitter_state: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def load_options(self, model_path: str) -> LoadOptions:
-        return LoadOptions(
-            model_path,
-            n_ctx=self.load_context,
-            n_threads=self.threads,
-            n_gpu_layers=self.gpu_layers,
-            n_batch=self.batch_size,
-            n_ubatch=self.ubatch_size,
-            flash_attn=self.flash_attn,
-            kv_type=self.kv_type,
-            use_mmap=self.use_mmap,
-            use_mlock=self.use_mlock,
-        )
 
     def resolved_models_dir(self, paths: HearthPaths | None = None) -> Path:
         if self.models_dir:

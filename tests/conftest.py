@@ -17,7 +17,7 @@ import pytest
 from gguf import LlamaFileType
 
 from desktop.compare.quantize import output_name, quantize
-from desktop.library.tiny_model import TinyModelSpec, build_tiny_model
+from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 from tests.fakehub import FakeHub
 
 TEST_REPO = "hearth-test/Tiny-Llama-GGUF"

@@ -3,7 +3,7 @@
 Each input is a real header (a factory-made tiny model, or the Gemma 3 270M package's) with one
 mutation: bytes overwritten, a count or string length or type id set to an edge value, a cut,
 a splice, or a header made up from scratch with nested arrays. Every public function of
-``desktop.library.gguf_header`` reads it under a time limit (a timer signal) and a memory
+``desktop.gguf.header`` reads it under a time limit (a timer signal) and a memory
 check (tracemalloc's peak); the only outcomes allowed are a result, ``BrokenModel`` and
 ``NeedMoreBytes``. ``benchmarks/header_fuzz.py`` runs thousands and prints the counts;
 ``tests/test_gguf_fuzz.py`` runs a few hundred, seeded.
@@ -24,8 +24,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from desktop.library import gguf_header
-from desktop.library.gguf_header import BrokenModel, NeedMoreBytes
+from desktop.gguf import header as gguf_header
+from desktop.gguf.header import BrokenModel, NeedMoreBytes
 
 _SCALAR_WIDTHS = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
 _EDGE_COUNTS = (

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from desktop.chats.chat_settings import ChatSettings, recommended_sampling
-from desktop.chats.reasoning import answer_only, split_reasoning, template_handles_reasoning
+from desktop.chats.chat_settings import ChatSettings
 from desktop.chats.rendering import MessageRenderer, Theme, code_blocks, stats_line
 from desktop.chats.store import MIGRATIONS, ConversationStore, Message
 from desktop.chats.turns import engine_messages, engine_mode
 from desktop.engine.protocol import ChatMessage
 from desktop.engine.worker import _opened_thinking
+from desktop.gguf.reasoning import answer_only, split_reasoning, template_handles_reasoning
+from desktop.gguf.sampling import recommended_sampling
 
 
 def test_edits_and_regenerations_make_branches_that_can_be_switched(tmp_path: Path) -> None:

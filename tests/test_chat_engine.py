@@ -16,7 +16,7 @@ from desktop.engine.protocol import (
     LoadOptions,
     Sampling,
 )
-from desktop.library.tiny_model import CHATML_TEMPLATE
+from desktop.gguf.tiny_model import CHATML_TEMPLATE
 from tests.test_engine import _collect, client
 
 __all__ = ["client"]  # a fixture, shared with test_engine

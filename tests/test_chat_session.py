@@ -9,54 +9,14 @@ from pathlib import Path
 import pytest
 
 from desktop.app.chat_session import ChatSession, SessionEvents
+from desktop.app.client_engine import ClientEngine
 from desktop.chats.chat_settings import ChatSettings
 from desktop.chats.store import ConversationStore
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import (
-    ChatMessage,
-    EngineError,
-    GenerationStats,
     LoadOptions,
-    ModelLoaded,
-    Sampling,
-    TokenEvent,
 )
 from tests.news import News
-
-
-class ClientEngine:
-    """The engine as a command-line front end holds it: an EngineClient, its events pumped
-    into the session on this thread."""
-
-    def __init__(self, client: EngineClient) -> None:
-        self.client = client
-        self.model: ModelLoaded | None = None
-        self.request: str | None = None
-
-    def ready(self) -> bool:
-        return self.model is not None and self.request is None
-
-    def chat(self, messages: list[ChatMessage], sampling: Sampling, *, context_policy: str, mode: str) -> str:
-        self.request = self.client.chat(messages, sampling, context_policy=context_policy, mode=mode)
-        return self.request
-
-    def cancel(self) -> None:
-        if self.request is not None:
-            self.client.cancel(self.request)
-
-    def pump(self, session: ChatSession) -> None:
-        """Until the reply ends."""
-        while self.request is not None:
-            event = self.client.next_event(60)
-            assert event is not None, "the engine did not answer"
-            if isinstance(event, TokenEvent):
-                session.on_token(event.request_id, event.text)
-            elif isinstance(event, GenerationStats):
-                self.request = None
-                session.on_finished(event)
-            elif isinstance(event, EngineError):
-                self.request = None
-                session.on_failed(event)
 
 
 @pytest.fixture

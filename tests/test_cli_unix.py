@@ -18,7 +18,7 @@ from gguf import LlamaFileType
 
 from desktop.chats.store import ConversationStore
 from desktop.compare.quantize import least_output_bytes, partial_path, quantize
-from desktop.library.gguf_header import read_header
+from desktop.gguf.header import read_header
 from desktop.paths import hearth_paths
 from tests.conftest import TEST_REPO, run_env
 from tests.fakehub import FakeHub, Fault

@@ -23,7 +23,7 @@ def _text(words: int = 1200, seed: int = 1) -> str:
 
 
 def test_quants_are_made_with_their_type_and_never_left_half_written(wide_quants: dict[str, Path]) -> None:
-    from desktop.library.gguf_header import read_header
+    from desktop.gguf.header import read_header
 
     assert wide_quants["Q8_0"].name == "Wide-Q8_0.gguf" and wide_quants["Q4_K_M"].name == "Wide-Q4_K_M.gguf"
     sizes = [wide_quants[k].stat().st_size for k in ("F16", "Q8_0", "Q4_K_M")]

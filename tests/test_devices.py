@@ -11,7 +11,7 @@ from desktop.engine.devices import (
     list_devices,
     probe_devices,
 )
-from desktop.engine.fit import system_memory_bytes
+from desktop.gguf.fit import system_memory_bytes
 
 GB = 1_000_000_000
 

@@ -24,8 +24,8 @@ from desktop.engine.protocol import (
     Sampling,
     TokenEvent,
 )
-from desktop.library.header_cache import HeaderCache
-from desktop.library.tiny_model import CHATML_TEMPLATE
+from desktop.gguf.header_cache import HeaderCache
+from desktop.gguf.tiny_model import CHATML_TEMPLATE
 from desktop.paths import hearth_paths
 
 
@@ -122,14 +122,14 @@ def test_a_truncated_model_gives_a_clear_error(
     assert client.wait_loaded().architecture == "llama"
 
 
-def test_the_worker_reads_headers_through_the_librarys_cache(
+def test_the_worker_reads_headers_through_the_header_cache(
     client: EngineClient, tmp_path: Path, tiny_model: Path
 ) -> None:
     """A model the library has read is not parsed again to load (its header is looked up); a
     file changed since (cut short in place) is read again, and refused."""
     model = tmp_path / "cached.gguf"
     shutil.copyfile(tiny_model, model)
-    db = hearth_paths().library_db
+    db = hearth_paths().header_cache_db
     cache = HeaderCache.open(db)
     cache.read(model)  # as the library's scan does
     cache.close()

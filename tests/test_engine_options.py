@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from desktop.engine.client import EngineClient
-from desktop.engine.fit import KV_TYPE_BYTES, ModelShape, plan_offload, retry_layers
 from desktop.engine.protocol import (
     AUTO_GPU_LAYERS,
     ChatMessage,
@@ -17,6 +16,7 @@ from desktop.engine.protocol import (
     ModelLoaded,
     Sampling,
 )
+from desktop.gguf.fit import KV_TYPE_BYTES, ModelShape, plan_offload, retry_layers
 from tests.test_engine import _collect, client
 
 __all__ = ["client"]  # a fixture, shared with test_engine
@@ -124,7 +124,7 @@ def test_kv_cache_arithmetic_and_the_retry_ladder() -> None:
 
 
 def test_the_default_context_is_the_trained_length_halved_until_it_fits() -> None:
-    from desktop.engine.fit import auto_context
+    from desktop.gguf.fit import auto_context
 
     # 8B at 128K: a 16 GiB cache, 21.2 GiB in all: 64 GiB of memory (0.7 of it) takes it whole,
     # 24 GiB takes 64K (8 GiB of cache), 16 GiB takes 32K.

@@ -19,7 +19,7 @@ import pytest
 from desktop.engine.chat_template import _compiled, render_prompt
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import ChatMessage
-from desktop.library.tiny_model import TinyModelSpec, build_tiny_model
+from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 
 TEMPLATES = Path(__file__).parent / "chat_templates"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.library.gguf_header import BrokenModel, NeedMoreBytes, header_rows, read_fields, read_header
+from desktop.gguf.header import BrokenModel, NeedMoreBytes, header_rows, read_fields, read_header
 
 U32, U64, STRING, ARRAY = 4, 10, 8, 9
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.gguf_names import ShardName, is_projector, model_name, parse_shard, quant_from_name
+from desktop.gguf.names import ShardName, is_projector, model_name, parse_shard, quant_from_name
 
 
 @pytest.mark.parametrize(

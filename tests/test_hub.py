@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.gguf_names import is_projector
+from desktop.gguf.names import is_projector
+from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 from desktop.hub.describe import describe_hub_error
 from desktop.hub.download import (
     AlreadyDownloading,
@@ -22,7 +23,6 @@ from desktop.hub.errors import HubError
 from desktop.hub.files import list_files
 from desktop.hub.search import search_models
 from desktop.library.provenance import ProvenanceStore
-from desktop.library.tiny_model import TinyModelSpec, build_tiny_model
 from desktop.paths import hearth_paths
 from tests.conftest import TEST_REPO
 from tests.fakehub import FakeHub, Fault

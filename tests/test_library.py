@@ -4,9 +4,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.library.gguf_header import read_header
+from desktop.gguf.header import read_header
+from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 from desktop.library.scan import find_model, scan_models_dir
-from desktop.library.tiny_model import TinyModelSpec, build_tiny_model
 
 
 def test_factory_model_header(tiny_model: Path) -> None:

@@ -4,18 +4,18 @@ from pathlib import Path
 
 import pytest
 
-from desktop.engine.fit import ModelShape, fit_verdict, memory_needed
+from desktop.gguf.fit import ModelShape, fit_verdict, memory_needed
+from desktop.gguf.header import NeedMoreBytes, read_fields
 from desktop.hub import remote_header
 from desktop.hub.files import HubFile
 from desktop.hub.quants import group_quants, quality_hint, quant_report
 from desktop.hub.remote_header import remote_fields
-from desktop.library.gguf_header import NeedMoreBytes, read_fields
 from tests.conftest import TEST_REPO
 from tests.fakehub import FakeHub
 
 
 def hub_file(name: str, size: int = 100) -> HubFile:
-    from desktop.gguf_names import quant_from_name
+    from desktop.gguf.names import quant_from_name
 
     return HubFile(name, size, None, quant_from_name(name))
 
@@ -53,7 +53,7 @@ def test_quality_hints(quant: str, words: str) -> None:
 
 
 def test_shape_and_memory_arithmetic(tiny_model: Path) -> None:
-    from desktop.library.gguf_header import read_header
+    from desktop.gguf.header import read_header
 
     shape = ModelShape.from_fields(read_header(tiny_model).fields)
     assert shape == ModelShape(layers=2, kv_heads=2, key_width=16, value_width=16, context_length=2048)

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import ChatMessage, GenerationStats, LoadOptions, Sampling
-from desktop.library.gguf_header import read_header
+from desktop.gguf.header import read_header
 from tests.test_ui import open_window
 
 pytestmark = pytest.mark.real_model

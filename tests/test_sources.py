@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from desktop.gguf.header_cache import HeaderCache
 from desktop.library.catalog import Catalog
-from desktop.library.header_cache import HeaderCache
 from desktop.paths import hearth_paths
 from desktop.settings import load_settings, save_settings
 
@@ -109,7 +109,7 @@ def test_a_cache_entry_this_version_cannot_read_is_read_again_from_the_file(
     home: Path, tmp_path: Path, tiny_model: Path
 ) -> None:
     """An entry another version of Hearth wrote (other header fields) is not an error."""
-    cache = HeaderCache.open(hearth_paths().library_db)
+    cache = HeaderCache.open(hearth_paths().header_cache_db)
     cache.read(tiny_model)
     kept = cache.read(tiny_model)  # as the cache gives it back: the shape's fields only
     assert cache._db is not None

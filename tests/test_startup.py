@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from desktop.library.gguf_header import BrokenModel, _tensor_bytes, file_type_label
+from desktop.gguf.header import BrokenModel, _tensor_bytes, file_type_label
 from tests.conftest import run_env
 
 HEAVY = ("huggingface_hub", "gguf", "numpy", "filelock", "jinja2", "llama_cpp")

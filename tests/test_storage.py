@@ -24,7 +24,7 @@ from desktop.compare.results import CompareStore
 from desktop.db import StorageError, move_aside
 from desktop.hub.download_queue import DownloadItem, load_queue, save_queue
 from desktop.library.catalog import Catalog
-from desktop.library.library_db import open_library
+from desktop.library.library_db import LIBRARY_SCHEMA, open_library
 from desktop.paths import hearth_paths
 from desktop.settings import Settings, load_settings, save_settings
 from tests.test_cli import hearth
@@ -156,11 +156,17 @@ def test_todays_files_are_adopted_and_a_newer_one_refused(tmp_path: Path) -> Non
     old = sqlite3.connect(path)
     old.execute("CREATE TABLE hidden (path TEXT PRIMARY KEY)")
     old.execute("INSERT INTO hidden VALUES ('/a.gguf')")
+    old.execute(
+        "CREATE TABLE headers (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
+        "header TEXT, broken TEXT)"
+    )
     old.commit()
     old.close()
     db = open_library(path)
     assert db.rows("SELECT path FROM hidden") == [("/a.gguf",)]
-    assert db.row("PRAGMA user_version")[0] == 1
+    # numbered, and the header cache (now headers.sqlite3's) left behind
+    assert db.row("PRAGMA user_version")[0] == len(LIBRARY_SCHEMA.migrations)
+    assert db.row("SELECT count(*) FROM sqlite_master WHERE name = 'headers'")[0] == 0
     db.execute("PRAGMA user_version = 7")
     db.close()
     before = path.read_bytes()

@@ -86,7 +86,9 @@ class ChatSession:
         self.conversation: Conversation | None = None
         self._recorder: ReplyRecorder | None = None
         self._request: str | None = None
+        self._tokens = 0  # pieces of text the reply has had so far
         self.recommended: dict[str, float] = {}  # the loaded model's own sampling values
+        self.max_tokens: int | None = None  # a front end's own cap on a reply (``hearth chat --max-tokens``)
 
     def replace_store(self, store: ConversationStore) -> None:
         """A new history in place of one moved aside."""
@@ -122,7 +124,8 @@ class ChatSession:
 
     @property
     def sampling(self) -> Sampling:
-        return self.settings.effective_sampling(self.recommended)
+        sampling = self.settings.effective_sampling(self.recommended)
+        return sampling if self.max_tokens is None else replace(sampling, max_tokens=self.max_tokens)
 
     # Which conversation
 
@@ -315,6 +318,7 @@ class ChatSession:
         except StorageError as exc:
             self._storage_failed(exc)  # the question is kept; regenerate asks it again
             return
+        self._tokens = 0
         self._events.reply_started(self._recorder.message)
         self._events.busy_changed(True)
         settings = self.settings
@@ -326,11 +330,20 @@ class ChatSession:
         )
 
     def stop(self) -> None:
+        """Asks the engine to stop; the reply ends when it says it has (``on_finished``)."""
         if self.busy:
             self._engine.cancel()
 
+    def stop_now(self) -> None:
+        """Ends the reply at once, kept as far as it came and marked stopped, for a front end
+        that can't wait for the engine (Ctrl+C, a reader gone); what still comes for it is ignored."""
+        if self.busy:
+            self._engine.cancel()
+            self._end_reply({"stop_reason": "cancelled", "completion_tokens": self._tokens})
+
     def on_token(self, request_id: str, text: str) -> None:
         if self._recorder is not None and request_id == self._request:
+            self._tokens += 1
             try:
                 self._recorder.add(text)
             except StorageError as exc:

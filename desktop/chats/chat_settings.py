@@ -20,28 +20,6 @@ CONTEXT_POLICIES: dict[str, str] = {
 }
 DEFAULT_SAMPLING = Sampling(max_tokens=2048)
 
-# GGUF keys (llama.cpp's general.sampling.*) and the Sampling fields they set.
-GGUF_SAMPLING_KEYS: dict[str, str] = {
-    "general.sampling.temp": "temperature",
-    "general.sampling.top_p": "top_p",
-    "general.sampling.top_k": "top_k",
-    "general.sampling.min_p": "min_p",
-    "general.sampling.penalty_repeat": "repeat_penalty",
-}
-
-
-def recommended_sampling(metadata: dict[str, Any]) -> dict[str, float]:
-    """The sampling values a model's GGUF recommends, by Sampling field name."""
-    found: dict[str, float] = {}
-    for key, name in GGUF_SAMPLING_KEYS.items():
-        value = metadata.get(key)
-        try:
-            if value is not None and str(value).strip():
-                found[name] = float(value)
-        except ValueError:
-            continue
-    return found
-
 
 def _sampling_from(values: dict[str, Any], base: Sampling) -> Sampling:
     known = {f.name for f in fields(Sampling)}

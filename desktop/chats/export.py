@@ -6,7 +6,7 @@ import json
 from typing import Any, Literal
 
 from desktop.chats.store import Conversation, Message
-from desktop.gguf_names import model_name
+from desktop.gguf.names import model_name
 
 ExportFormat = Literal["md", "json"]
 

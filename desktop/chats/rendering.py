@@ -19,9 +19,9 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from desktop.chats.reasoning import split_reasoning
 from desktop.chats.store import Branching, Message
-from desktop.gguf_names import model_name
+from desktop.gguf.names import model_name
+from desktop.gguf.reasoning import split_reasoning
 
 
 @dataclass(frozen=True)

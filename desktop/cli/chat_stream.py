@@ -1,38 +1,52 @@
-"""One streamed reply of ``hearth chat``: shown as it comes, kept as it is shown."""
+"""``hearth chat``'s side of a ChatSession: replies shown as they come (and kept as shown), the
+session's notices as ``note:`` lines, a failure as the command's error."""
 
 from __future__ import annotations
 
+import re
 import sys
-from dataclasses import asdict
-from typing import Any
 
-from desktop.chats.store import ReplyRecorder
+from desktop.app.chat_session import ChatSession, SessionEvents
+from desktop.app.client_engine import ClientEngine
+from desktop.cli.output import CommandFailed
 from desktop.cli.unix import end_streamed_line, held_interrupts
-from desktop.engine.client import EngineClient
-from desktop.engine.protocol import GenerationStats
+from desktop.db import StorageError
+
+_TAG = re.compile(r"<[^>]+>")  # the window's notices may hold a link; a terminal shows its words
 
 
-def stream_reply(client: EngineClient, request: str, recorder: ReplyRecorder) -> None:
-    """Streams one reply to stdout and finishes its record.
+class ChatOutput:
+    def __init__(self) -> None:
+        self._failure: str | None = None
 
-    A Ctrl+C, or a reader that stops reading, cancels the generation and keeps the reply as far
-    as it was shown, marked as stopped, as the app's Stop does.
-    """
-    stats: dict[str, Any] | None = None
-    shown = 0
-    try:
-        for event in client.stream(request, on_idle=recorder.flush):
-            if isinstance(event, GenerationStats):
-                stats = {k: v for k, v in asdict(event).items() if k != "text"}
-                continue
-            with held_interrupts():  # a token shown is a token kept
-                recorder.add(event.text)
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
-                shown += 1
-    except (KeyboardInterrupt, BrokenPipeError):
-        client.cancel(request)
-        recorder.finish({"stop_reason": "cancelled", "completion_tokens": shown})
-        end_streamed_line()
-        raise
-    recorder.finish(stats)
+    def events(self) -> SessionEvents:
+        return SessionEvents(
+            reply_text=self._write, notice=self._notice, storage_problem=self._storage_problem
+        )
+
+    def stream(self, engine: ClientEngine, session: ChatSession) -> None:
+        """One reply, to its end. A Ctrl+C, or a reader that stops reading, stops the generation
+        and keeps the reply as far as it was shown, marked as stopped, as the app's Stop does."""
+        try:
+            engine.pump(session, token_guard=held_interrupts)  # a token shown is a token kept
+        except (KeyboardInterrupt, BrokenPipeError):
+            session.stop_now()
+            end_streamed_line()
+            raise
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        if self._failure is not None:
+            raise CommandFailed(self._failure)
+
+    def _write(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def _notice(self, level: str, text: str) -> None:
+        if level == "error":
+            self._failure = self._failure or text
+        elif text:
+            print(f"note: {_TAG.sub('', text)}", file=sys.stderr)
+
+    def _storage_problem(self, exc: StorageError) -> None:
+        raise CommandFailed(str(exc)) from exc

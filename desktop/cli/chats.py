@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from desktop.chats.export import export_text
@@ -71,54 +70,42 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """One line a turn from stdin until EOF or /exit; replies stream and are kept with the app's chats."""
-    from desktop.chats.chat_settings import ChatSettings
-    from desktop.chats.store import ReplyRecorder
-    from desktop.chats.turns import engine_messages, engine_mode
-    from desktop.cli.chat_stream import stream_reply
-    from desktop.engine.client import EngineClient, EngineFailure
+    from desktop.app.chat_session import ChatSession
+    from desktop.app.client_engine import ClientEngine
+    from desktop.cli.chat_stream import ChatOutput
+    from desktop.engine.client import EngineFailure
+    from desktop.engine.protocol import LoadOptions
     from desktop.settings import load_settings
 
     model = resolve_model(args.model)
     store = open_history()
-    client = EngineClient()
+    output = ChatOutput()
+    engine = ClientEngine.started()
     try:
-        if args.continue_id:
-            conversation = store.conversation(int(args.continue_id)) if args.continue_id.isdigit() else None
-            if conversation is None:
-                raise CommandFailed(f"no conversation '{args.continue_id}': `hearth chats` lists them")
-        else:
-            conversation = store.create_conversation(model=str(model.path), system_prompt=args.system or "")
-        client.load(load_settings().load_options(str(model.path)))  # the engine settings the app uses
-        loaded = client.wait_loaded()
-        if loaded.template_note:
-            print(f"note: {loaded.template_note}", file=sys.stderr)
-        print(f"Chat {conversation.id} with {model.name}; /exit or end of input to stop.", file=sys.stderr)
+        session = ChatSession(store, engine, output.events())
+        session.max_tokens = args.max_tokens
+        if args.continue_id and not (args.continue_id.isdigit() and session.open(int(args.continue_id))):
+            raise CommandFailed(f"no conversation '{args.continue_id}': `hearth chats` lists them")
+        loaded = engine.load(LoadOptions.from_settings(load_settings(), str(model.path)))  # as the app does
+        if not args.continue_id:
+            session.new_chat()
+            session.update_settings(args.system or "", session.settings)
+        session.on_loaded(loaded)
+        assert session.conversation is not None
+        print(
+            f"Chat {session.conversation.id} with {model.name}; /exit or end of input to stop.",
+            file=sys.stderr,
+        )
         for line in sys.stdin:
             text = line.strip()
             if text == "/exit":
                 break
-            if not text:
-                continue
-            store.add_message(conversation.id, "user", text)
-            conversation = store.conversation(conversation.id) or conversation
-            settings = ChatSettings.from_dict(conversation.settings)
-            sampling = replace(
-                settings.effective_sampling(loaded.recommended_sampling), max_tokens=args.max_tokens
-            )
-            recorder = ReplyRecorder(store, conversation.id, model=str(model.path))
-            request = client.chat(
-                engine_messages(conversation, store.messages(conversation.id)),
-                sampling,
-                context_policy=settings.context_policy,
-                mode=engine_mode(conversation),
-            )
-            stream_reply(client, request, recorder)
-            sys.stdout.write("\n")
-            sys.stdout.flush()
+            if text and session.send(text):
+                output.stream(engine, session)
     except EngineFailure as exc:
         raise CommandFailed(str(exc)) from exc
     finally:
-        client.shutdown()
+        engine.client.shutdown()
         store.close()
     return 0
 

@@ -82,7 +82,7 @@ def available_memory() -> int:
     try:
         return available_memory_bytes(list_devices())
     except (OSError, AttributeError):  # a build without the device API: RAM alone
-        from desktop.engine.fit import system_memory_bytes
+        from desktop.gguf.fit import system_memory_bytes
 
         return system_memory_bytes()
 

@@ -53,7 +53,7 @@ class QuantizeError(Exception):
 
 def output_name(source: Path, type_name: str) -> str:
     """``Model-F16.gguf`` → ``Model-Q4_K_M.gguf``; a name without a type gets one added."""
-    from desktop.gguf_names import quant_from_name
+    from desktop.gguf.names import quant_from_name
 
     stem = source.name.removesuffix(".gguf")
     found = quant_from_name(source.name)
@@ -119,7 +119,7 @@ def _disk_full(target: Path, needed: int) -> QuantizeError:
 def quantize(source: Path, target: Path, type_name: str, threads: int) -> None:
     import llama_cpp as ll
 
-    from desktop.library.gguf_header import BrokenModel, read_header
+    from desktop.gguf.header import BrokenModel, read_header
 
     if type_name not in QUANT_TYPES:
         raise QuantizeError(f"Hearth does not make {type_name}; choose one of {', '.join(QUANT_TYPES)}.")

@@ -20,7 +20,7 @@ from typing import Any
 from desktop.clock import utc_stamp
 from desktop.compare.leaderboard import OUTCOMES, Vote
 from desktop.db import Migration, Schema, open_database
-from desktop.engine.fit import system_memory_bytes
+from desktop.gguf.fit import system_memory_bytes
 
 COMPARE_SCHEMA = Schema(
     label="comparison history",

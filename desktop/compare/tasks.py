@@ -1,13 +1,13 @@
-"""The compare tools' long tasks as the engine worker runs them: a command in, a result dict out.
+"""The compare tools' long tasks as the engine worker runs them: parameters in, a result dict out.
 
 Each runs in the worker process (llama.cpp's aborts on a damaged file end that process, not
-the app); the client side is ``desktop.compare.client``.
+the app). ``TASKS`` is the table the worker is started with (``hearth _engine``), so the
+engine does not import this layer.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -15,17 +15,12 @@ from typing import Any
 from desktop.compare import evaluation, quantize, speed
 from desktop.engine.chat_template import build_prompt
 from desktop.engine.hardware import peak_rss_bytes, physical_cores
-from desktop.engine.llama_log import LlamaLog
-from desktop.engine.protocol import ChatMessage, LoadOptions, ModelLoaded
-
-Progress = Callable[[str, float], None]
+from desktop.engine.protocol import ChatMessage, LoadOptions
+from desktop.engine.tasks import TaskContext, TaskFailed, TaskTable
 
 
-class TaskFailed(Exception):
-    """A task that could not finish, in words fit to show."""
-
-
-def run_eval(command: dict[str, Any], progress: Progress, cancelled: Callable[[], bool]) -> dict[str, Any]:
+def run_eval(command: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+    progress = context.progress
     reference = str(command["reference"])
     models = [str(m) for m in command["models"]]
     every = [reference, *models]
@@ -45,7 +40,7 @@ def run_eval(command: dict[str, Any], progress: Progress, cancelled: Callable[[]
             n_batch=int(command.get("n_batch", 2048)),
             threads=int(command.get("threads") or physical_cores()),
             progress=on_pass,
-            cancelled=cancelled,
+            cancelled=context.cancelled,
         )
     except evaluation.EvalCancelled:
         raise TaskFailed("The evaluation was cancelled.") from None
@@ -54,7 +49,8 @@ def run_eval(command: dict[str, Any], progress: Progress, cancelled: Callable[[]
     return {"reference": asdict(base), "passes": [asdict(p) for p in passes]}
 
 
-def run_quantize(command: dict[str, Any], progress: Progress, log: LlamaLog) -> dict[str, Any]:
+def run_quantize(command: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+    progress, log = context.progress, context.log
     source, target = Path(command["source"]), Path(command["target"])
     type_name = str(command["type"])
     stage = f"Making {target.name}"
@@ -75,12 +71,8 @@ def run_quantize(command: dict[str, Any], progress: Progress, log: LlamaLog) -> 
     return {"path": str(target), "type": type_name, "seconds": time.perf_counter() - start}
 
 
-def run_bench(
-    command: dict[str, Any],
-    progress: Progress,
-    cancelled: Callable[[], bool],
-    load: Callable[[LoadOptions], tuple[Any, ModelLoaded]],
-) -> dict[str, Any]:
+def run_bench(command: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+    progress, cancelled, load = context.progress, context.cancelled, context.load
     model = str(command["model"])
     reps = max(1, int(command.get("reps", 3)))
     n_prompt = int(command.get("n_prompt", speed.N_PROMPT))
@@ -111,3 +103,6 @@ def run_bench(
         result.ttft_ms.append(speed.first_token_ms(llm, question))
     progress(f"Timed {name}", 1.0)
     return {**asdict(result), "peak_rss_bytes": peak_rss_bytes()}
+
+
+TASKS: TaskTable = {"eval": run_eval, "quantize": run_quantize, "bench": run_bench}

@@ -28,9 +28,9 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from jinja2.visitor import NodeTransformer
 
-from desktop.chats.reasoning import answer_only, template_handles_reasoning
 from desktop.engine import template_budget as tb
 from desktop.engine.protocol import ChatMessage
+from desktop.gguf.reasoning import answer_only, template_handles_reasoning
 
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"

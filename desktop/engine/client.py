@@ -12,13 +12,13 @@ import queue
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
 from typing import TypeVar
 
 from desktop.childproc import ChildProcess, describe_exit
 from desktop.engine.llama_log import last_words
 from desktop.engine.protocol import (
     ENGINE_SUBCOMMAND,
+    Cancel,
     ChatMessage,
     ChatRequest,
     EngineError,
@@ -27,10 +27,15 @@ from desktop.engine.protocol import (
     LoadOptions,
     ModelLoaded,
     Rendered,
+    RenderRequest,
     Sampling,
+    Shutdown,
     TaskDone,
     TaskProgress,
+    TaskRequest,
     TokenEvent,
+    Unload,
+    command_to_dict,
     event_from_dict,
 )
 
@@ -101,7 +106,7 @@ class EngineClient:
 
     def load(self, options: LoadOptions) -> None:
         self._loading = True
-        self._ensure_worker().send({"cmd": "load", **asdict(options)})
+        self._ensure_worker().send(command_to_dict(options))
 
     def chat(
         self,
@@ -115,7 +120,7 @@ class EngineClient:
             f"r{next(self._ids)}", list(messages), sampling or Sampling(), context_policy, mode
         )
         child = self._child
-        if child is None or not child.send(request.to_command()):
+        if child is None or not child.send(command_to_dict(request)):
             self._events.put(
                 EngineError("No model is loaded.", kind="generate", request_id=request.request_id)
             )
@@ -125,29 +130,24 @@ class EngineClient:
         self, model_path: str, messages: Sequence[ChatMessage], add_generation_prompt: bool = True
     ) -> Rendered:
         """Blocking: the prompt text ``messages`` become for this model (its vocabulary only is read)."""
-        command = {
-            "cmd": "render",
-            "model_path": model_path,
-            "messages": [asdict(m) for m in messages],
-            "add_generation_prompt": add_generation_prompt,
-        }
-        self._ensure_worker().send(command)
+        command = RenderRequest(model_path, list(messages), add_generation_prompt)
+        self._ensure_worker().send(command_to_dict(command))
         # Reading a vocabulary takes a second or two; a template's render is cut at 2 s.
         return self._wait_for(Rendered, RENDER_WAIT_S)
 
     def start_task(self, kind: str, **payload: object) -> str:
-        """Starts an evaluation, quantization or speed bench (``desktop.compare.tasks``) in the worker."""
+        """Starts a task registered with the worker (``desktop.compare.tasks``: eval, quantize, bench)."""
         request_id = f"t{next(self._ids)}"
-        self._ensure_worker().send({"cmd": kind, "request_id": request_id, **payload})
+        self._ensure_worker().send(command_to_dict(TaskRequest(request_id, kind, dict(payload))))
         return request_id
 
     def cancel(self, request_id: str) -> None:
         if self._child is not None:
-            self._child.send({"cmd": "cancel", "request_id": request_id})
+            self._child.send(command_to_dict(Cancel(request_id)))
 
     def unload(self) -> None:
         if self._child is not None:
-            self._child.send({"cmd": "unload"})
+            self._child.send(command_to_dict(Unload()))
 
     def kill(self) -> None:
         """End the worker at once (used by tests and when loading must be abandoned)."""
@@ -162,7 +162,7 @@ class EngineClient:
         if child is None:
             return
         self._closed.add(child)
-        child.send({"cmd": "shutdown"})
+        child.send(command_to_dict(Shutdown()))
         if wait:
             child.close(timeout)
         else:

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from desktop.childproc import child_argv
-from desktop.engine.fit import system_memory_bytes
+from desktop.gguf.fit import system_memory_bytes
 
 DEVICE_TYPES = ("cpu", "gpu", "igpu", "accel", "meta")
 LOW_PRIORITY_ENV = "HEARTH_LOW_PRIORITY"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from desktop.engine.fit import system_memory_bytes
+from desktop.gguf.fit import system_memory_bytes
 from desktop.units import format_bytes
 
 # Set by tests (and by a person who wants the worker smaller): the ceiling in bytes.

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
+from desktop.settings import Settings
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -35,6 +37,22 @@ class LoadOptions:
     kv_type: str = "f16"  # one of KV_TYPES
     use_mmap: bool = True
     use_mlock: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, model_path: str) -> LoadOptions:
+        """The engine settings the app, the CLI and the compare window load with."""
+        return cls(
+            model_path,
+            n_ctx=settings.load_context,
+            n_threads=settings.threads,
+            n_gpu_layers=settings.gpu_layers,
+            n_batch=settings.batch_size,
+            n_ubatch=settings.ubatch_size,
+            flash_attn=settings.flash_attn,
+            kv_type=settings.kv_type,
+            use_mmap=settings.use_mmap,
+            use_mlock=settings.use_mlock,
+        )
 
 
 @dataclass(frozen=True)
@@ -195,15 +213,83 @@ class ChatRequest:
     context_policy: str = "stop"  # or "drop_oldest": leave out the oldest turns, keep the system prompt
     mode: str = "chat"  # or "complete": the messages' text continued as is, no template (notebook)
 
-    def to_command(self) -> dict[str, Any]:
-        return {"cmd": "chat", **asdict(self)}
 
-    @classmethod
-    def from_command(cls, data: dict[str, Any]) -> ChatRequest:
-        return cls(
-            request_id=str(data["request_id"]),
-            messages=[from_dict(ChatMessage, m) for m in data.get("messages", [])],
-            sampling=from_dict(Sampling, data.get("sampling", {})),
-            context_policy=str(data.get("context_policy", "stop")),
-            mode=str(data.get("mode", "chat")),
-        )
+@dataclass(frozen=True)
+class RenderRequest:
+    """The prompt a conversation becomes for a model, read from its vocabulary alone."""
+
+    model_path: str
+    messages: list[ChatMessage] = field(default_factory=list)
+    add_generation_prompt: bool = True
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """A long task registered with the worker by name (the compare tools' eval, quantize, bench)."""
+
+    request_id: str
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cancel:
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Unload:
+    pass
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    pass
+
+
+EngineCommand = LoadOptions | ChatRequest | RenderRequest | TaskRequest | Cancel | Unload | Shutdown
+
+_COMMAND_NAMES: dict[str, type[Any]] = {
+    "load": LoadOptions,
+    "chat": ChatRequest,
+    "render": RenderRequest,
+    "task": TaskRequest,
+    "cancel": Cancel,
+    "unload": Unload,
+    "shutdown": Shutdown,
+}
+_COMMAND_NAME_OF = {cls: name for name, cls in _COMMAND_NAMES.items()}
+
+
+def command_to_dict(command: EngineCommand) -> dict[str, Any]:
+    return {"cmd": _COMMAND_NAME_OF[type(command)], **asdict(command)}
+
+
+def command_from_dict(data: dict[str, Any]) -> EngineCommand:
+    """Raises ValueError for a command this worker does not know or one missing its fields."""
+    cls = _COMMAND_NAMES.get(str(data.get("cmd")))
+    if cls is None:
+        raise ValueError(f"unknown command {data.get('cmd')!r}")
+    try:
+        if cls is ChatRequest:
+            return ChatRequest(
+                request_id=str(data["request_id"]),
+                messages=_messages(data),
+                sampling=from_dict(Sampling, data.get("sampling", {})),
+                context_policy=str(data.get("context_policy", "stop")),
+                mode=str(data.get("mode", "chat")),
+            )
+        if cls is RenderRequest:
+            return RenderRequest(
+                str(data["model_path"]), _messages(data), bool(data.get("add_generation_prompt", True))
+            )
+        if cls is TaskRequest:
+            return TaskRequest(str(data["request_id"]), str(data["kind"]), dict(data.get("params", {})))
+        command: EngineCommand = from_dict(cls, data)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"a {data.get('cmd')!r} command without its fields ({exc})") from None
+    return command
+
+
+def _messages(data: dict[str, Any]) -> list[ChatMessage]:
+    return [from_dict(ChatMessage, m) for m in data.get("messages", [])]

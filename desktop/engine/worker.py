@@ -14,19 +14,16 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop.chats.chat_settings import recommended_sampling
-from desktop.chats.reasoning import MARKERS
 from desktop.childproc import Event, ParentLink
 from desktop.engine import heap_limit, native
 from desktop.engine.chat_template import RenderedPrompt, build_prompt, render_prompt
 from desktop.engine.devices import load_backends
-from desktop.engine.fit import ModelShape, auto_context, plan_offload, retry_layers, system_memory_bytes
 from desktop.engine.hardware import peak_rss_bytes, physical_cores, reset_peak_rss
 from desktop.engine.llama_log import LlamaLog
 from desktop.engine.protocol import (
@@ -34,6 +31,7 @@ from desktop.engine.protocol import (
     AUTO_GPU_LAYERS,
     ENGINE_SUBCOMMAND,
     KV_TYPES,
+    Cancel,
     ChatMessage,
     ChatRequest,
     EngineError,
@@ -43,15 +41,23 @@ from desktop.engine.protocol import (
     LoadProgress,
     ModelLoaded,
     Rendered,
+    RenderRequest,
+    Shutdown,
     TaskDone,
     TaskProgress,
+    TaskRequest,
     TokenEvent,
+    Unload,
     Unloaded,
+    command_from_dict,
     event_to_dict,
-    from_dict,
 )
-from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
-from desktop.library.header_cache import HeaderCache
+from desktop.engine.tasks import TaskContext, TaskFailed, TaskTable
+from desktop.gguf.fit import ModelShape, auto_context, plan_offload, retry_layers, system_memory_bytes
+from desktop.gguf.header import BrokenModel, GGUFHeader, read_header
+from desktop.gguf.header_cache import HeaderCache
+from desktop.gguf.reasoning import MARKERS
+from desktop.gguf.sampling import recommended_sampling
 from desktop.paths import hearth_paths
 from desktop.units import format_bytes
 
@@ -86,13 +92,13 @@ _DOING = {
 def _header_cache() -> HeaderCache | None:
     try:
         # A short wait only: the library's scan may be writing, and the file can be read instead.
-        return HeaderCache.open(hearth_paths().library_db, busy_timeout_s=0.25)
+        return HeaderCache.open(hearth_paths().header_cache_db, busy_timeout_s=0.25)
     except (OSError, sqlite3.Error):
         return None
 
 
 def model_header(path: Path) -> GGUFHeader:
-    """The model's header, from the library's cache when this very file was read before
+    """The model's header, from the header cache when this very file was read before
     (the library's scan reads every model it lists), else from the file."""
     cache = _header_cache()
     if cache is not None:
@@ -216,13 +222,23 @@ class _StopFilter:
 
 
 class Worker:
-    def __init__(self, emit: Any) -> None:
+    def __init__(self, emit: Any, tasks: TaskTable | None = None) -> None:
         self._emit = emit
+        self._tasks: TaskTable = tasks or {}
         self._loaded: _Loaded | None = None
         self._cancelled: set[str] = set()
         self._cancel_lock = threading.Lock()
         self._log = LlamaLog()
         self._log.install()
+        # One handler per command record: a command is parsed once, then dispatched by type.
+        self._handlers: dict[type[Any], Callable[[Any], None]] = {
+            LoadOptions: self.load,
+            ChatRequest: self.chat,
+            RenderRequest: self.render,
+            TaskRequest: self.task,
+            Cancel: lambda command: self.cancel(command.request_id),
+            Unload: self._unload_and_say,
+        }
 
     def cancel(self, request_id: str) -> None:
         with self._cancel_lock:
@@ -235,37 +251,37 @@ class Worker:
     def send(self, event: EngineEvent) -> None:
         self._emit(event_to_dict(event))
 
-    def handle(self, command: Event) -> bool:
+    def handle(self, message: Event) -> bool:
         """Returns False when the worker should exit."""
-        kind = command.get("cmd")
         try:
-            if kind == "load":
-                self.load(from_dict(LoadOptions, command))
-            elif kind == "chat":
-                self.chat(ChatRequest.from_command(command))
-            elif kind == "render":
-                self.render(command)
-            elif kind in ("eval", "quantize", "bench"):
-                self.task(kind, command)
-            elif kind == "unload":
-                self.unload()
-                self.send(Unloaded())
-            elif kind == "shutdown":
-                return False
-            else:
-                self.send(EngineError(f"unknown command {kind!r}", kind="protocol"))
+            command = command_from_dict(message)
+        except ValueError as exc:
+            self.send(EngineError(str(exc), kind="protocol"))
+            return True
+        if isinstance(command, Shutdown):
+            return False
+        try:
+            self._handlers[type(command)](command)
         except Exception as exc:  # report, never die silently
-            request_id = command.get("request_id")
             stage = (
-                "load" if kind == "load" else kind if kind in ("eval", "quantize", "bench") else "generate"
+                "load"
+                if isinstance(command, LoadOptions)
+                else command.kind
+                if isinstance(command, TaskRequest)
+                else "generate"
             )
-            message = (
+            message_text = (
                 heap_limit.out_of_memory_message(_DOING.get(stage, "working"))
                 if isinstance(exc, MemoryError)
                 else f"{type(exc).__name__}: {exc}"
             )
-            self.send(EngineError(message, kind=stage, request_id=request_id))
+            request_id = getattr(command, "request_id", None)
+            self.send(EngineError(message_text, kind=stage, request_id=request_id))
         return True
+
+    def _unload_and_say(self, _command: Unload) -> None:
+        self.unload()
+        self.send(Unloaded())
 
     def unload(self) -> None:
         if self._loaded is not None:
@@ -401,9 +417,9 @@ class Worker:
         plan = plan_offload(weights_bytes, shape, n_ctx, free, options.kv_type)
         return plan.layers, f"{plan.reason} ({format_bytes(plan.gpu_bytes)} of {format_bytes(free)} free)."
 
-    def render(self, command: Event) -> None:
+    def render(self, command: RenderRequest) -> None:
         """The prompt a conversation becomes, from the model's vocabulary alone (no weights loaded)."""
-        path = str(command["model_path"])
+        path = command.model_path
         try:
             model_header(Path(path))
             llm = _new_llama(model_path=path, vocab_only=True, verbose=False)
@@ -412,40 +428,34 @@ class Worker:
             return
         try:
             metadata: dict[str, str] = dict(llm.metadata or {})
-            messages = [from_dict(ChatMessage, m) for m in command.get("messages", [])]
             prompt, add_bos = build_prompt(
                 llm,
                 metadata.get("tokenizer.chat_template") or None,
                 metadata.get("general.architecture"),
-                messages,
-                bool(command.get("add_generation_prompt", True)),
+                command.messages,
+                command.add_generation_prompt,
             )
         finally:
             llm.close()
         self.send(Rendered(prompt.text, prompt.source, add_bos, prompt.note))
 
-    def task(self, kind: str, command: Event) -> None:
-        """A long task from the compare tools, with progress events, then TaskDone or an error."""
-        from desktop.compare import tasks
-
-        request_id = str(command.get("request_id"))
+    def task(self, command: TaskRequest) -> None:
+        """A registered long task, with progress events, then TaskDone or an error."""
+        request_id, kind = command.request_id, command.kind
+        runner = self._tasks.get(kind)
+        if runner is None:
+            self.send(EngineError(f"unknown task {kind!r}", kind="protocol", request_id=request_id))
+            return
 
         def progress(stage: str, fraction: float) -> None:
             self.send(TaskProgress(request_id, stage, round(fraction, 4)))
 
-        def cancelled() -> bool:
-            return self._is_cancelled(request_id)
-
         self.unload()  # the chat model's memory goes to the task
         load_backends()
+        context = TaskContext(progress, lambda: self._is_cancelled(request_id), self._log, self._bench_load)
         try:
-            if kind == "eval":
-                result = tasks.run_eval(command, progress, cancelled)
-            elif kind == "quantize":
-                result = tasks.run_quantize(command, progress, self._log)
-            else:
-                result = tasks.run_bench(command, progress, cancelled, self._bench_load)
-        except tasks.TaskFailed as exc:
+            result = runner(command.params, context)
+        except TaskFailed as exc:
             self.send(EngineError(str(exc), kind=kind, request_id=request_id))
             return
         finally:
@@ -654,24 +664,26 @@ def _opened_thinking(prompt: str) -> str | None:
     return None
 
 
-def worker_main() -> int:
+def worker_main(tasks: TaskTable | None = None) -> int:
+    """The worker process's loop; ``tasks``: the long tasks it may run, by name."""
     link = ParentLink()
     heap_limit.apply()
     # A failed GGML_ASSERT would attach gdb to print a backtrace, pushing its reason out of
     # the stderr lines the parent keeps for the crash message (and taking seconds).
     os.environ["GGML_NO_BACKTRACE"] = "1"
-    worker = Worker(link.emit)
+    worker = Worker(link.emit, tasks)
     commands: queue.Queue[Event] = queue.Queue()
 
     def route(command: Event) -> None:
+        # A cancel is taken at once, on the reading thread: the command it stops is running.
         if command.get("cmd") == "cancel":
-            worker.cancel(str(command.get("request_id")))
+            worker.handle(command)
         else:
             commands.put(command)
 
     threading.Thread(target=link.read_commands, args=(route,), daemon=True).start()
     # The header check of the first load needs gguf's tables: imported while no command waits.
-    from desktop.library.gguf_header import warm_up
+    from desktop.gguf.header import warm_up
 
     threading.Thread(target=warm_up, daemon=True, name="warm-up").start()
     while worker.handle(commands.get()):

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from desktop.childproc import ChildProcess, Event, ParentLink, describe_exit
-from desktop.gguf_names import parse_shard, quant_from_name
+from desktop.gguf.names import parse_shard, quant_from_name
 from desktop.hub.download import DownloadProgress, discard_partial, pull
 from desktop.paths import hearth_paths
 

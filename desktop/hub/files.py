@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from desktop.gguf_names import quant_from_name
+from desktop.gguf.names import quant_from_name
 from desktop.hub.api import hub_api
 from desktop.hub.describe import describe_hub_error
 from desktop.hub.errors import HubError

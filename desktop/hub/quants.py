@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from desktop.engine.fit import (
+from desktop.gguf.fit import (
     DEFAULT_CONTEXT,
     Fit,
     ModelShape,
@@ -13,7 +13,7 @@ from desktop.engine.fit import (
     memory_needed,
     system_memory_bytes,
 )
-from desktop.gguf_names import is_gguf, is_projector, parse_shard
+from desktop.gguf.names import is_gguf, is_projector, parse_shard
 from desktop.hub.api import hub_api
 from desktop.hub.files import HubFile, list_files
 from desktop.hub.limits import answer_limits

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from desktop.gguf.header import BrokenModel, NeedMoreBytes, read_fields
 from desktop.hub import load_huggingface_hub
 from desktop.hub.api import ensure_reachable, hub_endpoint
 from desktop.hub.describe import describe_hub_error
 from desktop.hub.errors import HubError
 from desktop.hub.limits import answer_limits
-from desktop.library.gguf_header import BrokenModel, NeedMoreBytes, read_fields
 
 FIRST_REQUEST = 1024 * 1024
 LARGEST_REQUEST = 64 * 1024 * 1024

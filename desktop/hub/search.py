@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from desktop.engine.fit import Fit, fit_verdict, memory_needed
+from desktop.gguf.fit import Fit, fit_verdict, memory_needed
 from desktop.hub.api import hub_api
 from desktop.hub.describe import describe_hub_error
 from desktop.hub.limits import answer_limits

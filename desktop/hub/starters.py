@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from desktop.engine.fit import Fit, fit_verdict, memory_needed, system_memory_bytes
+from desktop.gguf.fit import Fit, fit_verdict, memory_needed, system_memory_bytes
 from desktop.resources import resource_path
 
 # Without a header to read, the KV cache at the default context is taken as a share of the weights.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from desktop.clock import utc_stamp
 from desktop.db import Database, StorageError, problem_to_json
-from desktop.library.header_cache import HeaderCache
+from desktop.gguf.header_cache import HeaderCache
 from desktop.library.library_db import open_library
 from desktop.library.scan import LocalModel, describe_model, model_files, scan_models_dir
 from desktop.library.sources import find_other_apps
@@ -39,9 +39,10 @@ class Catalog:
             if not tolerant:
                 raise
             self.problem = exc
-        self.headers = HeaderCache(self._db)
+        self.headers = HeaderCache.open_or_none(self.paths.header_cache_db)
 
     def close(self) -> None:
+        self.headers.close()
         if self._db is not None:
             self._db.close()
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from desktop.gguf_names import is_gguf
-from desktop.library.gguf_header import BrokenModel, read_header
+from desktop.gguf.header import BrokenModel, read_header
+from desktop.gguf.names import is_gguf
 
 ImportMode = Literal["copy", "move", "link"]
 IMPORTED_FOLDER = "local"  # <models>/local/imported/<file>, beside the Hub's <owner>/<repo>

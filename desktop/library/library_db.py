@@ -1,6 +1,6 @@
-"""library.sqlite3's one schema: the hidden and used lists, the header cache and where downloads came from.
+"""library.sqlite3's one schema: the hidden and used lists and where downloads came from.
 
-Catalog, HeaderCache and ProvenanceStore all open the file with this schema, so its tables
+Catalog and ProvenanceStore both open the file with this schema, so its tables
 are created in one place, in numbered migrations.
 """
 
@@ -37,6 +37,9 @@ LIBRARY_SCHEMA = Schema(
                 )""",
             ),
         ),
+        # The header cache has a file of its own (desktop.gguf.header_cache), so each file
+        # has one owner; "headers" stays in ``tables`` so a file from before is still adopted.
+        Migration("the header cache moved to headers.sqlite3", ("DROP TABLE IF EXISTS headers",)),
     ),
 )
 

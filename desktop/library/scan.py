@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop.engine.fit import ModelShape, memory_needed
-from desktop.gguf_names import is_gguf, is_projector, model_name, parse_shard, quant_from_name, shard_filename
-from desktop.library.architectures import is_known_architecture
-from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
+from desktop.gguf.architectures import is_known_architecture
+from desktop.gguf.fit import ModelShape, memory_needed
+from desktop.gguf.header import BrokenModel, GGUFHeader, read_header
+from desktop.gguf.names import is_gguf, is_projector, model_name, parse_shard, quant_from_name, shard_filename
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.chats.rendering import MessageRenderer, model_label
-from desktop.engine.protocol import ChatMessage, EngineError, GenerationStats, ModelLoaded, Sampling
+from desktop.engine.protocol import (
+    ChatMessage,
+    EngineError,
+    GenerationStats,
+    LoadOptions,
+    ModelLoaded,
+    Sampling,
+)
 from desktop.library.scan import LocalModel
 from desktop.settings import SettingsStore
 from desktop.ui.chat_transcript import theme_from
@@ -239,7 +246,7 @@ class ColumnsRunner(QObject):
         if engine.model is not None and engine.model.model_path == column.model_path:
             self._ask(engine_index)
         else:
-            engine.load(self._settings.current.load_options(column.model_path))  # as set now
+            engine.load(LoadOptions.from_settings(self._settings.current, column.model_path))  # as set now
 
     def _on_loaded(self, engine_index: int, _loaded: ModelLoaded) -> None:
         if engine_index not in self._current:

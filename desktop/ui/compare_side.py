@@ -26,8 +26,8 @@ from desktop.chats.rendering import model_label
 from desktop.compare.leaderboard import Standing, Vote, standings
 from desktop.compare.results import CompareStore
 from desktop.db import StorageError
-from desktop.engine.fit import system_memory_bytes
 from desktop.engine.protocol import ChatMessage, Sampling
+from desktop.gguf.fit import system_memory_bytes
 from desktop.library.scan import LocalModel
 from desktop.settings import SettingsStore
 from desktop.ui.compare_columns import Column, ColumnsRunner, ModelChecklist, ReplyColumn, beside_checklist

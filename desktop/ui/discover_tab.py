@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.engine.fit import system_memory_bytes
+from desktop.gguf.fit import system_memory_bytes
 from desktop.hub.download_queue import DownloadItem
 from desktop.hub.quants import QuantChoice
 from desktop.hub.search import SORT_KEYS, SearchFilters

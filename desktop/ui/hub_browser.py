@@ -15,7 +15,7 @@ from desktop.engine.devices import (
     parse_devices,
     probe_command,
 )
-from desktop.engine.fit import system_memory_bytes
+from desktop.gguf.fit import system_memory_bytes
 from desktop.hub.api import prepare_http
 from desktop.hub.card import RepoCard, card_markdown, load_card
 from desktop.hub.describe import describe_hub_error

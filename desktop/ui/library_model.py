@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
-from desktop.engine.fit import DEFAULT_CONTEXT, fit_verdict, system_memory_bytes
+from desktop.gguf.fit import DEFAULT_CONTEXT, fit_verdict, system_memory_bytes
 from desktop.library.scan import LocalModel
 from desktop.ui.hub_models import FIT_COLOUR, FIT_TEXT
 from desktop.ui.table_model import Column, RecordTableModel

@@ -24,11 +24,11 @@ from desktop import __version__
 from desktop.chats.export import export_text
 from desktop.chats.store import Branching, Conversation, ConversationStore, Message, SearchHit
 from desktop.db import StorageError
-from desktop.engine.protocol import ModelLoaded
+from desktop.engine.protocol import LoadOptions, ModelLoaded
+from desktop.gguf.header import header_rows
 from desktop.hub.quants import QuantChoice
 from desktop.hub.token import save_token
 from desktop.library.catalog import mark_used, remove_model
-from desktop.library.gguf_header import header_rows
 from desktop.library.importing import ImportRefused, import_model
 from desktop.library.scan import LocalModel, describe_model
 from desktop.library.verify import Verdict, verify_model
@@ -334,7 +334,7 @@ class MainWindow(QMainWindow):
         self.chat_pane.set_model_status(f"Loading {model.name}…")
         self.load_progress.setValue(0)
         self.load_progress.show()
-        self.engine.load(self.context.settings.load_options(str(model.path)))
+        self.engine.load(LoadOptions.from_settings(self.context.settings, str(model.path)))
 
     def remove_model(self, model: LocalModel) -> None:
         choice = confirm_removal(self, model)

@@ -1,4 +1,4 @@
-"""Parsed GGUF headers kept in the library's database, by path, size and modification time.
+"""Parsed GGUF headers kept in a file of their own (headers.sqlite3), by path, size and modification time.
 
 The library's scan fills it, so a rescan with nothing changed reads no file, and the engine
 worker finds a model's header there when it loads it (a vocabulary of a quarter of a million
@@ -15,9 +15,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from desktop.db import BUSY_TIMEOUT_S, Database, StorageError
-from desktop.library.gguf_header import BrokenModel, GGUFHeader, read_header
-from desktop.library.library_db import open_library
+from desktop.db import BUSY_TIMEOUT_S, Database, Migration, Schema, StorageError, open_database
+from desktop.gguf.header import BrokenModel, GGUFHeader, read_header
 
 _HEADER_FIELDS = [f.name for f in fields(GGUFHeader) if f.name != "fields"]
 # Of the header's fields, the cache keeps what the memory arithmetic needs.
@@ -32,17 +31,43 @@ SHAPE_KEYS = (
 )
 
 
+HEADERS_SCHEMA = Schema(
+    label="header cache",
+    fresh="an empty header cache (models are read again, nothing else is lost)",
+    application_id=0x48544843,  # "HTHC"
+    tables=frozenset({"headers"}),
+    migrations=(
+        Migration(
+            "parsed headers by path, size and modification time; a broken file's reason",
+            (
+                "CREATE TABLE IF NOT EXISTS headers (path TEXT PRIMARY KEY, size INTEGER, "
+                "mtime_ns INTEGER, header TEXT, broken TEXT)",
+            ),
+        ),
+    ),
+)
+
+
 class HeaderCache:
     def __init__(self, db: Database | None) -> None:
-        """``db`` None: nothing is kept (the library's file can't be used), every read parses."""
+        """``db`` None: nothing is kept (the cache's file can't be used), every read parses."""
         self._db = db
         self.reads = 0  # files actually parsed (the rest came from the cache)
         self._writable = True
 
     @classmethod
     def open(cls, db_path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> HeaderCache:
-        """Raises StorageError when the library's file can't be used."""
-        return cls(open_library(db_path, busy_timeout_s))
+        """Raises StorageError when the cache's file can't be used."""
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(open_database(db_path, HEADERS_SCHEMA, busy_timeout_s=busy_timeout_s))
+
+    @classmethod
+    def open_or_none(cls, db_path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> HeaderCache:
+        """A cache that keeps nothing when its file can't be used: it only saves time."""
+        try:
+            return cls.open(db_path, busy_timeout_s)
+        except (OSError, StorageError):
+            return cls(None)
 
     def read(self, path: Path) -> GGUFHeader:
         """``read_header(path)``, from the cache when this file is the one cached."""
