@@ -103,8 +103,8 @@ def test_engine_settings_changed_while_compare_is_open_reach_its_models(qtbot, c
     side.prompt.text.setPlainText("Hi")
     qtbot.mouseClick(side.prompt.send_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not side.runner.busy, timeout=60_000)
-    assert side.runner._engines
-    for engine in side.runner._engines:
+    assert side.runner.engines
+    for engine in side.runner.engines:
         assert engine.model is not None and (engine.model.n_ctx, engine.model.n_batch) == (256, 128)
     win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)  # qtbot closes it again at the end
     win.close()  # its size is kept in the settings in use now, not in the record replaced
@@ -119,10 +119,10 @@ def test_models_that_fit_together_can_answer_at_the_same_time(qtbot, compare) ->
     side.parallel.setChecked(True)
     side.sampling.max_tokens.setValue(8)
     side.send("Hello")
-    assert len(side.runner._engines) == 3  # a worker a column
+    assert len(side.runner.engines) == 3  # a worker a column
     qtbot.waitUntil(lambda: not side.runner.busy, timeout=60_000)
     assert all(c.stats is not None and c.stats.completion_tokens == 8 for c in side.runner.columns)
-    pids = {e.worker_pid for e in side.runner._engines}
+    pids = {e.worker_pid for e in side.runner.engines}
     assert len(pids) == 3 and None not in pids
 
 

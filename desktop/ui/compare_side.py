@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.app.side_by_side import CompareColumn
 from desktop.chats.rendering import model_label
 from desktop.compare.leaderboard import Standing, Vote, standings
 from desktop.compare.results import CompareStore
@@ -30,7 +31,7 @@ from desktop.engine.protocol import ChatMessage, Sampling
 from desktop.gguf.fit import system_memory_bytes
 from desktop.library.scan import LocalModel
 from desktop.settings import SettingsStore
-from desktop.ui.compare_columns import Column, ColumnsRunner, ModelChecklist, ReplyColumn, beside_checklist
+from desktop.ui.compare_columns import ColumnsRunner, ModelChecklist, ReplyColumn, beside_checklist
 from desktop.ui.record_table import record_table
 from desktop.ui.table_model import Column as TableColumn
 from desktop.ui.table_model import RecordTableModel
@@ -205,7 +206,7 @@ class SideBySideTab(QWidget):
         self.prompt.set_busy(self.runner.busy, can_send=len(chosen) >= 2)
 
     def _reset_columns(self, chosen: list[LocalModel]) -> None:
-        columns = [Column(str(m.path), model_label(str(m.path))) for m in chosen]
+        columns = [CompareColumn(str(m.path), model_label(str(m.path))) for m in chosen]
         self.runner.set_columns(columns)
         self.area.set_titles([c.label for c in columns])
 
@@ -281,7 +282,7 @@ class SideBySideTab(QWidget):
         raw_columns = content.get("columns", [])
         assert isinstance(raw_columns, list)
         columns = [
-            Column(
+            CompareColumn(
                 str(c["model_path"]),
                 str(c["label"]),
                 [ChatMessage(str(m["role"]), str(m["content"])) for m in c.get("messages", [])],
@@ -405,7 +406,7 @@ class ArenaTab(QWidget):
             return
         a, b = self._choose(pool)
         self._prompt = prompt
-        self.runner.set_columns([Column(str(a.path), "A"), Column(str(b.path), "B")])
+        self.runner.set_columns([CompareColumn(str(a.path), "A"), CompareColumn(str(b.path), "B")])
         self.area.set_titles(["A", "B"])
         for view in self.area.views:
             view.figures.hide()  # speed and memory would give the model away: shown after the vote
