@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 from desktop.app.chat_session import ChatSession
-from desktop.engine.client import EngineClient
+from desktop.app.compare_runs import TaskRun
+from desktop.engine.client import EngineClient, EngineFailure
 from desktop.engine.protocol import (
     ChatMessage,
     EngineError,
@@ -16,6 +18,8 @@ from desktop.engine.protocol import (
     LoadOptions,
     ModelLoaded,
     Sampling,
+    TaskDone,
+    TaskProgress,
     TokenEvent,
 )
 
@@ -86,3 +90,57 @@ class ClientEngine:
     def _events(self) -> Iterator[EngineEvent | None]:
         while self.request is not None:
             yield self.client.next_event(IDLE_S)
+
+
+class ClientTasks:
+    """A ``TaskEngine`` over EngineClient for a blocking front end: each task in a fresh worker
+    (so a bench's peak memory is that model's alone), its events pumped into a run."""
+
+    def __init__(self) -> None:
+        self._client: EngineClient | None = None
+        self.request: str | None = None
+
+    def start_task(self, kind: str, **payload: object) -> str:
+        self.unload()
+        self._client = EngineClient()
+        self.request = self._client.start_task(kind, **payload)
+        return self.request
+
+    def cancel(self) -> None:
+        if self._client is not None and self.request is not None:
+            self._client.cancel(self.request)
+
+    def unload(self) -> None:
+        if self._client is not None:
+            self._client.shutdown()
+        self._client = None
+        self.request = None
+
+    def run(self, kind: str, progress: Callable[[TaskProgress], None], **payload: object) -> dict[str, Any]:
+        """Blocking: one task's result; its failure as EngineFailure; Ctrl+C cancels it."""
+        request = self.start_task(kind, **payload)
+        assert self._client is not None
+        try:
+            for event in self._client.task_events(request):
+                if isinstance(event, TaskDone):
+                    return event.result
+                progress(event)
+        except KeyboardInterrupt:
+            self.cancel()
+            raise
+        finally:
+            self.unload()
+        raise EngineFailure("the engine ended the task without a result")
+
+    def pump(self, run: TaskRun, timeout: float = 3600.0) -> None:
+        """Hands the tasks' events to ``run`` until it ends."""
+        while run.running and self._client is not None:
+            event = self._client.next_event(timeout)
+            if event is None:
+                run.on_failed(EngineError("The engine did not answer in time.", kind=run.kind))
+            elif isinstance(event, TaskProgress) and event.request_id == self.request:
+                run.on_progress(event)
+            elif isinstance(event, TaskDone) and event.request_id == self.request:
+                run.on_done(event)
+            elif isinstance(event, EngineError) and event.request_id in (self.request, None):
+                run.on_failed(event)

@@ -7,94 +7,95 @@ import contextlib
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.cli.models import resolve_model
 from desktop.cli.output import CommandFailed, model_row, positive_int, print_json, table
-from desktop.engine.client import EngineClient, EngineFailure
-from desktop.engine.protocol import TaskDone
-from desktop.library.scan import LocalModel
+from desktop.engine.client import EngineFailure
+from desktop.paths import hearth_paths
 from desktop.units import format_bytes
 
+if TYPE_CHECKING:  # the commands import what they run: `hearth list` starts without them
+    from desktop.app.client_engine import ClientTasks
+    from desktop.app.compare_runs import TaskRun
+    from desktop.compare.results import CompareStore
+    from desktop.engine.protocol import TaskProgress
 
-def _run_task(kind: str, quiet: bool, **payload: object) -> dict[str, Any]:
-    """One task in a fresh worker (so a bench's peak memory is that model's alone); progress on stderr."""
-    client = EngineClient()
-    request = client.start_task(kind, **payload)
+
+class _Progress:
+    """A task's progress on one rewritten stderr line, on a terminal only."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.shown = not quiet and sys.stderr.isatty()
+
+    def stage(self, stage: str, fraction: float) -> None:
+        if self.shown:
+            sys.stderr.write(f"\r{stage}: {fraction:.0%}\033[K")
+            sys.stderr.flush()
+
+    def event(self, event: TaskProgress) -> None:
+        self.stage(event.stage, event.fraction)
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+
+
+def _measure(run: TaskRun, tasks: ClientTasks, progress: _Progress) -> None:
+    """Pumps ``run`` to its end: Ctrl+C cancels it; a failure is the command's error."""
     try:
-        for event in client.task_events(request):
-            if isinstance(event, TaskDone):
-                return event.result
-            if not quiet and sys.stderr.isatty():
-                sys.stderr.write(f"\r{event.stage}: {event.fraction:.0%}\033[K")
-                sys.stderr.flush()
-        raise CommandFailed("the engine ended the task without a result")
-    except EngineFailure as exc:
-        raise CommandFailed(str(exc)) from exc
+        tasks.pump(run)
     except KeyboardInterrupt:
-        client.cancel(request)
+        run.cancel()
         raise
     finally:
-        if not quiet and sys.stderr.isatty():
-            sys.stderr.write("\r\033[K")
-        client.shutdown()
+        progress.clear()
+        tasks.unload()
+    if run.problem is not None:
+        raise CommandFailed(run.problem)
 
 
-def _record(
-    kind: str,
-    settings: dict[str, Any],
-    measured: list[tuple[LocalModel, dict[str, Any]]],
-    reported: dict[str, Any],
-) -> None:
-    """Keeps the run in the history the app's Results show."""
-    from desktop.compare.recording import keep_run
-    from desktop.compare.results import CompareStore
-    from desktop.paths import hearth_paths
-
-    store = CompareStore(hearth_paths().compare_db)
-    try:
-        keep_run(store, kind, settings, measured, reported)
-    finally:
-        store.close()
-
-
-def _check_history() -> None:
+def _history() -> CompareStore:
     """Before minutes of measuring: a history that can't take the run fails now, in words."""
     from desktop.compare.results import CompareStore
-    from desktop.paths import hearth_paths
 
     store = CompareStore(hearth_paths().compare_db)
     try:
         store.check_writable()
-    finally:
+    except BaseException:
         store.close()
+        raise
+    return store
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     import statistics
 
-    from desktop.compare.recording import bench_metrics
+    from desktop.app.client_engine import ClientTasks
+    from desktop.app.compare_runs import BenchRun, RunEvents
 
     models = [resolve_model(ref) for ref in args.models]
-    _check_history()
-    rows = []
-    measured = []
-    result: dict[str, Any] = {}
-    for model in models:
-        result = _run_task("bench", args.json, model=str(model.path), reps=args.reps)
-        measured.append((model, bench_metrics(result)))
-        rows.append(
-            {
-                "model": model.name,
-                "pp_tps": statistics.median(result["pp_tps"]),
-                "tg_tps": statistics.median(result["tg_tps"]),
-                "ttft_ms": statistics.median(result["ttft_ms"]),
-                "load_ms": result["load_ms"],
-                "peak_rss_bytes": result["peak_rss_bytes"],
-                "reps": args.reps,
-            }
-        )
-    _record("bench", {"reps": args.reps}, measured, result)
+    store = _history()
+    progress = _Progress(args.json)
+    tasks = ClientTasks()
+    run = BenchRun(store, tasks, RunEvents(progress=progress.stage))
+    try:
+        run.start(models, args.reps)
+        _measure(run, tasks, progress)
+    finally:
+        store.close()
+    rows = [
+        {
+            "model": model.name,
+            "pp_tps": statistics.median(result["pp_tps"]),
+            "tg_tps": statistics.median(result["tg_tps"]),
+            "ttft_ms": statistics.median(result["ttft_ms"]),
+            "load_ms": result["load_ms"],
+            "peak_rss_bytes": result["peak_rss_bytes"],
+            "reps": args.reps,
+        }
+        for model, result in run.measured
+    ]
     if args.json:
         print_json(rows)
         return 0
@@ -116,60 +117,55 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from desktop.compare.recording import QUALITY_TEXT, quality_metrics, reference_summary
+    from desktop.app.client_engine import ClientTasks
+    from desktop.app.compare_runs import EvalRun, RunEvents
+    from desktop.compare.recording import QUALITY_TEXT, reference_summary
     from desktop.compare.reference_text import reference_text
 
     reference = resolve_model(args.reference)
     models = [resolve_model(ref) for ref in args.models]
-    _check_history()
-    if args.text:
-        try:
-            text = Path(args.text).read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise CommandFailed(f"cannot read {args.text}: {exc.strerror}") from exc
-    else:
-        try:
-            text = reference_text(reference.path, 4 * args.ctx)
-        except EngineFailure as exc:
-            raise CommandFailed(str(exc)) from exc
-    with tempfile.TemporaryDirectory(prefix="hearth-eval-") as work:
-        result = _run_task(
-            "eval",
-            args.json,
-            reference=str(reference.path),
-            models=[str(m.path) for m in models],
-            text=text,
-            n_ctx=args.ctx,
-            workdir=work,
-        )
-    _record(
-        "eval",
+    store = _history()
+    try:
+        if args.text:
+            try:
+                text = Path(args.text).read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                raise CommandFailed(f"cannot read {args.text}: {exc.strerror}") from exc
+        else:
+            try:
+                text = reference_text(reference.path, 4 * args.ctx)
+            except EngineFailure as exc:
+                raise CommandFailed(str(exc)) from exc
+        progress = _Progress(args.json)
+        tasks = ClientTasks()
+        run = EvalRun(store, tasks, RunEvents(progress=progress.stage))
+        with tempfile.TemporaryDirectory(prefix="hearth-eval-") as work:
+            run.start(
+                reference,
+                models,
+                text,
+                n_ctx=args.ctx,
+                workdir=work,
+                source=args.text or "the reference's own writing",
+            )
+            _measure(run, tasks, progress)
+    finally:
+        store.close()
+    rows = [
         {
-            "n_ctx": args.ctx,
-            "reference": str(reference.path),
-            "text": args.text or "the reference's own writing",
-        },
-        [(m, quality_metrics(p)) for m, p in zip(models, result["passes"], strict=True)],
-        result,
-    )
-    rows = []
-    for model, scored in zip(models, result["passes"], strict=True):
-        s = scored["scores"]
-        rows.append(
-            {
-                "model": model.name,
-                "ppl": s["ppl"],
-                "kld_mean": s["kld_mean"],
-                "top1_agreement": s["top1_agreement"],
-                "delta_p_mean": s["delta_p_mean"],
-                "tokens_scored": s["tokens_scored"],
-            }
-        )
+            "model": model.name,
+            "ppl": s["ppl"],
+            "kld_mean": s["kld_mean"],
+            "top1_agreement": s["top1_agreement"],
+            "delta_p_mean": s["delta_p_mean"],
+            "tokens_scored": s["tokens_scored"],
+        }
+        for model, s in run.measured
+    ]
     if args.json:
         print_json(rows)
         return 0
-    base = result["reference"]["scores"]
-    print(f"reference {reference_summary(reference.name, base)}")
+    print(f"reference {reference_summary(reference.name, run.reference_scores)}")
     table(
         [(r["model"], *(text(r[key]) for key, text in QUALITY_TEXT.items())) for r in rows],
         ("MODEL", "PPL", "KLD", "SAME TOP", "ΔP"),
@@ -178,6 +174,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_quantize(args: argparse.Namespace) -> int:
+    from desktop.app.client_engine import ClientTasks
     from desktop.compare.quantize import QUANT_TYPES, SOURCE_TYPES, partial_path, target_for
     from desktop.library.catalog import scan_library
     from desktop.settings import load_settings
@@ -198,9 +195,13 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         raise CommandFailed(
             f"cannot make the folder {target.parent} ({exc.strerror}); choose another with --output"
         ) from exc
+    progress = _Progress(args.json)
     try:
-        _run_task("quantize", args.json, source=str(source.path), target=str(target), type=kind)
+        ClientTasks().run("quantize", progress.event, source=str(source.path), target=str(target), type=kind)
+    except EngineFailure as exc:
+        raise CommandFailed(str(exc)) from exc
     finally:
+        progress.clear()
         # A worker ended mid-write (Ctrl+C) cannot remove its partial output itself.
         with contextlib.suppress(OSError):  # a read-only folder has none to remove
             partial_path(target).unlink(missing_ok=True)

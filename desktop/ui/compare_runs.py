@@ -26,17 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.app.compare_runs import BenchRun, EvalRun, RunEvents
 from desktop.chats.rendering import model_label
 from desktop.compare.recording import (
     QUALITY_TEXT,
-    bench_metrics,
-    keep_run,
-    quality_metrics,
-    reference_summary,
 )
 from desktop.compare.results import CompareStore
-from desktop.db import StorageError
-from desktop.engine.protocol import EngineError, TaskDone, TaskProgress
 from desktop.library.scan import LocalModel
 from desktop.ui.compare_columns import ModelChecklist, beside_checklist
 from desktop.ui.engine_bridge import EngineController
@@ -123,11 +118,6 @@ class SpeedTab(QWidget):
 
     def __init__(self, store: CompareStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._store = store
-        self._queue: list[LocalModel] = []
-        self._measured: list[tuple[LocalModel, dict[str, Any]]] = []
-        self._current: LocalModel | None = None
-        self._reported: dict[str, Any] = {}  # the llama.cpp build and devices, from the worker
         self.engine = EngineController(self)
         self.models = ModelChecklist("Models to time", limit=12)
         self.reps = QSpinBox()
@@ -151,74 +141,41 @@ class SpeedTab(QWidget):
         right.addWidget(self.table, 1)
         beside_checklist(self, "Models", self.models, right)
 
+        self.run = BenchRun(
+            store,
+            self.engine,
+            RunEvents(
+                progress=self.progress.show_progress,
+                rows=self.table_model.append_records,
+                ended=self._ended,
+                saved=self.run_saved.emit,
+            ),
+        )
         self.run_button.clicked.connect(self.start)
-        self.progress.cancelled.connect(self.cancel)
-        self.engine.task_progress.connect(self._progress)
-        self.engine.task_done.connect(self._done)
-        self.engine.failed.connect(self._failed)
+        self.progress.cancelled.connect(self.run.cancel)
+        self.engine.task_progress.connect(self.run.on_progress)
+        self.engine.task_done.connect(self.run.on_done)
+        self.engine.failed.connect(self.run.on_failed)
 
     def set_library(self, models: list[LocalModel]) -> None:
         self.models.set_models(models)
 
     def start(self) -> None:
-        self._queue = self.models.checked()
-        if not self._queue:
+        models = self.models.checked()
+        if not models:
             self.progress.set_running(False, "Check the models to time.")
             return
-        self._measured = []
         self.table_model.set_records([])
         self.run_button.setEnabled(False)
         self.progress.set_running(True, "Starting…")
-        self._next()
-
-    def _next(self) -> None:
-        self.engine.unload()  # a fresh worker for each model: its peak memory is its own
-        if not self._queue:
-            self._finish()
-            return
-        self._current = self._queue.pop(0)
-        self.engine.start_task("bench", model=str(self._current.path), reps=self.reps.value())
-
-    def _progress(self, event: TaskProgress) -> None:
-        total = len(self._measured) + len(self._queue) + 1
-        self.progress.show_progress(event.stage, (len(self._measured) + event.fraction) / total)
-
-    def _done(self, event: TaskDone) -> None:
-        if self._current is None:
-            return
-        self._reported = event.result
-        self._measured.append((self._current, bench_metrics(event.result)))
-        self.table_model.append_records([{**bench_metrics(event.result), "model": str(self._current.path)}])
-        self._next()
-
-    def _failed(self, error: EngineError) -> None:
-        if self._current is None:
-            return
-        name = self._current.name
-        self._queue = []
-        self._current = None
-        self.engine.unload()
-        self.run_button.setEnabled(True)
-        self.progress.set_running(False, f"{name}: {error.message}")
+        self.run.start(models, self.reps.value())
 
     def cancel(self) -> None:
-        self._queue = []
-        self._current = None
-        self.engine.unload()  # ends the worker, and the measurement with it
-        self.run_button.setEnabled(True)
-        self.progress.set_running(False, "Cancelled.")
+        self.run.cancel()
 
-    def _finish(self) -> None:
-        self._current = None
+    def _ended(self, message: str) -> None:
         self.run_button.setEnabled(True)
-        if self._measured:
-            try:
-                keep_run(self._store, "bench", {"reps": self.reps.value()}, self._measured, self._reported)
-            except StorageError as exc:  # the figures stay on screen
-                self.progress.set_running(False, f"Measured {len(self._measured)} models, not kept: {exc}")
-                return
-            self.run_saved.emit()
-        self.progress.set_running(False, f"Measured {len(self._measured)} models; kept in Results.")
+        self.progress.set_running(False, message)
 
     def shutdown(self) -> None:
         self.engine.shutdown()
@@ -247,7 +204,6 @@ class QualityTab(QWidget):
 
     def __init__(self, store: CompareStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._store = store
         self._jobs = JobRunner(self)
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
         self._running: tuple[LocalModel, list[LocalModel]] | None = None
@@ -302,12 +258,22 @@ class QualityTab(QWidget):
         self.models.changed.connect(self._suggest_reference)
         self.reference.activated.connect(lambda _i: setattr(self, "_reference_chosen", True))
         self.file_button.clicked.connect(self._choose_file)
-        self.progress.cancelled.connect(self.cancel)
-        self.engine.task_progress.connect(
-            lambda e: self.progress.show_progress(e.stage, 0.1 + 0.9 * e.fraction)
+        self.run = EvalRun(
+            store,
+            self.engine,
+            RunEvents(
+                # the first tenth of the bar is the reference writing the text
+                progress=lambda stage, f: self.progress.show_progress(stage, 0.1 + 0.9 * f),
+                rows=self.table_model.set_records,
+                summary=self.summary.setText,
+                ended=self._end,
+                saved=self.run_saved.emit,
+            ),
         )
-        self.engine.task_done.connect(self._done)
-        self.engine.failed.connect(self._failed)
+        self.progress.cancelled.connect(self.cancel)
+        self.engine.task_progress.connect(self.run.on_progress)
+        self.engine.task_done.connect(self.run.on_done)
+        self.engine.failed.connect(self.run.on_failed)
         self._text_ready.connect(self._with_text)
         self._text_progress.connect(lambda stage, f: self.progress.show_progress(stage, 0.1 * f))
 
@@ -384,52 +350,21 @@ class QualityTab(QWidget):
             return
         reference, models = self._running
         self._workdir = tempfile.TemporaryDirectory(prefix="hearth-eval-")
-        self.engine.start_task(
-            "eval",
-            reference=str(reference.path),
-            models=[str(m.path) for m in models],
-            text=str(text),
-            n_ctx=self.ctx.value(),
-            workdir=self._workdir.name,
+        self.run.start(
+            reference, models, str(text), self.ctx.value(), self._workdir.name, self._text_source()
         )
-
-    def _done(self, event: TaskDone) -> None:
-        if self._running is None:
-            return
-        reference, models = self._running
-        measured = [(m, quality_metrics(p)) for m, p in zip(models, event.result["passes"], strict=True)]
-        rows = [{"model": str(m.path), **metrics} for m, metrics in measured]
-        self.summary.setText(reference_summary(reference.name, event.result["reference"]["scores"]))
-        self.table_model.set_records(rows)
-        try:
-            settings = {
-                "n_ctx": self.ctx.value(),
-                "reference": str(reference.path),
-                "text": self._text_source(),
-            }
-            keep_run(self._store, "eval", settings, measured, event.result)
-        except StorageError as exc:  # the scores stay on screen
-            self._end(f"Scored {len(rows)} builds, not kept: {exc}")
-            return
-        self.run_saved.emit()
-        self._end(f"Scored {len(rows)} builds; kept in Results.")
 
     def _text_source(self) -> str:
         return str(self._file) if self.file_text.isChecked() and self._file else "the reference's own writing"
 
-    def _failed(self, error: EngineError) -> None:
-        if self._running is not None:
-            self._end(error.message)
-
     def cancel(self) -> None:
-        if self._running is not None:
-            self.engine.cancel()
-            self.engine.unload()
-            self._end("Cancelled.")
+        if self.run.running:
+            self.run.cancel()  # ends through _end
+        elif self._running is not None:
+            self._end("Cancelled.")  # while the reference writes the text
 
     def _end(self, message: str) -> None:
         self._running = None
-        self.engine.unload()
         if self._workdir is not None:
             self._workdir.cleanup()
             self._workdir = None
