@@ -38,7 +38,7 @@ def test_each_model_is_timed_in_a_fresh_worker_and_the_run_is_kept(model_cache, 
     assert fractions == sorted(fractions)  # one bar over the whole run
     kept = store.history("bench")
     assert [r.model for r in kept] == [str(a.path), str(b.path)]
-    assert kept[0].machine.get("build_info")  # the machine's facts go with the run
+    assert kept[0].machine["llama_cpp"] and kept[0].machine["devices"]  # the facts the figures depend on
     store.close()
 
 
