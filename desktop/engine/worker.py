@@ -8,14 +8,11 @@ read on their own thread, so one takes effect before the next token.
 from __future__ import annotations
 
 import codecs
-import functools
 import os
 import queue
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from desktop.engine.chat_template import RenderedPrompt, build_prompt, render_pr
 from desktop.engine.devices import load_backends
 from desktop.engine.hardware import peak_rss_bytes, physical_cores, reset_peak_rss
 from desktop.engine.llama_log import LlamaLog
+from desktop.engine.llama_setup import backend_name, load_progress, model_header, new_llama, system_info
 from desktop.engine.protocol import (
     ALL_GPU_LAYERS,
     AUTO_GPU_LAYERS,
@@ -38,7 +36,6 @@ from desktop.engine.protocol import (
     EngineEvent,
     GenerationStats,
     LoadOptions,
-    LoadProgress,
     ModelLoaded,
     Rendered,
     RenderRequest,
@@ -52,13 +49,12 @@ from desktop.engine.protocol import (
     command_from_dict,
     event_to_dict,
 )
+from desktop.engine.stop_filter import StopFilter
 from desktop.engine.tasks import TaskContext, TaskFailed, TaskTable
 from desktop.gguf.fit import ModelShape, auto_context, plan_offload, retry_layers, system_memory_bytes
-from desktop.gguf.header import BrokenModel, GGUFHeader, read_header
-from desktop.gguf.header_cache import HeaderCache
+from desktop.gguf.header import BrokenModel
 from desktop.gguf.reasoning import MARKERS
 from desktop.gguf.sampling import recommended_sampling
-from desktop.paths import hearth_paths
 from desktop.units import format_bytes
 
 SUBCOMMAND = ENGINE_SUBCOMMAND
@@ -86,139 +82,6 @@ _DOING = {
     "quantize": "quantizing",
     "bench": "measuring speed",
 }
-
-
-@functools.cache
-def _header_cache() -> HeaderCache | None:
-    try:
-        # A short wait only: the library's scan may be writing, and the file can be read instead.
-        return HeaderCache.open(hearth_paths().header_cache_db, busy_timeout_s=0.25)
-    except (OSError, sqlite3.Error):
-        return None
-
-
-def model_header(path: Path) -> GGUFHeader:
-    """The model's header, from the header cache when this very file was read before
-    (the library's scan reads every model it lists), else from the file."""
-    cache = _header_cache()
-    if cache is not None:
-        try:
-            return cache.read(path)
-        except sqlite3.Error:
-            pass  # a locked or damaged cache: the file says the same
-    return read_header(path)
-
-
-class _NoChatFormatter:
-    """Stands in for llama-cpp-python's ``Jinja2ChatFormatter`` while a ``Llama`` is made.
-
-    ``Llama()`` compiles every chat template in the file for its ``create_chat_completion``,
-    which Hearth never calls: it renders the template itself, in its own sandbox, and falls
-    back to a known format when the template fails. Compiled there, a template with one
-    syntax error made the model impossible to load, and a real template's compiling took
-    4-35 ms of every load.
-    """
-
-    def __init__(self, **_kwargs: Any) -> None:
-        pass
-
-    def to_chat_handler(self) -> Any:
-        return _no_chat_completion
-
-
-def _no_chat_completion(*_args: Any, **_kwargs: Any) -> Any:
-    raise RuntimeError("Hearth renders chat templates itself (desktop.engine.chat_template)")
-
-
-def _new_llama(**kwargs: Any) -> Any:
-    import llama_cpp.llama_chat_format as chat_format
-    from llama_cpp import Llama  # imported when first needed: the worker starts faster
-
-    formatter = chat_format.Jinja2ChatFormatter
-    chat_format.Jinja2ChatFormatter = _NoChatFormatter  # type: ignore[misc,assignment]
-    try:
-        return Llama(**kwargs)
-    finally:
-        chat_format.Jinja2ChatFormatter = formatter  # type: ignore[misc]
-
-
-@contextmanager
-def _load_progress(send: Any) -> Iterator[None]:
-    """Reports llama.cpp's load progress as LoadProgress events, every 5% at most.
-
-    llama-cpp-python does not expose the progress callback, so the default model parameters
-    it starts from are given one while this load runs.
-    """
-    import llama_cpp.llama_cpp as low
-
-    last = [-1.0]
-
-    def progress(fraction: float, _data: Any) -> bool:
-        if fraction - last[0] >= 0.05 or fraction >= 1.0:
-            last[0] = fraction
-            send(LoadProgress(round(float(fraction), 3)))
-        return True  # False would abort the load
-
-    callback = low.llama_progress_callback(progress)
-    original = low.llama_model_default_params
-
-    def with_progress() -> Any:
-        params = original()
-        params.progress_callback = callback
-        return params
-
-    low.llama_model_default_params = with_progress
-    try:
-        yield
-    finally:
-        low.llama_model_default_params = original
-
-
-def _system_info() -> str:
-    import llama_cpp
-
-    raw = llama_cpp.llama_print_system_info()
-    return (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)).strip()
-
-
-def backend_name() -> str:
-    import llama_cpp
-
-    return "gpu" if llama_cpp.llama_supports_gpu_offload() else "cpu"
-
-
-class _StopFilter:
-    """Holds back text that may be the start of a stop string, and cuts at one."""
-
-    def __init__(self, stops: tuple[str, ...]) -> None:
-        self._stops = stops
-        self._pending = ""
-        self.stopped = False
-
-    def feed(self, text: str) -> str:
-        if not self._stops:
-            return text
-        self._pending += text
-        for stop in self._stops:
-            at = self._pending.find(stop)
-            if at >= 0:
-                out, self._pending = self._pending[:at], ""
-                self.stopped = True
-                return out
-        keep = max((len(s) - 1 for s in self._stops), default=0)
-        # Emit all but a tail that could still grow into a stop string.
-        cut = len(self._pending)
-        for n in range(min(keep, len(self._pending)), 0, -1):
-            tail = self._pending[-n:]
-            if any(s.startswith(tail) for s in self._stops):
-                cut = len(self._pending) - n
-                break
-        out, self._pending = self._pending[:cut], self._pending[cut:]
-        return out
-
-    def flush(self) -> str:
-        out, self._pending = self._pending, ""
-        return out
 
 
 class Worker:
@@ -334,8 +197,8 @@ class Worker:
         while True:
             self._log.clear()
             try:
-                with _load_progress(self.send):
-                    llm = _new_llama(n_gpu_layers=layers, **kwargs)
+                with load_progress(self.send):
+                    llm = new_llama(n_gpu_layers=layers, **kwargs)
                 break
             except (ValueError, RuntimeError, OSError) as exc:
                 if kv_type != "f16":
@@ -390,7 +253,7 @@ class Worker:
             use_mlock=options.use_mlock,
             total_layers=total_layers,
             load_note=note,
-            build_info=_system_info(),
+            build_info=system_info(),
         )
         self._loaded = _Loaded(llm, options, info, template)
         self.send(info)
@@ -422,7 +285,7 @@ class Worker:
         path = command.model_path
         try:
             model_header(Path(path))
-            llm = _new_llama(model_path=path, vocab_only=True, verbose=False)
+            llm = new_llama(model_path=path, vocab_only=True, verbose=False)
         except (BrokenModel, ValueError, RuntimeError, OSError) as exc:
             self.send(EngineError(f"This model file can't be used: {exc}", kind="load"))
             return
@@ -467,7 +330,7 @@ class Worker:
             f"{d.backend} {d.description or d.name} ({format_bytes(d.memory_total_bytes)})"
             for d in list_devices()
         ]
-        self.send(TaskDone(request_id, kind, {**result, "build_info": _system_info(), "devices": devices}))
+        self.send(TaskDone(request_id, kind, {**result, "build_info": system_info(), "devices": devices}))
 
     def _bench_load(self, options: LoadOptions) -> tuple[Any, ModelLoaded]:
         self.load(options)
@@ -544,7 +407,7 @@ class Worker:
         max_new = min(request.sampling.max_tokens, n_ctx - len(tokens))
 
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        stops = _StopFilter(prompt.stop_strings)
+        stops = StopFilter(prompt.stop_strings)
         pieces: list[str] = []
         opened = _opened_thinking(prompt.text) if request.mode == "chat" else None
         if opened:
