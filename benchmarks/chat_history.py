@@ -380,7 +380,7 @@ def _render_once(
     path: Path, conversation_id: int, app: Any, passes_branching: bool
 ) -> tuple[Any, float, float, float]:
     from desktop.chats.store import ConversationStore
-    from desktop.ui.chat_transcript import ChatTranscript
+    from desktop.ui.chat.transcript import ChatTranscript
 
     transcript = ChatTranscript()
     transcript.resize(900, 700)
@@ -519,7 +519,7 @@ def measure_render(path: Path, conversation_id: int, warm_up_id: int, repeats: i
     from PySide6.QtWidgets import QApplication
 
     from desktop.chats.store import ConversationStore
-    from desktop.ui.chat_transcript import ChatTranscript
+    from desktop.ui.chat.transcript import ChatTranscript
 
     app = QApplication.instance() or QApplication([])
     if guard_none_refcount():

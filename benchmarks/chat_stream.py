@@ -43,8 +43,8 @@ def run(model: Path, tokens: int, label: str) -> tuple[bool, bool]:
 
     from benchmarks.stall_probe import StallProbe
     from desktop.engine.protocol import GenerationStats, LoadOptions
-    from desktop.ui.app import create_application, create_main_window
-    from desktop.ui.engine_bridge import EngineState
+    from desktop.ui.shell.app import create_application, create_main_window
+    from desktop.ui.shell.engine_controller import EngineState
 
     app = create_application([])
     window = create_main_window()

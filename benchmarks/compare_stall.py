@@ -44,7 +44,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from benchmarks.stall_probe import StallProbe
-    from desktop.ui.app import create_application, create_main_window
+    from desktop.ui.shell.app import create_application, create_main_window
 
     app = create_application([])
     window = create_main_window()

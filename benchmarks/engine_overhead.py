@@ -198,8 +198,8 @@ def gui_memory(model: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     from desktop.engine.protocol import LoadOptions
-    from desktop.ui.app import create_application, create_main_window
-    from desktop.ui.engine_bridge import EngineState
+    from desktop.ui.shell.app import create_application, create_main_window
+    from desktop.ui.shell.engine_controller import EngineState
 
     app = create_application([])
     window = create_main_window()

@@ -28,7 +28,7 @@ def main() -> None:
     from PySide6.QtCore import QTimer
 
     from benchmarks.stall_probe import StallProbe
-    from desktop.ui.app import create_application, create_main_window
+    from desktop.ui.shell.app import create_application, create_main_window
 
     app = create_application([])
     window = create_main_window()

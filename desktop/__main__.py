@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # create_main_window() collects once and freezes what it built; run_gui() turns
     # collection back on.
     gc.disable()
-    from desktop.ui.app import run_gui
+    from desktop.ui.shell.app import run_gui
 
     return run_gui(args)
 

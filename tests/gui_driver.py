@@ -15,7 +15,7 @@ import sys
 def main() -> int:
     from desktop.chats.chat_settings import ChatSettings
     from desktop.engine.protocol import LoadOptions
-    from desktop.ui.app import create_application, create_main_window
+    from desktop.ui.shell.app import create_application, create_main_window
 
     model, question = sys.argv[1], sys.argv[2]
     app = create_application([])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from desktop.chats.chat_settings import ChatSettings
-from desktop.chats.rendering import MessageRenderer, Theme, code_blocks, stats_line
+from desktop.chats.message_html import MessageHtml, Theme, code_blocks, stats_line
 from desktop.chats.store import MIGRATIONS, ConversationStore, Message
 from desktop.chats.turns import engine_messages, engine_mode
 from desktop.engine.protocol import ChatMessage
@@ -150,7 +150,7 @@ def test_templates_that_drop_thinking_themselves_are_left_to_it() -> None:
 
 
 def test_replies_render_safely_with_code_and_actions() -> None:
-    renderer = MessageRenderer(Theme())
+    renderer = MessageHtml(Theme())
     hostile = (
         "<script>alert(1)</script> <img src=file:///etc/passwd> [x](file:///etc/passwd) ![i](http://x/i.png)\n\n"
         "```python\nprint('hi')\n```"

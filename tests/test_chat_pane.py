@@ -17,10 +17,10 @@ from desktop.chats.chat_settings import ChatSettings
 from desktop.chats.store import ConversationStore
 from desktop.engine.protocol import LoadOptions
 from desktop.paths import hearth_paths
-from desktop.ui.chat_settings_dialog import ChatSettingsDialog
-from desktop.ui.conversation_list import ConversationIdRole, RichTextRole
-from desktop.ui.engine_bridge import EngineState
-from desktop.ui.main_window import MainWindow
+from desktop.ui.chat.conversation_list import ConversationIdRole, RichTextRole
+from desktop.ui.chat.settings_dialog import ChatSettingsDialog
+from desktop.ui.shell.engine_controller import EngineState
+from desktop.ui.shell.main_window import MainWindow
 from tests.test_ui import open_window, screenshot, set_max_tokens
 
 __all__ = ["open_window"]  # a fixture, shared with test_ui
@@ -243,7 +243,7 @@ def test_search_open_rename_duplicate_delete_and_export(
     # Ctrl+F, type: the hits, words marked
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
-    with qtbot.waitSignal(window.search_chats_action.triggered):
+    with qtbot.waitSignal(window.menu_actions.search_chats.triggered):
         qtbot.keyClick(window.chat_pane.compose, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(sidebar.search.hasFocus)
     qtbot.keyClicks(sidebar.search, "quokka")
@@ -282,7 +282,7 @@ def test_search_open_rename_duplicate_delete_and_export(
     assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
 
     # Delete (after asking)
-    monkeypatch.setattr("desktop.ui.main_window.confirm_chat_deletion", lambda parent, title: True)
+    monkeypatch.setattr("desktop.ui.shell.main_window.confirm_chat_deletion", lambda parent, title: True)
     sidebar.list.setCurrentIndex(sidebar.model.index(sidebar.model.row_of(copy.id), 0))
     sidebar.delete_action.trigger()
     assert window.store.conversation(copy.id) is None
@@ -419,7 +419,7 @@ def test_the_app_and_hearth_chat_share_the_history_at_the_same_time(qtbot, ready
 def test_the_transcript_follows_a_switch_to_dark(qtbot, open_window) -> None:
     from PySide6.QtGui import QColor, QPalette
 
-    from desktop.ui.chat_transcript import theme_from
+    from desktop.ui.chat.transcript import theme_from
 
     chat_id, _ = stored_chat("Hi", "```python\nprint(1)\n```")
     window = open_window()

@@ -14,9 +14,9 @@ from PySide6.QtCore import Qt
 
 from desktop.compare.results import CompareStore
 from desktop.paths import hearth_paths
-from desktop.ui.compare_results import chart_points
-from desktop.ui.compare_window import CompareWindow
-from desktop.ui.main_window import MainWindow
+from desktop.ui.compare.results import chart_points
+from desktop.ui.compare.window import CompareWindow
+from desktop.ui.shell.main_window import MainWindow
 from tests.test_compare_eval import _text
 from tests.test_ui import open_window
 
@@ -93,7 +93,7 @@ def test_side_by_side_streams_columns_continues_saves_and_reopens(qtbot, compare
 def test_engine_settings_changed_while_compare_is_open_reach_its_models(qtbot, compare) -> None:
     from dataclasses import replace
 
-    from desktop.ui.compare_window import GEOMETRY_KEY
+    from desktop.ui.compare.window import GEOMETRY_KEY
 
     window, win = compare
     window.apply_engine_settings(replace(window.context.settings, load_context=256, batch_size=128))

@@ -55,7 +55,7 @@ def test_core_modules_import_without_qt() -> None:
 
 def test_the_blocker_catches_qt() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", BLOCKER, "desktop.ui.jobs"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", BLOCKER, "desktop.ui.shell.jobs"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode != 0
     assert "Qt imported by the core" in result.stderr

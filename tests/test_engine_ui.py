@@ -10,9 +10,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from desktop.ui.engine_bridge import EngineState
-from desktop.ui.engine_settings_dialog import EngineSettingsDialog
-from desktop.ui.main_window import MainWindow
+from desktop.ui.shell.engine_controller import EngineState
+from desktop.ui.shell.engine_settings_dialog import EngineSettingsDialog
+from desktop.ui.shell.main_window import MainWindow
 from tests.test_ui import open_window
 
 __all__ = ["open_window"]  # a fixture, shared with test_ui
@@ -43,7 +43,7 @@ def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
         dialog.accept()
 
     QTimer.singleShot(0, choose)
-    window.engine_settings_action.trigger()
+    window.menu_actions.engine_settings.trigger()
     settings = window.context.settings
     assert (settings.threads, settings.batch_size, settings.flash_attn, settings.use_mmap) == (
         1,
@@ -83,7 +83,7 @@ def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
     # Unload by hand
     window.load_model(record)
     qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
-    window.unload_action.trigger()
+    window.menu_actions.unload.trigger()
     assert window.engine.model is None and window.engine.state == EngineState.EMPTY
 
 

@@ -59,6 +59,6 @@ def test_shards() -> None:
     ],
 )
 def test_one_name_for_a_model_whatever_the_path(path: str, name: str) -> None:
-    from desktop.chats.rendering import model_label  # the window's label is the same name
+    from desktop.chats.message_html import model_label  # the window's label is the same name
 
     assert model_name(path) == name == model_label(path)

@@ -63,7 +63,7 @@ def test_a_base_model_is_named_and_offered_notebook_mode(
     from dataclasses import replace
 
     from desktop.engine.protocol import LoadOptions as Load
-    from desktop.ui.engine_bridge import EngineState
+    from desktop.ui.shell.engine_controller import EngineState
 
     target = models_dir / "google" / "gemma-3-270m-GGUF" / gemma.name
     target.parent.mkdir(parents=True)

@@ -15,8 +15,8 @@ from tests.conftest import run_env
 HEAVY = ("huggingface_hub", "gguf", "numpy", "filelock", "jinja2", "llama_cpp")
 
 PROGRAM = (
-    "import sys; import desktop.ui.app; "
-    "from desktop.ui.app import create_application, create_main_window; "
+    "import sys; import desktop.ui.shell.app; "
+    "from desktop.ui.shell.app import create_application, create_main_window; "
     "app = create_application([]); w = create_main_window(); "
     f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
 )

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QPalette
 from desktop.chats.store import ConversationStore
 from desktop.paths import hearth_paths
 from desktop.settings import load_settings
-from desktop.ui.main_window import MainWindow
+from desktop.ui.shell.main_window import MainWindow
 from tests.test_chat_pane import ready_window
 from tests.test_storage import damage, fill, locked, make_chats, remount_read_only, small_disk
 from tests.test_ui import open_window, screenshot
@@ -76,7 +76,7 @@ def test_the_window_opens_with_the_part_off_and_the_file_can_be_moved_aside(
     screenshot(window, f"storage-{kind}-{how}.png")
     assert path.read_bytes() == before  # nothing written, nothing "repaired"
 
-    monkeypatch.setattr("desktop.ui.storage_notice.confirm_move_aside", lambda parent, problem: True)
+    monkeypatch.setattr("desktop.ui.shell.storage_notice.confirm_move_aside", lambda parent, problem: True)
     assert banner.move_button.isVisible()
     qtbot.mouseClick(banner.move_button, Qt.MouseButton.LeftButton)
     [aside] = [p for p in path.parent.iterdir() if p.name.startswith(f"{path.name}.damaged-")]

@@ -21,8 +21,8 @@ import pytest
 from desktop.engine.chat_template import render_prompt
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import ChatMessage, GenerationStats, LoadOptions, Sampling
-from desktop.ui.engine_bridge import EngineState
-from desktop.ui.main_window import MainWindow
+from desktop.ui.shell.engine_controller import EngineState
+from desktop.ui.shell.main_window import MainWindow
 from tests.conftest import run_env
 from tests.test_ui import open_window
 
@@ -220,7 +220,7 @@ def test_a_load_can_be_stopped_from_the_window(
     window.engine.state_changed.connect(states.append)
     window.load_model(record)
     worker = window.engine.worker_pid
-    assert states == [EngineState.LOADING] and window.unload_action.isEnabled()
-    window.unload_action.trigger()
+    assert states == [EngineState.LOADING] and window.menu_actions.unload.isEnabled()
+    window.menu_actions.unload.trigger()
     assert states == [EngineState.LOADING, EngineState.EMPTY] and window.engine.model is None
     qtbot.waitUntil(lambda: not Path(f"/proc/{worker}").exists(), timeout=10_000)

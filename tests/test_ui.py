@@ -14,10 +14,10 @@ from PySide6.QtCore import Qt
 
 from desktop.library.scan import LocalModel
 from desktop.paths import hearth_paths
-from desktop.ui.app import create_application, create_main_window
-from desktop.ui.downloads import StatusRole
-from desktop.ui.engine_bridge import EngineState
-from desktop.ui.main_window import MainWindow
+from desktop.ui.hub.downloads import StatusRole
+from desktop.ui.shell.app import create_application, create_main_window
+from desktop.ui.shell.engine_controller import EngineState
+from desktop.ui.shell.main_window import MainWindow
 from tests.conftest import TEST_REPO
 from tests.fakehub import FakeHub, Fault
 
@@ -339,20 +339,20 @@ def test_offline_switch_and_token(qtbot, open_window, fake_hub: FakeHub, monkeyp
     window = open_window()
     discover = window.library_pane.discover
     window.library_pane.setCurrentWidget(discover)
-    window.offline_action.trigger()
+    window.menu_actions.offline.trigger()
     assert window.context.settings.offline and "Offline mode" in discover.status.text()
     qtbot.keyClicks(discover.query, "tiny")
     qtbot.keyClick(discover.query, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "Offline mode is on" in discover.status.text())
     assert fake_hub.requests == []
     assert window.hub.results.rowCount() > 0  # the starter list still shows
-    window.offline_action.trigger()
+    window.menu_actions.offline.trigger()
     qtbot.keyClick(discover.query, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: [m.repo_id for m in window.hub.results.records()] == [TEST_REPO])
 
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("hf_valid_test_token", True))
     try:
-        window.token_action.trigger()
+        window.menu_actions.token.trigger()
         qtbot.waitUntil(
             lambda: "Signed in to the Hub as tester" in window.statusBar().currentMessage(), timeout=15_000
         )
@@ -378,7 +378,7 @@ def test_starters_count_a_gpu(qtbot, open_window) -> None:
 def test_remove_deletes_ours_and_hides_theirs(
     qtbot, open_window, models_dir: Path, tiny_model: Path, monkeypatch
 ):
-    import desktop.ui.main_window as main_window
+    import desktop.ui.library.actions as library_actions
 
     theirs = Path(os.environ["HOME"]) / ".local" / "share" / "nomic.ai" / "GPT4All" / "theirs-F32.gguf"
     theirs.parent.mkdir(parents=True)
@@ -405,7 +405,7 @@ def test_remove_deletes_ours_and_hides_theirs(
     assert "131,072 tokens" in proxy.index(0, 10).data(Qt.ItemDataRole.ToolTipRole)
 
     answers = iter(["hide", "delete"])
-    monkeypatch.setattr(main_window, "confirm_removal", lambda parent, model: next(answers))
+    monkeypatch.setattr(library_actions, "confirm_removal", lambda parent, model: next(answers))
     local.select_path(str(theirs))
     qtbot.mouseClick(local.remove_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
@@ -419,14 +419,14 @@ def test_remove_deletes_ours_and_hides_theirs(
 def test_import_drop_watch_header_and_verify(
     qtbot, open_window, models_dir: Path, tiny_model: Path, tmp_path, monkeypatch
 ):
-    import desktop.ui.main_window as main_window
+    import desktop.ui.library.actions as library_actions
 
     dropped = tmp_path / "Downloads" / "dropped-F32.gguf"
     dropped.parent.mkdir()
     shutil.copyfile(tiny_model, dropped)
     window = open_window()
     local = window.library_pane.local
-    monkeypatch.setattr(main_window, "ask_import_mode", lambda parent, files: "copy")
+    monkeypatch.setattr(library_actions, "ask_import_mode", lambda parent, files: "copy")
     local.files_dropped.emit([dropped])
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
     imported = window.library.model.record(0)
@@ -444,7 +444,7 @@ def test_import_drop_watch_header_and_verify(
     folder = tmp_path / "more-models"
     folder.mkdir()
     shutil.copyfile(tiny_model, folder / "watched-F32.gguf")
-    window.watch_folder(folder)
+    window.library_actions.watch_folder(folder)
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 2)
     assert {m.source for m in window.library.model.records()} == {"hearth", "folder"}
 

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Concatenate, ParamSpec, Protocol
 
 from desktop.chats.chat_settings import ChatMode, ChatSettings
-from desktop.chats.rendering import model_label
+from desktop.chats.message_html import model_label
 from desktop.chats.store import Branching, Conversation, ConversationStore, Message, ReplyRecorder
 from desktop.chats.turns import engine_messages, engine_mode
 from desktop.db import StorageError

@@ -9,8 +9,8 @@ from PySide6.QtGui import QBrush, QColor
 
 from desktop.gguf.fit import DEFAULT_CONTEXT, fit_verdict, system_memory_bytes
 from desktop.library.scan import LocalModel
-from desktop.ui.hub_models import FIT_COLOUR, FIT_TEXT
-from desktop.ui.table_model import Column, RecordTableModel
+from desktop.ui.hub.models import FIT_COLOUR, FIT_TEXT
+from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
 from desktop.units import format_bytes, format_count
 
 SOURCE_NAMES = {
@@ -41,31 +41,33 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
         self.context: int | None = None  # None: each model's default context
         super().__init__(
             [
-                Column(
+                TableColumn(
                     "Model",
                     lambda m: m.name if m.ok else f"⚠ {m.name}",
                     lambda m: m.name.lower(),
                     tooltip=_tooltip,
                 ),
-                Column("Arch", lambda m: m.architecture or "—"),
-                Column(
+                TableColumn("Arch", lambda m: m.architecture or "—"),
+                TableColumn(
                     "Params", lambda m: format_count(m.parameters), lambda m: m.parameters or 0, numeric=True
                 ),
-                Column("Quant", lambda m: m.quant or "—"),
-                Column("Size", lambda m: format_bytes(m.size_bytes), lambda m: m.size_bytes, numeric=True),
-                Column(
+                TableColumn("Quant", lambda m: m.quant or "—"),
+                TableColumn(
+                    "Size", lambda m: format_bytes(m.size_bytes), lambda m: m.size_bytes, numeric=True
+                ),
+                TableColumn(
                     "Source", lambda m: SOURCE_NAMES.get(m.source, m.source), tooltip=lambda m: str(m.path)
                 ),
-                Column("Repo", lambda m: m.repo_id or "—", tooltip=lambda m: m.repo_id),
-                Column(
+                TableColumn("Repo", lambda m: m.repo_id or "—", tooltip=lambda m: m.repo_id),
+                TableColumn(
                     "Context",
                     lambda m: format_count(m.context_length),
                     lambda m: m.context_length or 0,
                     numeric=True,
                 ),
-                Column("Template", lambda m: "yes" if m.has_chat_template else "no"),
-                Column("Last used", _last_used, lambda m: m.last_used or ""),
-                Column(
+                TableColumn("Template", lambda m: "yes" if m.has_chat_template else "no"),
+                TableColumn("Last used", _last_used, lambda m: m.last_used or ""),
+                TableColumn(
                     "Fits",
                     self._fit_text,
                     lambda m: ("fits", "tight", "no").index(self._fit(m) or "no"),

@@ -6,7 +6,7 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from desktop.ui.table_model import RecordRole, RecordTableModel, SortRole
+from desktop.ui.widgets.table_model import RecordRole, RecordTableModel, SortRole
 
 SAMPLE_ROWS = 40  # column widths come from the header and the first rows
 CELL_PADDING = 18

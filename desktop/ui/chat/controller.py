@@ -7,10 +7,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.app.chat_session import ChatSession, SessionEvents
 from desktop.chats.chat_settings import ChatSettings
-from desktop.chats.rendering import model_label
+from desktop.chats.message_html import model_label
 from desktop.chats.store import Conversation, ConversationStore, Message
 from desktop.engine.protocol import Sampling
-from desktop.ui.engine_bridge import EngineController
+from desktop.ui.shell.engine_controller import EngineController
 
 
 class ChatController(QObject):

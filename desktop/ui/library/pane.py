@@ -1,4 +1,4 @@
-"""The library pane: models on this machine, and the Hub browser (desktop/ui/discover_tab.py)."""
+"""The library pane: models on this machine, and the Hub browser (desktop/ui/hub/discover_tab.py)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.library.scan import LocalModel
-from desktop.ui.context_choice import context_combo
-from desktop.ui.discover_tab import DiscoverTab
-from desktop.ui.library_model import LocalModelsModel
-from desktop.ui.record_table import record_table, selected_record
-from desktop.ui.table_model import RecordRole, RecordTableModel
+from desktop.ui.chat.context_choice import context_combo
+from desktop.ui.hub.discover_tab import DiscoverTab
+from desktop.ui.library.model import LocalModelsModel
+from desktop.ui.widgets.record_table import record_table, selected_record
+from desktop.ui.widgets.table_model import RecordRole, RecordTableModel
 from desktop.units import format_bytes, format_count
 
 

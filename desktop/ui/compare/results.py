@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.chats.rendering import model_label
+from desktop.chats.message_html import model_label
 from desktop.compare.results import CompareStore, RunRow, to_csv, to_json
-from desktop.ui.record_table import record_table, selected_record
-from desktop.ui.table_model import Column, RecordTableModel
+from desktop.ui.widgets.record_table import record_table, selected_record
+from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
 from desktop.units import format_bytes
 
 QUALITY = {
@@ -53,14 +53,16 @@ def _tooltip(row: RunRow) -> str:
     return f"{summary(row)}\n{what}\n{machine.get('cpu', '')}; {devices}\n{machine.get('llama_cpp', '')}"
 
 
-def _columns() -> list[Column[RunRow]]:
+def _columns() -> list[TableColumn[RunRow]]:
     return [
-        Column("Model", lambda r: model_label(r.model)),
-        Column("When", lambda r: r.created.replace("T", " ").rstrip("Z")),
-        Column("Kind", lambda r: "Speed" if r.kind == "bench" else "Quality"),
-        Column("Quant", lambda r: r.quant or "—"),
-        Column("Size", lambda r: format_bytes(r.size_bytes or 0), lambda r: r.size_bytes or 0, numeric=True),
-        Column(
+        TableColumn("Model", lambda r: model_label(r.model)),
+        TableColumn("When", lambda r: r.created.replace("T", " ").rstrip("Z")),
+        TableColumn("Kind", lambda r: "Speed" if r.kind == "bench" else "Quality"),
+        TableColumn("Quant", lambda r: r.quant or "—"),
+        TableColumn(
+            "Size", lambda r: format_bytes(r.size_bytes or 0), lambda r: r.size_bytes or 0, numeric=True
+        ),
+        TableColumn(
             "Figures",
             summary,
             tooltip=lambda r: f"{r.machine.get('cpu', '')}\n{r.machine.get('llama_cpp', '')}",

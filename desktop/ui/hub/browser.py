@@ -6,14 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.engine.devices import (
     Device,
     available_memory_bytes,
     gpu_memory_bytes,
-    parse_devices,
-    probe_command,
 )
 from desktop.gguf.fit import system_memory_bytes
 from desktop.hub.api import prepare_http
@@ -23,11 +21,11 @@ from desktop.hub.errors import HubError
 from desktop.hub.quants import QuantReport, quant_report
 from desktop.hub.search import SORT_KEYS, HubModel, SearchFilters, SortKey, search_models
 from desktop.hub.starters import starters_for
-from desktop.ui.hub_models import HubResultsModel, QuantChoicesModel
-from desktop.ui.jobs import JobRunner
+from desktop.ui.hub.models import HubResultsModel, QuantChoicesModel
+from desktop.ui.shell.device_probe import DeviceProbe
+from desktop.ui.shell.jobs import JobRunner
 
 PAGE = 50
-PROBE_DELAY_MS = 4000
 # huggingface_hub's import and HTTP client (about half a second of the interpreter lock),
 # made ready once the window is up rather than while it is being built.
 PREPARE_HTTP_DELAY_MS = 1500
@@ -76,13 +74,8 @@ class HubBrowser(QObject):
         self.available_bytes = system_memory_bytes()
         self.gpu_bytes = 0
         self._showing_starters = False
-        self._probe = QProcess(self)
-        # A few seconds in, not at start-up: on a two-core machine the probe (a Python process
-        # loading llama.cpp) would compete with the window's first moments.
-        self._probe_timer = QTimer(self)
-        self._probe_timer.setSingleShot(True)
-        self._probe_timer.timeout.connect(self._start_device_probe)
-        self._probe_timer.start(PROBE_DELAY_MS)
+        self.device_probe = DeviceProbe(self)
+        self.device_probe.found.connect(self._devices_found)
 
     # Search
 
@@ -114,27 +107,9 @@ class HubBrowser(QObject):
     def _prepare_http(self) -> None:
         self._jobs.start(prepare_http, lambda _r: None, lambda _e: None)
 
-    def _start_device_probe(self) -> None:
-        """A QProcess, not a thread running subprocess: forking the GUI process from a Python
-        thread stalled the window for up to a second on a busy two-core machine."""
-        argv, env = probe_command()
-        environment = QProcessEnvironment()
-        for key, value in env.items():
-            environment.insert(key, value)
-        self._probe.setProcessEnvironment(environment)
-        self._probe.finished.connect(self._probe_finished)
-        self._probe.start(argv[0], argv[1:])
-
-    def _probe_finished(self) -> None:
-        output = bytes(self._probe.readAllStandardOutput().data()).decode("utf-8", "replace")
-        self._devices_found(parse_devices(output))
-
     def shutdown(self) -> None:
-        self._probe_timer.stop()  # closing before the probe started: it never starts
+        self.device_probe.shutdown()
         self._prepare_timer.stop()
-        if self._probe.state() != QProcess.ProcessState.NotRunning:
-            self._probe.kill()
-            self._probe.waitForFinished(2000)
         self._jobs.wait()
 
     def _devices_found(self, devices: list[Device]) -> None:

@@ -15,7 +15,7 @@ from desktop.childproc import child_argv
 from desktop.db import StorageError, problem_from_json
 from desktop.library.catalog import SCAN_SUBCOMMAND
 from desktop.library.scan import LocalModel
-from desktop.ui.library_model import LocalModelsModel
+from desktop.ui.library.model import LocalModelsModel
 
 WATCH_DELAY_MS = 700  # a burst of changes (a copy, an unpacked folder) gives one rescan
 

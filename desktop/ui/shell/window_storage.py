@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from desktop.chats.store import ConversationStore
 from desktop.db import StorageError
 from desktop.settings import Settings, save_settings, settings_problem
-from desktop.ui.storage_notice import StorageNotices
+from desktop.ui.shell.storage_notice import StorageNotices
 
 if TYPE_CHECKING:
-    from desktop.ui.main_window import MainWindow
+    from desktop.ui.shell.main_window import MainWindow
 
 CHATS_OFF = "Chats are off until then."
 QUEUE_KEPT = "The download queue is kept until Hearth closes."

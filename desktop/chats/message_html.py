@@ -76,7 +76,7 @@ def _render_code(_renderer: Any, tokens: Any, idx: int, options: Any, env: dict[
     # Each block gets a copy link that names it by its place in the message.
     token = tokens[idx]
     language = (token.info or "").strip().split(" ")[0]
-    renderer: MessageRenderer = env["renderer"]
+    renderer: MessageHtml = env["renderer"]
     out = renderer._code_block(token.content, language, env["message_id"], env["block"])
     env["block"] += 1
     return out
@@ -108,7 +108,7 @@ def _highlight(code: str, language: str, theme: Theme) -> str:
     return str(highlight(code, lexer, _formatter(theme.dark))).rstrip("\n")
 
 
-class MessageRenderer:
+class MessageHtml:
     def __init__(self, theme: Theme) -> None:
         self.theme = theme
 

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.chats.rendering import model_label
+from desktop.chats.message_html import model_label
 from desktop.chats.store import Conversation, SearchHit
 
 Index = QModelIndex | QPersistentModelIndex

@@ -19,12 +19,12 @@ from PySide6.QtWidgets import (
 
 from desktop.app.side_by_side import ColumnsRunner as SideBySide
 from desktop.app.side_by_side import CompareColumn, EngineListener, RunnerEvents
-from desktop.chats.rendering import MessageRenderer, model_label
+from desktop.chats.message_html import MessageHtml, model_label
 from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
 from desktop.library.scan import LocalModel
 from desktop.settings import SettingsStore
-from desktop.ui.chat_transcript import theme_from
-from desktop.ui.engine_bridge import EngineController
+from desktop.ui.chat.transcript import theme_from
+from desktop.ui.shell.engine_controller import EngineController
 from desktop.units import format_bytes
 
 
@@ -125,7 +125,7 @@ class ReplyColumn(QFrame):
         layout.addWidget(self.figures)
 
     def show_column(self, column: CompareColumn, busy: bool) -> None:
-        renderer = MessageRenderer(theme_from(self.palette()))
+        renderer = MessageHtml(theme_from(self.palette()))
         dim = renderer.theme.dim
         parts: list[str] = []
         messages = column.messages + (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, Qt
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -25,32 +25,31 @@ from desktop.chats.export import export_text
 from desktop.chats.store import Branching, Conversation, ConversationStore, Message, SearchHit
 from desktop.db import StorageError
 from desktop.engine.protocol import LoadOptions, ModelLoaded
-from desktop.gguf.header import header_rows
 from desktop.hub.quants import QuantChoice
 from desktop.hub.token import save_token
-from desktop.library.catalog import mark_used, remove_model
-from desktop.library.importing import ImportRefused, import_model
+from desktop.library.catalog import mark_used
 from desktop.library.scan import LocalModel, describe_model
-from desktop.library.verify import Verdict, verify_model
 from desktop.paths import HearthPaths
 from desktop.settings import Settings, SettingsStore
-from desktop.ui.chat_controller import ChatController, model_label
-from desktop.ui.chat_pane import ChatPane
-from desktop.ui.chat_settings_dialog import ChatSettingsDialog
-from desktop.ui.dialogs import ask_import_mode, confirm_chat_deletion, confirm_removal
-from desktop.ui.downloads import DownloadManager
-from desktop.ui.engine_bridge import EngineController, EngineState
-from desktop.ui.engine_settings_dialog import EngineSettingsDialog
-from desktop.ui.hub_browser import HubBrowser
-from desktop.ui.jobs import JobRunner
-from desktop.ui.library_bridge import Library
-from desktop.ui.library_pane import LibraryPane
-from desktop.ui.window_storage import WindowStorage
+from desktop.ui.chat.controller import ChatController, model_label
+from desktop.ui.chat.pane import ChatPane
+from desktop.ui.chat.settings_dialog import ChatSettingsDialog
+from desktop.ui.hub.browser import HubBrowser
+from desktop.ui.hub.downloads import DownloadManager
+from desktop.ui.library.actions import LibraryActions
+from desktop.ui.library.library import Library
+from desktop.ui.library.pane import LibraryPane
+from desktop.ui.shell.dialogs import confirm_chat_deletion
+from desktop.ui.shell.engine_controller import EngineController, EngineState
+from desktop.ui.shell.engine_settings_dialog import EngineSettingsDialog
+from desktop.ui.shell.jobs import JobRunner
+from desktop.ui.shell.menus import MenuActions
+from desktop.ui.shell.window_storage import WindowStorage
 from desktop.units import format_bytes, format_count
 
 if TYPE_CHECKING:  # both load when first opened (the compare tools bring pyqtgraph)
-    from desktop.ui.compare_window import CompareWindow
-    from desktop.ui.quantize_dialog import QuantizeDialog
+    from desktop.ui.compare.window import CompareWindow
+    from desktop.ui.library.quantize_dialog import QuantizeDialog
 
 
 def _duration(ms: float) -> str:
@@ -72,16 +71,13 @@ class AppContext:
 
 
 class MainWindow(QMainWindow):
-    # Progress from a worker thread, delivered on the GUI thread.
-    _verify_progress = Signal(int, int)
-
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self.setWindowTitle("Hearth")
         self.setObjectName("mainWindow")
         self._select_after_refresh: str | None = None  # a new download, shown once listed
-        self._message_after_refresh: str | None = None  # what a removal did, said once listed
+        self.message_after_refresh: str | None = None  # what a removal or import did, said once listed
         self._closed = False
         self.compare_window: CompareWindow | None = None  # made when first opened
 
@@ -94,6 +90,7 @@ class MainWindow(QMainWindow):
         self.downloads = DownloadManager(context.paths.downloads_file, self)
         self.chat = ChatController(self.store, self.engine, self)
         self._jobs = JobRunner(self)
+        self.library_actions = LibraryActions(self)
 
         self.library_pane = LibraryPane(
             self.library.model,
@@ -129,7 +126,8 @@ class MainWindow(QMainWindow):
         self.engine.set_idle_minutes(context.settings.unload_after_minutes)
         context.settings_store.subscribe(lambda s: self.engine.set_idle_minutes(s.unload_after_minutes))
 
-        self._build_menus()
+        self.menu_actions = MenuActions(self, offline=context.settings.offline)
+        self.menu_actions.about.triggered.connect(self._about)
         self._connect_signals()
         self._restore_window()
         self.library.refresh()
@@ -140,95 +138,26 @@ class MainWindow(QMainWindow):
 
     # Construction
 
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.new_chat_action = QAction("&New chat", self, shortcut=QKeySequence(QKeySequence.StandardKey.New))
-        self.refresh_action = QAction("&Refresh library", self, shortcut=QKeySequence("F5"))
-        self.find_action = QAction("&Search the Hub", self, shortcut=QKeySequence("Ctrl+K"))
-        self.import_action = QAction(
-            "&Import model file…", self, shortcut=QKeySequence(QKeySequence.StandardKey.Open)
-        )
-        self.watch_action = QAction("&Add a folder of models…", self)
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
-        quit_action.triggered.connect(self.close)
-        for action in (
-            self.new_chat_action,
-            self.refresh_action,
-            self.find_action,
-            self.import_action,
-            self.watch_action,
-        ):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(quit_action)
-        hub_menu = self.menuBar().addMenu("H&ub")
-        self.offline_action = QAction("Work &offline", self, checkable=True)
-        self.offline_action.setToolTip("Open no network connection at all; local models keep working")
-        self.offline_action.setChecked(self.context.settings.offline)
-        self.token_action = QAction("Hugging Face &token…", self)
-        self.token_action.setToolTip("For gated models: a token from your Hugging Face account")
-        hub_menu.addAction(self.offline_action)
-        hub_menu.addAction(self.token_action)
-        chat_menu = self.menuBar().addMenu("&Chat")
-        self.regenerate_action = QAction("&Regenerate reply", self, shortcut=QKeySequence("Ctrl+R"))
-        self.regenerate_action.setToolTip(
-            "A new reply in place of the last one; the old one stays as a branch"
-        )
-        self.chat_settings_action = QAction("Chat &settings…", self, shortcut=QKeySequence("Ctrl+,"))
-        self.search_chats_action = QAction(
-            "Search &chats", self, shortcut=QKeySequence(QKeySequence.StandardKey.Find)
-        )
-        self.copy_reply_action = QAction("&Copy last reply", self, shortcut=QKeySequence("Ctrl+Shift+C"))
-        self.export_chat_action = QAction("&Export chat…", self, shortcut=QKeySequence("Ctrl+Shift+E"))
-        for action in (
-            self.regenerate_action,
-            self.copy_reply_action,
-            self.chat_settings_action,
-            self.search_chats_action,
-            self.export_chat_action,
-        ):
-            chat_menu.addAction(action)
-        engine_menu = self.menuBar().addMenu("&Engine")
-        self.engine_settings_action = QAction("Engine &settings…", self)
-        self.engine_settings_action.setToolTip(
-            "Context, threads, GPU layers, batch, KV cache, mmap, idle unload"
-        )
-        self.unload_action = QAction("&Unload model", self)
-        self.unload_action.setToolTip("Unload the model and return its memory")
-        engine_menu.addAction(self.engine_settings_action)
-        engine_menu.addAction(self.unload_action)
-        compare_menu = self.menuBar().addMenu("C&ompare")
-        self.compare_action = QAction("&Compare models…", self, shortcut=QKeySequence("Ctrl+Shift+M"))
-        self.compare_action.setToolTip("Side by side, blind arena, speed and quality of your models")
-        self.make_quant_action = QAction("&Make a quant…", self)
-        self.make_quant_action.setToolTip("Another quantisation of an F16, BF16 or Q8_0 model")
-        compare_menu.addAction(self.compare_action)
-        compare_menu.addAction(self.make_quant_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("&About Hearth", self)
-        about.triggered.connect(self._about)
-        help_menu.addAction(about)
-
     def _connect_signals(self) -> None:
         local = self.library_pane.local
         discover = self.library_pane.discover
         pane = self.chat_pane
 
-        self.new_chat_action.triggered.connect(self.chat.new_chat)
-        self.refresh_action.triggered.connect(self.library.refresh)
-        self.find_action.triggered.connect(self._focus_search)
-        self.offline_action.toggled.connect(self.set_offline)
-        self.token_action.triggered.connect(self._ask_token)
+        self.menu_actions.new_chat.triggered.connect(self.chat.new_chat)
+        self.menu_actions.refresh.triggered.connect(self.library.refresh)
+        self.menu_actions.find.triggered.connect(self._focus_search)
+        self.menu_actions.offline.toggled.connect(self.set_offline)
+        self.menu_actions.token.triggered.connect(self._ask_token)
 
         local.load_requested.connect(self.load_model)
         local.refresh_requested.connect(self.library.refresh)
-        local.remove_requested.connect(self.remove_model)
-        local.verify_requested.connect(self.verify)
-        self._verify_progress.connect(self._verify_progressed)
-        local.header_requested.connect(self._read_header)
-        local.files_dropped.connect(self.import_files)
-        self.import_action.triggered.connect(self._choose_import)
-        self.watch_action.triggered.connect(self._choose_folder)
+        actions = self.library_actions
+        local.remove_requested.connect(actions.remove_model)
+        local.verify_requested.connect(actions.verify)
+        local.header_requested.connect(actions.read_header)
+        local.files_dropped.connect(actions.import_files)
+        self.menu_actions.import_file.triggered.connect(actions.choose_import)
+        self.menu_actions.watch.triggered.connect(actions.choose_folder)
         self.library.refreshed.connect(self._library_refreshed)
 
         discover.search_requested.connect(
@@ -260,11 +189,11 @@ class MainWindow(QMainWindow):
         self.engine.loaded.connect(self._model_loaded)
         self.engine.load_progress.connect(lambda f: self.load_progress.setValue(int(f * 100)))
         self.engine.idle_unloaded.connect(self._idle_unloaded)
-        self.engine_settings_action.triggered.connect(self.edit_engine_settings)
-        self.compare_action.triggered.connect(self.open_compare)
-        self.make_quant_action.triggered.connect(self.make_quant)
+        self.menu_actions.engine_settings.triggered.connect(self.edit_engine_settings)
+        self.menu_actions.compare.triggered.connect(self.open_compare)
+        self.menu_actions.make_quant.triggered.connect(self.make_quant)
         self.library.refreshed.connect(self._update_compare)
-        self.unload_action.triggered.connect(self.unload_model)
+        self.menu_actions.unload.triggered.connect(self.unload_model)
 
         sidebar = pane.sidebar
         transcript = pane.transcript
@@ -284,11 +213,11 @@ class MainWindow(QMainWindow):
         sidebar.delete_requested.connect(self._delete_conversation)
         sidebar.duplicate_requested.connect(self.chat.duplicate)
         sidebar.export_requested.connect(self._choose_export)
-        self.regenerate_action.triggered.connect(lambda: self.chat.regenerate())
-        self.chat_settings_action.triggered.connect(self.edit_chat_settings)
-        self.search_chats_action.triggered.connect(sidebar.focus_search)
-        self.copy_reply_action.triggered.connect(self._copy_last_reply)
-        self.export_chat_action.triggered.connect(
+        self.menu_actions.regenerate.triggered.connect(lambda: self.chat.regenerate())
+        self.menu_actions.chat_settings.triggered.connect(self.edit_chat_settings)
+        self.menu_actions.search_chats.triggered.connect(sidebar.focus_search)
+        self.menu_actions.copy_reply.triggered.connect(self._copy_last_reply)
+        self.menu_actions.export_chat.triggered.connect(
             lambda: self._choose_export(self.chat.conversation.id) if self.chat.conversation else None
         )
         self.chat.conversation_shown.connect(self._conversation_shown)
@@ -336,102 +265,7 @@ class MainWindow(QMainWindow):
         self.load_progress.show()
         self.engine.load(LoadOptions.from_settings(self.context.settings, str(model.path)))
 
-    def remove_model(self, model: LocalModel) -> None:
-        choice = confirm_removal(self, model)
-        if choice is None:
-            return
-        if self.engine.model is not None and Path(self.engine.model.model_path) == model.path:
-            self.engine.unload()  # never delete a file out from under the engine
-        self._jobs.start(
-            lambda: remove_model(model, delete_file=choice == "delete"),
-            lambda outcome: self._removed(model, outcome),
-            lambda exc: self._remove_failed(model, exc),
-        )
-
-    def _remove_failed(self, model: LocalModel, exc: BaseException) -> None:
-        QMessageBox.warning(self, "Remove model", f"{model.name} could not be removed: {exc}")
-
-    def _removed(self, model: LocalModel, outcome: tuple[str, int]) -> None:
-        action, freed = outcome
-        if action == "deleted":
-            self._message_after_refresh = f"Deleted {model.name}: {format_bytes(freed)} freed"
-        else:
-            self._message_after_refresh = f"{model.name} is hidden from Hearth; its file is untouched"
-        self.library.refresh()
-
-    def _read_header(self, model: LocalModel) -> None:
-        self._jobs.start(
-            lambda: header_rows(model.path),
-            lambda rows: self.library_pane.local.show_header(model, rows),
-            lambda exc: self.library_pane.local.show_header(model, [("error", str(exc))]),
-        )
-
-    def _choose_import(self) -> None:
-        files, _filter = QFileDialog.getOpenFileNames(self, "Import GGUF models", "", "GGUF models (*.gguf)")
-        self.import_files([Path(f) for f in files])
-
-    def import_files(self, files: list[Path]) -> None:
-        if not files:
-            return
-        mode = ask_import_mode(self, files)
-        if mode is None:
-            return
-        models_dir = self.context.models_dir
-
-        def run() -> list[str]:
-            problems: list[str] = []
-            for file in files:
-                try:
-                    import_model(file, models_dir, mode)
-                except ImportRefused as exc:
-                    problems.append(str(exc))
-            return problems
-
-        def done(problems: list[str]) -> None:
-            self._message_after_refresh = (
-                "; ".join(problems)
-                if problems
-                else f"Imported {len(files)} model{'s' if len(files) > 1 else ''}"
-            )
-            self.library.refresh()
-
-        self.statusBar().showMessage("Importing…")
-        self._jobs.start(run, done, lambda exc: self._message(f"Import failed: {exc}"))
-
-    def _choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of models")
-        if folder:
-            self.watch_folder(Path(folder))
-
-    def watch_folder(self, folder: Path) -> None:
-        """Its GGUF files are listed in place, and it is rescanned with the library."""
-        if str(folder) not in self.context.settings.watched_folders:
-            self.context.settings.watched_folders.append(str(folder))
-            self.storage.save_settings(self.context.settings)
-        self.library.refresh()
-
-    def verify(self, model: LocalModel) -> None:
-        self._verify_progress.emit(0, model.size_bytes)
-        self._jobs.start(
-            lambda: verify_model(model, on_bytes=self._verify_progress.emit),
-            lambda verdicts: self._verified(model, verdicts),
-            lambda exc: self._message(f"Could not verify {model.name}: {exc}"),
-        )
-
-    def _verify_progressed(self, done: int, total: int) -> None:
-        percent = done * 100 // total if total else 100
-        self.statusBar().showMessage(f"Verifying… {percent}%")
-
-    def _verified(self, model: LocalModel, verdicts: list[Verdict]) -> None:
-        if any(v.ok is False for v in verdicts):
-            text = f"{model.name} is damaged: its sha256 does not match. Delete it and download it again."
-        elif all(v.ok for v in verdicts):
-            text = f"{model.name} is intact: its sha256 matches."
-        else:
-            text = f"{model.name} was read in full, but there is no recorded sha256 to check it against."
-        self._message(text)
-
-    def _message(self, text: str) -> None:
+    def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 10000)
 
     def _load_conversation_model(self) -> None:
@@ -443,9 +277,9 @@ class MainWindow(QMainWindow):
         if self._select_after_refresh:
             self.library_pane.local.select_path(self._select_after_refresh)
             self._select_after_refresh = None
-        if self._message_after_refresh:
-            self.statusBar().showMessage(self._message_after_refresh, 6000)
-            self._message_after_refresh = None
+        if self.message_after_refresh:
+            self.statusBar().showMessage(self.message_after_refresh, 6000)
+            self.message_after_refresh = None
             self._offer_conversation_model()
             return
         count = self.library.model.rowCount()
@@ -498,7 +332,7 @@ class MainWindow(QMainWindow):
     def _engine_state(self, state: EngineState) -> None:
         self.engine_status.setText(f"Engine: {state.value}")
         self.load_progress.setVisible(state == EngineState.LOADING)
-        self.unload_action.setEnabled(
+        self.menu_actions.unload.setEnabled(
             state in (EngineState.LOADING, EngineState.READY, EngineState.GENERATING)
         )
         if state in (EngineState.EMPTY, EngineState.FAILED):
@@ -651,7 +485,7 @@ class MainWindow(QMainWindow):
         """The setting is saved at once: the download and engine processes read it too."""
         self.context.settings.offline = offline
         self.storage.save_settings(self.context.settings)
-        self.offline_action.setChecked(offline)
+        self.menu_actions.offline.setChecked(offline)
         discover = self.library_pane.discover
         if offline:
             self.hub.show_starters()
@@ -721,54 +555,19 @@ class MainWindow(QMainWindow):
 
     def diagnostics(self) -> str:
         """Versions, devices, engine, settings and the log's last lines: for a bug report."""
-        import platform
-        from dataclasses import asdict
-        from importlib.metadata import PackageNotFoundError, version
-
         from PySide6 import __version__ as pyside_version
         from PySide6.QtCore import qVersion
 
-        def installed(name: str) -> str:
-            try:
-                return version(name)
-            except PackageNotFoundError:
-                return "not installed"
+        from desktop.app.diagnostics import diagnostics_text
 
-        lines = [
-            f"Hearth {__version__} · Python {platform.python_version()} · {platform.platform()}",
-            f"PySide6 {pyside_version} (Qt {qVersion()}) · "
-            f"llama-cpp-python {installed('llama_cpp_python')} · "
-            f"huggingface_hub {installed('huggingface_hub')} · gguf {installed('gguf')}",
-            "Devices:",
-        ]
-        devices = self.hub.devices
-        lines += [
-            f"  {d.backend} {d.name} ({d.type}): {format_bytes(d.memory_free_bytes)} free of "
-            f"{format_bytes(d.memory_total_bytes)}"
-            for d in devices
-        ] or ["  (not probed yet)"]
-        model = self.engine.model
-        lines.append(f"Engine: {self.engine.state.value}")
-        if model is not None:
-            lines += [
-                f"  {model.model_path}: {model.architecture}, context {model.n_ctx}, "
-                f"GPU layers {model.gpu_layers} of {model.total_layers} ({model.backend}), "
-                f"threads {model.n_threads}, batch {model.n_batch}/{model.n_ubatch}, "
-                f"flash attention {model.flash_attn}, KV {model.kv_type}, load {model.load_ms:.0f} ms",
-                f"  {model.load_note or ''}".rstrip(),
-                f"  llama.cpp: {model.build_info}",
-            ]
-        s = asdict(self.context.settings)
-        for private in ("window_geometry", "window_state", "splitter_state", "chat_splitter_state", "extra"):
-            s.pop(private, None)
-        lines.append("Settings: " + ", ".join(f"{k}={v}" for k, v in s.items()))
-        log = self.context.paths.log_file
-        try:
-            tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
-        except OSError:
-            tail = []
-        lines += ["Log (last lines):", *(f"  {line}" for line in tail)]
-        return "\n".join(line for line in lines if line)
+        return diagnostics_text(
+            paths=self.context.paths,
+            settings=self.context.settings,
+            devices=self.hub.devices,
+            engine_state=self.engine.state.value,
+            model=self.engine.model,
+            toolkit=f"PySide6 {pyside_version} (Qt {qVersion()})",
+        )
 
     def copy_diagnostics(self) -> None:
         from PySide6.QtGui import QGuiApplication
@@ -811,7 +610,7 @@ class MainWindow(QMainWindow):
     def open_compare(self) -> CompareWindow | None:
         """None when the comparison history can't be used (a notice says why)."""
         if self.compare_window is None:
-            from desktop.ui.compare_window import CompareWindow  # its charts load with it, not at start
+            from desktop.ui.compare.window import CompareWindow  # its charts load with it, not at start
 
             try:
                 window = CompareWindow(
@@ -835,7 +634,7 @@ class MainWindow(QMainWindow):
             self.compare_window.set_library(self.library.model.records())
 
     def make_quant(self) -> QuantizeDialog:
-        from desktop.ui.quantize_dialog import QuantizeDialog
+        from desktop.ui.library.quantize_dialog import QuantizeDialog
 
         dialog = QuantizeDialog(
             self.library.model.records(), self.context.models_dir, self.library_pane.local.selected(), self
@@ -861,6 +660,7 @@ class MainWindow(QMainWindow):
         self.downloads.shutdown()
         self.engine.shutdown()
         self.hub.shutdown()
+        self.library_actions.shutdown()
         self._jobs.wait()
         self.library.wait()
         self.storage.save_settings(s)

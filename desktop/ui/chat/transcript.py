@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextBrowser, QTextEdit, QWidget
 
-from desktop.chats.rendering import MessageRenderer, Theme, code_blocks, model_label
+from desktop.chats.message_html import MessageHtml, Theme, code_blocks, model_label
 from desktop.chats.store import Branching, Message
 
 WINDOW = 60  # messages rendered when a chat opens
@@ -50,7 +50,7 @@ class ChatTranscript(QTextBrowser):
         self.setAccessibleName("Conversation")
         self.document().setDocumentMargin(16)
         self.setPlaceholderText("Load a model from My models, then write below.")
-        self._renderer = MessageRenderer(theme_from(self.palette()))
+        self._renderer = MessageHtml(theme_from(self.palette()))
         self._messages: list[Message] = []
         self._branching: dict[int, Branching] = {}
         self._first_shown = 0
@@ -86,7 +86,7 @@ class ChatTranscript(QTextBrowser):
         self._messages = list(messages)
         self._branching = dict(branching or {})
         self._notebook = notebook
-        self._renderer = MessageRenderer(theme_from(self.palette()))
+        self._renderer = MessageHtml(theme_from(self.palette()))
         self._html_cache.clear()
         self._first_shown = max(0, len(self._messages) - WINDOW)
         self.setHtml(self._html(self._messages[self._first_shown :]))
@@ -282,7 +282,7 @@ class ChatTranscript(QTextBrowser):
     def changeEvent(self, event: QEvent) -> None:
         # The system switched between light and dark: redraw in the new colours.
         if event.type() == QEvent.Type.PaletteChange and self._messages:
-            self._renderer = MessageRenderer(theme_from(self.palette()))
+            self._renderer = MessageHtml(theme_from(self.palette()))
             self._html_cache.clear()
             self._rerender_keeping_place()
         super().changeEvent(event)

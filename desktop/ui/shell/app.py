@@ -16,7 +16,7 @@ from desktop import __version__
 from desktop.paths import hearth_paths
 from desktop.resources import resource_path
 from desktop.settings import load_settings
-from desktop.ui.main_window import AppContext, MainWindow
+from desktop.ui.shell.main_window import AppContext, MainWindow
 
 log = logging.getLogger(__name__)
 

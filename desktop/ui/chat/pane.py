@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 
 from desktop.chats.chat_settings import ChatSettings
 from desktop.chats.store import Branching, Conversation, Message
-from desktop.ui.chat_transcript import ChatTranscript
-from desktop.ui.conversation_list import ConversationSidebar
+from desktop.ui.chat.conversation_list import ConversationSidebar
+from desktop.ui.chat.transcript import ChatTranscript
 
 
 class ComposeBox(QPlainTextEdit):

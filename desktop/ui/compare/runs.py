@@ -27,17 +27,17 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.app.compare_runs import BenchRun, EvalRun, RunEvents
-from desktop.chats.rendering import model_label
+from desktop.chats.message_html import model_label
 from desktop.compare.recording import (
     QUALITY_TEXT,
 )
 from desktop.compare.results import CompareStore
 from desktop.library.scan import LocalModel
-from desktop.ui.compare_columns import ModelChecklist, beside_checklist
-from desktop.ui.engine_bridge import EngineController
-from desktop.ui.jobs import JobRunner
-from desktop.ui.record_table import record_table
-from desktop.ui.table_model import Column, RecordTableModel
+from desktop.ui.compare.columns import ModelChecklist, beside_checklist
+from desktop.ui.shell.engine_controller import EngineController
+from desktop.ui.shell.jobs import JobRunner
+from desktop.ui.widgets.record_table import record_table
+from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
 from desktop.units import format_bytes
 
 # Quant precision, best first: the reference defaults to the most precise build on disk.
@@ -82,7 +82,7 @@ class RunProgress(QWidget):
         self.bar.setValue(int(fraction * 1000))
 
 
-def _speed_columns() -> list[Column[dict[str, Any]]]:
+def _speed_columns() -> list[TableColumn[dict[str, Any]]]:
     def med(key: str) -> Any:
         return lambda r: statistics.median(r[key])
 
@@ -95,14 +95,14 @@ def _speed_columns() -> list[Column[dict[str, Any]]]:
         return text
 
     return [
-        Column("Model", lambda r: model_label(r["model"])),
-        Column("Prompt t/s", with_spread("pp_tps"), med("pp_tps"), numeric=True),
-        Column("Generation t/s", with_spread("tg_tps"), med("tg_tps"), numeric=True),
-        Column(
+        TableColumn("Model", lambda r: model_label(r["model"])),
+        TableColumn("Prompt t/s", with_spread("pp_tps"), med("pp_tps"), numeric=True),
+        TableColumn("Generation t/s", with_spread("tg_tps"), med("tg_tps"), numeric=True),
+        TableColumn(
             "First token", lambda r: f"{statistics.median(r['ttft_ms']):.0f} ms", med("ttft_ms"), numeric=True
         ),
-        Column("Load", lambda r: f"{r['load_ms']:.0f} ms", lambda r: r["load_ms"], numeric=True),
-        Column(
+        TableColumn("Load", lambda r: f"{r['load_ms']:.0f} ms", lambda r: r["load_ms"], numeric=True),
+        TableColumn(
             "Peak RAM",
             lambda r: format_bytes(r["peak_rss_bytes"]),
             lambda r: r["peak_rss_bytes"],
@@ -181,17 +181,19 @@ class SpeedTab(QWidget):
         self.engine.shutdown()
 
 
-def _quality_columns() -> list[Column[dict[str, Any]]]:
-    def figure(title: str, key: str) -> Column[dict[str, Any]]:
-        return Column(title, lambda r: QUALITY_TEXT[key](r[key]), lambda r: r[key], numeric=True)
+def _quality_columns() -> list[TableColumn[dict[str, Any]]]:
+    def figure(title: str, key: str) -> TableColumn[dict[str, Any]]:
+        return TableColumn(title, lambda r: QUALITY_TEXT[key](r[key]), lambda r: r[key], numeric=True)
 
     return [
-        Column("Model", lambda r: model_label(r["model"])),
+        TableColumn("Model", lambda r: model_label(r["model"])),
         figure("Perplexity", "ppl"),
         figure("KL divergence", "kld_mean"),
         figure("Same top", "top1_agreement"),
         figure("Δp", "delta_p_mean"),
-        Column("Tokens", lambda r: f"{r['tokens_scored']:,}", lambda r: r["tokens_scored"], numeric=True),
+        TableColumn(
+            "Tokens", lambda r: f"{r['tokens_scored']:,}", lambda r: r["tokens_scored"], numeric=True
+        ),
     ]
 
 

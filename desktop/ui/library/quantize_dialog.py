@@ -17,11 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.chats.rendering import model_label
+from desktop.chats.message_html import model_label
 from desktop.compare.quantize import QUANT_TYPES, SOURCE_TYPES, target_for
 from desktop.engine.protocol import EngineError, TaskDone, TaskProgress
 from desktop.library.scan import LocalModel
-from desktop.ui.engine_bridge import EngineController
+from desktop.ui.shell.engine_controller import EngineController
 from desktop.units import format_bytes
 
 

@@ -12,10 +12,11 @@ from desktop.compare.results import CompareStore
 from desktop.library.scan import LocalModel
 from desktop.paths import HearthPaths
 from desktop.settings import SettingsStore
-from desktop.ui.compare_results import ResultsTab
-from desktop.ui.compare_runs import QualityTab, SpeedTab
-from desktop.ui.compare_side import ArenaTab, SideBySideTab
-from desktop.ui.quantize_dialog import QuantizeDialog
+from desktop.ui.compare.arena import ArenaTab
+from desktop.ui.compare.results import ResultsTab
+from desktop.ui.compare.runs import QualityTab, SpeedTab
+from desktop.ui.compare.side import SideBySideTab
+from desktop.ui.library.quantize_dialog import QuantizeDialog
 
 GEOMETRY_KEY = "compare_window_geometry"
 

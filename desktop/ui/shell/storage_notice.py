@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from desktop.db import StorageError, aside_name, move_aside
-from desktop.ui.chat_pane import NOTICE_STYLE
+from desktop.ui.chat.pane import NOTICE_STYLE
 
 
 def confirm_move_aside(parent: QWidget, problem: StorageError) -> bool:

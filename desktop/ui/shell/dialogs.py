@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QMessageBox, QWidget
 
 from desktop.library.importing import ImportMode
 from desktop.library.scan import LocalModel
-from desktop.ui.library_model import SOURCE_NAMES
+from desktop.ui.library.model import SOURCE_NAMES
 from desktop.units import format_bytes
 
 

@@ -9,7 +9,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from desktop.hub.quants import QuantChoice, QuantReport
 from desktop.hub.search import HubModel
-from desktop.ui.table_model import Column, RecordTableModel
+from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
 from desktop.units import format_bytes, format_count
 
 
@@ -29,18 +29,22 @@ class HubResultsModel(RecordTableModel[HubModel]):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(
             [
-                Column(
+                TableColumn(
                     "Model",
                     lambda m: m.repo_id + ("  🔒" if m.gated else ""),
                     lambda m: m.repo_id.lower(),
                     tooltip=lambda m: m.note or m.repo_id,
                 ),
-                Column(
+                TableColumn(
                     "Params", lambda m: format_count(m.parameters), lambda m: m.parameters or 0, numeric=True
                 ),
-                Column("Downloads", lambda m: _count(m, m.downloads), lambda m: m.downloads, numeric=True),
-                Column("Likes", lambda m: _count(m, m.likes), lambda m: m.likes, numeric=True),
-                Column("Updated", _updated, lambda m: m.last_modified.timestamp() if m.last_modified else 0),
+                TableColumn(
+                    "Downloads", lambda m: _count(m, m.downloads), lambda m: m.downloads, numeric=True
+                ),
+                TableColumn("Likes", lambda m: _count(m, m.likes), lambda m: m.likes, numeric=True),
+                TableColumn(
+                    "Updated", _updated, lambda m: m.last_modified.timestamp() if m.last_modified else 0
+                ),
             ],
             parent,
         )
@@ -59,14 +63,20 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
         self.report: QuantReport | None = None
         super().__init__(
             [
-                Column("Quant", lambda c: c.name, tooltip=lambda c: "\n".join(c.filenames)),
-                Column("Size", self._size, lambda c: c.size_bytes, numeric=True),
-                Column("Bits/w", self._bits, lambda c: c.bits_per_weight(self._params()) or 0, numeric=True),
-                Column(
+                TableColumn("Quant", lambda c: c.name, tooltip=lambda c: "\n".join(c.filenames)),
+                TableColumn("Size", self._size, lambda c: c.size_bytes, numeric=True),
+                TableColumn(
+                    "Bits/w", self._bits, lambda c: c.bits_per_weight(self._params()) or 0, numeric=True
+                ),
+                TableColumn(
                     "Memory", self._memory, lambda c: self._needed(c) or 0, numeric=True, tooltip=self._why
                 ),
-                Column("Fits", self._fit, lambda c: ("fits", "tight", "no").index(self._verdict(c) or "no")),
-                Column("Quality", lambda c: c.quality or ("Vision projector" if c.kind == "mmproj" else "—")),
+                TableColumn(
+                    "Fits", self._fit, lambda c: ("fits", "tight", "no").index(self._verdict(c) or "no")
+                ),
+                TableColumn(
+                    "Quality", lambda c: c.quality or ("Vision projector" if c.kind == "mmproj" else "—")
+                ),
             ],
             parent,
         )

@@ -16,7 +16,7 @@ SortRole = Qt.ItemDataRole.UserRole + 2
 
 
 @dataclass(frozen=True)
-class Column(Generic[T]):
+class TableColumn(Generic[T]):
     header: str
     text: Callable[[T], str]
     sort_key: Callable[[T], Any] | None = None
@@ -25,7 +25,7 @@ class Column(Generic[T]):
 
 
 class RecordTableModel(QAbstractTableModel, Generic[T]):
-    def __init__(self, columns: Sequence[Column[T]], parent: Any = None) -> None:
+    def __init__(self, columns: Sequence[TableColumn[T]], parent: Any = None) -> None:
         super().__init__(parent)
         self._columns = list(columns)
         self._rows: list[T] = []

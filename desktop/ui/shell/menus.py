@@ -1,0 +1,72 @@
+"""The main window's menus and the actions in them, with their shortcuts; the window connects them."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow
+
+
+class MenuActions:
+    def __init__(self, window: QMainWindow, *, offline: bool) -> None:
+        file_menu = window.menuBar().addMenu("&File")
+        self.new_chat = QAction("&New chat", window, shortcut=QKeySequence(QKeySequence.StandardKey.New))
+        self.refresh = QAction("&Refresh library", window, shortcut=QKeySequence("F5"))
+        self.find = QAction("&Search the Hub", window, shortcut=QKeySequence("Ctrl+K"))
+        self.import_file = QAction(
+            "&Import model file…", window, shortcut=QKeySequence(QKeySequence.StandardKey.Open)
+        )
+        self.watch = QAction("&Add a folder of models…", window)
+        quit_action = QAction("&Quit", window, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_action.triggered.connect(window.close)
+        for action in (
+            self.new_chat,
+            self.refresh,
+            self.find,
+            self.import_file,
+            self.watch,
+        ):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        hub_menu = window.menuBar().addMenu("H&ub")
+        self.offline = QAction("Work &offline", window, checkable=True)
+        self.offline.setToolTip("Open no network connection at all; local models keep working")
+        self.offline.setChecked(offline)
+        self.token = QAction("Hugging Face &token…", window)
+        self.token.setToolTip("For gated models: a token from your Hugging Face account")
+        hub_menu.addAction(self.offline)
+        hub_menu.addAction(self.token)
+        chat_menu = window.menuBar().addMenu("&Chat")
+        self.regenerate = QAction("&Regenerate reply", window, shortcut=QKeySequence("Ctrl+R"))
+        self.regenerate.setToolTip("A new reply in place of the last one; the old one stays as a branch")
+        self.chat_settings = QAction("Chat &settings…", window, shortcut=QKeySequence("Ctrl+,"))
+        self.search_chats = QAction(
+            "Search &chats", window, shortcut=QKeySequence(QKeySequence.StandardKey.Find)
+        )
+        self.copy_reply = QAction("&Copy last reply", window, shortcut=QKeySequence("Ctrl+Shift+C"))
+        self.export_chat = QAction("&Export chat…", window, shortcut=QKeySequence("Ctrl+Shift+E"))
+        for action in (
+            self.regenerate,
+            self.copy_reply,
+            self.chat_settings,
+            self.search_chats,
+            self.export_chat,
+        ):
+            chat_menu.addAction(action)
+        engine_menu = window.menuBar().addMenu("&Engine")
+        self.engine_settings = QAction("Engine &settings…", window)
+        self.engine_settings.setToolTip("Context, threads, GPU layers, batch, KV cache, mmap, idle unload")
+        self.unload = QAction("&Unload model", window)
+        self.unload.setToolTip("Unload the model and return its memory")
+        engine_menu.addAction(self.engine_settings)
+        engine_menu.addAction(self.unload)
+        compare_menu = window.menuBar().addMenu("C&ompare")
+        self.compare = QAction("&Compare models…", window, shortcut=QKeySequence("Ctrl+Shift+M"))
+        self.compare.setToolTip("Side by side, blind arena, speed and quality of your models")
+        self.make_quant = QAction("&Make a quant…", window)
+        self.make_quant.setToolTip("Another quantisation of an F16, BF16 or Q8_0 model")
+        compare_menu.addAction(self.compare)
+        compare_menu.addAction(self.make_quant)
+        help_menu = window.menuBar().addMenu("&Help")
+        self.about = QAction("&About Hearth", window)
+        help_menu.addAction(self.about)
