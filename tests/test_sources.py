@@ -166,3 +166,16 @@ def test_a_500_file_library_and_its_cached_rescan(home: Path, models_dir: Path, 
     assert len(models) == 500 and all(m.ok for m in models) and catalog.headers.reads == 500
     catalog.headers.reads = 0
     assert catalog.scan() == models and catalog.headers.reads == 0
+
+
+def test_a_damaged_header_cache_is_moved_aside_and_started_afresh(home: Path, tiny_model: Path) -> None:
+    """The cache only saves time: a damaged file costs one reread, never a working library."""
+    path = hearth_paths().header_cache_db
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not a database" * 100)
+    cache = HeaderCache.open_or_none(path)
+    cache.read(tiny_model)
+    cache.read(tiny_model)
+    assert cache.reads == 1  # kept in the fresh file
+    cache.close()
+    assert path.with_name("headers.sqlite3.damaged").read_bytes() == b"not a database" * 100

@@ -63,10 +63,22 @@ class HeaderCache:
 
     @classmethod
     def open_or_none(cls, db_path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> HeaderCache:
-        """A cache that keeps nothing when its file can't be used: it only saves time."""
+        """The cache, started afresh when its file is damaged (that one is moved aside to
+        ``headers.sqlite3.damaged``, not deleted); one that keeps nothing when the file can't be
+        used at all (locked, read-only, a full disk): it only saves time."""
         try:
             return cls.open(db_path, busy_timeout_s)
-        except (OSError, StorageError):
+        except StorageError as exc:
+            if not exc.can_move_aside:
+                return cls(None)
+            try:
+                db_path.replace(db_path.with_name(db_path.name + ".damaged"))
+                for suffix in ("-wal", "-shm"):
+                    db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
+                return cls.open(db_path, busy_timeout_s)
+            except OSError:
+                return cls(None)
+        except OSError:
             return cls(None)
 
     def read(self, path: Path) -> GGUFHeader:

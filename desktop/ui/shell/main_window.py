@@ -9,9 +9,7 @@ from PySide6.QtCore import QByteArray, QEvent, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
-    QInputDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -25,8 +23,6 @@ from desktop.chats.export import export_text
 from desktop.chats.store import Branching, Conversation, ConversationStore, Message, SearchHit
 from desktop.db import StorageError
 from desktop.engine.protocol import LoadOptions, ModelLoaded
-from desktop.hub.quants import QuantChoice
-from desktop.hub.token import save_token
 from desktop.library.catalog import mark_used
 from desktop.library.scan import LocalModel, describe_model
 from desktop.paths import HearthPaths
@@ -34,6 +30,7 @@ from desktop.settings import Settings, SettingsStore
 from desktop.ui.chat.controller import ChatController, model_label
 from desktop.ui.chat.pane import ChatPane
 from desktop.ui.chat.settings_dialog import ChatSettingsDialog
+from desktop.ui.hub.actions import HubActions
 from desktop.ui.hub.browser import HubBrowser
 from desktop.ui.hub.downloads import DownloadManager
 from desktop.ui.library.actions import LibraryActions
@@ -45,7 +42,6 @@ from desktop.ui.shell.engine_settings_dialog import EngineSettingsDialog
 from desktop.ui.shell.jobs import JobRunner
 from desktop.ui.shell.menus import MenuActions
 from desktop.ui.shell.window_storage import WindowStorage
-from desktop.units import format_bytes, format_count
 
 if TYPE_CHECKING:  # both load when first opened (the compare tools bring pyqtgraph)
     from desktop.ui.compare.window import CompareWindow
@@ -91,6 +87,7 @@ class MainWindow(QMainWindow):
         self.chat = ChatController(self.store, self.engine, self)
         self._jobs = JobRunner(self)
         self.library_actions = LibraryActions(self)
+        self.hub_actions = HubActions(self)
 
         self.library_pane = LibraryPane(
             self.library.model,
@@ -147,7 +144,7 @@ class MainWindow(QMainWindow):
         self.menu_actions.refresh.triggered.connect(self.library.refresh)
         self.menu_actions.find.triggered.connect(self._focus_search)
         self.menu_actions.offline.toggled.connect(self.set_offline)
-        self.menu_actions.token.triggered.connect(self._ask_token)
+        self.menu_actions.token.triggered.connect(self.hub_actions.ask_token)
 
         local.load_requested.connect(self.load_model)
         local.refresh_requested.connect(self.library.refresh)
@@ -168,22 +165,22 @@ class MainWindow(QMainWindow):
         discover.more_requested.connect(self.hub.load_more)
         self.hub.results_shown.connect(discover.show_results_note)
         discover.repo_requested.connect(self.hub.open_repo)
-        discover.download_requested.connect(self._download)
+        discover.download_requested.connect(self.hub_actions.download)
         discover.pause_requested.connect(self.downloads.pause)
         discover.resume_requested.connect(self.downloads.resume)
         discover.cancel_requested.connect(self.downloads.cancel)
         self.hub.busy_changed.connect(discover.set_busy)
-        self.hub.error.connect(self._hub_error)
-        self.hub.repo_opened.connect(self._repo_opened)
+        self.hub.error.connect(self.hub_actions.hub_error)
+        self.hub.repo_opened.connect(self.hub_actions.repo_opened)
         self.hub.card_loaded.connect(discover.show_card)
         discover.lineage_requested.connect(self.hub.search_lineage)
         discover.context_chosen.connect(self.hub.set_context)
         self.hub.devices_found.connect(lambda available: setattr(discover, "available_bytes", available))
         self.hub.devices_found.connect(self.library.model.set_available)
 
-        self.downloads.finished.connect(self._download_finished)
-        self.downloads.failed.connect(self._download_failed)
-        self.downloads.cancelled.connect(self._download_cancelled)
+        self.downloads.finished.connect(self.hub_actions.download_finished)
+        self.downloads.failed.connect(self.hub_actions.download_failed)
+        self.downloads.cancelled.connect(self.hub_actions.download_cancelled)
 
         self.engine.state_changed.connect(self._engine_state)
         self.engine.loaded.connect(self._model_loaded)
@@ -482,74 +479,7 @@ class MainWindow(QMainWindow):
         self.library_pane.discover.query.selectAll()
 
     def set_offline(self, offline: bool) -> None:
-        """The setting is saved at once: the download and engine processes read it too."""
-        self.context.settings.offline = offline
-        self.storage.save_settings(self.context.settings)
-        self.menu_actions.offline.setChecked(offline)
-        discover = self.library_pane.discover
-        if offline:
-            self.hub.show_starters()
-            discover.show_status(
-                "Offline mode: Hearth opens no network connection. Hub ▸ Work offline turns it off."
-            )
-        else:
-            discover.show_status("")
-
-    def _ask_token(self) -> None:
-        token, ok = QInputDialog.getText(
-            self,
-            "Hugging Face token",
-            "Paste an access token from huggingface.co/settings/tokens (read access is enough).\n"
-            "It is kept in huggingface_hub's own token store, shared with the `hf` command.",
-            QLineEdit.EchoMode.Password,
-        )
-        if ok and token.strip():
-            self.statusBar().showMessage("Checking the token with the Hub…")
-            self._jobs.start(
-                lambda: save_token(token),
-                lambda name: self.statusBar().showMessage(f"Signed in to the Hub as {name}.", 8000),
-                self._token_refused,
-            )
-
-    def _token_refused(self, exc: BaseException) -> None:
-        self.statusBar().clearMessage()
-        QMessageBox.warning(self, "Hugging Face token", str(exc))
-
-    def _hub_error(self, message: str, offline: bool) -> None:
-        self.library_pane.discover.show_status(message, "error" if message else "info")
-        if offline:
-            self.statusBar().showMessage("Offline: the Hub can't be reached", 6000)
-
-    def _repo_opened(self, repo_id: str) -> None:
-        report = self.hub.quants.report
-        if report is None:
-            return
-        models = [c for c in report.choices if c.kind == "model"]
-        facts = [f"{len(models)} quantisation{'s' if len(models) != 1 else ''}"]
-        if report.parameters:
-            facts.append(f"{format_count(report.parameters)} parameters")
-        facts.append(f"memory needed at {report.context:,} tokens of context")
-        self.library_pane.discover.show_repo(repo_id, len(models), " · ".join(facts))
-
-    def _download(self, repo_id: str, choice: QuantChoice) -> None:
-        wanted = choice.files[0].filename  # a shard names its whole model
-        label = f"{repo_id} · {choice.name}"
-        if self.downloads.enqueue(repo_id, wanted, label, choice.size_bytes) is None:
-            self.statusBar().showMessage(f"{choice.name} of {repo_id} is already in the downloads.", 5000)
-
-    def _download_finished(self, path: str) -> None:
-        name = Path(path).name
-        self.library_pane.discover.show_status(f"Downloaded and verified: {name}")
-        self.statusBar().showMessage(f"Downloaded {name} ({format_bytes(Path(path).stat().st_size)})", 6000)
-        self._refresh_selecting(path)
-
-    def _download_failed(self, message: str) -> None:
-        self.library_pane.discover.show_status(f"Download failed: {message}", "error")
-        self.statusBar().showMessage("Download failed", 6000)
-
-    def _download_cancelled(self) -> None:
-        self.library_pane.discover.show_status("Download cancelled.")
-        self.statusBar().showMessage("Download cancelled", 4000)
+        self.hub_actions.set_offline(offline)
 
     # Window
 
@@ -639,11 +569,11 @@ class MainWindow(QMainWindow):
         dialog = QuantizeDialog(
             self.library.model.records(), self.context.models_dir, self.library_pane.local.selected(), self
         )
-        dialog.made.connect(lambda path: self._refresh_selecting(str(path)))
+        dialog.made.connect(lambda path: self.refresh_selecting(str(path)))
         dialog.open()
         return dialog
 
-    def _refresh_selecting(self, path: str) -> None:
+    def refresh_selecting(self, path: str) -> None:
         self._select_after_refresh = path
         self.library.refresh()
 
@@ -661,6 +591,7 @@ class MainWindow(QMainWindow):
         self.engine.shutdown()
         self.hub.shutdown()
         self.library_actions.shutdown()
+        self.hub_actions.shutdown()
         self._jobs.wait()
         self.library.wait()
         self.storage.save_settings(s)
