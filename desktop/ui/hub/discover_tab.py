@@ -37,8 +37,8 @@ from desktop.gguf.fit import system_memory_bytes
 from desktop.hub.download_queue import DownloadItem
 from desktop.hub.quants import QuantChoice
 from desktop.hub.search import SORT_KEYS, SearchFilters
-from desktop.ui.chat.context_choice import context_combo
 from desktop.ui.hub.downloads import ItemRole, StatusRole
+from desktop.ui.widgets.context_choice import context_combo
 from desktop.ui.widgets.record_table import record_table, selected_record
 from desktop.ui.widgets.table_model import RecordTableModel
 

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.library.scan import LocalModel
-from desktop.ui.chat.context_choice import context_combo
 from desktop.ui.hub.discover_tab import DiscoverTab
 from desktop.ui.library.model import LocalModelsModel
+from desktop.ui.widgets.context_choice import context_combo
 from desktop.ui.widgets.record_table import record_table, selected_record
 from desktop.ui.widgets.table_model import RecordRole, RecordTableModel
 from desktop.units import format_bytes, format_count

@@ -1,0 +1,157 @@
+"""The engine as an application holds it: one worker behind an EngineClient, what state it is
+in, which model it has loaded and which request runs. Qt-free: the window's EngineController
+pumps the events on a thread and hands them to ``dispatch`` on its own; a server does the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from desktop.engine.client import EngineClient
+from desktop.engine.protocol import (
+    ChatMessage,
+    EngineError,
+    EngineEvent,
+    GenerationStats,
+    LoadOptions,
+    LoadProgress,
+    ModelLoaded,
+    Sampling,
+    TaskDone,
+    TaskProgress,
+    TokenEvent,
+    Unloaded,
+)
+
+
+class EngineState(Enum):
+    EMPTY = "No model loaded"
+    LOADING = "Loading…"
+    READY = "Ready"
+    GENERATING = "Writing…"
+    FAILED = "Stopped"
+
+
+def _nothing(*_: object) -> None:
+    return None
+
+
+@dataclass
+class HostEvents:
+    state_changed: Callable[[EngineState], None] = _nothing
+    loaded: Callable[[ModelLoaded], None] = _nothing
+    token: Callable[[str, str], None] = _nothing  # request id, text
+    finished: Callable[[GenerationStats], None] = _nothing
+    failed: Callable[[EngineError], None] = _nothing
+    load_progress: Callable[[float], None] = _nothing  # 0..1
+    task_progress: Callable[[TaskProgress], None] = _nothing
+    task_done: Callable[[TaskDone], None] = _nothing
+
+
+class EngineHost:
+    def __init__(self, events: HostEvents) -> None:
+        self._client = EngineClient()
+        self._events = events
+        self._state = EngineState.EMPTY
+        self.active_request: str | None = None
+        self.model: ModelLoaded | None = None
+
+    @property
+    def state(self) -> EngineState:
+        return self._state
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._client.worker_pid
+
+    def _set_state(self, state: EngineState) -> None:
+        if state != self._state:
+            self._state = state
+            self._events.state_changed(state)
+
+    def next_event(self, timeout: float) -> EngineEvent | None:
+        """The worker's next event, on any thread; hand it to ``dispatch`` on the owner's."""
+        return self._client.next_event(timeout)
+
+    def dispatch(self, event: EngineEvent) -> None:
+        if isinstance(event, TokenEvent):
+            self._events.token(event.request_id, event.text)
+        elif isinstance(event, LoadProgress):
+            self._events.load_progress(event.fraction)
+        elif isinstance(event, ModelLoaded):
+            self.model = event
+            self._set_state(EngineState.READY)
+            self._events.loaded(event)
+        elif isinstance(event, GenerationStats):
+            if event.request_id == self.active_request:
+                self.active_request = None
+            self._set_state(EngineState.READY)
+            self._events.finished(event)
+        elif isinstance(event, EngineError):
+            self.active_request = None
+            if event.kind in ("load", "crashed", "eval", "quantize", "bench"):
+                self.model = None
+                self._set_state(EngineState.FAILED if event.kind == "crashed" else EngineState.EMPTY)
+            elif self.model is not None:
+                self._set_state(EngineState.READY)
+            self._events.failed(event)
+        elif isinstance(event, TaskProgress):
+            self._events.task_progress(event)
+        elif isinstance(event, TaskDone):
+            self.active_request = None
+            self._set_state(EngineState.EMPTY)  # a task unloads the chat model first
+            self._events.task_done(event)
+        elif isinstance(event, Unloaded):
+            self.model = None
+            self._set_state(EngineState.EMPTY)
+
+    # Commands (the owner's thread)
+
+    def load(self, options: LoadOptions) -> None:
+        if self.model is not None or self._state == EngineState.LOADING:
+            # Switching models: a fresh worker, so every byte of the old one is returned;
+            # a load still running is abandoned with its worker, not waited for.
+            self._client.shutdown(wait=False)
+        self.model = None
+        self._set_state(EngineState.LOADING)
+        self._client.load(options)
+
+    def ready(self) -> bool:
+        """A model is loaded and nothing is running: a chat can start."""
+        return self._state == EngineState.READY and self.model is not None
+
+    def chat(
+        self,
+        messages: list[ChatMessage],
+        sampling: Sampling | None = None,
+        *,
+        context_policy: str = "stop",
+        mode: str = "chat",
+    ) -> str:
+        self._set_state(EngineState.GENERATING)
+        self.active_request = self._client.chat(messages, sampling, context_policy=context_policy, mode=mode)
+        return self.active_request
+
+    def start_task(self, kind: str, **payload: object) -> str:
+        """A task registered with the worker (``desktop.compare.tasks``: eval, quantize, bench)."""
+        self.model = None
+        self._set_state(EngineState.GENERATING)
+        self.active_request = self._client.start_task(kind, **payload)
+        return self.active_request
+
+    def cancel(self) -> None:
+        if self.active_request is not None:
+            self._client.cancel(self.active_request)
+
+    def unload(self) -> None:
+        """Ends the worker: all of the model's memory goes back to the system at once (an
+        unload inside a live process left some 50 MB in its allocator). The next load starts
+        a fresh worker. Returns at once: the caller does not wait for the memory to be freed."""
+        self._client.shutdown(wait=False)
+        self.model = None
+        self.active_request = None
+        self._set_state(EngineState.EMPTY)
+
+    def shutdown(self) -> None:
+        self._client.shutdown()
