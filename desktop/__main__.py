@@ -31,6 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_as_unix_tool(lambda: _run_cli(args))
 
+    from desktop.ui.shell.display import missing_display
+
+    problem = missing_display(os.environ, args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     from desktop.logs import setup_logging
 
     setup_logging()

@@ -33,3 +33,8 @@ def format_duration(seconds: float | None) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+def count_of(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun agreeing with it: "1 model", "3 models", "0 models"."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -165,6 +165,21 @@ def test_replies_render_safely_with_code_and_actions() -> None:
     assert stats_line({"completion_tokens": 5, "stop_reason": "context", "dropped_messages": 2}) == (
         "5 tokens · the context is full · 2 oldest messages left out to fit"
     )
+    assert stats_line({"completion_tokens": 1, "dropped_messages": 1}).endswith(
+        "1 oldest message left out to fit"
+    )
+
+
+def test_counts_agree_with_their_nouns() -> None:
+    from desktop.units import count_of
+
+    assert [count_of(n, "model") for n in (0, 1, 2, 1500)] == [
+        "0 models",
+        "1 model",
+        "2 models",
+        "1,500 models",
+    ]
+    assert count_of(1, "quantisation") == "1 quantisation" and count_of(3, "match", "matches") == "3 matches"
 
 
 def test_recommended_sampling_comes_from_general_sampling_keys() -> None:

@@ -96,5 +96,10 @@ def test_bench_measures_each_model(tiny_model: Path, wide_quants: dict[str, Path
     store.close()
     assert len(kept) == 2 and kept[0].machine["llama_cpp"]
     assert all(not {"model", "build_info", "devices"} & set(r.metrics) and r.metrics["tg_tps"] for r in kept)
+    # Without --json each repetition is printed as it finishes, with its figures
+    shown = hearth("bench", str(tiny_model), "--reps", "2")
+    assert shown.returncode == 0, shown.stderr
+    reps = [line for line in shown.stderr.splitlines() if line.startswith("Repetition ")]
+    assert len(reps) == 2 and reps[0].startswith("Repetition 1 of 2 of ") and "generation" in reps[1]
     broken = hearth("bench", "/nonexistent.gguf")
     assert broken.returncode == 1 and broken.stderr.startswith("error: ")

@@ -143,8 +143,14 @@ def test_a_killed_download_resumes_from_its_partial_file(fake_hub: FakeHub, mode
     kept = part.stat().st_size
     assert kept >= len(data) // 2
     fake_hub.set_fault(TEST_REPO, "big-Q4_K_M.gguf", None)
-    assert pull(TEST_REPO, "Q4_K_M").read_bytes() == data
+    reports: list[DownloadProgress] = []
+    assert pull(TEST_REPO, "Q4_K_M", on_progress=reports.append).read_bytes() == data
     assert fake_hub.ranges[-1] == f"bytes={kept}-"  # nothing fetched twice
+    # The part on disk is hashed first, and said to be: a stage of its own, then the download
+    stages = [r.stage for r in reports]
+    assert stages[0] == "verifying" and stages[-1] == "downloading"
+    assert [r for r in reports if r.stage == "verifying"][-1].done_bytes == kept
+    assert stages.index("downloading") > max(i for i, s in enumerate(stages) if s == "verifying")
 
 
 def test_a_stale_partial_of_another_version_is_not_reused(fake_hub: FakeHub, models_dir: Path) -> None:

@@ -51,3 +51,24 @@ def test_gguf_tables_read_lazily_match_the_gguf_package() -> None:
     unknown = max(GGMLQuantizationType) + 1000
     with pytest.raises(BrokenModel, match=f"type {unknown}"):
         _tensor_bytes(unknown, 32)
+
+
+def test_without_a_display_hearth_says_so_in_one_line_and_exits_1() -> None:
+    env = {k: v for k, v in run_env().items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop"], env=env, capture_output=True, text=True, timeout=60
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: no display") and "hearth --help" in lines[0]
+    assert result.stdout == ""
+
+
+def test_the_display_check_leaves_other_systems_and_explicit_platforms_to_qt() -> None:
+    from desktop.ui.shell.display import missing_display
+
+    assert missing_display({}, [], "linux") is not None
+    assert missing_display({"WAYLAND_DISPLAY": "wayland-0"}, [], "linux") is None
+    assert missing_display({"QT_QPA_PLATFORM": "offscreen"}, [], "linux") is None
+    assert missing_display({}, ["-platform", "vnc"], "linux") is None
+    assert missing_display({}, [], "win32") is None and missing_display({}, [], "darwin") is None

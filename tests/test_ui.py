@@ -460,3 +460,15 @@ def test_files_added_or_removed_while_hearth_runs_show_up(
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1, timeout=10_000)  # no Refresh pressed
     target.unlink()
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 0, timeout=10_000)
+
+
+def test_a_download_says_when_it_is_verifying_what_is_on_disk() -> None:
+    from desktop.hub.download_queue import DownloadItem
+    from desktop.ui.hub.downloads import status_text
+
+    item = DownloadItem("o/r", "Q4_K_M", "o/r · Q4_K_M", total_bytes=8_000_000, done_bytes=2_000_000)
+    item.state = "downloading"
+    item.verifying = True
+    assert status_text(item) == "Verifying sha256 · 2.0 MB of 8.0 MB"
+    item.verifying = False
+    assert status_text(item).startswith("2.0 MB of 8.0 MB · ")

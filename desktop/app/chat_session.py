@@ -14,6 +14,7 @@ from desktop.chats.store import Branching, Conversation, ConversationStore, Mess
 from desktop.chats.turns import engine_messages, engine_mode
 from desktop.db import StorageError
 from desktop.engine.protocol import ChatMessage, EngineError, GenerationStats, ModelLoaded, Sampling
+from desktop.units import count_of
 
 P = ParamSpec("P")
 
@@ -359,7 +360,8 @@ class ChatSession:
         if stats.dropped_messages:
             self._events.notice(
                 "info",
-                f"To fit the context, the {stats.dropped_messages} oldest messages were left out of this "
+                f"To fit the context, the {count_of(stats.dropped_messages, 'oldest message')} "
+                f"{'was' if stats.dropped_messages == 1 else 'were'} left out of this "
                 "reply's prompt; the system prompt was kept.",
             )
         elif stats.stop_reason == "context":

@@ -14,6 +14,7 @@ from desktop.compare.results import CompareStore
 from desktop.db import StorageError
 from desktop.engine.protocol import EngineError, TaskDone, TaskProgress
 from desktop.library.scan import LocalModel
+from desktop.units import count_of
 
 
 class TaskEngine(Protocol):
@@ -110,7 +111,7 @@ class BenchRun(TaskRun):
         if not self._queue:
             self._current = None
             if self.measured:
-                self._keep(f"Measured {len(self.measured)} models")
+                self._keep(f"Measured {count_of(len(self.measured), 'model')}")
             else:
                 self._end("Nothing was measured.")
             return
@@ -187,4 +188,4 @@ class EvalRun(TaskRun):
         self.reference_scores = event.result["reference"]["scores"]
         self._events.summary(reference_summary(self.reference.name, self.reference_scores))
         self._events.rows([{"model": str(m.path), **metrics} for m, metrics in self.measured])
-        self._keep(f"Scored {len(self.measured)} builds")
+        self._keep(f"Scored {count_of(len(self.measured), 'build')}")

@@ -142,6 +142,7 @@ class DownloadQueue:
     def _on_progress(self, item: DownloadItem, progress: DownloadProgress) -> None:
         if item is not self._running:
             return  # a late report of a download that has ended
+        item.verifying = progress.stage == "verifying"
         item.done_bytes = progress.done_bytes
         item.total_bytes = progress.total_bytes or item.total_bytes
         item.bytes_per_second = progress.bytes_per_second

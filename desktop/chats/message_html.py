@@ -22,6 +22,7 @@ from pygments.util import ClassNotFound
 from desktop.chats.store import Branching, Message
 from desktop.gguf.names import model_name
 from desktop.gguf.reasoning import split_reasoning
+from desktop.units import count_of
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def stats_line(stats: dict[str, Any] | None) -> str:
     elif reason == "context":
         parts.append("the context is full")
     if stats.get("dropped_messages"):
-        parts.append(f"{stats['dropped_messages']} oldest messages left out to fit")
+        parts.append(f"{count_of(stats['dropped_messages'], 'oldest message')} left out to fit")
     return " · ".join(parts)
 
 
@@ -137,7 +138,9 @@ class MessageHtml:
     def _thinking(self, text: str, message_id: int, expanded: bool, closed: bool) -> str:
         t = self.theme
         words = len(text.split())
-        title = f"Thought for {words} words" if closed else f"Thinking… ({words} words)"
+        title = (
+            f"Thought for {count_of(words, 'word')}" if closed else f"Thinking… ({count_of(words, 'word')})"
+        )
         arrow = "▾" if expanded else "▸"
         head = (
             f'<p style="margin-top: 4px; margin-bottom: 4px;"><a href="hearth:think/{message_id}" '

@@ -26,10 +26,17 @@ class _Progress:
     """A task's progress on one rewritten stderr line, on a terminal only."""
 
     def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
         self.shown = not quiet and sys.stderr.isatty()
 
     def stage(self, stage: str, fraction: float) -> None:
-        if self.shown:
+        from desktop.compare.tasks import REP_DONE
+
+        if stage.startswith(REP_DONE) and not self.quiet:
+            # a finished repetition is a line of its own, on a terminal or not
+            sys.stderr.write(("\r\033[K" if self.shown else "") + stage + "\n")
+            sys.stderr.flush()
+        elif self.shown:
             sys.stderr.write(f"\r{stage}: {fraction:.0%}\033[K")
             sys.stderr.flush()
 

@@ -75,10 +75,16 @@ class ProgressLine:
             return
         self._last = now
         pct = f"{p.fraction * 100:5.1f}%" if p.fraction is not None else "     "
-        line = (
-            f"{self._label}: {pct} {format_bytes(p.done_bytes)} of {format_bytes(p.total_bytes)}"
-            f"  {format_bytes(p.bytes_per_second)}/s  ETA {format_duration(p.eta_seconds)}"
-        )
+        if p.stage == "verifying":
+            line = (
+                f"{self._label}: verifying sha256 {pct} {format_bytes(p.done_bytes)} of "
+                f"{format_bytes(p.total_bytes)}"
+            )
+        else:
+            line = (
+                f"{self._label}: {pct} {format_bytes(p.done_bytes)} of {format_bytes(p.total_bytes)}"
+                f"  {format_bytes(p.bytes_per_second)}/s  ETA {format_duration(p.eta_seconds)}"
+            )
         sys.stderr.write(("\r" + line.ljust(100)) if self._tty else line + "\n")
         sys.stderr.flush()
 

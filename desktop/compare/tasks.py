@@ -18,6 +18,8 @@ from desktop.engine.hardware import peak_rss_bytes, physical_cores
 from desktop.engine.protocol import ChatMessage, LoadOptions
 from desktop.engine.tasks import TaskContext, TaskFailed, TaskTable
 
+REP_DONE = "Repetition"  # a bench stage that starts so reports a finished repetition's figures
+
 
 def run_eval(command: dict[str, Any], context: TaskContext) -> dict[str, Any]:
     progress = context.progress
@@ -101,7 +103,11 @@ def run_bench(command: dict[str, Any], context: TaskContext) -> dict[str, Any]:
         result.pp_tps.append(speed.prompt_speed(llm, prompt))
         result.tg_tps.append(speed.generation_speed(llm, n_gen))
         result.ttft_ms.append(speed.first_token_ms(llm, question))
-    progress(f"Timed {name}", 1.0)
+        progress(
+            f"{REP_DONE} {rep + 1} of {reps} of {name}: prompt {result.pp_tps[-1]:.1f} t/s, "
+            f"generation {result.tg_tps[-1]:.1f} t/s, first token {result.ttft_ms[-1]:.0f} ms",
+            (rep + 1) / reps,
+        )
     return {**asdict(result), "peak_rss_bytes": peak_rss_bytes()}
 
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from desktop.childproc import child_argv
-from desktop.gguf.fit import system_memory_bytes
+from desktop.gguf.fit import available_memory_now, system_memory_bytes
 
 DEVICE_TYPES = ("cpu", "gpu", "igpu", "accel", "meta")
 LOW_PRIORITY_ENV = "HEARTH_LOW_PRIORITY"
@@ -132,10 +132,19 @@ def list_devices() -> list[Device]:
                 description=(base.ggml_backend_dev_description(dev) or b"").decode(errors="replace"),
                 type=DEVICE_TYPES[kind] if 0 <= kind < len(DEVICE_TYPES) else "accel",
                 memory_total_bytes=int(total.value),
-                memory_free_bytes=int(free.value),
+                memory_free_bytes=_free_bytes(kind, int(free.value), int(total.value)),
             )
         )
     return devices
+
+
+def _free_bytes(kind: int, reported: int, total: int) -> int:
+    """ggml's CPU device reports its whole RAM as free; the system knows what is available."""
+    if 0 <= kind < len(DEVICE_TYPES) and DEVICE_TYPES[kind] == "cpu" and reported >= total:
+        available = available_memory_now()
+        if available is not None:
+            return min(available, total)
+    return reported
 
 
 def probe_devices(timeout: float = 60.0) -> list[Device]:

@@ -62,6 +62,9 @@ class DownloadProgress:
     done_bytes: int
     total_bytes: int | None
     bytes_per_second: float
+    # "verifying": hashing what is already on disk (a resumed part, a file already in the
+    # library), with done and total that file's bytes; the download's own bytes hash as they come
+    stage: str = "downloading"
 
     @property
     def fraction(self) -> float | None:
@@ -144,11 +147,16 @@ def _refusal(filename: str, problem: str) -> str:
     )
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, on_bytes: Callable[[int, int], None] | None = None) -> str:
+    """``on_bytes(done, total)`` as it reads."""
     digest = hashlib.sha256()
+    total, done = path.stat().st_size, 0
     with path.open("rb") as f:
         while chunk := f.read(4 * 1024 * 1024):
             digest.update(chunk)
+            done += len(chunk)
+            if on_bytes is not None:
+                on_bytes(done, total)
     return digest.hexdigest()
 
 
@@ -172,6 +180,14 @@ class _Meter:
             if self._callback and (now - self._last_report >= 0.1 or self.done == self.total):
                 self._last_report = now
                 self._callback(self.snapshot())
+
+    def verifying(self, done: int, total: int) -> None:
+        """Hashing ``total`` bytes already on disk: reported as its own stage, throttled."""
+        with self._lock:
+            now = time.monotonic()
+            if self._callback and (now - self._last_report >= 0.1 or done == total):
+                self._last_report = now
+                self._callback(DownloadProgress(done, total, 0.0, stage="verifying"))
 
     def skip(self, n: int) -> None:
         """Bytes already on disk: counted as done, not as speed."""
@@ -225,20 +241,26 @@ class _HashingFile:
     It never grows past ``limit``, the file's listed size, whatever the server sends.
     """
 
-    def __init__(self, path: Path, *, limit: int, name: str) -> None:
+    def __init__(
+        self, path: Path, *, limit: int, name: str, on_hashed: Callable[[int, int], None] | None = None
+    ) -> None:
         self._f: IO[bytes] = path.open("r+b" if path.exists() else "w+b")
         self._digest = hashlib.sha256()
         self._limit = limit
         self._name = name
         self._rewinds = 0
+        self._on_hashed = on_hashed
         self._rehash()
 
     def _rehash(self) -> None:
+        """What is already in the part (a resumed download) is hashed first: seconds for gigabytes."""
         end = self._f.seek(0, 2)
         self._f.seek(0)
         self._digest = hashlib.sha256()
         while self._f.tell() < end and (chunk := self._f.read(min(4 * 1024 * 1024, end - self._f.tell()))):
             self._digest.update(chunk)
+            if self._on_hashed is not None:
+                self._on_hashed(self._f.tell(), end)
 
     def write(self, data: bytes) -> int:
         if self._f.tell() + len(data) > self._limit:
@@ -342,7 +364,7 @@ def _fetch(plan: DownloadPlan, remote: HubFile, part: Path, meter: _Meter) -> st
     headers["Accept-Encoding"] = "identity"  # a compressed body would be bounded by nothing
     resume = _partial_size(part, remote, plan.revision)
     meter.skip(resume)
-    out = _HashingFile(part, limit=size, name=remote.filename)
+    out = _HashingFile(part, limit=size, name=remote.filename, on_hashed=meter.verifying)
     try:
         out.seek(0, 2)
         with download_limits():
@@ -376,7 +398,12 @@ def download_plan(
         if f.problem is not None:
             raise DownloadError(_refusal(f.filename, f.problem))
     targets = [library_path_for(models_dir, plan.repo_id, f.filename) for f in plan.files]
-    todo = [(f, t) for f, t in zip(plan.files, targets, strict=True) if not _verified(plan, f, t, provenance)]
+    checking = _Meter(None, on_progress)  # hashing a copy already in the library, reported as such
+    todo = [
+        (f, t)
+        for f, t in zip(plan.files, targets, strict=True)
+        if not _verified(plan, f, t, provenance, checking.verifying)
+    ]
     if not todo:
         return targets[0]
     for _remote, target in todo:
@@ -488,7 +515,13 @@ def _existing(path: Path) -> int:
         return 0
 
 
-def _verified(plan: DownloadPlan, remote: HubFile, target: Path, provenance: ProvenanceStore) -> bool:
+def _verified(
+    plan: DownloadPlan,
+    remote: HubFile,
+    target: Path,
+    provenance: ProvenanceStore,
+    on_bytes: Callable[[int, int], None] | None = None,
+) -> bool:
     """In the library already, as the Hub has it: by record when unchanged, else by hashing."""
     if not target.is_file():
         return False
@@ -497,7 +530,7 @@ def _verified(plan: DownloadPlan, remote: HubFile, target: Path, provenance: Pro
     record = provenance.get(target)
     if record is not None and record.still_matches() and record.sha256 == remote.sha256:
         return True
-    if remote.sha256 is None or sha256_of(target) == remote.sha256:
+    if remote.sha256 is None or sha256_of(target, on_bytes) == remote.sha256:
         provenance.record(
             target,
             repo_id=plan.repo_id,

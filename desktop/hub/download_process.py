@@ -118,7 +118,10 @@ class DownloadProcess:
         if kind == "progress":
             self._report_progress(
                 DownloadProgress(
-                    int(event["done_bytes"]), event.get("total_bytes"), float(event["bytes_per_second"])
+                    int(event["done_bytes"]),
+                    event.get("total_bytes"),
+                    float(event["bytes_per_second"]),
+                    str(event.get("stage", "downloading")),
                 )
             )
         elif kind == "done":

@@ -23,6 +23,7 @@ class DownloadItem:
     done_bytes: int = 0
     bytes_per_second: float = 0.0
     state: State = "queued"
+    verifying: bool = False  # hashing what is already on disk (done and total: that file's bytes)
     error: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox
 from desktop.hub.quants import QuantChoice
 from desktop.hub.token import save_token
 from desktop.ui.shell.jobs import JobRunner
-from desktop.units import format_bytes, format_count
+from desktop.units import count_of, format_bytes, format_count
 
 if TYPE_CHECKING:
     from desktop.ui.shell.main_window import MainWindow
@@ -68,7 +68,7 @@ class HubActions(QObject):
         if report is None:
             return
         models = [c for c in report.choices if c.kind == "model"]
-        facts = [f"{len(models)} quantisation{'s' if len(models) != 1 else ''}"]
+        facts = [count_of(len(models), "quantisation")]
         if report.parameters:
             facts.append(f"{format_count(report.parameters)} parameters")
         facts.append(f"memory needed at {report.context:,} tokens of context")

@@ -20,6 +20,8 @@ StatusRole = Qt.ItemDataRole.UserRole + 2
 def status_text(item: DownloadItem) -> str:
     done, total = format_bytes(item.done_bytes), format_bytes(item.total_bytes)
     if item.state == "downloading":
+        if item.verifying:
+            return f"Verifying sha256 · {done} of {total}"
         if item.total_bytes and item.done_bytes >= item.total_bytes:
             return "Downloaded; checking it against the Hub's checksum…"
         eta = (

@@ -24,7 +24,7 @@ from desktop.ui.library.model import LocalModelsModel
 from desktop.ui.widgets.context_choice import context_combo
 from desktop.ui.widgets.record_table import record_table, selected_record
 from desktop.ui.widgets.table_model import RecordRole, RecordTableModel
-from desktop.units import format_bytes, format_count
+from desktop.units import count_of, format_bytes, format_count
 
 
 class LocalTab(QWidget):
@@ -119,7 +119,9 @@ class LocalTab(QWidget):
         self.empty_hint.setVisible(self.view.model().rowCount() == 0)
         records = self._records.records()
         total = sum(m.size_bytes for m in records)
-        self.totals.setText(f"{len(records)} models · {format_bytes(total)} on disk" if records else "")
+        self.totals.setText(
+            f"{count_of(len(records), 'model')} · {format_bytes(total)} on disk" if records else ""
+        )
         self._selection_changed()
 
     def selected(self) -> LocalModel | None:

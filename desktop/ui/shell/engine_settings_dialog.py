@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from desktop.engine.hardware import physical_cores
 from desktop.engine.protocol import ALL_GPU_LAYERS, AUTO_GPU_LAYERS, KV_TYPES
 from desktop.settings import Settings
+from desktop.units import count_of
 
 CONTEXTS = (0, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
 
@@ -48,7 +49,7 @@ class EngineSettingsDialog(QDialog):
         self.gpu_layers.addItem("None (CPU only)", 0)
         self.gpu_layers.addItem("All", ALL_GPU_LAYERS)
         for n in (4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 64, 80):
-            self.gpu_layers.addItem(f"{n} layers", n)
+            self.gpu_layers.addItem(count_of(n, "layer"), n)
         index = self.gpu_layers.findData(settings.gpu_layers)
         if index < 0:
             self.gpu_layers.addItem(f"{settings.gpu_layers} layers", settings.gpu_layers)
