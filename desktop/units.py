@@ -35,6 +35,11 @@ def format_duration(seconds: float | None) -> str:
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
 
 
+def format_ms(ms: float) -> str:
+    """A short wait in milliseconds, a longer one in seconds: "850 ms", "1.2 s"."""
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
 def count_of(n: int, noun: str, plural: str | None = None) -> str:
     """``n`` and the noun agreeing with it: "1 model", "3 models", "0 models"."""
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -57,9 +57,12 @@ def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
     window.engine.load_progress.connect(progress.append)
     record = window.library.model.record(0)
     assert record is not None
+    assert window.chat_pane.transcript.placeholderText().startswith("Load a model")
     window.load_model(record)
     assert window.load_progress.isVisible()
     qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
+    # An empty chat no longer asks for a model once one is loaded
+    assert window.chat_pane.transcript.placeholderText() == "Write a message below to start."
     loaded = window.engine.model
     assert loaded is not None
     assert (loaded.n_ctx, loaded.n_threads, loaded.n_batch, loaded.n_ubatch) == (2048, 1, 256, 128)
@@ -76,6 +79,7 @@ def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
     window.engine._restart_idle()
     qtbot.waitUntil(lambda: window.engine.state == EngineState.EMPTY, timeout=5_000)
     assert window.engine.model is None
+    assert window.chat_pane.transcript.placeholderText().startswith("Load a model")
     qtbot.waitUntil(lambda: not Path(f"/proc/{worker}").exists(), timeout=5_000)  # reaped: all returned
     assert "unloaded after 5 idle minutes" in window.statusBar().currentMessage()
     assert window.chat_pane.load_last_button.isVisible()  # the chat's model, one click away
@@ -94,6 +98,55 @@ def test_about_names_the_build_and_copies_diagnostics(qtbot, open_window: Callab
     assert "Settings" in text and "gpu_layers" in text
     window.copy_diagnostics()
     assert QGuiApplication.clipboard().text() == text
+
+    # About says what a person asks, in words; the build flags are behind Show Details
+    from desktop.engine.devices import Device
+    from desktop.ui.shell.about import about_box
+
+    window.hub._devices_found([Device("CPU", "CPU", "AMD EPYC", "cpu", 16 * 2**30, 9 * 2**30)])
+    box = about_box(window)
+    shown = box.text()
+    assert "AMD EPYC: the CPU, 17.2 GB of memory, 9.7 GB available" in shown
+    assert "CPU build" in shown and str(window.context.models_dir) in shown
+    assert "gpu_layers" not in shown and "gpu_layers" in box.detailedText()
+    box.deleteLater()
+
+
+def test_engine_settings_offer_gpu_layers_only_with_a_gpu_and_reload_now(
+    qtbot, open_window: Callable[[], MainWindow], models_dir: Path, tiny_model: Path
+) -> None:
+    from desktop.engine.devices import Device
+
+    target = models_dir / "owner" / "Tiny-GGUF" / tiny_model.name
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_model, target)
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+    cpu = Device("CPU", "CPU", "AMD EPYC", "cpu", 16 * 2**30, 9 * 2**30)
+    gpu = Device("CUDA", "CUDA0", "NVIDIA RTX 4070", "gpu", 12 * 2**30, 10 * 2**30)
+    assert EngineSettingsDialog(window.context.settings, gpu_found=False).gpu_layers.isEnabled() is False
+    assert EngineSettingsDialog(window.context.settings, gpu_found=True).gpu_layers.isEnabled()
+    assert EngineSettingsDialog(window.context.settings, gpu_found=None).gpu_layers.isEnabled()
+    window.hub.device_probe.done = True
+    window.hub._devices_found([cpu, gpu])
+    record = window.library.model.record(0)
+    assert record is not None
+    window.load_model(record)
+    qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
+    first = window.engine.worker_pid
+
+    def save_and_reload() -> None:
+        dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, EngineSettingsDialog))
+        assert dialog.gpu_layers.isEnabled()  # a GPU was found
+        dialog.threads.setValue(1)
+        dialog.reload_button.click()
+
+    QTimer.singleShot(0, save_and_reload)
+    window.menu_actions.engine_settings.trigger()
+    qtbot.waitUntil(
+        lambda: window.engine.state == EngineState.READY and window.engine.worker_pid != first, timeout=30_000
+    )
+    assert window.engine.model is not None and window.engine.model.n_threads == 1
 
 
 def test_switching_models_returns_the_first_ones_memory(

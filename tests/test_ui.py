@@ -345,6 +345,7 @@ def test_offline_switch_and_token(qtbot, open_window, fake_hub: FakeHub, monkeyp
     qtbot.keyClick(discover.query, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "Offline mode is on" in discover.status.text())
     assert fake_hub.requests == []
+    assert "can't be reached" not in window.statusBar().currentMessage()  # offline by choice
     assert window.hub.results.rowCount() > 0  # the starter list still shows
     window.menu_actions.offline.trigger()
     qtbot.keyClick(discover.query, Qt.Key.Key_Return)

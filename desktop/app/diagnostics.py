@@ -25,6 +25,28 @@ def installed(name: str) -> str:
         return "not installed"
 
 
+def device_in_words(device: Device) -> str:
+    """ "AMD EPYC: the CPU, 25.3 GB of memory, 24.1 GB available", "NVIDIA RTX 4070: a GPU, ..."."""
+    name = device.description or device.name
+    if device.type == "cpu":
+        what = f"the CPU, {format_bytes(device.memory_total_bytes)} of memory"
+        free = "available"
+    else:
+        kind = {"gpu": "a GPU", "igpu": "an integrated GPU"}.get(device.type, "an accelerator")
+        what = f"{kind} ({device.backend}), {format_bytes(device.memory_total_bytes)} of its own memory"
+        free = "free"
+    return f"{name}: {what}, {format_bytes(device.memory_free_bytes)} {free}"
+
+
+def engine_build_in_words(devices: list[Device]) -> str:
+    """Which llama.cpp build this is, as a person asks it: does it use a GPU?"""
+    backends = sorted({d.backend for d in devices if d.type != "cpu"})
+    engine = f"llama.cpp through llama-cpp-python {installed('llama_cpp_python')}"
+    if not devices:
+        return engine
+    return f"{engine}, {' and '.join(backends)} build" if backends else f"{engine}, CPU build"
+
+
 def diagnostics_text(
     *,
     paths: HearthPaths,

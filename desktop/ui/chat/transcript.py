@@ -49,7 +49,7 @@ class ChatTranscript(QTextBrowser):
         self.setOpenLinks(False)
         self.setAccessibleName("Conversation")
         self.document().setDocumentMargin(16)
-        self.setPlaceholderText("Load a model from My models, then write below.")
+        self.set_model_ready(False)
         self._renderer = MessageHtml(theme_from(self.palette()))
         self._messages: list[Message] = []
         self._branching: dict[int, Branching] = {}
@@ -73,6 +73,12 @@ class ChatTranscript(QTextBrowser):
         self.verticalScrollBar().valueChanged.connect(self._maybe_show_earlier)
 
     # Display
+
+    def set_model_ready(self, ready: bool) -> None:
+        """What an empty conversation says: what to do next, which depends on a model being loaded."""
+        self.setPlaceholderText(
+            "Write a message below to start." if ready else "Load a model from My models, then write below."
+        )
 
     def show_messages(
         self,

@@ -60,7 +60,8 @@ class HubActions(QObject):
 
     def hub_error(self, message: str, offline: bool) -> None:
         self._window.library_pane.discover.show_status(message, "error" if message else "info")
-        if offline:
+        if offline and not self._window.context.settings.offline:
+            # Only when the Hub was tried: working offline by choice is said on the page already.
             self._window.statusBar().showMessage("Offline: the Hub can't be reached", 6000)
 
     def repo_opened(self, repo_id: str) -> None:

@@ -16,6 +16,7 @@ class DeviceProbe(QObject):
     def __init__(self, parent: QObject | None = None, delay_ms: int = PROBE_DELAY_MS) -> None:
         super().__init__(parent)
         self.devices: list[Device] = []  # as the probe found them (none before it ends)
+        self.done = False
         self._process = QProcess(self)
         # A few seconds in, not at start-up: on a two-core machine the probe (a Python process
         # loading llama.cpp) would compete with the window's first moments.
@@ -38,6 +39,7 @@ class DeviceProbe(QObject):
     def _finished(self) -> None:
         output = bytes(self._process.readAllStandardOutput().data()).decode("utf-8", "replace")
         self.devices = parse_devices(output)
+        self.done = True
         self.found.emit(self.devices)
 
     def shutdown(self) -> None:

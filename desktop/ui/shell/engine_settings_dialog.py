@@ -25,10 +25,20 @@ CONTEXTS = (0, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
 
 
 class EngineSettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        gpu_found: bool | None = None,
+        loaded: str | None = None,
+    ) -> None:
+        """``gpu_found``: what the device probe said (None: not yet); ``loaded``: the name of
+        the model loaded now, offered a reload with the new settings."""
         super().__init__(parent)
         self.setWindowTitle("Engine settings")
         self._settings = settings
+        self.reload_requested = False
         form = QFormLayout()
 
         self.context = QComboBox()
@@ -59,6 +69,13 @@ class EngineSettingsDialog(QDialog):
             "How many of the model's layers run on the GPU. Automatic counts what fits with the "
             "KV cache; if a load still runs out of memory, Hearth retries with fewer, then the CPU."
         )
+        if gpu_found is False:
+            # Nothing to offload to: the choice stays as saved (a GPU may come later), shown off.
+            self.gpu_layers.setEnabled(False)
+            self.gpu_layers.setToolTip(
+                "No GPU was found for this build of llama.cpp: models run on the CPU. A GPU build "
+                "(see the README) and a supported GPU make this choice available."
+            )
         self.batch = QSpinBox()
         self.batch.setRange(32, 8192)
         self.batch.setSingleStep(128)
@@ -124,11 +141,19 @@ class EngineSettingsDialog(QDialog):
         ):
             widget.setAccessibleName(label)
 
-        note = QLabel("Changes apply the next time a model loads.")
+        note = QLabel(
+            f"Changes apply the next time a model loads; Save and reload applies them to {loaded} now."
+            if loaded
+            else "Changes apply the next time a model loads."
+        )
         note.setWordWrap(True)
         buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
+        if loaded:
+            self.reload_button = buttons.addButton("Save and reload", QDialogButtonBox.ButtonRole.AcceptRole)
+            self.reload_button.setAccessibleName("Save and reload the model")
+            self.reload_button.clicked.connect(lambda: setattr(self, "reload_requested", True))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop import __version__
 from desktop.chats.export import export_text
 from desktop.chats.store import Branching, Conversation, ConversationStore, Message, SearchHit
 from desktop.db import StorageError
@@ -36,20 +35,18 @@ from desktop.ui.hub.downloads import DownloadManager
 from desktop.ui.library.actions import LibraryActions
 from desktop.ui.library.library import Library
 from desktop.ui.library.pane import LibraryPane
+from desktop.ui.shell.about import show_about
 from desktop.ui.shell.dialogs import confirm_chat_deletion
 from desktop.ui.shell.engine_controller import EngineController, EngineState
 from desktop.ui.shell.engine_settings_dialog import EngineSettingsDialog
 from desktop.ui.shell.jobs import JobRunner
 from desktop.ui.shell.menus import MenuActions
 from desktop.ui.shell.window_storage import WindowStorage
+from desktop.units import format_ms
 
 if TYPE_CHECKING:  # both load when first opened (the compare tools bring pyqtgraph)
     from desktop.ui.compare.window import CompareWindow
     from desktop.ui.library.quantize_dialog import QuantizeDialog
-
-
-def _duration(ms: float) -> str:
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
 class AppContext:
@@ -124,7 +121,7 @@ class MainWindow(QMainWindow):
         context.settings_store.subscribe(lambda s: self.engine.set_idle_minutes(s.unload_after_minutes))
 
         self.menu_actions = MenuActions(self, offline=context.settings.offline)
-        self.menu_actions.about.triggered.connect(self._about)
+        self.menu_actions.about.triggered.connect(lambda: show_about(self))
         self._connect_signals()
         self._restore_window()
         self.library.refresh()
@@ -285,9 +282,19 @@ class MainWindow(QMainWindow):
         self._offer_conversation_model()
 
     def edit_engine_settings(self) -> None:
-        dialog = EngineSettingsDialog(self.context.settings, self)
+        loaded = self.engine.model
+        probed = self.hub.device_probe.done
+        dialog = EngineSettingsDialog(
+            self.context.settings,
+            self,
+            gpu_found=any(d.type == "gpu" for d in self.hub.devices) if probed else None,
+            loaded=model_label(loaded.model_path) if loaded else None,
+        )
         if dialog.exec():
             self.apply_engine_settings(dialog.chosen())
+            if dialog.reload_requested and loaded is not None:
+                path = Path(loaded.model_path)
+                self.load_model(self.library.find(str(path)) or describe_model(path))
 
     def apply_engine_settings(self, chosen: Settings) -> None:
         self.context.settings_store.replace(chosen)  # listeners (the idle timer) follow
@@ -317,9 +324,10 @@ class MainWindow(QMainWindow):
         name = model_label(info.model_path)
         self.chat_pane.set_model_status(
             f"{name} · {info.n_ctx:,} tokens context · {info.backend.upper()} · "
-            f"loaded in {_duration(info.load_ms)}"
+            f"loaded in {format_ms(info.load_ms)}"
         )
         self.chat_pane.offer_model(None)
+        self.chat_pane.transcript.set_model_ready(True)
         self.library_pane.local.select_path(info.model_path)
         self.load_progress.hide()
         if info.load_note and not self.chat_pane.notice.isVisible():
@@ -333,6 +341,7 @@ class MainWindow(QMainWindow):
             state in (EngineState.LOADING, EngineState.READY, EngineState.GENERATING)
         )
         if state in (EngineState.EMPTY, EngineState.FAILED):
+            self.chat_pane.transcript.set_model_ready(False)
             self.chat_pane.set_model_status(
                 "The engine stopped. Load the model again to go on; your conversation is kept."
                 if state == EngineState.FAILED
@@ -504,27 +513,6 @@ class MainWindow(QMainWindow):
 
         QGuiApplication.clipboard().setText(self.diagnostics())
         self.statusBar().showMessage("Diagnostics copied: paste them into a bug report.", 5000)
-
-    def _about(self) -> None:
-        from importlib.metadata import version
-
-        devices = self.hub.devices
-        found = ", ".join(f"{d.backend} {d.name}" for d in devices) or "not probed yet"
-        model = self.engine.model
-        build = f"<br>llama.cpp: {model.build_info}" if model is not None and model.build_info else ""
-        box = QMessageBox(self)
-        box.setWindowTitle("About Hearth")
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.setText(
-            f"<h3>Hearth {__version__}</h3><p>Run open language models offline.</p>"
-            f"<p>llama-cpp-python {version('llama_cpp_python')}{build}<br>Devices: {found}<br>"
-            f"Models: {self.context.models_dir}<br>Data: {self.context.paths.data_dir}</p>"
-        )
-        copy = box.addButton("Copy diagnostics", QMessageBox.ButtonRole.ActionRole)
-        box.addButton(QMessageBox.StandardButton.Close)
-        box.exec()
-        if box.clickedButton() is copy:
-            self.copy_diagnostics()
 
     def changeEvent(self, event: QEvent) -> None:
         # `hearth chat` may have written to the history meanwhile: show its chats on return.
