@@ -179,3 +179,25 @@ def test_a_damaged_header_cache_is_moved_aside_and_started_afresh(home: Path, ti
     assert cache.reads == 1  # kept in the fresh file
     cache.close()
     assert path.with_name("headers.sqlite3.damaged").read_bytes() == b"not a database" * 100
+
+
+def test_the_same_download_kept_by_two_apps_is_marked_as_a_copy(
+    home: Path, models_dir: Path, tiny_model: Path
+) -> None:
+    ours = models_dir / "someone" / "Tiny-GGUF" / "tiny-Q4_K_M.gguf"
+    theirs = home / ".lmstudio" / "models" / "someone" / "Tiny-GGUF" / "tiny-Q4_K_M.gguf"
+    other = models_dir / "someone" / "Other-GGUF" / "other-Q4_K_M.gguf"
+    for path in (ours, theirs, other):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(tiny_model, path)
+    catalog = Catalog()
+    try:
+        found = {m.path: m for m in catalog.scan()}
+    finally:
+        catalog.close()
+    assert found[ours].copies_in == ("lmstudio",) and found[theirs].copies_in == ("hearth",)
+    assert found[other].copies_in == ()  # same size, another name: not called a copy
+
+    from desktop.ui.library.model import source_label
+
+    assert source_label(found[ours]) == "Hearth · a copy is also in LM Studio"

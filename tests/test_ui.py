@@ -107,6 +107,11 @@ def test_search_download_load_chat_and_restart(
     qtbot.waitUntil(lambda: not window.downloads.model.items)  # the list may see the file first
     assert not discover.downloads_box.isVisible()
     assert "Downloaded and verified" in discover.status.text()
+    # The quant it fetched can't be downloaded again: it says where it is
+    assert not discover.download_button.isEnabled() and discover.download_button.text() == "In My models"
+    _select_row(discover.quants_view, 1)
+    assert discover.download_button.isEnabled() and discover.download_button.text() == "Download"
+    _select_row(discover.quants_view, 0)
     model: LocalModel = window.library.model.record(0)
     assert model.path == models_dir / TEST_REPO / "tiny-llama-F32.gguf" and model.ok
     window.library_pane.setCurrentWidget(local)

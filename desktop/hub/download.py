@@ -18,7 +18,7 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
@@ -118,6 +118,22 @@ def plan_download(repo_id: str, wanted: str, listing: RepoFiles | None = None) -
 
 # The longest suffix a download adds to a file's name in staging (".part.lock", ".part.json").
 _STAGING_SUFFIX_BYTES = len(".part.json")
+
+
+def copy_on_disk(models_dir: Path, repo_id: str, files: Sequence[HubFile]) -> Path | None:
+    """The library's copy of these files (its first), when every one is there at the Hub's size."""
+    try:
+        paths = [library_path_for(models_dir, repo_id, f.filename) for f in files]
+    except DownloadError:
+        return None
+    for path, remote in zip(paths, files, strict=True):
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return None
+        if remote.size_bytes is not None and size != remote.size_bytes:
+            return None
+    return paths[0] if paths else None
 
 
 def library_path_for(models_dir: Path, repo_id: str, filename: str) -> Path:

@@ -92,7 +92,26 @@ class Catalog:
                 continue  # one file reached by two paths is one model
             seen.add(real)
             models.append(replace(model, last_used=used.get(str(model.path))))
-        return models
+        return _with_copies(models)
+
+
+def _with_copies(models: list[LocalModel]) -> list[LocalModel]:
+    """Marks files that look like one another (same name, same size) in other places: the same
+    download kept by two apps, listed twice, is then said to be, without reading gigabytes."""
+    alike: dict[tuple[str, int], list[LocalModel]] = {}
+    for model in models:
+        alike.setdefault((model.path.name.lower(), model.size_bytes), []).append(model)
+    return [
+        replace(
+            model,
+            copies_in=tuple(
+                other.source
+                for other in alike[(model.path.name.lower(), model.size_bytes)]
+                if other.path != model.path
+            ),
+        )
+        for model in models
+    ]
 
 
 def mark_used(path: Path) -> None:

@@ -37,6 +37,9 @@ class LocalModel:
     reason: str | None
     shape: ModelShape | None = None  # what the KV cache size depends on
     last_used: str | None = None  # ISO 8601 UTC, when Hearth last loaded it
+    # The sources of other files that look the same (same name and size): copies a person may
+    # want to keep only one of; the list shows them as a hint.
+    copies_in: tuple[str, ...] = ()
 
     def memory_needed(self, n_ctx: int | None = None) -> int:
         return memory_needed(self.size_bytes, self.shape, n_ctx)
@@ -51,7 +54,16 @@ class LocalModel:
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> LocalModel:
         shape = row.get("shape")
-        return cls(**(row | {"path": Path(row["path"]), "shape": ModelShape(**shape) if shape else None}))
+        return cls(
+            **(
+                row
+                | {
+                    "path": Path(row["path"]),
+                    "shape": ModelShape(**shape) if shape else None,
+                    "copies_in": tuple(row.get("copies_in", ())),
+                }
+            )
+        )
 
 
 def model_id_for(path: Path) -> str:

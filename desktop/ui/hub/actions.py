@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox
 
+from desktop.hub.download import copy_on_disk
 from desktop.hub.quants import QuantChoice
 from desktop.hub.token import save_token
 from desktop.ui.shell.jobs import JobRunner
@@ -83,6 +84,9 @@ class HubActions(QObject):
                 f"{choice.name} of {repo_id} is already in the downloads.", 5000
             )
 
+    def local_copy(self, repo_id: str, choice: QuantChoice) -> Path | None:
+        return copy_on_disk(self._window.context.models_dir, repo_id, choice.files)
+
     def download_finished(self, path: str) -> None:
         name = Path(path).name
         self._window.library_pane.discover.show_status(f"Downloaded and verified: {name}")
@@ -90,6 +94,7 @@ class HubActions(QObject):
             f"Downloaded {name} ({format_bytes(Path(path).stat().st_size)})", 6000
         )
         self._window.refresh_selecting(path)
+        self._window.library_pane.discover.refresh_download_button()
 
     def download_failed(self, message: str) -> None:
         self._window.library_pane.discover.show_status(f"Download failed: {message}", "error")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtCore import (
     QAbstractItemModel,
     QModelIndex,
@@ -151,6 +154,8 @@ class DiscoverTab(QWidget):
         self.repo_label = QLabel("Open a model to see its quantisations.")
         self.repo_label.setWordWrap(True)
         self.quants_view = record_table(quants, "Quantisations")
+        # Whether a quant is already in the library, and where (the window knows the folder).
+        self.local_copy: Callable[[str, QuantChoice], Path | None] = lambda _repo, _choice: None
         self.download_button = QPushButton("Download")
         self.download_button.setAccessibleName("Download the selected quantisation")
         self.download_button.setEnabled(False)
@@ -296,7 +301,14 @@ class DiscoverTab(QWidget):
 
     def _quant_selected(self) -> None:
         choice = self._selected_quant()
-        self.download_button.setEnabled(choice is not None)
+        local = self.local_copy(self._repo, choice) if choice is not None and self._repo else None
+        self.download_button.setEnabled(choice is not None and local is None)
+        self.download_button.setText("In My models" if local is not None else "Download")
+        self.download_button.setToolTip(f"Already downloaded: {local}" if local is not None else "")
+
+    def refresh_download_button(self) -> None:
+        """After a download ends: the quant it fetched is on disk now."""
+        self._quant_selected()
 
     def _download(self) -> None:
         choice = self._selected_quant()

@@ -23,6 +23,24 @@ SOURCE_NAMES = {
 }
 
 
+def source_label(m: LocalModel) -> str:
+    name = SOURCE_NAMES.get(m.source, m.source)
+    return f"{name} · a copy is also in {_sources(m.copies_in)}" if m.copies_in else name
+
+
+def source_tip(m: LocalModel) -> str:
+    if not m.copies_in:
+        return str(m.path)
+    return (
+        f"{m.path}\nA file of the same name and size is also in {_sources(m.copies_in)}: the same "
+        "model kept twice. Remove one to free its space."
+    )
+
+
+def _sources(sources: tuple[str, ...]) -> str:
+    return " and ".join(dict.fromkeys(SOURCE_NAMES.get(s, s) for s in sources))
+
+
 def _last_used(m: LocalModel) -> str:
     return m.last_used[:10] if m.last_used else "never"
 
@@ -55,9 +73,7 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
                 TableColumn(
                     "Size", lambda m: format_bytes(m.size_bytes), lambda m: m.size_bytes, numeric=True
                 ),
-                TableColumn(
-                    "Source", lambda m: SOURCE_NAMES.get(m.source, m.source), tooltip=lambda m: str(m.path)
-                ),
+                TableColumn("Source", source_label, tooltip=source_tip),
                 TableColumn("Repo", lambda m: m.repo_id or "—", tooltip=lambda m: m.repo_id),
                 TableColumn(
                     "Context",

@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         self.hub.results_shown.connect(discover.show_results_note)
         discover.repo_requested.connect(self.hub.open_repo)
         discover.download_requested.connect(self.hub_actions.download)
+        discover.local_copy = self.hub_actions.local_copy
         discover.pause_requested.connect(self.downloads.pause)
         discover.resume_requested.connect(self.downloads.resume)
         discover.cancel_requested.connect(self.downloads.cancel)
