@@ -478,3 +478,19 @@ def test_a_download_says_when_it_is_verifying_what_is_on_disk() -> None:
     assert status_text(item) == "Verifying sha256 · 2.0 MB of 8.0 MB"
     item.verifying = False
     assert status_text(item).startswith("2.0 MB of 8.0 MB · ")
+
+
+def test_the_quant_rows_show_before_the_models_header_is_read(qtbot, open_window, fake_hub: FakeHub) -> None:
+    window = open_window()
+    # The header is read from the first model file: make that slow (the listing is not)
+    fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", Fault(bytes_per_second=250_000))
+    window.hub.open_repo(TEST_REPO)
+    qtbot.waitUntil(lambda: window.hub.quants.rowCount() == 3, timeout=10_000)
+    report = window.hub.quants.report
+    assert report is not None and report.shape is None  # rows first, the KV cache not yet counted
+    fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", None)
+    qtbot.waitUntil(
+        lambda: window.hub.quants.report is not None and window.hub.quants.report.shape is not None,
+        timeout=30_000,
+    )
+    assert window.hub.quants.rowCount() == 3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from desktop.gguf.fit import (
@@ -130,6 +130,13 @@ class QuantReport:
 
 
 def quant_report(repo_id: str, *, available_bytes: int | None = None) -> QuantReport:
+    """The quants, their sizes and what they need: ``quant_listing`` then ``with_shape``."""
+    return with_shape(quant_listing(repo_id, available_bytes=available_bytes))
+
+
+def quant_listing(repo_id: str, *, available_bytes: int | None = None) -> QuantReport:
+    """The quants and their sizes, without the model's shape: a window shows these rows at
+    once, before the slower read of the first file's header (``with_shape``)."""
     listing = list_files(repo_id)
     choices = group_quants(listing.files)
     parameters: int | None = None
@@ -140,22 +147,28 @@ def quant_report(repo_id: str, *, available_bytes: int | None = None) -> QuantRe
         parameters = int(total) if isinstance(total, int) else None
     except Exception:  # the figures are a nicety: the list stands without them
         parameters = None
-    shape: ModelShape | None = None
-    first_model = next(
-        (c for c in choices if c.kind == "model" and all(f.problem is None for f in c.files)), None
-    )
-    if first_model is not None:
-        try:
-            shape = ModelShape.from_fields(
-                remote_fields(repo_id, first_model.files[0].filename, listing.commit)
-            )
-        except Exception:
-            shape = None
     return QuantReport(
         repo_id=repo_id,
         revision=listing.commit,
         parameters=parameters,
-        shape=shape,
+        shape=None,
         choices=choices,
         available_bytes=available_bytes if available_bytes is not None else system_memory_bytes(),
     )
+
+
+def with_shape(report: QuantReport) -> QuantReport:
+    """The report with the model's shape (layers, heads, context) read from the first file's
+    header on the Hub (a few ranged requests), so memory and fit count the KV cache."""
+    first_model = next(
+        (c for c in report.choices if c.kind == "model" and all(f.problem is None for f in c.files)), None
+    )
+    if first_model is None:
+        return report
+    try:
+        shape = ModelShape.from_fields(
+            remote_fields(report.repo_id, first_model.files[0].filename, report.revision)
+        )
+    except Exception:  # the figures are a nicety: the list stands without them
+        return report
+    return replace(report, shape=shape)

@@ -18,7 +18,7 @@ from desktop.hub.api import prepare_http
 from desktop.hub.card import RepoCard, card_markdown, load_card
 from desktop.hub.describe import describe_hub_error
 from desktop.hub.errors import HubError
-from desktop.hub.quants import QuantReport, quant_report
+from desktop.hub.quants import QuantReport, quant_listing, with_shape
 from desktop.hub.search import SORT_KEYS, HubModel, SearchFilters, SortKey, search_models
 from desktop.hub.starters import starters_for
 from desktop.ui.hub.models import HubResultsModel, QuantChoicesModel
@@ -185,15 +185,22 @@ class HubBrowser(QObject):
         self.quants.set_report(None)
         self.busy_changed.emit(True)
 
-        def done(report: QuantReport) -> None:
+        def shaped(report: QuantReport) -> None:
+            if serial == self._files_serial and self.quants.report is not None:
+                # the rows stay; memory and fit now count the KV cache
+                self.quants.set_report(replace(self.quants.report, shape=report.shape))
+                self.repo_opened.emit(repo_id)
+
+        def listed(report: QuantReport) -> None:
             if serial == self._files_serial:
                 self.quants.set_report(replace(report, context_override=self._context_override))
                 self.error.emit("", False)
                 self.busy_changed.emit(False)
                 self.repo_opened.emit(repo_id)
+                self._jobs.start(partial(with_shape, report), shaped, lambda _exc: None)
 
-        report_for = partial(quant_report, repo_id, available_bytes=self.available_bytes)
-        self._jobs.start(report_for, done, self._failed(serial, False))
+        listing_for = partial(quant_listing, repo_id, available_bytes=self.available_bytes)
+        self._jobs.start(listing_for, listed, self._failed(serial, False))
 
         def card_done(card: RepoCard) -> None:
             if serial == self._files_serial:
