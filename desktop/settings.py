@@ -24,6 +24,7 @@ class Settings:
     context_length: int = 4096
     # Offline: Hearth opens no network connection at all (the Hub browser says so).
     offline: bool = False
+    theme: str = "system"  # "system" (the desktop's light or dark), "light" or "dark"
     # Folders the person added; their GGUF files are listed in place.
     watched_folders: list[str] = field(default_factory=list)
     threads: int | None = None

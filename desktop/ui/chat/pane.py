@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -20,6 +20,7 @@ from desktop.chats.chat_settings import ChatSettings
 from desktop.chats.store import Branching, Conversation, Message
 from desktop.ui.chat.conversation_list import ConversationSidebar
 from desktop.ui.chat.transcript import ChatTranscript
+from desktop.ui.style.theme import notice_style
 
 
 class ComposeBox(QPlainTextEdit):
@@ -34,13 +35,6 @@ class ComposeBox(QPlainTextEdit):
             self.submitted.emit()
             return
         super().keyPressEvent(event)
-
-
-NOTICE_STYLE = {
-    "info": "",
-    "warning": "background: #fff4d6; color: #5c4400; border: 1px solid #f0d48a;",
-    "error": "background: #fde2e1; color: #7a1512; border: 1px solid #f1a9a5;",
-}
 
 
 class ChatPane(QWidget):
@@ -98,6 +92,7 @@ class ChatPane(QWidget):
         header.addWidget(self.settings_button)
 
         self.notice = QLabel()
+        self._notice_level = "info"
         self.notice.setObjectName("chatNotice")
         self.notice.setWordWrap(True)
         self.notice.setAccessibleName("Notice")
@@ -277,8 +272,17 @@ class ChatPane(QWidget):
         self.load_last_button.setMinimumWidth(60)
 
     def show_notice(self, level: str, text: str) -> None:
+        self._notice_level = level
         self.notice.setText(text)
-        self.notice.setStyleSheet(
-            f"QLabel#chatNotice {{ {NOTICE_STYLE.get(level, '')} padding: 6px; border-radius: 4px; }}"
-        )
+        self._style_notice()
         self.notice.setVisible(bool(text))
+
+    def _style_notice(self) -> None:
+        self.notice.setStyleSheet(
+            f"QLabel#chatNotice {{ {notice_style(self._notice_level)} padding: 6px; border-radius: 6px; }}"
+        )
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:  # the theme changed: the notice follows
+            self._style_notice()
+        super().changeEvent(event)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QTextBrowser, QTextEdit, QWidget
 
 from desktop.chats.message_html import MessageHtml, Theme, code_blocks, model_label
 from desktop.chats.store import Branching, Message
+from desktop.ui.style.theme import current
 
 WINDOW = 60  # messages rendered when a chat opens
 EARLIER_STEP = 12  # messages added at the top when the view is scrolled up to it
@@ -22,7 +23,19 @@ REFRESH_MS = 60
 
 
 def theme_from(palette: QPalette) -> Theme:
+    """The transcript's HTML colours: the theme's tokens, or, where a palette that is not the
+    theme's reaches a widget (a test, an embedding), colours derived from it."""
     base = palette.color(QPalette.ColorRole.Base)
+    tokens = current()
+    if base.name() == tokens.surface:
+        return Theme(
+            text=tokens.text,
+            dim=tokens.text_dim,
+            accent=tokens.accent,
+            code_bg=tokens.code_bg,
+            think_bg=tokens.think_bg,
+            dark=tokens.dark,
+        )
     dark = base.lightness() < 128
     shade = base.lighter(135) if dark else base.darker(106)
     think = base.lighter(120) if dark else base.darker(103)
@@ -287,10 +300,11 @@ class ChatTranscript(QTextBrowser):
 
     def changeEvent(self, event: QEvent) -> None:
         # The system switched between light and dark: redraw in the new colours.
-        if event.type() == QEvent.Type.PaletteChange and self._messages:
+        if event.type() == QEvent.Type.PaletteChange:
             self._renderer = MessageHtml(theme_from(self.palette()))
             self._html_cache.clear()
-            self._rerender_keeping_place()
+            if self._messages:
+                self._rerender_keeping_place()
         super().changeEvent(event)
 
     # Search hits
@@ -304,8 +318,8 @@ class ChatTranscript(QTextBrowser):
                 self.setHtml(self._html(self._messages[self._first_shown :]))
         selections: list[QTextEdit.ExtraSelection] = []
         fmt = QTextCharFormat()
-        fmt.setBackground(QColor("#ffe066"))
-        fmt.setForeground(QColor("#1f2328"))
+        fmt.setBackground(QColor(current().highlight_bg))
+        fmt.setForeground(QColor(current().on_highlight))
         document = self.document()
         for word in words:
             cursor = document.find(word)

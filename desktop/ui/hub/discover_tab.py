@@ -41,6 +41,7 @@ from desktop.hub.download_queue import DownloadItem
 from desktop.hub.quants import QuantChoice
 from desktop.hub.search import SORT_KEYS, SearchFilters
 from desktop.ui.hub.downloads import ItemRole, StatusRole
+from desktop.ui.style.theme import current
 from desktop.ui.widgets.context_choice import context_combo
 from desktop.ui.widgets.record_table import record_table, selected_record
 from desktop.ui.widgets.table_model import RecordTableModel
@@ -321,7 +322,7 @@ class DiscoverTab(QWidget):
             self.show_status("Asking the Hub…", "info")
 
     def show_status(self, text: str, level: str = "info") -> None:
-        colours = {"info": "", "error": "color: #a61b1b; font-weight: bold;"}
+        colours = {"info": "", "error": f"color: {current().danger}; font-weight: bold;"}
         self.status.setStyleSheet(f"QLabel#hubStatus {{ {colours.get(level, '')} }}")
         self.status.setText(text)
         self.status.setVisible(bool(text))

@@ -9,6 +9,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from desktop.hub.quants import QuantChoice, QuantReport
 from desktop.hub.search import HubModel
+from desktop.ui.style.theme import current
 from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
 from desktop.units import format_bytes, format_count
 
@@ -51,7 +52,11 @@ class HubResultsModel(RecordTableModel[HubModel]):
 
 
 FIT_TEXT = {"fits": "✓ Fits", "tight": "⚠ Tight", "no": "✗ Won't fit"}
-FIT_COLOUR = {"fits": "#1e7b34", "tight": "#9a6700", "no": "#b42318"}
+
+
+def fit_colour(verdict: str) -> str:
+    c = current()
+    return {"fits": c.success, "tight": c.warning}.get(verdict, c.danger)
 
 
 class QuantChoicesModel(RecordTableModel[QuantChoice]):
@@ -123,5 +128,5 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
     def extra_data(self, record: QuantChoice, column: int, role: int) -> Any:
         if column == self.FIT_COLUMN and role == Qt.ItemDataRole.ForegroundRole:
             verdict = self._verdict(record)
-            return QBrush(QColor(FIT_COLOUR[verdict])) if verdict else None
+            return QBrush(QColor(fit_colour(verdict))) if verdict else None
         return None

@@ -9,7 +9,8 @@ from PySide6.QtGui import QBrush, QColor
 
 from desktop.gguf.fit import DEFAULT_CONTEXT, fit_verdict, system_memory_bytes
 from desktop.library.scan import LocalModel
-from desktop.ui.hub.models import FIT_COLOUR, FIT_TEXT
+from desktop.ui.hub.models import FIT_TEXT, fit_colour
+from desktop.ui.style.theme import current
 from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
 from desktop.units import format_bytes, format_count
 
@@ -124,9 +125,9 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
     def extra_data(self, record: LocalModel, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole:
             if not record.ok:
-                return QBrush(QColor("#c0392b"))
+                return QBrush(QColor(current().danger))
             if column == self.FIT_COLUMN and (verdict := self._fit(record)):
-                return QBrush(QColor(FIT_COLOUR[verdict]))
+                return QBrush(QColor(fit_colour(verdict)))
         return None
 
     def row_of(self, path: str) -> int:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from desktop.library.scan import LocalModel
 from desktop.ui.hub.discover_tab import DiscoverTab
 from desktop.ui.library.model import LocalModelsModel
+from desktop.ui.style.theme import current
 from desktop.ui.widgets.context_choice import context_combo
 from desktop.ui.widgets.record_table import record_table, selected_record
 from desktop.ui.widgets.table_model import RecordRole, RecordTableModel
@@ -161,7 +162,7 @@ class LocalTab(QWidget):
                 facts.append(f"{model.shards} parts")
             lines.append(" · ".join(facts))
         else:
-            lines.append(f"<span style='color:#c0392b'>Broken: {model.reason}</span>")
+            lines.append(f"<span style='color:{current().danger}'>Broken: {model.reason}</span>")
         lines.append(f"<span style='color:gray'>{model.path}</span>")
         self.details.setText("<br>".join(lines))
 

@@ -17,6 +17,7 @@ from desktop.paths import hearth_paths
 from desktop.resources import resource_path
 from desktop.settings import load_settings
 from desktop.ui.shell.main_window import AppContext, MainWindow
+from desktop.ui.style.theme import apply_theme
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,11 @@ def create_application(argv: Sequence[str]) -> QApplication:
 
 def create_main_window() -> MainWindow:
     paths = hearth_paths()
-    window = MainWindow(AppContext(paths, load_settings(paths)))
+    settings = load_settings(paths)
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        apply_theme(app, settings.theme)  # before the window: it is built in its colours
+    window = MainWindow(AppContext(paths, settings))
     # Everything built at start-up lives as long as the app: moved out of the collector's
     # reach, a full collection (which a worker thread can trigger at any time, holding the
     # interpreter lock) no longer walks it and stalls the window.

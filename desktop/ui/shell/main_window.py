@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QByteArray, QEvent, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -42,6 +43,7 @@ from desktop.ui.shell.engine_settings_dialog import EngineSettingsDialog
 from desktop.ui.shell.jobs import JobRunner
 from desktop.ui.shell.menus import MenuActions
 from desktop.ui.shell.window_storage import WindowStorage
+from desktop.ui.style.theme import apply_theme
 from desktop.units import format_ms
 
 if TYPE_CHECKING:  # both load when first opened (the compare tools bring pyqtgraph)
@@ -120,7 +122,8 @@ class MainWindow(QMainWindow):
         self.engine.set_idle_minutes(context.settings.unload_after_minutes)
         context.settings_store.subscribe(lambda s: self.engine.set_idle_minutes(s.unload_after_minutes))
 
-        self.menu_actions = MenuActions(self, offline=context.settings.offline)
+        self.menu_actions = MenuActions(self, offline=context.settings.offline, theme=context.settings.theme)
+        self.menu_actions.theme_chosen = self.set_theme
         self.menu_actions.about.triggered.connect(lambda: show_about(self))
         self._connect_signals()
         self._restore_window()
@@ -490,6 +493,13 @@ class MainWindow(QMainWindow):
 
     def set_offline(self, offline: bool) -> None:
         self.hub_actions.set_offline(offline)
+
+    def set_theme(self, mode: str) -> None:
+        """System, Light or Dark, applied to every window at once and kept."""
+        apply_theme(cast(QApplication, QApplication.instance()), mode)
+        self.menu_actions.themes[mode].setChecked(True)
+        self.context.settings.theme = mode
+        self.storage.save_settings(self.context.settings)
 
     # Window
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
+from collections.abc import Callable
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow
+
+from desktop.ui.style.theme import THEME_MODES
 
 
 class MenuActions:
-    def __init__(self, window: QMainWindow, *, offline: bool) -> None:
+    def __init__(self, window: QMainWindow, *, offline: bool, theme: str) -> None:
         file_menu = window.menuBar().addMenu("&File")
         self.new_chat = QAction("&New chat", window, shortcut=QKeySequence(QKeySequence.StandardKey.New))
         self.refresh = QAction("&Refresh library", window, shortcut=QKeySequence("F5"))
@@ -53,6 +57,20 @@ class MenuActions:
             self.export_chat,
         ):
             chat_menu.addAction(action)
+        view_menu = window.menuBar().addMenu("&View")
+        theme_menu = view_menu.addMenu("&Theme")
+        themes = QActionGroup(window)
+        self.themes: dict[str, QAction] = {}
+        self.theme_chosen: Callable[[str], None] = lambda _mode: None  # the window sets it
+        for mode, label in THEME_MODES.items():
+            action = QAction(label, window, checkable=True)
+            action.setChecked(mode == theme)
+            action.setData(mode)
+            themes.addAction(action)
+            theme_menu.addAction(action)
+            self.themes[mode] = action
+            action.triggered.connect(lambda _checked=False, m=mode: self.theme_chosen(m))
+        self.themes["system"].setToolTip("Light or dark as the desktop is")
         engine_menu = window.menuBar().addMenu("&Engine")
         self.engine_settings = QAction("Engine &settings…", window)
         self.engine_settings.setToolTip("Context, threads, GPU layers, batch, KV cache, mmap, idle unload")

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from desktop.db import StorageError, aside_name, move_aside
-from desktop.ui.chat.pane import NOTICE_STYLE
+from desktop.ui.style.theme import notice_style
 
 
 def confirm_move_aside(parent: QWidget, problem: StorageError) -> bool:
@@ -39,7 +39,7 @@ class StorageBanner(QFrame):
         self.setObjectName("storageNotice")
         level = "warning" if problem.kind in ("locked", "full") else "error"
         self.setStyleSheet(
-            f"QFrame#storageNotice {{ {NOTICE_STYLE[level]} border-radius: 4px; }}"
+            f"QFrame#storageNotice {{ {notice_style(level)} border-radius: 6px; }}"
             "QFrame#storageNotice QLabel { background: transparent; border: none; color: inherit; }"
         )
         self.label = QLabel(f"{problem.message} {consequence}".strip())

@@ -1,0 +1,135 @@
+"""A gallery of the window's pages, light and dark, at 1024x700 and 1920x1080, as PNG files.
+
+    python -m benchmarks.screens OUTDIR
+
+On its own: offscreen Qt, a private HEARTH_HOME, the fake Hub, factory models. Files are named
+``<page>-<light|dark>-<width>x<height>.png``. Pages so far: my-models, discover (a repository
+open), chat (a conversation with code and a thinking block), chat-notebook, chat-settings,
+engine-settings, about, and each Compare tab. Look at every one before calling a page done.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+SIZES = ((1024, 700), (1920, 1080))
+THEMES = ("light", "dark")
+REPO = "hearth-demo/Tiny-Llama-GGUF"
+
+REPLY = (
+    "Here is a function that reverses a string:\n\n"
+    "```python\ndef reverse(text: str) -> str:\n    return text[::-1]\n```\n\n"
+    "It uses slicing with a step of **-1**, so it works for any sequence."
+)
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print(__doc__)
+        return 2
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ["HEARTH_HOME"] = tempfile.mkdtemp(prefix="hearth-screens-")
+    os.environ["HOME"] = tempfile.mkdtemp(prefix="hearth-screens-home-")
+
+    from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
+    from desktop.paths import hearth_paths
+    from tests.fakehub import FakeHub
+
+    models = hearth_paths().data_dir / "models" / "hearth-demo" / "Tiny-Llama-GGUF"
+    chat_model = build_tiny_model(models / "tiny-llama-Q8_0.gguf", TinyModelSpec(name="Tiny Llama Chat"))
+    build_tiny_model(models / "tiny-llama-F32.gguf", TinyModelSpec(seed=7, chat_template=None))
+    hub = FakeHub().start()
+    os.environ["HF_ENDPOINT"] = hub.url
+    hub.add_repo(REPO, downloads=48_200, likes=310, last_modified="2026-10-01T12:00:00.000Z")
+    hub.add_file(REPO, "tiny-llama-Q8_0.gguf", chat_model)
+    hub.add_file(REPO, "tiny-llama-Q4_K_M.gguf", chat_model)
+    hub.add_file(REPO, "README.md", b"# Tiny Llama\n\nA small model for trying Hearth out.\n")
+
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from desktop.ui.shell.app import create_application, create_main_window
+    from desktop.ui.shell.engine_settings_dialog import EngineSettingsDialog
+
+    app = create_application([])
+    window = create_main_window()
+    window.show()
+
+    def settle(condition: Callable[[], bool] = lambda: True, seconds: float = 10.0) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            app.processEvents()
+            if condition():
+                break
+            time.sleep(0.01)
+        for _ in range(5):
+            app.processEvents()
+
+    settle(lambda: window.library.model.rowCount() == 2)
+    store = window.store
+    chat = store.create_conversation(model=str(chat_model))
+    store.add_message(chat.id, "user", "Write a Python function that reverses a string.")
+    store.add_message(chat.id, "assistant", "<think>A slice does it.</think>" + REPLY, model=str(chat_model))
+    notebook = store.create_conversation(model=str(models / "tiny-llama-F32.gguf"))
+    store.set_settings(notebook.id, {"mode": "notebook"})
+    store.add_message(notebook.id, "user", "Once upon a time, in a quiet village by the sea,")
+    store.add_message(notebook.id, "assistant", " there lived an old lighthouse keeper.")
+
+    def save(widget: QWidget, name: str) -> None:
+        settle()
+        widget.grab().save(str(out / name))
+
+    pane = window.library_pane
+    for theme in THEMES:
+        window.set_theme(theme)
+        for width, height in SIZES:
+            size = f"{theme}-{width}x{height}"
+            window.resize(width, height)
+            pane.setCurrentWidget(pane.local)
+            window.chat.open(chat.id)
+            settle(lambda: window.library.model.rowCount() == 2)
+            pane.local.select_path(str(chat_model))
+            save(window, f"my-models-{size}.png")
+            save(window, f"chat-{size}.png")
+            window.chat.open(notebook.id)
+            save(window, f"chat-notebook-{size}.png")
+            window.chat.open(chat.id)
+            pane.setCurrentWidget(pane.discover)
+            window.hub.open_repo(REPO)
+            settle(lambda: window.hub.quants.rowCount() == 2 and bool(pane.discover.card.toPlainText()))
+            save(window, f"discover-{size}.png")
+            dialogs: list[tuple[str, QWidget]] = [
+                ("chat-settings", window.chat_settings_dialog()),
+                ("engine-settings", EngineSettingsDialog(window.context.settings, window)),
+            ]
+            from desktop.ui.shell.about import about_box
+
+            dialogs.append(("about", about_box(window)))
+            for page, dialog in dialogs:
+                dialog.show()
+                save(dialog, f"{page}-{size}.png")
+                dialog.close()
+                dialog.deleteLater()
+            compare = window.open_compare()
+            if compare is not None:
+                compare.resize(width, height)
+                for index in range(compare.tabs.count()):
+                    compare.tabs.setCurrentIndex(index)
+                    title = compare.tabs.tabText(index).replace("&", "").lower().replace(" ", "-")
+                    save(compare, f"compare-{title}-{size}.png")
+                compare.close()
+    window.close()
+    hub.stop()
+    QApplication.processEvents()
+    print(f"{len(list(out.glob('*.png')))} screenshots in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
