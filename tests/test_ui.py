@@ -87,6 +87,10 @@ def test_search_download_load_chat_and_restart(
     assert proxy.index(0, 4).data() == "✓ Fits"
     assert proxy.index(1, 5).data() == "Practically lossless"
     assert "2 quantisations" in discover.repo_label.text()
+    # the KV cache counts once the first file's header is read (after the rows show)
+    qtbot.waitUntil(
+        lambda: window.hub.quants.report is not None and window.hub.quants.report.shape is not None
+    )
     default_memory = proxy.index(0, 3).data()
     discover.context.setCurrentIndex(discover.context.findData(131072))
     assert "131,072 tokens of context" in discover.repo_label.text()

@@ -21,6 +21,7 @@ from desktop.chats.store import Branching, Conversation, Message
 from desktop.ui.chat.conversation_list import ConversationSidebar
 from desktop.ui.chat.transcript import ChatTranscript
 from desktop.ui.style.theme import notice_style
+from desktop.ui.widgets.elided_label import ElidedLabel
 
 
 class ComposeBox(QPlainTextEdit):
@@ -48,7 +49,7 @@ class ChatPane(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = QLabel("New chat")
+        self.title = ElidedLabel("New chat")
         self.title.setObjectName("chatTitle")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         title_font = self.title.font()
@@ -58,9 +59,8 @@ class ChatPane(QWidget):
         self.model_status = QLabel("No model loaded")
         self.model_status.setObjectName("modelStatus")
         self.model_status.setAccessibleName("Model status")
-        # Long titles and statuses wrap rather than forcing the window wider.
+        # A long status wraps and a long title is shortened at its end, never widening the window.
         self.model_status.setWordWrap(True)
-        self.title.setWordWrap(True)
         self.load_last_button = QPushButton("Load model")
         self.load_last_button.setAccessibleName("Load this chat's model")
         self.load_last_button.hide()
@@ -263,7 +263,7 @@ class ChatPane(QWidget):
             text = f"Load {label}"
             self.load_last_button.setToolTip(text)
             self.load_last_button.setText(
-                self.load_last_button.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, 180)
+                self.load_last_button.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, 180)
             )
             self.load_last_button.show()
         else:

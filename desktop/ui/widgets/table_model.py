@@ -68,8 +68,9 @@ class RecordTableModel(QAbstractTableModel, Generic[T]):
         column = self._columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return column.text(record)
-        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
-            return column.tooltip(record)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            # a cell shortened to its column's width is whole on hover
+            return column.tooltip(record) if column.tooltip is not None else column.text(record)
         if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == RecordRole:
