@@ -1,22 +1,27 @@
 from __future__ import annotations
 
 from desktop.hub.search import HubModel, SearchFilters, search_models
-from desktop.hub.starters import load_starters, starters_for
+from desktop.hub.starters import load_starters, rough_tokens_per_s, starters_for
 from tests.conftest import TEST_REPO
 from tests.fakehub import FakeHub
 
 GB = 1_000_000_000
 
 
-def test_starters_are_chosen_for_the_memory_at_hand() -> None:
+def test_starters_are_chosen_for_the_memory_and_speed_at_hand() -> None:
     assert len(load_starters()) >= 10
-    big = [s.repo_id for s, fit in starters_for(16 * GB)]
-    assert big[0] == "Qwen/Qwen3-14B-GGUF"
-    small = starters_for(4 * GB)
+    # A two-core laptop with plenty of memory: a small model it writes quickly comes first,
+    # never the 14B it can hold but would write at a word a second.
+    laptop = starters_for(24 * GB, cores=2)
+    assert laptop[0][0].size_bytes < 1.3 * GB and laptop[-1][0].repo_id != laptop[0][0].repo_id
+    assert rough_tokens_per_s(laptop[0][0].size_bytes, 2) >= 8
+    slow = [s.size_bytes for s, fit in laptop if fit == "fits" and rough_tokens_per_s(s.size_bytes, 2) < 8]
+    assert slow == sorted(slow)  # then the ones that fit but are slow, the quickest first
+    # A GPU that holds them: the most capable first
+    assert starters_for(40 * GB, cores=8, gpu_bytes=24 * GB)[0][0].repo_id == "Qwen/Qwen3-14B-GGUF"
+    small = starters_for(4 * GB, cores=2)
     assert all(s.size_bytes < 3 * GB for s, _ in small) and small
     assert [fit for _, fit in small] == sorted((fit for _, fit in small), key=["fits", "tight"].index)
-    sizes = [s.size_bytes for s, fit in small if fit == "fits"]
-    assert sizes == sorted(sizes, reverse=True)  # the most capable that fits comes first
     assert starters_for(100 * 1024**2) == []
 
 

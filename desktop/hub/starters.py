@@ -31,10 +31,40 @@ def load_starters() -> list[Starter]:
     return [Starter(**entry) for entry in raw["models"]]
 
 
-def starters_for(available_bytes: int | None = None) -> list[tuple[Starter, Fit]]:
-    """Those that fit, the most capable first, then those that would be tight; none that won't fit."""
+# A rough rule until speed is predicted from measurements: writing a token reads every weight
+# once, so tokens/s is about the memory bandwidth over the model's size. A CPU core streams
+# some 5 GB/s (a laptop's two cores about 10, a desktop's eight about 40, capped by the memory
+# bus); a GPU holding the model some 200 GB/s. "Quick" is reading speed: 8 tokens/s or more.
+CPU_CORE_BANDWIDTH = 5_000_000_000
+CPU_BANDWIDTH_CAP = 60_000_000_000
+GPU_BANDWIDTH = 200_000_000_000
+QUICK_TOKENS_PER_S = 8.0
+
+
+def rough_tokens_per_s(size_bytes: int, cores: int, gpu_bytes: int = 0) -> float:
+    if gpu_bytes and size_bytes * (1 + KV_SHARE_ESTIMATE) <= gpu_bytes:
+        bandwidth = GPU_BANDWIDTH
+    else:
+        bandwidth = min(CPU_BANDWIDTH_CAP, CPU_CORE_BANDWIDTH * max(1, cores))
+    return bandwidth / max(1, size_bytes)
+
+
+def starters_for(
+    available_bytes: int | None = None, *, cores: int | None = None, gpu_bytes: int = 0
+) -> list[tuple[Starter, Fit]]:
+    """Those quick here, the most capable first; then those that fit but write slowly, the
+    quickest first; then those that would be tight. None that won't fit."""
+    from desktop.engine.hardware import physical_cores
+
     available = available_bytes if available_bytes is not None else system_memory_bytes()
+    n_cores = cores if cores is not None else physical_cores()
     rated = [(s, s.fit(available)) for s in load_starters()]
-    fits = sorted((r for r in rated if r[1] == "fits"), key=lambda r: -r[0].size_bytes)
-    tight = sorted((r for r in rated if r[1] == "tight"), key=lambda r: -r[0].size_bytes)
-    return fits + tight
+
+    def quick(starter: Starter) -> bool:
+        return rough_tokens_per_s(starter.size_bytes, n_cores, gpu_bytes) >= QUICK_TOKENS_PER_S
+
+    fits = [r for r in rated if r[1] == "fits"]
+    quick_ones = sorted((r for r in fits if quick(r[0])), key=lambda r: -r[0].size_bytes)
+    slow_ones = sorted((r for r in fits if not quick(r[0])), key=lambda r: r[0].size_bytes)
+    tight = sorted((r for r in rated if r[1] == "tight"), key=lambda r: r[0].size_bytes)
+    return quick_ones + slow_ones + tight

@@ -131,7 +131,7 @@ class HubBrowser(QObject):
         available = self.available_bytes
         starters = [
             HubModel(s.repo_id, 0, 0, None, False, parameters=s.parameters, note=f"{s.note} ({s.licence})")
-            for s, _fit in starters_for(available)
+            for s, _fit in starters_for(available, gpu_bytes=self.gpu_bytes)
         ]
         self.results.set_records(starters)
         self.error.emit("", False)
