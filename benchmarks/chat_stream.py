@@ -48,6 +48,7 @@ def run(model: Path, tokens: int, label: str) -> tuple[bool, bool]:
 
     app = create_application([])
     window = create_main_window()
+    window.first_run.finish()  # past the first run: the window's pages
     window.resize(1280, 800)
     window.show()
 

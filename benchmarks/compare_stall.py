@@ -48,6 +48,7 @@ def main() -> int:
 
     app = create_application([])
     window = create_main_window()
+    window.first_run.finish()  # past the first run: the window's pages
     window.show()
 
     def wait(condition: object, seconds: float) -> None:

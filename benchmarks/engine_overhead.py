@@ -203,6 +203,7 @@ def gui_memory(model: str) -> None:
 
     app = create_application([])
     window = create_main_window()
+    window.first_run.finish()  # past the first run: the window's pages
     window.show()
 
     def spin(seconds: float, until: Any = None) -> None:

@@ -32,6 +32,7 @@ def main() -> None:
 
     app = create_application([])
     window = create_main_window()
+    window.first_run.finish()  # past the first run: the window's pages
     window.show()
     discover = window.library_pane.discover
     window.library_pane.setCurrentWidget(discover)

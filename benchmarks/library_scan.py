@@ -61,6 +61,7 @@ def main() -> None:
 
     app = create_application([])
     window = create_main_window()
+    window.first_run.finish()  # past the first run: the window's pages
     window.show()
     probe = StallProbe()
     refreshes = [0]

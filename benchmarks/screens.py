@@ -3,9 +3,10 @@
     python -m benchmarks.screens OUTDIR
 
 On its own: offscreen Qt, a private HEARTH_HOME, the fake Hub, factory models. Files are named
-``<page>-<light|dark>-<width>x<height>.png``. Pages so far: my-models, discover (a repository
-open), chat (a conversation with code and a thinking block), chat-notebook, chat-settings,
-engine-settings, about, and each Compare tab. Look at every one before calling a page done.
+``<page>-<light|dark>-<width>x<height>.png``. Pages so far: welcome (as an empty library shows
+it), welcome-downloading, my-models, discover (a repository open), chat (a conversation with
+code and a thinking block), chat-notebook, chat-settings, engine-settings, about, and each
+Compare tab. Look at every one before calling a page done.
 """
 
 from __future__ import annotations
@@ -54,11 +55,14 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication, QWidget
 
+    from desktop.app.first_run import first_model
+    from desktop.engine.hardware import physical_cores
     from desktop.ui.shell.app import create_application, create_main_window
     from desktop.ui.shell.engine_settings_dialog import EngineSettingsDialog
 
     app = create_application([])
     window = create_main_window()
+    window.first_run.finish()  # the welcome is shown below, on purpose
     window.show()
 
     def settle(condition: Callable[[], bool] = lambda: True, seconds: float = 10.0) -> None:
@@ -91,6 +95,19 @@ def main() -> int:
         for width, height in SIZES:
             size = f"{theme}-{width}x{height}"
             window.resize(width, height)
+            welcome = window.welcome
+            welcome.show_model(
+                first_model(models, window.hub.available_bytes, physical_cores(), window.hub.gpu_bytes),
+                offline=False,
+            )
+            welcome.show_found("Found on this computer: 3 models in LM Studio's folder.")
+            welcome.show_idle()
+            window.show_welcome(True)
+            save(window, f"welcome-{size}.png")
+            welcome.show_progress(0.42, "340.2 MB of 810.0 MB · 12.5 MB/s · 38 s left", False)
+            save(window, f"welcome-downloading-{size}.png")
+            welcome.show_idle()
+            window.show_welcome(False)
             pane.setCurrentWidget(pane.local)
             window.chat.open(chat.id)
             settle(lambda: window.library.model.rowCount() == 2)

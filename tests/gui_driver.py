@@ -20,6 +20,7 @@ def main() -> int:
     model, question = sys.argv[1], sys.argv[2]
     app = create_application([])
     window = create_main_window()
+    window.first_run.finish()  # past the first run: the window's pages
     window.show()
     window.chat.update_settings("", ChatSettings(sampling={"max_tokens": 100_000}))
 

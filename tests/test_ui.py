@@ -30,12 +30,15 @@ def set_max_tokens(window: MainWindow, n: int) -> None:
 
 
 @pytest.fixture
-def open_window(qtbot) -> Iterator[Callable[[], MainWindow]]:
+def open_window(qtbot) -> Iterator[Callable[..., MainWindow]]:
     create_application([])
     windows: list[MainWindow] = []
 
-    def open_() -> MainWindow:
+    def open_(welcome: bool = False) -> MainWindow:
+        """``welcome``: as a first run shows it; else as someone past it (the window's pages)."""
         window = create_main_window()
+        if not welcome:
+            window.first_run.finish()
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)

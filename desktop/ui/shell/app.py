@@ -16,7 +16,8 @@ from desktop import __version__
 from desktop.paths import hearth_paths
 from desktop.resources import resource_path
 from desktop.settings import load_settings
-from desktop.ui.shell.main_window import AppContext, MainWindow
+from desktop.ui.shell.context import AppContext
+from desktop.ui.shell.main_window import MainWindow
 from desktop.ui.style.theme import apply_theme
 
 log = logging.getLogger(__name__)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -25,8 +26,7 @@ from desktop.db import StorageError
 from desktop.engine.protocol import LoadOptions, ModelLoaded
 from desktop.library.catalog import mark_used
 from desktop.library.scan import LocalModel, describe_model
-from desktop.paths import HearthPaths
-from desktop.settings import Settings, SettingsStore
+from desktop.settings import Settings
 from desktop.ui.chat.controller import ChatController, model_label
 from desktop.ui.chat.pane import ChatPane
 from desktop.ui.chat.settings_dialog import ChatSettingsDialog
@@ -37,11 +37,14 @@ from desktop.ui.library.actions import LibraryActions
 from desktop.ui.library.library import Library
 from desktop.ui.library.pane import LibraryPane
 from desktop.ui.shell.about import show_about
+from desktop.ui.shell.context import AppContext
 from desktop.ui.shell.dialogs import confirm_chat_deletion
 from desktop.ui.shell.engine_controller import EngineController, EngineState
 from desktop.ui.shell.engine_settings_dialog import EngineSettingsDialog
+from desktop.ui.shell.first_run import FirstRun
 from desktop.ui.shell.jobs import JobRunner
 from desktop.ui.shell.menus import MenuActions
+from desktop.ui.shell.welcome import WelcomePage
 from desktop.ui.shell.window_storage import WindowStorage
 from desktop.ui.style.theme import apply_theme
 from desktop.units import format_ms
@@ -49,20 +52,6 @@ from desktop.units import format_ms
 if TYPE_CHECKING:  # both load when first opened (the compare tools bring pyqtgraph)
     from desktop.ui.compare.window import CompareWindow
     from desktop.ui.library.quantize_dialog import QuantizeDialog
-
-
-class AppContext:
-    def __init__(self, paths: HearthPaths, settings: Settings) -> None:
-        self.paths = paths
-        self.settings_store = SettingsStore(settings)
-
-    @property
-    def settings(self) -> Settings:
-        return self.settings_store.current
-
-    @property
-    def models_dir(self) -> Path:
-        return self.settings.resolved_models_dir(self.paths)
 
 
 class MainWindow(QMainWindow):
@@ -106,7 +95,11 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.storage_notices)
-        column.addWidget(self.splitter, 1)
+        self.welcome = WelcomePage()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.splitter)
+        self.pages.addWidget(self.welcome)
+        column.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
         self.engine_status = QLabel(f"Engine: {EngineState.EMPTY.value}")
@@ -126,6 +119,7 @@ class MainWindow(QMainWindow):
         self.menu_actions.theme_chosen = self.set_theme
         self.menu_actions.about.triggered.connect(lambda: show_about(self))
         self._connect_signals()
+        self.first_run = FirstRun(self, self.welcome)
         self._restore_window()
         self.library.refresh()
         self.hub.show_starters()
@@ -262,6 +256,9 @@ class MainWindow(QMainWindow):
         self.load_progress.setValue(0)
         self.load_progress.show()
         self.engine.load(LoadOptions.from_settings(self.context.settings, str(model.path)))
+
+    def show_welcome(self, shown: bool) -> None:
+        self.pages.setCurrentWidget(self.welcome if shown else self.splitter)
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 10000)
