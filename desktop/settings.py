@@ -25,6 +25,8 @@ class Settings:
     # Offline: Hearth opens no network connection at all (the Hub browser says so).
     offline: bool = False
     theme: str = "system"  # "system" (the desktop's light or dark), "light" or "dark"
+    # The mode a person chose for a model ("chat" or "notebook"), by its path: new chats start in it.
+    model_modes: dict[str, str] = field(default_factory=dict)
     # Folders the person added; their GGUF files are listed in place.
     watched_folders: list[str] = field(default_factory=list)
     threads: int | None = None

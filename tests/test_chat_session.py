@@ -80,3 +80,42 @@ def test_without_a_model_nothing_is_sent_and_it_says_so(engine: ClientEngine, tm
     assert notices == ["Load a model from the library first (select it, then Load)."]
     assert session.conversation is None or not store.messages(session.conversation.id)
     store.close()
+
+
+def mode_of(session: ChatSession) -> str:
+    return session.settings.mode  # read afresh each time (mypy would narrow the property)
+
+
+def test_a_base_model_opens_chats_in_notebook_mode_and_the_mode_is_kept_per_model(
+    model_cache: Callable[..., Path], tmp_path: Path
+) -> None:
+    from desktop.app.chat_session import SettingsModes
+    from desktop.settings import Settings, SettingsStore
+
+    base = model_cache("base-model.gguf", chat_template=None)
+    settings = SettingsStore(Settings())
+    saved: list[dict[str, str]] = []
+    modes = SettingsModes(settings, lambda s: saved.append(dict(s.model_modes)))
+    store = ConversationStore(tmp_path / "chats.sqlite3")
+    notices: list[tuple[str, str]] = []
+    engine = ClientEngine.started()
+    try:
+        session = ChatSession(store, engine, SessionEvents(notice=lambda *n: notices.append(n)), modes)
+        session.new_chat()
+        session.on_loaded(engine.load(LoadOptions(str(base))))
+        assert mode_of(session) == "notebook"  # by itself: the model has no chat template
+        assert "no chat template" in notices[-1][1] and 'href="hearth:chat"' in notices[-1][1]
+        session.follow_link("hearth:chat")  # the person wants chat with it after all
+        assert mode_of(session) == "chat" and saved[-1] == {str(base): "chat"}
+        assert session.send("Hello")
+        engine.pump(session)
+        session.new_chat()  # the model's next chat starts in the mode chosen for it
+        assert mode_of(session) == "chat"
+        session.set_mode("notebook")
+        session.send("Once upon a time")
+        engine.pump(session)
+        session.new_chat()
+        assert mode_of(session) == "notebook" and saved[-1] == {str(base): "notebook"}
+    finally:
+        engine.client.shutdown()
+        store.close()

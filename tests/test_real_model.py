@@ -57,7 +57,7 @@ def test_real_model_chats_through_the_gemma_fallback(gemma: Path) -> None:
     assert "<start_of_turn>" not in stats.text and "<end_of_turn>" not in stats.text
 
 
-def test_a_base_model_is_named_and_offered_notebook_mode(
+def test_a_base_model_opens_its_chat_in_notebook_mode(
     qtbot, open_window, models_dir: Path, gemma: Path
 ) -> None:
     from dataclasses import replace
@@ -76,9 +76,8 @@ def test_a_base_model_is_named_and_offered_notebook_mode(
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
     window.engine.load(Load(str(target), n_ctx=1024, n_threads=2))
     qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=60_000)
+    # A fresh chat with a base model opens in notebook mode by itself, and says so
     assert "no chat template" in pane.notice.text() and "notebook mode" in pane.notice.text()
-
-    pane.notice_link.emit("hearth:notebook")  # the link in the notice
     assert window.chat.settings.mode == "notebook" and "continue" in pane.compose.placeholderText()
     settings = window.chat.settings
     window.chat.update_settings(

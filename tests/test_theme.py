@@ -58,8 +58,8 @@ def drawn_pairs(window: MainWindow) -> dict[str, tuple[str, str]]:
     }
     pane = window.chat_pane
     for level in ("info", "warning", "error"):
-        pane.show_notice(level, "A notice")
-        style = pane.notice.styleSheet()
+        pane.show_notice(level, f"A notice ({level})")
+        style = pane.notices.notices[-1].styleSheet()
         background = re.search(r"background: (#[0-9a-f]{6})", style)
         text = re.search(r"[^-]color: (#[0-9a-f]{6})", style)
         assert background and text, style

@@ -409,7 +409,10 @@ def test_remove_deletes_ours_and_hides_theirs(
     assert [proxy.index(r, 10).data() for r in range(2)] == ["✓ Fits", "✓ Fits"]
     assert [proxy.index(r, 9).data() for r in range(2)] == ["never", "never"]
     assert sorted(proxy.index(r, 6).data() for r in range(2)) == ["o/r", "—"]
-    assert [proxy.index(r, 8).data() for r in range(2)] == ["yes", "yes"]
+    assert [proxy.index(r, 8).data() for r in range(2)] == [
+        "Chat",
+        "Chat",
+    ]  # made to answer, not text completion
     assert local.totals.text() == "2 models · 1.1 MB on disk"
     qtbot.keyClicks(local.filter, "gpt4")
     assert proxy.rowCount() == 1 and proxy.index(0, 0).data() == "theirs-F32"

@@ -14,9 +14,44 @@ from desktop.chats.store import Branching, Conversation, ConversationStore, Mess
 from desktop.chats.turns import engine_messages, engine_mode
 from desktop.db import StorageError
 from desktop.engine.protocol import ChatMessage, EngineError, GenerationStats, ModelLoaded, Sampling
+from desktop.settings import Settings, SettingsStore
 from desktop.units import count_of
 
 P = ParamSpec("P")
+
+
+class ModeMemory(Protocol):
+    """Where the mode a person chose for a model is kept (the window: its settings)."""
+
+    def mode_for(self, model_path: str) -> ChatMode | None: ...
+
+    def remember(self, model_path: str, mode: ChatMode) -> None: ...
+
+
+class _Forgetful:
+    def mode_for(self, model_path: str) -> ChatMode | None:
+        return None
+
+    def remember(self, model_path: str, mode: ChatMode) -> None:
+        pass
+
+
+class SettingsModes:
+    """Modes kept in the settings (``model_modes``), saved by ``save`` when one changes."""
+
+    def __init__(self, settings: SettingsStore, save: Callable[[Settings], None]) -> None:
+        self._settings = settings
+        self._save = save
+
+    def mode_for(self, model_path: str) -> ChatMode | None:
+        mode = self._settings.current.model_modes.get(model_path)
+        return mode if mode in ("chat", "notebook") else None  # type: ignore[return-value]
+
+    def remember(self, model_path: str, mode: ChatMode) -> None:
+        current = self._settings.current
+        if current.model_modes.get(model_path) != mode:
+            current.model_modes[model_path] = mode
+            self._save(current)
 
 
 class ChatEngine(Protocol):
@@ -80,10 +115,18 @@ _SHORT_REASON = {
 
 
 class ChatSession:
-    def __init__(self, store: ConversationStore, engine: ChatEngine, events: SessionEvents) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        engine: ChatEngine,
+        events: SessionEvents,
+        modes: ModeMemory | None = None,
+    ) -> None:
         self._store = store
         self._engine = engine
         self._events = events
+        self._modes: ModeMemory = modes or _Forgetful()
+        self._no_template = False  # the loaded model has no chat template (a base model)
         self.conversation: Conversation | None = None
         self._recorder: ReplyRecorder | None = None
         self._request: str | None = None
@@ -157,8 +200,10 @@ class ChatSession:
         if self.conversation is not None and not self._store.message_count(self.conversation.id):
             self._store.set_model(self.conversation.id, model)
             self._show(self._store.conversation(self.conversation.id) or self.conversation)
+            self._start_in_model_mode()
             return
         self._show(self._store.create_conversation(model=model))
+        self._start_in_model_mode()
         self._events.conversations_changed()
 
     def _show(self, conversation: Conversation) -> None:
@@ -218,29 +263,70 @@ class ChatSession:
             self._refresh()
 
     def set_mode(self, mode: ChatMode) -> None:
+        """This chat's mode, kept for its model too: its next new chat starts in it."""
         if self.conversation is None:
             return
         self.update_settings(self.conversation.system_prompt, replace(self.settings, mode=mode))
+        model = self._engine.model
+        if model is not None:
+            self._modes.remember(model.model_path, mode)
+
+    def follow_link(self, link: str) -> None:
+        """A notice's link: switch this chat (and the model's next ones) to notebook or chat."""
+        mode: ChatMode | None = {"hearth:notebook": "notebook", "hearth:chat": "chat"}.get(link)  # type: ignore[assignment]
+        if mode is None:
+            return
+        self.set_mode(mode)
+        self._events.notice("info", "")
+        self._events.notice(
+            "info",
+            "Notebook mode: what you write is continued as plain text, with no chat template."
+            if mode == "notebook"
+            else "Chat mode: turns go through the model's chat format (this model may not follow it).",
+        )
+
+    def _model_mode(self) -> ChatMode | None:
+        """The mode a new chat with the loaded model starts in: the person's choice for it, else
+        notebook for a model without a chat template; None: chat, as a conversation is made."""
+        model = self._engine.model
+        if model is None:
+            return None
+        return self._modes.mode_for(model.model_path) or ("notebook" if self._no_template else None)
+
+    def _start_in_model_mode(self) -> None:
+        mode = self._model_mode()
+        if mode is not None and self.conversation is not None and self.settings.mode != mode:
+            self.update_settings(self.conversation.system_prompt, replace(self.settings, mode=mode))
 
     # Engine events
 
     def on_loaded(self, info: ModelLoaded) -> None:
         self.recommended = dict(info.recommended_sampling)
+        self._no_template = not info.has_chat_template
         if self.conversation is not None:
             self._store.set_model(self.conversation.id, info.model_path)
             self.conversation = self._store.conversation(self.conversation.id)
-        if info.template_note and self.settings.mode != "notebook":
-            no_template = info.template_note.startswith("This model has no chat template")
+        empty = self.conversation is None or not self._store.message_count(self.conversation.id)
+        if empty:
+            self._start_in_model_mode()  # a base model opens a fresh chat in notebook mode
+        notebook = self.settings.mode == "notebook"
+        if self._no_template and notebook:
+            self._events.notice(
+                "info",
+                "This model has no chat template: it continues text rather than answering, so "
+                'this chat is in notebook mode. <a href="hearth:chat">Switch to chat mode</a>.',
+            )
+        elif info.template_note and not notebook:
             extra = (
                 " It may be a base model, made to continue text rather than to chat: "
                 '<a href="hearth:notebook">switch this chat to notebook mode</a>.'
-                if no_template
+                if self._no_template
                 else ""
             )
             self._events.notice("warning", info.template_note + extra)
         else:
             self._events.notice("info", "")
-        if self.conversation is None or not self._store.message_count(self.conversation.id):
+        if empty:
             self._events.context_used(0, info.n_ctx)
 
     # Sending

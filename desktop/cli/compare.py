@@ -6,12 +6,14 @@ import argparse
 import contextlib
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.cli.models import resolve_model
 from desktop.cli.output import CommandFailed, model_row, positive_int, print_json, table
 from desktop.engine.client import EngineFailure
+from desktop.engine.tasks import REP_DONE
 from desktop.paths import hearth_paths
 from desktop.units import format_bytes
 
@@ -30,8 +32,7 @@ class _Progress:
         self.shown = not quiet and sys.stderr.isatty()
 
     def stage(self, stage: str, fraction: float) -> None:
-        from desktop.compare.tasks import REP_DONE
-
+        # No import here: a Ctrl+C that lands inside an import is swallowed by its machinery.
         if stage.startswith(REP_DONE) and not self.quiet:
             # a finished repetition is a line of its own, on a terminal or not
             sys.stderr.write(("\r\033[K" if self.shown else "") + stage + "\n")
@@ -48,9 +49,11 @@ class _Progress:
             sys.stderr.write("\r\033[K")
 
 
-def _measure(run: TaskRun, tasks: ClientTasks, progress: _Progress) -> None:
-    """Pumps ``run`` to its end: Ctrl+C cancels it; a failure is the command's error."""
+def _measure(run: TaskRun, tasks: ClientTasks, progress: _Progress, start: Callable[[], None]) -> None:
+    """Starts ``run`` and pumps it to its end: Ctrl+C (even while it starts) cancels it and ends
+    its worker; a failure is the command's error."""
     try:
+        start()
         tasks.pump(run)
     except KeyboardInterrupt:
         run.cancel()
@@ -87,8 +90,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     tasks = ClientTasks()
     run = BenchRun(store, tasks, RunEvents(progress=progress.stage))
     try:
-        run.start(models, args.reps)
-        _measure(run, tasks, progress)
+        _measure(run, tasks, progress, lambda: run.start(models, args.reps))
     finally:
         store.close()
     rows = [
@@ -147,15 +149,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
         tasks = ClientTasks()
         run = EvalRun(store, tasks, RunEvents(progress=progress.stage))
         with tempfile.TemporaryDirectory(prefix="hearth-eval-") as work:
-            run.start(
-                reference,
-                models,
-                text,
-                n_ctx=args.ctx,
-                workdir=work,
-                source=args.text or "the reference's own writing",
+            _measure(
+                run,
+                tasks,
+                progress,
+                lambda: run.start(
+                    reference,
+                    models,
+                    text,
+                    n_ctx=args.ctx,
+                    workdir=work,
+                    source=args.text or "the reference's own writing",
+                ),
             )
-            _measure(run, tasks, progress)
     finally:
         store.close()
     rows = [

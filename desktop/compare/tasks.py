@@ -16,9 +16,7 @@ from desktop.compare import evaluation, quantize, speed
 from desktop.engine.chat_template import build_prompt
 from desktop.engine.hardware import peak_rss_bytes, physical_cores
 from desktop.engine.protocol import ChatMessage, LoadOptions
-from desktop.engine.tasks import TaskContext, TaskFailed, TaskTable
-
-REP_DONE = "Repetition"  # a bench stage that starts so reports a finished repetition's figures
+from desktop.engine.tasks import REP_DONE, TaskContext, TaskFailed, TaskTable
 
 
 def run_eval(command: dict[str, Any], context: TaskContext) -> dict[str, Any]:

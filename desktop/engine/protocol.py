@@ -88,6 +88,7 @@ class ModelLoaded:
     total_layers: int = 0  # n_gpu_layers that would put everything on the GPU
     load_note: str | None = None  # what GPU fitting or a fallback did, in words
     build_info: str = ""  # llama.cpp's system info: the backends and CPU features it uses
+    has_chat_template: bool = True  # False: a base model, made to continue text (notebook mode)
 
 
 @dataclass(frozen=True)

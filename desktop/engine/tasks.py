@@ -13,6 +13,10 @@ from typing import Any
 from desktop.engine.llama_log import LlamaLog
 from desktop.engine.protocol import LoadOptions, ModelLoaded
 
+# A task's stage that starts so reports a finished step with its figures (a bench's repetition):
+# front ends print it as a line of its own.
+REP_DONE = "Repetition"
+
 
 class TaskFailed(Exception):
     """A task that could not finish, in words fit to show."""

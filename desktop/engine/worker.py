@@ -243,6 +243,7 @@ class Worker:
             backend=backend_name() if layers else "cpu",
             template_source=probe.source,
             template_note=probe.note,
+            has_chat_template=template is not None,
             recommended_sampling=recommended_sampling(metadata),
             n_threads=int(kwargs["n_threads"]),
             n_batch=int(llm.n_batch),

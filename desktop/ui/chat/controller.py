@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from desktop.app.chat_session import ChatSession, SessionEvents
+from desktop.app.chat_session import ChatSession, ModeMemory, SessionEvents
 from desktop.chats.chat_settings import ChatSettings
 from desktop.chats.message_html import model_label
 from desktop.chats.store import Conversation, ConversationStore, Message
@@ -27,7 +27,11 @@ class ChatController(QObject):
     context_used = Signal(int, int)  # tokens in use, context size (0: unknown)
 
     def __init__(
-        self, store: ConversationStore, engine: EngineController, parent: QObject | None = None
+        self,
+        store: ConversationStore,
+        engine: EngineController,
+        parent: QObject | None = None,
+        modes: ModeMemory | None = None,
     ) -> None:
         super().__init__(parent)
         self.session = ChatSession(
@@ -46,6 +50,7 @@ class ChatController(QObject):
                 busy_changed=self.busy_changed.emit,
                 context_used=self.context_used.emit,
             ),
+            modes,
         )
         session = self.session
         # Text that arrived just before the stream paused is saved within half a second too.
@@ -69,6 +74,7 @@ class ChatController(QObject):
         self.duplicate = session.duplicate
         self.update_settings = session.update_settings
         self.set_mode = session.set_mode
+        self.follow_link = session.follow_link
         self.send = session.send
         self.edit = session.edit
         self.regenerate = session.regenerate

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -20,8 +20,8 @@ from desktop.chats.chat_settings import ChatSettings
 from desktop.chats.store import Branching, Conversation, Message
 from desktop.ui.chat.conversation_list import ConversationSidebar
 from desktop.ui.chat.transcript import ChatTranscript
-from desktop.ui.style.theme import notice_style
 from desktop.ui.widgets.elided_label import ElidedLabel
+from desktop.ui.widgets.notices import NoticeStack
 
 
 class ComposeBox(QPlainTextEdit):
@@ -91,16 +91,7 @@ class ChatPane(QWidget):
         header.addWidget(self.load_last_button)
         header.addWidget(self.settings_button)
 
-        self.notice = QLabel()
-        self._notice_level = "info"
-        self.notice.setObjectName("chatNotice")
-        self.notice.setWordWrap(True)
-        self.notice.setAccessibleName("Notice")
-        self.notice.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse
-        )
-        self.notice.setTextFormat(Qt.TextFormat.RichText)
-        self.notice.hide()
+        self.notices = NoticeStack()
         self.editing_banner = QLabel()
         self.editing_banner.setObjectName("editingBanner")
         self.editing_banner.setWordWrap(True)
@@ -137,7 +128,7 @@ class ChatPane(QWidget):
         layout = QVBoxLayout(chat)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addLayout(header)
-        layout.addWidget(self.notice)
+        layout.addWidget(self.notices)
         layout.addWidget(self.transcript, 1)
         layout.addWidget(self.editing_banner)
         layout.addLayout(composer)
@@ -161,7 +152,7 @@ class ChatPane(QWidget):
         self.new_chat_button.clicked.connect(self.new_chat_requested)
         self.settings_button.clicked.connect(self.settings_requested)
         self.load_last_button.clicked.connect(self.load_last_model_requested)
-        self.notice.linkActivated.connect(self.notice_link)
+        self.notices.link_activated.connect(self.notice_link)
         self.transcript.edit_requested.connect(self._begin_edit)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._escape)
 
@@ -272,17 +263,10 @@ class ChatPane(QWidget):
         self.load_last_button.setMinimumWidth(60)
 
     def show_notice(self, level: str, text: str) -> None:
-        self._notice_level = level
-        self.notice.setText(text)
-        self._style_notice()
-        self.notice.setVisible(bool(text))
+        """Adds a notice under the others (none hides another); empty ``text`` clears them."""
+        self.notices.add(level, text)
 
-    def _style_notice(self) -> None:
-        self.notice.setStyleSheet(
-            f"QLabel#chatNotice {{ {notice_style(self._notice_level)} padding: 6px; border-radius: 6px; }}"
-        )
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.PaletteChange:  # the theme changed: the notice follows
-            self._style_notice()
-        super().changeEvent(event)
+    @property
+    def notice(self) -> QLabel:
+        """The newest notice (an empty, hidden label when none shows)."""
+        return self.notices.latest

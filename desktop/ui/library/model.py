@@ -42,6 +42,12 @@ def _sources(sources: tuple[str, ...]) -> str:
     return " and ".join(dict.fromkeys(SOURCE_NAMES.get(s, s) for s in sources))
 
 
+def _kind_tip(m: LocalModel) -> str:
+    if m.has_chat_template:
+        return "Has a chat template: made to answer"
+    return "No chat template: a base model, made to continue text; its chats open in notebook mode"
+
+
 def _last_used(m: LocalModel) -> str:
     return m.last_used[:10] if m.last_used else "never"
 
@@ -82,7 +88,11 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
                     lambda m: m.context_length or 0,
                     numeric=True,
                 ),
-                TableColumn("Template", lambda m: "yes" if m.has_chat_template else "no"),
+                TableColumn(
+                    "Kind",
+                    lambda m: "Chat" if m.has_chat_template else "Text completion",
+                    tooltip=_kind_tip,
+                ),
                 TableColumn("Last used", _last_used, lambda m: m.last_used or ""),
                 TableColumn(
                     "Fits",

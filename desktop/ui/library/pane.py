@@ -156,7 +156,7 @@ class LocalTab(QWidget):
                 f"{format_count(model.parameters)} parameters",
                 model.quant or "unknown quantisation",
                 f"{format_count(model.context_length)} context",
-                "chat template" if model.has_chat_template else "no chat template",
+                "chat model" if model.has_chat_template else "text completion (no chat template)",
             ]
             if model.shards > 1:
                 facts.append(f"{model.shards} parts")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.app.chat_session import SettingsModes
 from desktop.chats.export import export_text
 from desktop.chats.store import Branching, Conversation, ConversationStore, Message, SearchHit
 from desktop.db import StorageError
@@ -72,7 +73,8 @@ class MainWindow(QMainWindow):
         self.library = Library(context.models_dir, self)
         self.hub = HubBrowser(self)
         self.downloads = DownloadManager(context.paths.downloads_file, self)
-        self.chat = ChatController(self.store, self.engine, self)
+        modes = SettingsModes(context.settings_store, lambda s: self.storage.save_settings(s))
+        self.chat = ChatController(self.store, self.engine, self, modes)
         self._jobs = JobRunner(self)
         self.library_actions = LibraryActions(self)
         self.hub_actions = HubActions(self)
@@ -195,7 +197,7 @@ class MainWindow(QMainWindow):
         pane.new_chat_requested.connect(self.chat.new_chat)
         pane.load_last_model_requested.connect(self._load_conversation_model)
         pane.settings_requested.connect(self.edit_chat_settings)
-        pane.notice_link.connect(self._notice_link)
+        pane.notice_link.connect(self.chat.follow_link)
         transcript.regenerate_requested.connect(self.chat.regenerate)
         transcript.branch_requested.connect(self.chat.show_branch)
         transcript.copied.connect(lambda what: self.statusBar().showMessage(what, 3000))
@@ -331,8 +333,7 @@ class MainWindow(QMainWindow):
         self.chat_pane.transcript.set_model_ready(True)
         self.library_pane.local.select_path(info.model_path)
         self.load_progress.hide()
-        if info.load_note and not self.chat_pane.notice.isVisible():
-            # The chat's warning (its template fell back, and why) is not covered by this note.
+        if info.load_note:  # under the chat's own notices (a template warning), never over them
             self.chat_pane.show_notice("info", info.load_note)
 
     def _engine_state(self, state: EngineState) -> None:
@@ -473,13 +474,6 @@ class MainWindow(QMainWindow):
         dialog = self.chat_settings_dialog()
         if dialog.exec():
             self.chat.update_settings(dialog.chosen_system_prompt(), dialog.chosen_settings())
-
-    def _notice_link(self, link: str) -> None:
-        if link == "hearth:notebook":
-            self.chat.set_mode("notebook")
-            self.chat_pane.show_notice(
-                "info", "Notebook mode: what you write is continued as plain text, with no chat template."
-            )
 
     # Hub and downloads
 
