@@ -18,14 +18,21 @@ from tests.test_ui import open_window
 __all__ = ["open_window"]  # a fixture, shared with test_ui
 
 
+def window_with_one_model(
+    qtbot, open_window: Callable[[], MainWindow], models_dir: Path, model: Path
+) -> MainWindow:
+    target = models_dir / "owner" / "Tiny-GGUF" / model.name
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(model, target)
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+    return window
+
+
 def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
     qtbot, open_window: Callable[[], MainWindow], models_dir: Path, tiny_model: Path
 ) -> None:
-    target = models_dir / "owner" / "Tiny-GGUF" / tiny_model.name
-    target.parent.mkdir(parents=True)
-    shutil.copyfile(tiny_model, target)
-    window = open_window()
-    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+    window = window_with_one_model(qtbot, open_window, models_dir, tiny_model)
 
     def choose() -> None:
         dialog = QApplication.activeModalWidget()
@@ -117,11 +124,7 @@ def test_engine_settings_offer_gpu_layers_only_with_a_gpu_and_reload_now(
 ) -> None:
     from desktop.engine.devices import Device
 
-    target = models_dir / "owner" / "Tiny-GGUF" / tiny_model.name
-    target.parent.mkdir(parents=True)
-    shutil.copyfile(tiny_model, target)
-    window = open_window()
-    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+    window = window_with_one_model(qtbot, open_window, models_dir, tiny_model)
     cpu = Device("CPU", "CPU", "AMD EPYC", "cpu", 16 * 2**30, 9 * 2**30)
     gpu = Device("CUDA", "CUDA0", "NVIDIA RTX 4070", "gpu", 12 * 2**30, 10 * 2**30)
     assert EngineSettingsDialog(window.context.settings, gpu_found=False).gpu_layers.isEnabled() is False
