@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 from desktop.chats.chat_settings import ChatSettings
 from desktop.chats.store import Branching, Conversation, Message
 from desktop.ui.chat.conversation_list import ConversationSidebar
-from desktop.ui.chat.model_picker import ModelPicker
 from desktop.ui.chat.transcript import ChatTranscript
 from desktop.ui.widgets.elided_label import ElidedLabel
 from desktop.ui.widgets.notices import NoticeStack
@@ -62,7 +61,6 @@ class ChatPane(QWidget):
         self.model_status.setAccessibleName("Model status")
         # A long status wraps and a long title is shortened at its end, never widening the window.
         self.model_status.setWordWrap(True)
-        self.model_picker = ModelPicker()
         self.load_last_button = QPushButton("Load model")
         self.load_last_button.setAccessibleName("Load this chat's model")
         self.load_last_button.hide()
@@ -90,7 +88,6 @@ class ChatPane(QWidget):
         titles.addWidget(self.title)
         titles.addWidget(self.model_status)
         header.addLayout(titles, 1)
-        header.addWidget(self.model_picker)
         header.addWidget(self.load_last_button)
         header.addWidget(self.settings_button)
 

@@ -109,10 +109,6 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
             return None
         return fit_verdict(m.memory_needed(self.context), self.available_bytes)
 
-    def fit_text(self, m: LocalModel) -> str:
-        """ "✓ Fits", "⚠ Tight", "✗ Won't fit" for this computer's memory at the chosen context."""
-        return self._fit_text(m)
-
     def _fit_text(self, m: LocalModel) -> str:
         verdict = self._fit(m)
         return FIT_TEXT[verdict] if verdict else "—"

@@ -198,7 +198,6 @@ class MainWindow(QMainWindow):
         pane.load_last_model_requested.connect(self._load_conversation_model)
         pane.settings_requested.connect(self.edit_chat_settings)
         pane.notice_link.connect(self.chat.follow_link)
-        pane.model_picker.chosen.connect(self.load_model)
         transcript.regenerate_requested.connect(self.chat.regenerate)
         transcript.branch_requested.connect(self.chat.show_branch)
         transcript.copied.connect(lambda what: self.statusBar().showMessage(what, 3000))
@@ -272,7 +271,6 @@ class MainWindow(QMainWindow):
             self.load_model(self.library.find(conversation.model) or describe_model(Path(conversation.model)))
 
     def _library_refreshed(self) -> None:
-        self.chat_pane.model_picker.set_models(self.library.model.records(), self.library.model.fit_text)
         if self._select_after_refresh:
             self.library_pane.local.select_path(self._select_after_refresh)
             self._select_after_refresh = None
@@ -333,7 +331,6 @@ class MainWindow(QMainWindow):
         )
         self.chat_pane.offer_model(None)
         self.chat_pane.transcript.set_model_ready(True)
-        self.chat_pane.model_picker.set_current(name)
         self.library_pane.local.select_path(info.model_path)
         self.load_progress.hide()
         if info.load_note:  # under the chat's own notices (a template warning), never over them
@@ -347,7 +344,6 @@ class MainWindow(QMainWindow):
         )
         if state in (EngineState.EMPTY, EngineState.FAILED):
             self.chat_pane.transcript.set_model_ready(False)
-            self.chat_pane.model_picker.set_current(None)
             self.chat_pane.set_model_status(
                 "The engine stopped. Load the model again to go on; your conversation is kept."
                 if state == EngineState.FAILED
