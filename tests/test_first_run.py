@@ -16,7 +16,7 @@ from desktop.library.scan import describe_model
 from desktop.ui.shell.engine_controller import EngineState
 from desktop.ui.shell.main_window import MainWindow
 from tests.fakehub import FakeHub
-from tests.test_ui import open_window
+from tests.test_ui import open_window, set_max_tokens
 
 __all__ = ["open_window"]  # a fixture, shared with test_ui
 
@@ -51,6 +51,9 @@ def test_an_empty_library_clicks_once_and_types_to_a_reply(
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.splitter)
     compose = window.chat_pane.compose
     qtbot.waitUntil(compose.hasFocus)  # the cursor is in the message box
+    # Not a click: the test bounds the reply (a tiny model's random text can run to the
+    # context's end, and a slow CI machine renders it for longer than the wait below).
+    set_max_tokens(window, 24)
     qtbot.keyClicks(compose, "Hello!")
     with qtbot.waitSignal(window.chat.reply_finished, timeout=30_000):
         qtbot.keyClick(compose, Qt.Key.Key_Return)
