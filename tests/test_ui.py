@@ -504,3 +504,41 @@ def test_the_quant_rows_show_before_the_models_header_is_read(qtbot, open_window
         timeout=30_000,
     )
     assert window.hub.quants.rowCount() == 3
+
+
+def test_lists_fit_their_columns_at_1024x700_and_show_them_all_at_1920x1080(
+    qtbot, open_window, fake_hub: FakeHub, models_dir: Path, tiny_model: Path
+) -> None:
+    for name in ("a-model-with-a-rather-long-name-Q4_K_M.gguf", "short-Q8_0.gguf"):
+        target = models_dir / "someone" / "Some-GGUF" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(tiny_model, target)
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 2)
+    pane = window.library_pane
+    window.hub.open_repo(TEST_REPO)
+    qtbot.waitUntil(lambda: window.hub.quants.rowCount() == 3)
+
+    def fitted(view) -> bool:  # every shown column within the view: nothing to scroll to
+        header = view.horizontalHeader()
+        used = sum(header.sectionSize(c) for c in range(header.count()) if not header.isSectionHidden(c))
+        return bool(used <= view.viewport().width() + 1)
+
+    def hidden(view) -> list[int]:
+        header = view.horizontalHeader()
+        return [c for c in range(header.count()) if header.isSectionHidden(c)]
+
+    for size in ((1024, 700), (1920, 1080)):
+        window.resize(*size)
+        for page, views in (
+            (pane.local, [pane.local.view]),
+            (pane.discover, [pane.discover.results_view, pane.discover.quants_view]),
+        ):
+            pane.setCurrentWidget(page)
+            qtbot.wait(20)
+            for view in views:
+                assert fitted(view), (size, view.accessibleName())
+        if size == (1024, 700):
+            assert 10 not in hidden(pane.local.view)  # "Fits" is what matters most: kept
+        else:
+            assert hidden(pane.local.view) == [] and hidden(pane.discover.quants_view) == []

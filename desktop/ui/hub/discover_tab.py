@@ -152,9 +152,11 @@ class DiscoverTab(QWidget):
         self.status.hide()
 
         self.results_view = record_table(results, "Search results")
+        self.results_view.hide_order = [3, 4]  # Likes, Updated
         self.repo_label = QLabel("Open a model to see its quantisations.")
         self.repo_label.setWordWrap(True)
         self.quants_view = record_table(quants, "Quantisations")
+        self.quants_view.hide_order = [2, 5]  # Bits/w, Quality
         # Whether a quant is already in the library, and where (the window knows the folder).
         self.local_copy: Callable[[str, QuantChoice], Path | None] = lambda _repo, _choice: None
         self.download_button = QPushButton("Download")

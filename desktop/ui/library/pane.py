@@ -39,6 +39,8 @@ class LocalTab(QWidget):
     def __init__(self, model: LocalModelsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view = record_table(model, "Models on this computer")  # type: ignore[arg-type]
+        # Narrow: Repo, Last used, Arch, Context, Source, Params, Kind go first; Fits stays.
+        self.view.hide_order = [6, 9, 1, 7, 5, 2, 8]
         self.details = QLabel("Select a model to see what its file says.")
         self.details.setObjectName("modelDetails")
         self.details.setWordWrap(True)

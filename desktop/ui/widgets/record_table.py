@@ -22,6 +22,15 @@ class RecordTableView(QTableView):
     """
 
     MIN_NAME_WIDTH = 170
+    NARROW_NAME_WIDTH = 90  # when even hiding columns leaves too little room: elided further
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Columns hidden, in this order, when the view is too narrow for all of them: a table
+        # shows the columns that matter rather than a horizontal scroll bar.
+        self.hide_order: list[int] = []
+        self._widths: dict[int, int] = {}  # each column's width when shown
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -36,13 +45,26 @@ class RecordTableView(QTableView):
             title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
             texts = [str(model.index(row, column).data() or "") for row in range(rows)]
             width = max(metrics.horizontalAdvance(t) for t in [title, *texts]) + CELL_PADDING
-            header.resizeSection(column, min(width, MAX_COLUMN_WIDTH))  # the name keeps room
+            self._widths[column] = min(width, MAX_COLUMN_WIDTH)  # the name keeps room
+            header.resizeSection(column, self._widths[column])
         self.fit_name_column()
 
     def fit_name_column(self) -> None:
         header = self.horizontalHeader()
-        others = sum(header.sectionSize(c) for c in range(1, header.count()))
-        header.resizeSection(0, max(self.MIN_NAME_WIDTH, self.viewport().width() - others))
+        room = self.viewport().width()
+        # sectionSize of a hidden section is 0: the width it would take is kept apart
+        widths = {c: self._widths.get(c, header.sectionSize(c)) for c in range(1, header.count())}
+        shown = set(widths)
+        others = sum(widths.values())
+        for column in self.hide_order:
+            if others + self.MIN_NAME_WIDTH <= room:
+                break
+            if column in shown:
+                shown.discard(column)
+                others -= widths[column]
+        for column in widths:
+            header.setSectionHidden(column, column not in shown)
+        header.resizeSection(0, max(self.NARROW_NAME_WIDTH, room - others))
 
 
 def record_table(model: RecordTableModel[object], name: str) -> RecordTableView:
