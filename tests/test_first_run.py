@@ -3,6 +3,7 @@ reply in one click plus the message, against the fake Hub."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,5 +84,18 @@ def test_what_the_welcome_says_about_other_apps_and_when_it_shows(tmp_path: Path
     assert found_elsewhere([ours]) is None
     assert wants_welcome([lms], has_chats=False) and not wants_welcome([ours], has_chats=False)
     assert not wants_welcome([], has_chats=True)
-    short = first_model(tmp_path, 16 * 10**9, 2)
-    assert short is not None and short.enough_disk == (short.disk_free >= short.starter.size_bytes + 10**9)
+
+
+def test_a_disk_too_small_for_the_model_is_said_before_any_download(
+    qtbot, tmpfs: Callable[..., Path]
+) -> None:
+    from desktop.ui.shell.welcome import WelcomePage
+
+    models = tmpfs(Path(os.environ["HEARTH_HOME"]) / "small-disk", 64 * 1024**2)  # 64 MB: far too little
+    offered = first_model(models, 16 * 10**9, 2)
+    assert offered is not None and not offered.enough_disk and offered.disk_free <= 64 * 1024**2
+    page = WelcomePage()
+    qtbot.addWidget(page)
+    page.show_model(offered, offline=False)
+    assert not page.download_button.isEnabled()  # nothing can start
+    assert page.reason.text().startswith("Not enough free disk space: it needs 940.0 MB")

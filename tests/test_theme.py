@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from desktop.settings import load_settings
+from desktop.ui.hub.models import fit_colour
 from desktop.ui.shell.main_window import MainWindow
 from desktop.ui.style.theme import current
 from desktop.ui.style.tokens import DARK, LIGHT, TEXT_ON, Colours, contrast
@@ -74,9 +75,8 @@ def drawn_pairs(window: MainWindow) -> dict[str, tuple[str, str]]:
         "code": (theme.text, theme.code_bg),
         "thinking": (theme.dim, theme.think_bg),
     }
-    tokens = current()
-    for verdict in ("success", "warning", "danger"):
-        pairs[f"fit {verdict}"] = (getattr(tokens, verdict), c(role.Base))
+    for verdict in ("fits", "tight", "no"):  # the badge colour the quant and library lists draw
+        pairs[f"fit {verdict}"] = (fit_colour(verdict), c(role.Base))
     return pairs
 
 

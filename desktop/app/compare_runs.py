@@ -5,6 +5,7 @@ hand its task events to ``on_progress``/``on_done``/``on_failed``."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,7 +39,7 @@ class RunEvents:
     saved: Callable[[], None] = _nothing  # kept in the history
 
 
-class TaskRun:
+class TaskRun(ABC):
     """What bench and eval runs share: ending in words, keeping the run, failing, cancelling."""
 
     kind = ""
@@ -69,11 +70,11 @@ class TaskRun:
         self._events.saved()
         self._end(f"{done}; kept in Results.", problem=False)
 
-    def on_progress(self, event: TaskProgress) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def on_progress(self, event: TaskProgress) -> None: ...
 
-    def on_done(self, event: TaskDone) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def on_done(self, event: TaskDone) -> None: ...
 
     def on_failed(self, error: EngineError) -> None:
         if self.running:

@@ -299,6 +299,10 @@ class ConversationStore:
         ).fetchall()
         return [SearchHit(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
+    def has_messages(self) -> bool:
+        """Whether any conversation has a message (one query, for the first-run check)."""
+        return bool(self._db.execute("SELECT EXISTS (SELECT 1 FROM messages)").fetchone()[0])
+
     def message_count(self, conversation_id: int) -> int:
         row = self._db.execute("SELECT COUNT(*) FROM messages WHERE conversation_id = ?", (conversation_id,))
         return int(row.fetchone()[0])

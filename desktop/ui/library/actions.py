@@ -16,7 +16,7 @@ from desktop.library.scan import LocalModel
 from desktop.library.verify import Verdict, verify_model
 from desktop.ui.shell.dialogs import ask_import_mode, confirm_removal
 from desktop.ui.shell.jobs import JobRunner
-from desktop.units import format_bytes
+from desktop.units import count_of, format_bytes
 
 if TYPE_CHECKING:
     from desktop.ui.shell.main_window import MainWindow
@@ -87,9 +87,7 @@ class LibraryActions(QObject):
 
         def done(problems: list[str]) -> None:
             self._window.message_after_refresh = (
-                "; ".join(problems)
-                if problems
-                else f"Imported {len(files)} model{'s' if len(files) > 1 else ''}"
+                "; ".join(problems) if problems else f"Imported {count_of(len(files), 'model')}"
             )
             self._window.library.refresh()
 

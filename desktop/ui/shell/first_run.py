@@ -55,8 +55,7 @@ class FirstRun(QObject):
             return
         window = self._window
         models = window.library.model.records()
-        has_chats = any(window.store.message_count(c.id) for c in window.store.conversations()[:20])
-        if not wants_welcome(models, has_chats):
+        if not wants_welcome(models, window.store.has_messages()):
             self.finish()
             return
         self.model = first_model(

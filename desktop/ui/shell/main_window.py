@@ -48,7 +48,7 @@ from desktop.ui.shell.menus import MenuActions
 from desktop.ui.shell.welcome import WelcomePage
 from desktop.ui.shell.window_storage import WindowStorage
 from desktop.ui.style.theme import apply_theme
-from desktop.units import format_ms
+from desktop.units import count_of, format_ms
 
 if TYPE_CHECKING:  # both load when first opened (the compare tools bring pyqtgraph)
     from desktop.ui.compare.window import CompareWindow
@@ -117,8 +117,9 @@ class MainWindow(QMainWindow):
         self.engine.set_idle_minutes(context.settings.unload_after_minutes)
         context.settings_store.subscribe(lambda s: self.engine.set_idle_minutes(s.unload_after_minutes))
 
-        self.menu_actions = MenuActions(self, offline=context.settings.offline, theme=context.settings.theme)
-        self.menu_actions.theme_chosen = self.set_theme
+        self.menu_actions = MenuActions(
+            self, offline=context.settings.offline, theme=context.settings.theme, on_theme=self.set_theme
+        )
         self.menu_actions.about.triggered.connect(lambda: show_about(self))
         self._connect_signals()
         self.first_run = FirstRun(self, self.welcome)
@@ -281,7 +282,7 @@ class MainWindow(QMainWindow):
             return
         count = self.library.model.rowCount()
         if not self.statusBar().currentMessage():  # a routine count never hides news being read
-            self.statusBar().showMessage(f"{count} model{'s' if count != 1 else ''} in the library", 4000)
+            self.statusBar().showMessage(f"{count_of(count, 'model')} in the library", 4000)
         self._offer_conversation_model()
 
     def edit_engine_settings(self) -> None:

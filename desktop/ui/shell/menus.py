@@ -11,7 +11,9 @@ from desktop.ui.style.theme import THEME_MODES
 
 
 class MenuActions:
-    def __init__(self, window: QMainWindow, *, offline: bool, theme: str) -> None:
+    def __init__(
+        self, window: QMainWindow, *, offline: bool, theme: str, on_theme: Callable[[str], None]
+    ) -> None:
         file_menu = window.menuBar().addMenu("&File")
         self.new_chat = QAction("&New chat", window, shortcut=QKeySequence(QKeySequence.StandardKey.New))
         self.refresh = QAction("&Refresh library", window, shortcut=QKeySequence("F5"))
@@ -61,7 +63,6 @@ class MenuActions:
         theme_menu = view_menu.addMenu("&Theme")
         themes = QActionGroup(window)
         self.themes: dict[str, QAction] = {}
-        self.theme_chosen: Callable[[str], None] = lambda _mode: None  # the window sets it
         for mode, label in THEME_MODES.items():
             action = QAction(label, window, checkable=True)
             action.setChecked(mode == theme)
@@ -69,7 +70,7 @@ class MenuActions:
             themes.addAction(action)
             theme_menu.addAction(action)
             self.themes[mode] = action
-            action.triggered.connect(lambda _checked=False, m=mode: self.theme_chosen(m))
+            action.triggered.connect(lambda _checked=False, m=mode: on_theme(m))
         self.themes["system"].setToolTip("Light or dark as the desktop is")
         engine_menu = window.menuBar().addMenu("&Engine")
         self.engine_settings = QAction("Engine &settings…", window)
