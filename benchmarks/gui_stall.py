@@ -34,8 +34,8 @@ def main() -> None:
     window = create_main_window()
     window.first_run.finish()  # past the first run: the window's pages
     window.show()
-    discover = window.library_pane.discover
-    window.library_pane.setCurrentWidget(discover)
+    discover = window.discover
+    window.navigation.show_page(discover)
 
     probe = StallProbe()
 

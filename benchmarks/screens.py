@@ -89,7 +89,7 @@ def main() -> int:
         settle()
         widget.grab().save(str(out / name))
 
-    pane = window.library_pane
+    nav = window.navigation
     for theme in THEMES:
         window.set_theme(theme)
         for width, height in SIZES:
@@ -108,18 +108,19 @@ def main() -> int:
             save(window, f"welcome-downloading-{size}.png")
             welcome.show_idle()
             window.show_welcome(False)
-            pane.setCurrentWidget(pane.local)
+            nav.show_key("models")
             window.chat.open(chat.id)
             settle(lambda: window.library.model.rowCount() == 2)
-            pane.local.select_path(str(chat_model))
+            window.my_models.select_path(str(chat_model))
             save(window, f"my-models-{size}.png")
+            nav.show_key("chat")
             save(window, f"chat-{size}.png")
             window.chat.open(notebook.id)
             save(window, f"chat-notebook-{size}.png")
             window.chat.open(chat.id)
-            pane.setCurrentWidget(pane.discover)
+            nav.show_key("discover")
             window.hub.open_repo(REPO)
-            settle(lambda: window.hub.quants.rowCount() == 2 and bool(pane.discover.card.toPlainText()))
+            settle(lambda: window.hub.quants.rowCount() == 2 and bool(window.discover.card.toPlainText()))
             save(window, f"discover-{size}.png")
             dialogs: list[tuple[str, QWidget]] = [
                 ("chat-settings", window.chat_settings_dialog()),
@@ -135,12 +136,11 @@ def main() -> int:
                 dialog.deleteLater()
             compare = window.open_compare()
             if compare is not None:
-                compare.resize(width, height)
                 for index in range(compare.tabs.count()):
                     compare.tabs.setCurrentIndex(index)
                     title = compare.tabs.tabText(index).replace("&", "").lower().replace(" ", "-")
-                    save(compare, f"compare-{title}-{size}.png")
-                compare.close()
+                    save(window, f"compare-{title}-{size}.png")
+            nav.show_key("chat")
     window.close()
     hub.stop()
     QApplication.processEvents()

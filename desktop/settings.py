@@ -45,7 +45,8 @@ class Settings:
     # Window geometry and splitter state as base64 text, written by the UI.
     window_geometry: str | None = None
     window_state: str | None = None
-    splitter_state: str | None = None
+    section: str = "chat"  # the page shown last: chat, discover, models or compare
+    chat_list: bool = True  # the list of chats shown beside the conversation
     chat_splitter_state: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

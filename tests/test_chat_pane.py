@@ -209,7 +209,7 @@ def test_the_app_and_hearth_export_write_the_same_bytes(qtbot, open_window, tmp_
     window = open_window()
     for fmt, suffix in (("json", ".json"), ("md", ".md")):
         path = tmp_path / f"chat{suffix}"
-        window.export_chat(chat.id, path)
+        window.chat_actions.export(chat.id, path)
         cli = subprocess.run(
             [sys.executable, "-m", "desktop", "export", str(chat.id), "--format", fmt],
             capture_output=True,
@@ -274,15 +274,15 @@ def test_search_open_rename_duplicate_delete_and_export(
     assert sidebar.model.rowCount() == 4
 
     # Export the copy as Markdown and JSON
-    window.export_chat(copy.id, tmp_path / "chat.md")
-    window.export_chat(copy.id, tmp_path / "chat.json")
+    window.chat_actions.export(copy.id, tmp_path / "chat.md")
+    window.chat_actions.export(copy.id, tmp_path / "chat.json")
     markdown = (tmp_path / "chat.md").read_text()
     assert markdown.startswith("# Quokkas (copy)") and "## You\n\nTell me about quokka habitats." in markdown
     exported = json.loads((tmp_path / "chat.json").read_text())
     assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
 
     # Delete (after asking)
-    monkeypatch.setattr("desktop.ui.shell.main_window.confirm_chat_deletion", lambda parent, title: True)
+    monkeypatch.setattr("desktop.ui.chat.actions.confirm_chat_deletion", lambda parent, title: True)
     sidebar.list.setCurrentIndex(sidebar.model.index(sidebar.model.row_of(copy.id), 0))
     sidebar.delete_action.trigger()
     assert window.store.conversation(copy.id) is None

@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 
 from desktop.compare.results import CompareStore
 from desktop.paths import hearth_paths
+from desktop.ui.compare.page import ComparePage
 from desktop.ui.compare.results import chart_points
-from desktop.ui.compare.window import CompareWindow
 from desktop.ui.shell.main_window import MainWindow
 from tests.test_compare_eval import _text
 from tests.test_ui import open_window
@@ -30,18 +30,16 @@ def compare(
     models_dir: Path,
     tiny_model: Path,
     wide_quants: dict[str, Path],
-) -> tuple[MainWindow, CompareWindow]:
+) -> tuple[MainWindow, ComparePage]:
     for folder, source in (("Tiny", tiny_model), *(("Wide", p) for p in wide_quants.values())):
         target = models_dir / "owner" / folder / source.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
     window = open_window()
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 4)
-    compare_window = window.open_compare()
-    assert compare_window is not None
-    qtbot.addWidget(compare_window)
-    qtbot.waitExposed(compare_window)
-    return window, compare_window
+    compare_page = window.open_compare()
+    assert compare_page is not None and compare_page.isVisible()
+    return window, compare_page
 
 
 def _check(checklist, *labels: str) -> None:
@@ -93,8 +91,6 @@ def test_side_by_side_streams_columns_continues_saves_and_reopens(qtbot, compare
 def test_engine_settings_changed_while_compare_is_open_reach_its_models(qtbot, compare) -> None:
     from dataclasses import replace
 
-    from desktop.ui.compare.window import GEOMETRY_KEY
-
     window, win = compare
     window.apply_engine_settings(replace(window.context.settings, load_context=256, batch_size=128))
     side = win.side
@@ -106,9 +102,6 @@ def test_engine_settings_changed_while_compare_is_open_reach_its_models(qtbot, c
     assert side.runner.engines
     for engine in side.runner.engines:
         assert engine.model is not None and (engine.model.n_ctx, engine.model.n_batch) == (256, 128)
-    win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)  # qtbot closes it again at the end
-    win.close()  # its size is kept in the settings in use now, not in the record replaced
-    assert GEOMETRY_KEY in window.context.settings.extra
 
 
 def test_models_that_fit_together_can_answer_at_the_same_time(qtbot, compare) -> None:
@@ -231,7 +224,7 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
 
 def test_a_quant_made_from_the_window_lands_in_the_library(qtbot, compare, models_dir: Path) -> None:
     window, _win = compare
-    window.library_pane.local.select_path(str(models_dir / "owner" / "Wide" / "Wide-F16.gguf"))
+    window.my_models.select_path(str(models_dir / "owner" / "Wide" / "Wide-F16.gguf"))
     dialog = window.make_quant()
     assert dialog.source.currentText().startswith("Wide-F16")
     dialog.kind.setCurrentText("Q5_K_M")

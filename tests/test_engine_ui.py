@@ -166,8 +166,15 @@ def test_switching_models_returns_the_first_ones_memory(
     window.load_model(records[0])
     qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
     first_worker = window.engine.worker_pid
-    window.load_model(records[1])
+    # The second one chosen from the chat's own model picker: size, quant, fit and kind listed
+    picker = window.chat_pane.model_picker
+    assert picker.label().startswith(records[0].name)
+    choices = picker.choices()
+    assert len(choices) == 2 and all("Fits" in a.text() and a.text().endswith("chat") for a in choices)
+    assert all(a.text().startswith(Path(a.toolTip()).stem) for a in choices)  # the path on hover
+    next(a for a in choices if a.text().startswith(records[1].name)).trigger()
     qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
+    assert picker.label().startswith(records[1].name)
     assert window.engine.model is not None and window.engine.model.model_path == str(records[1].path)
     assert window.engine.worker_pid != first_worker
     qtbot.waitUntil(lambda: not Path(f"/proc/{first_worker}").exists(), timeout=5_000)

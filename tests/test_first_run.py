@@ -49,7 +49,7 @@ def test_an_empty_library_clicks_once_and_types_to_a_reply(
     qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)  # click 1
     qtbot.waitUntil(lambda: page.progress.isVisible())
     qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=60_000)
-    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.splitter)
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.navigation)
     compose = window.chat_pane.compose
     qtbot.waitUntil(compose.hasFocus)  # the cursor is in the message box
     # Not a click: the test bounds the reply (a tiny model's random text can run to the

@@ -67,14 +67,15 @@ def test_search_download_load_chat_and_restart(
 ) -> None:
     window = open_window()
     assert window.windowTitle() == "Hearth"
-    local, discover, pane = window.library_pane.local, window.library_pane.discover, window.chat_pane
+    local, discover, pane = window.my_models, window.discover, window.chat_pane
+    window.navigation.show_key("models")
     qtbot.waitUntil(lambda: local.empty_hint.isVisible())
     # Before any search: recommended starters, from Hearth's own list
     assert window.hub.results.rowCount() > 0
     assert discover.results_label.text().startswith("Recommended for this computer")
 
     # Search the Hub
-    window.library_pane.setCurrentWidget(discover)
+    window.navigation.show_page(discover)
     qtbot.keyClicks(discover.query, "tiny")
     qtbot.keyClick(discover.query, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.hub.results.rowCount() == 1)
@@ -121,7 +122,7 @@ def test_search_download_load_chat_and_restart(
     _select_row(discover.quants_view, 0)
     model: LocalModel = window.library.model.record(0)
     assert model.path == models_dir / TEST_REPO / "tiny-llama-F32.gguf" and model.ok
-    window.library_pane.setCurrentWidget(local)
+    window.navigation.show_page(local)
     qtbot.waitUntil(lambda: local.selected() == model)
     details = local.details.text()
     assert "llama" in details and "F32" in details and "2K context" in details
@@ -183,8 +184,8 @@ def test_pause_resume_across_restart_and_cancel(
     fake_hub.add_file(TEST_REPO, "other-Q5_K_M.gguf", data[:1_000_000])
     fake_hub.set_fault(TEST_REPO, "big-Q4_K_M.gguf", Fault(bytes_per_second=2_000_000))
     window = open_window()
-    discover = window.library_pane.discover
-    window.library_pane.setCurrentWidget(discover)
+    discover = window.discover
+    window.navigation.show_page(discover)
     discover.open_repo(TEST_REPO)
     qtbot.waitUntil(lambda: window.hub.quants.rowCount() == 5)
     proxy = discover.quants_view.model()
@@ -203,8 +204,8 @@ def test_pause_resume_across_restart_and_cancel(
     window.close()
 
     window = open_window()
-    discover = window.library_pane.discover
-    window.library_pane.setCurrentWidget(discover)
+    discover = window.discover
+    window.navigation.show_page(discover)
     [item] = window.downloads.model.items
     assert item.state == "paused" and discover.downloads_box.isVisible()
     fake_hub.set_fault(TEST_REPO, "big-Q4_K_M.gguf", None)
@@ -240,7 +241,7 @@ def test_broken_model_and_offline_hub_are_explained(
     broken.parent.mkdir(parents=True)
     broken.write_bytes(tiny_model.read_bytes()[:5000])
     window = open_window()
-    local, discover = window.library_pane.local, window.library_pane.discover
+    local, discover = window.my_models, window.discover
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
     local.view.selectRow(0)
     assert "Broken" in local.details.text() and "truncated" in local.details.text()
@@ -248,7 +249,7 @@ def test_broken_model_and_offline_hub_are_explained(
     assert window.chat_pane.notice.isVisible() and "can't be loaded" in window.chat_pane.notice.text()
     assert window.engine.state == EngineState.EMPTY
 
-    window.library_pane.setCurrentWidget(discover)
+    window.navigation.show_page(discover)
     qtbot.keyClicks(discover.query, "gemma")
     qtbot.mouseClick(discover.search_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Can't reach the Hugging Face Hub" in discover.status.text(), timeout=15_000)
@@ -309,8 +310,8 @@ def test_model_card_and_lineage(qtbot, open_window, fake_hub: FakeHub) -> None:
     fake_hub.add_file(TEST_REPO, "README.md", README)
     fake_hub.add_repo("someone/Tiny-Chat-GGUF", tags=["gguf", "base_model:finetune:hearth-test/Tiny-Llama"])
     window = open_window()
-    discover = window.library_pane.discover
-    window.library_pane.setCurrentWidget(discover)
+    discover = window.discover
+    window.navigation.show_page(discover)
     discover.open_repo(TEST_REPO)
     discover.details.setCurrentWidget(discover.card)
     qtbot.waitUntil(lambda: "Quantised from" in discover.card.toPlainText(), timeout=10_000)
@@ -327,8 +328,8 @@ def test_filters_and_more_results_on_scroll(qtbot, open_window, fake_hub: FakeHu
             f"bulk/model-{n:03d}-GGUF", downloads=n, gguf={"total": (n % 12 + 1) * 1_000_000_000}
         )
     window = open_window()
-    discover = window.library_pane.discover
-    window.library_pane.setCurrentWidget(discover)
+    discover = window.discover
+    window.navigation.show_page(discover)
     qtbot.keyClicks(discover.author, "bulk")
     qtbot.keyClick(discover.author, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.hub.results.rowCount() == 50)
@@ -349,8 +350,8 @@ def test_offline_switch_and_token(qtbot, open_window, fake_hub: FakeHub, monkeyp
     from PySide6.QtWidgets import QInputDialog
 
     window = open_window()
-    discover = window.library_pane.discover
-    window.library_pane.setCurrentWidget(discover)
+    discover = window.discover
+    window.navigation.show_page(discover)
     window.menu_actions.offline.trigger()
     assert window.context.settings.offline and "Offline mode" in discover.status.text()
     qtbot.keyClicks(discover.query, "tiny")
@@ -382,10 +383,10 @@ def test_starters_count_a_gpu(qtbot, open_window) -> None:
         "CUDA", "CUDA0", "RTX", type="gpu", memory_total_bytes=24 * 10**9, memory_free_bytes=24 * 10**9
     )
     window.hub._devices_found([gpu])
-    label = window.library_pane.discover.results_label.text()
+    label = window.discover.results_label.text()
     assert "24 GB free on the GPU" in label
     assert window.hub.results.record(0).repo_id == "Qwen/Qwen3-14B-GGUF"
-    assert window.library_pane.discover.available_bytes == window.hub.available_bytes
+    assert window.discover.available_bytes == window.hub.available_bytes
 
 
 def test_remove_deletes_ours_and_hides_theirs(
@@ -403,7 +404,7 @@ def test_remove_deletes_ours_and_hides_theirs(
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 2)
     sources = {m.name: m.source for m in window.library.model.records()}
     assert sources == {"ours-F32": "hearth", "theirs-F32": "gpt4all"}
-    local = window.library_pane.local
+    local = window.my_models
     proxy = local.view.model()
     assert "GPT4All" in [proxy.index(r, 5).data() for r in range(2)]
     assert [proxy.index(r, 10).data() for r in range(2)] == ["✓ Fits", "✓ Fits"]
@@ -441,7 +442,7 @@ def test_import_drop_watch_header_and_verify(
     dropped.parent.mkdir()
     shutil.copyfile(tiny_model, dropped)
     window = open_window()
-    local = window.library_pane.local
+    local = window.my_models
     monkeypatch.setattr(library_actions, "ask_import_mode", lambda parent, files: "copy")
     local.files_dropped.emit([dropped])
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
@@ -515,8 +516,8 @@ def test_lists_fit_their_columns_at_1024x700_and_show_them_all_at_1920x1080(
         shutil.copyfile(tiny_model, target)
     window = open_window()
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 2)
-    pane = window.library_pane
     window.hub.open_repo(TEST_REPO)
+    local, discover = window.my_models, window.discover
     qtbot.waitUntil(lambda: window.hub.quants.rowCount() == 3)
 
     def fitted(view) -> bool:  # every shown column within the view: nothing to scroll to
@@ -531,14 +532,14 @@ def test_lists_fit_their_columns_at_1024x700_and_show_them_all_at_1920x1080(
     for size in ((1024, 700), (1920, 1080)):
         window.resize(*size)
         for page, views in (
-            (pane.local, [pane.local.view]),
-            (pane.discover, [pane.discover.results_view, pane.discover.quants_view]),
+            (local, [local.view]),
+            (discover, [discover.results_view, discover.quants_view]),
         ):
-            pane.setCurrentWidget(page)
+            window.navigation.show_page(page)
             qtbot.wait(20)
             for view in views:
                 assert fitted(view), (size, view.accessibleName())
         if size == (1024, 700):
-            assert 10 not in hidden(pane.local.view)  # "Fits" is what matters most: kept
+            assert 10 not in hidden(local.view)  # "Fits" is what matters most: kept
         else:
-            assert hidden(pane.local.view) == [] and hidden(pane.discover.quants_view) == []
+            assert hidden(local.view) == [] and hidden(discover.quants_view) == []

@@ -15,7 +15,7 @@ from desktop.settings import Settings
 from desktop.units import format_bytes
 
 # Window state is noise in a bug report.
-_PRIVATE = ("window_geometry", "window_state", "splitter_state", "chat_splitter_state", "extra")
+_PRIVATE = ("window_geometry", "window_state", "chat_splitter_state", "extra")
 
 
 def installed(name: str) -> str:

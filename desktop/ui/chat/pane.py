@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 from desktop.chats.chat_settings import ChatSettings
 from desktop.chats.store import Branching, Conversation, Message
 from desktop.ui.chat.conversation_list import ConversationSidebar
+from desktop.ui.chat.model_picker import ModelPicker
 from desktop.ui.chat.transcript import ChatTranscript
 from desktop.ui.widgets.elided_label import ElidedLabel
 from desktop.ui.widgets.notices import NoticeStack
@@ -46,6 +48,7 @@ class ChatPane(QWidget):
     load_last_model_requested = Signal()
     settings_requested = Signal()
     notice_link = Signal(str)  # a link in a notice ("hearth:notebook")
+    chat_list_toggled = Signal(bool)  # shown
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +64,7 @@ class ChatPane(QWidget):
         self.model_status.setAccessibleName("Model status")
         # A long status wraps and a long title is shortened at its end, never widening the window.
         self.model_status.setWordWrap(True)
+        self.model_picker = ModelPicker()
         self.load_last_button = QPushButton("Load model")
         self.load_last_button.setAccessibleName("Load this chat's model")
         self.load_last_button.hide()
@@ -68,6 +72,14 @@ class ChatPane(QWidget):
         self.load_last_button.setMinimumWidth(60)
         self.sidebar = ConversationSidebar()
         self.new_chat_button = self.sidebar.new_chat_button
+        self.list_button = QToolButton()
+        self.list_button.setObjectName("chatListButton")
+        self.list_button.setText("Chats")
+        self.list_button.setCheckable(True)
+        self.list_button.setChecked(True)
+        self.list_button.setAutoRaise(True)
+        self.list_button.setAccessibleName("Show the list of chats")
+        self.list_button.setToolTip("Show or hide the list of chats (Ctrl+B)")
         self.settings_button = QPushButton("Settings…")
         self.settings_button.setToolTip(
             "System prompt, sampling and what happens at the context limit (Ctrl+,)"
@@ -83,11 +95,13 @@ class ChatPane(QWidget):
         self.context_meter.hide()
 
         header = QHBoxLayout()
+        header.addWidget(self.list_button, 0, Qt.AlignmentFlag.AlignTop)
         titles = QVBoxLayout()
         titles.setSpacing(0)
         titles.addWidget(self.title)
         titles.addWidget(self.model_status)
         header.addLayout(titles, 1)
+        header.addWidget(self.model_picker)
         header.addWidget(self.load_last_button)
         header.addWidget(self.settings_button)
 
@@ -139,8 +153,8 @@ class ChatPane(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(chat)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(0, 0)  # the list keeps its width; the conversation grows
+        self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(True)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -152,9 +166,26 @@ class ChatPane(QWidget):
         self.new_chat_button.clicked.connect(self.new_chat_requested)
         self.settings_button.clicked.connect(self.settings_requested)
         self.load_last_button.clicked.connect(self.load_last_model_requested)
+        self.list_button.toggled.connect(self._list_toggled)
+        self.splitter.splitterMoved.connect(lambda _pos, _index: self._list_dragged())
         self.notices.link_activated.connect(self.notice_link)
         self.transcript.edit_requested.connect(self._begin_edit)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._escape)
+
+    def show_chat_list(self, shown: bool) -> None:
+        """Shows or hides the list of chats; the conversation takes the room."""
+        self.list_button.setChecked(shown)
+
+    def _list_toggled(self, shown: bool) -> None:
+        self.sidebar.setVisible(shown)
+        if shown and self.splitter.sizes()[0] == 0:  # dragged shut earlier: open at a usable width
+            total = sum(self.splitter.sizes())
+            self.splitter.setSizes([240, max(total - 240, 0)])
+        self.chat_list_toggled.emit(shown)
+
+    def _list_dragged(self) -> None:
+        if self.splitter.sizes()[0] == 0 and self.list_button.isChecked():
+            self.list_button.setChecked(False)  # dragged shut: the button and setting follow
 
     def _submit(self) -> None:
         text = self.compose.toPlainText()

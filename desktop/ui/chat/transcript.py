@@ -150,7 +150,8 @@ class ChatTranscript(QTextBrowser):
         if value > 40 or self._first_shown == 0 or self._stream is not None or self._notebook:
             return
         bar = self.verticalScrollBar()
-        from_bottom = bar.maximum() - value
+        layout = self.document().documentLayout()
+        from_bottom = int(layout.documentSize().height()) - self.viewport().height() - value
         end = self._first_shown
         self._first_shown = max(0, end - EARLIER_STEP)
         # Only the new messages are rendered, in place of the "earlier messages" line.
@@ -159,8 +160,10 @@ class ChatTranscript(QTextBrowser):
         cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
         cursor.insertHtml(self._more_line() + self._messages_html(self._messages[self._first_shown : end]))
-        self.document().documentLayout().documentSize()  # lay out now, so the range below is current
-        # Keep what was on screen where it was.
+        # Keep what was on screen where it was. The bar's range follows the layout later, so the
+        # new range is set here from the laid-out height.
+        height = int(layout.documentSize().height())
+        bar.setRange(0, max(0, height - self.viewport().height()))
         bar.setValue(bar.maximum() - from_bottom)
         self._prerender.start()
 

@@ -30,7 +30,7 @@ class HubActions(QObject):
         self._window.context.settings.offline = offline
         self._window.storage.save_settings(self._window.context.settings)
         self._window.menu_actions.offline.setChecked(offline)
-        discover = self._window.library_pane.discover
+        discover = self._window.discover
         if offline:
             self._window.hub.show_starters()
             discover.show_status(
@@ -60,7 +60,7 @@ class HubActions(QObject):
         QMessageBox.warning(self._window, "Hugging Face token", str(exc))
 
     def hub_error(self, message: str, offline: bool) -> None:
-        self._window.library_pane.discover.show_status(message, "error" if message else "info")
+        self._window.discover.show_status(message, "error" if message else "info")
         if offline and not self._window.context.settings.offline:
             # Only when the Hub was tried: working offline by choice is said on the page already.
             self._window.statusBar().showMessage("Offline: the Hub can't be reached", 6000)
@@ -74,7 +74,7 @@ class HubActions(QObject):
         if report.parameters:
             facts.append(f"{format_count(report.parameters)} parameters")
         facts.append(f"memory needed at {report.context:,} tokens of context")
-        self._window.library_pane.discover.show_repo(repo_id, len(models), " · ".join(facts))
+        self._window.discover.show_repo(repo_id, len(models), " · ".join(facts))
 
     def download(self, repo_id: str, choice: QuantChoice) -> None:
         wanted = choice.files[0].filename  # a shard names its whole model
@@ -89,19 +89,19 @@ class HubActions(QObject):
 
     def download_finished(self, path: str) -> None:
         name = Path(path).name
-        self._window.library_pane.discover.show_status(f"Downloaded and verified: {name}")
+        self._window.discover.show_status(f"Downloaded and verified: {name}")
         self._window.statusBar().showMessage(
             f"Downloaded {name} ({format_bytes(Path(path).stat().st_size)})", 6000
         )
         self._window.refresh_selecting(path)
-        self._window.library_pane.discover.refresh_download_button()
+        self._window.discover.refresh_download_button()
 
     def download_failed(self, message: str) -> None:
-        self._window.library_pane.discover.show_status(f"Download failed: {message}", "error")
+        self._window.discover.show_status(f"Download failed: {message}", "error")
         self._window.statusBar().showMessage("Download failed", 6000)
 
     def download_cancelled(self) -> None:
-        self._window.library_pane.discover.show_status("Download cancelled.")
+        self._window.discover.show_status("Download cancelled.")
         self._window.statusBar().showMessage("Download cancelled", 4000)
 
     def _say(self, text: str, ms: int) -> None:

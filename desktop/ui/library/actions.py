@@ -58,8 +58,8 @@ class LibraryActions(QObject):
     def read_header(self, model: LocalModel) -> None:
         self._jobs.start(
             lambda: header_rows(model.path),
-            lambda rows: self._window.library_pane.local.show_header(model, rows),
-            lambda exc: self._window.library_pane.local.show_header(model, [("error", str(exc))]),
+            lambda rows: self._window.my_models.show_header(model, rows),
+            lambda exc: self._window.my_models.show_header(model, [("error", str(exc))]),
         )
 
     def choose_import(self) -> None:

@@ -109,6 +109,10 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
             return None
         return fit_verdict(m.memory_needed(self.context), self.available_bytes)
 
+    def fit_text(self, m: LocalModel) -> str:
+        """Whether ``m`` fits this computer's memory at the chosen context, in words."""
+        return self._fit_text(m)
+
     def _fit_text(self, m: LocalModel) -> str:
         verdict = self._fit(m)
         return FIT_TEXT[verdict] if verdict else "—"

@@ -1,11 +1,11 @@
-"""The library pane: models on this machine, and the Hub browser (desktop/ui/hub/discover_tab.py)."""
+"""My models: the models on this computer, their details and header, Load, Verify, Remove."""
 
 from __future__ import annotations
 
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractItemModel, QSortFilterProxyModel, Qt, QUrl, Signal, SignalInstance
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QUrl, Signal, SignalInstance
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -19,12 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.library.scan import LocalModel
-from desktop.ui.hub.discover_tab import DiscoverTab
 from desktop.ui.library.model import LocalModelsModel
 from desktop.ui.style.theme import current
 from desktop.ui.widgets.context_choice import context_combo
 from desktop.ui.widgets.record_table import record_table, selected_record
-from desktop.ui.widgets.table_model import RecordRole, RecordTableModel
+from desktop.ui.widgets.table_model import RecordRole
 from desktop.units import count_of, format_bytes, format_count
 
 
@@ -210,21 +209,3 @@ class LocalTab(QWidget):
         model = self.selected()
         if model is not None:
             self.load_requested.emit(model)
-
-
-class LibraryPane(QTabWidget):
-    def __init__(
-        self,
-        local_model: LocalModelsModel,
-        results: RecordTableModel[object],
-        quants: RecordTableModel[object],
-        downloads: QAbstractItemModel,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.local = LocalTab(local_model)
-        self.discover = DiscoverTab(results, quants, downloads)
-        self.addTab(self.local, "My models")
-        self.addTab(self.discover, "Discover")
-        self.setAccessibleName("Model library")
-        self.setDocumentMode(True)

@@ -137,8 +137,7 @@ class FirstRun(QObject):
 
     def _use_found(self) -> None:
         self.finish()
-        pane = self._window.library_pane
-        pane.setCurrentWidget(pane.local)
+        self._window.navigation.show_key("models")
 
     def finish(self) -> None:
         """The welcome is over: the window's pages from now on."""

@@ -1,57 +1,56 @@
-"""The main window: library on the left, chat on the right, a status bar; signals wired in one place."""
+"""The main window: a navigation rail and its pages (Chat, Discover, My models, Compare), a status
+bar; signals wired in one place."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QByteArray, QEvent, Qt
+from PySide6.QtCore import QByteArray, QEvent
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
-    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.app.chat_session import SettingsModes
-from desktop.chats.export import export_text
 from desktop.chats.store import Branching, Conversation, ConversationStore, Message, SearchHit
 from desktop.db import StorageError
 from desktop.engine.protocol import LoadOptions, ModelLoaded
 from desktop.library.catalog import mark_used
 from desktop.library.scan import LocalModel, describe_model
 from desktop.settings import Settings
+from desktop.ui.chat.actions import ChatActions
 from desktop.ui.chat.controller import ChatController, model_label
 from desktop.ui.chat.pane import ChatPane
 from desktop.ui.chat.settings_dialog import ChatSettingsDialog
 from desktop.ui.hub.actions import HubActions
 from desktop.ui.hub.browser import HubBrowser
+from desktop.ui.hub.discover_tab import DiscoverTab
 from desktop.ui.hub.downloads import DownloadManager
 from desktop.ui.library.actions import LibraryActions
 from desktop.ui.library.library import Library
-from desktop.ui.library.pane import LibraryPane
+from desktop.ui.library.pane import LocalTab
 from desktop.ui.shell.about import show_about
 from desktop.ui.shell.context import AppContext
-from desktop.ui.shell.dialogs import confirm_chat_deletion
 from desktop.ui.shell.engine_controller import EngineController, EngineState
 from desktop.ui.shell.engine_settings_dialog import EngineSettingsDialog
 from desktop.ui.shell.first_run import FirstRun
 from desktop.ui.shell.jobs import JobRunner
 from desktop.ui.shell.menus import MenuActions
+from desktop.ui.shell.rail import Navigation, titled_page
 from desktop.ui.shell.welcome import WelcomePage
 from desktop.ui.shell.window_storage import WindowStorage
 from desktop.ui.style.theme import apply_theme
 from desktop.units import count_of, format_ms
 
 if TYPE_CHECKING:  # both load when first opened (the compare tools bring pyqtgraph)
-    from desktop.ui.compare.window import CompareWindow
+    from desktop.ui.compare.page import ComparePage
     from desktop.ui.library.quantize_dialog import QuantizeDialog
 
 
@@ -64,7 +63,7 @@ class MainWindow(QMainWindow):
         self._select_after_refresh: str | None = None  # a new download, shown once listed
         self.message_after_refresh: str | None = None  # what a removal or import did, said once listed
         self._closed = False
-        self.compare_window: CompareWindow | None = None  # made when first opened
+        self.compare_page: ComparePage | None = None  # made when first opened
 
         self.storage = WindowStorage(self)
         self.storage_notices = self.storage.notices
@@ -78,20 +77,26 @@ class MainWindow(QMainWindow):
         self._jobs = JobRunner(self)
         self.library_actions = LibraryActions(self)
         self.hub_actions = HubActions(self)
+        self.chat_actions = ChatActions(self)
 
-        self.library_pane = LibraryPane(
-            self.library.model,
-            self.hub.results,  # type: ignore[arg-type]
-            self.hub.quants,  # type: ignore[arg-type]
-            self.downloads.model,
-        )
+        self.my_models = LocalTab(self.library.model)
+        self.discover = DiscoverTab(self.hub.results, self.hub.quants, self.downloads.model)  # type: ignore[arg-type]
         self.chat_pane = ChatPane()
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.library_pane)
-        self.splitter.addWidget(self.chat_pane)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setChildrenCollapsible(False)
+        self.navigation = Navigation()
+        self.navigation.add("chat", self.chat_pane)
+        self.navigation.add(
+            "discover",
+            titled_page(
+                "Discover",
+                "Open models on the Hugging Face Hub: pick the build that fits this computer.",
+                self.discover,
+            ),
+        )
+        self.navigation.add(
+            "models",
+            titled_page("My models", "The models on this computer, ready to chat with.", self.my_models),
+        )
+        self.navigation.add_later("compare", self._make_compare)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
@@ -99,7 +104,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.storage_notices)
         self.welcome = WelcomePage()
         self.pages = QStackedWidget()
-        self.pages.addWidget(self.splitter)
+        self.pages.addWidget(self.navigation)
         self.pages.addWidget(self.welcome)
         column.addWidget(self.pages, 1)
         self.setCentralWidget(central)
@@ -121,6 +126,7 @@ class MainWindow(QMainWindow):
             self, offline=context.settings.offline, theme=context.settings.theme, on_theme=self.set_theme
         )
         self.menu_actions.about.triggered.connect(lambda: show_about(self))
+        self.menu_actions.add_sections(self.navigation.section_actions.values())
         self._connect_signals()
         self.first_run = FirstRun(self, self.welcome)
         self._restore_window()
@@ -133,8 +139,8 @@ class MainWindow(QMainWindow):
     # Construction
 
     def _connect_signals(self) -> None:
-        local = self.library_pane.local
-        discover = self.library_pane.discover
+        local = self.my_models
+        discover = self.discover
         pane = self.chat_pane
 
         self.menu_actions.new_chat.triggered.connect(self.chat.new_chat)
@@ -199,21 +205,27 @@ class MainWindow(QMainWindow):
         pane.load_last_model_requested.connect(self._load_conversation_model)
         pane.settings_requested.connect(self.edit_chat_settings)
         pane.notice_link.connect(self.chat.follow_link)
+        pane.chat_list_toggled.connect(self._chat_list_toggled)
+        pane.model_picker.chosen.connect(self.load_model)
+        pane.model_picker.set_source(self.library.model.records, self.library.model.fit_text)
+        self.menu_actions.chat_list.toggled.connect(pane.show_chat_list)
         transcript.regenerate_requested.connect(self.chat.regenerate)
         transcript.branch_requested.connect(self.chat.show_branch)
         transcript.copied.connect(lambda what: self.statusBar().showMessage(what, 3000))
         sidebar.open_requested.connect(self._open_conversation)
         sidebar.search_changed.connect(self.search_chats)
         sidebar.rename_requested.connect(self.chat.rename)
-        sidebar.delete_requested.connect(self._delete_conversation)
+        sidebar.delete_requested.connect(self.chat_actions.delete)
         sidebar.duplicate_requested.connect(self.chat.duplicate)
-        sidebar.export_requested.connect(self._choose_export)
+        sidebar.export_requested.connect(self.chat_actions.choose_export)
         self.menu_actions.regenerate.triggered.connect(lambda: self.chat.regenerate())
         self.menu_actions.chat_settings.triggered.connect(self.edit_chat_settings)
         self.menu_actions.search_chats.triggered.connect(sidebar.focus_search)
-        self.menu_actions.copy_reply.triggered.connect(self._copy_last_reply)
+        self.menu_actions.copy_reply.triggered.connect(self.chat_actions.copy_last_reply)
         self.menu_actions.export_chat.triggered.connect(
-            lambda: self._choose_export(self.chat.conversation.id) if self.chat.conversation else None
+            lambda: (
+                self.chat_actions.choose_export(self.chat.conversation.id) if self.chat.conversation else None
+            )
         )
         self.chat.conversation_shown.connect(self._conversation_shown)
         self.chat.conversations_changed.connect(self._conversations_changed)
@@ -235,17 +247,17 @@ class MainWindow(QMainWindow):
             self.resize(min(1280, int(screen.width() * 0.9)), min(800, int(screen.height() * 0.9)))
         if s.window_state:
             self.restoreState(QByteArray.fromBase64(s.window_state.encode()))
-        width = self.width()
-        if s.splitter_state:
-            self.splitter.restoreState(QByteArray.fromBase64(s.splitter_state.encode()))
-        else:
-            self.splitter.setSizes([int(width * 0.4), width - int(width * 0.4)])
         if s.chat_splitter_state:
             self.chat_pane.splitter.restoreState(QByteArray.fromBase64(s.chat_splitter_state.encode()))
         else:
-            chat_width = width - int(width * 0.4)
-            side = min(230, chat_width // 3)
+            chat_width = self.width() - self.navigation.rail.width()
+            side = max(220, min(300, chat_width // 5))
             self.chat_pane.splitter.setSizes([side, chat_width - side])
+        self.chat_pane.show_chat_list(s.chat_list)
+        if s.section != "chat" and s.section != "compare":  # Compare loads its charts when asked
+            self.navigation.show_key(s.section)
+        else:
+            self.navigation.show_key("chat")
 
     # Library and engine
 
@@ -255,13 +267,14 @@ class MainWindow(QMainWindow):
             return
         if self.chat.busy:
             self.chat.stop()
+        self.navigation.show_key("chat")  # as the peers do: a model is loaded to chat with it
         self.chat_pane.set_model_status(f"Loading {model.name}…")
         self.load_progress.setValue(0)
         self.load_progress.show()
         self.engine.load(LoadOptions.from_settings(self.context.settings, str(model.path)))
 
     def show_welcome(self, shown: bool) -> None:
-        self.pages.setCurrentWidget(self.welcome if shown else self.splitter)
+        self.pages.setCurrentWidget(self.welcome if shown else self.navigation)
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 10000)
@@ -273,7 +286,7 @@ class MainWindow(QMainWindow):
 
     def _library_refreshed(self) -> None:
         if self._select_after_refresh:
-            self.library_pane.local.select_path(self._select_after_refresh)
+            self.my_models.select_path(self._select_after_refresh)
             self._select_after_refresh = None
         if self.message_after_refresh:
             self.statusBar().showMessage(self.message_after_refresh, 6000)
@@ -332,7 +345,8 @@ class MainWindow(QMainWindow):
         )
         self.chat_pane.offer_model(None)
         self.chat_pane.transcript.set_model_ready(True)
-        self.library_pane.local.select_path(info.model_path)
+        self.chat_pane.model_picker.set_current(name)
+        self.my_models.select_path(info.model_path)
         self.load_progress.hide()
         if info.load_note:  # under the chat's own notices (a template warning), never over them
             self.chat_pane.show_notice("info", info.load_note)
@@ -345,6 +359,7 @@ class MainWindow(QMainWindow):
         )
         if state in (EngineState.EMPTY, EngineState.FAILED):
             self.chat_pane.transcript.set_model_ready(False)
+            self.chat_pane.model_picker.set_current(None)
             self.chat_pane.set_model_status(
                 "The engine stopped. Load the model again to go on; your conversation is kept."
                 if state == EngineState.FAILED
@@ -370,6 +385,12 @@ class MainWindow(QMainWindow):
         self.context.settings.last_conversation_id = conversation.id
         self.chat_pane.sidebar.select(conversation.id)
         self._offer_conversation_model()
+
+    def _chat_list_toggled(self, shown: bool) -> None:
+        self.context.settings.chat_list = shown
+        self.menu_actions.chat_list.setChecked(shown)
+        if shown:
+            self.navigation.show_key("chat")
 
     def _conversations_changed(self) -> None:
         current = self.chat.conversation
@@ -413,51 +434,6 @@ class MainWindow(QMainWindow):
             search, shown, lambda exc: self.statusBar().showMessage(f"Search failed: {exc}", 5000)
         )
 
-    def _delete_conversation(self, conversation_id: int) -> None:
-        conversation = self.store.conversation(conversation_id)
-        if conversation is not None and confirm_chat_deletion(self, conversation.title):
-            self.chat.delete(conversation_id)
-
-    def export_chat(self, conversation_id: int, path: Path) -> None:
-        conversation = self.store.conversation(conversation_id)
-        if conversation is None:
-            return
-        messages = self.store.messages(conversation_id)
-        text = export_text(conversation, messages, "json" if path.suffix.lower() == ".json" else "md")
-        try:
-            path.write_bytes(text.encode("utf-8"))
-        except OSError as exc:
-            QMessageBox.warning(self, "Export chat", f"Could not write {path}: {exc.strerror or exc}")
-            return
-        self.statusBar().showMessage(f"Exported to {path}", 5000)
-
-    def _choose_export(self, conversation_id: int) -> None:
-        conversation = self.store.conversation(conversation_id)
-        if conversation is None:
-            return
-        safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in conversation.title).strip()
-        name, chosen = QFileDialog.getSaveFileName(
-            self,
-            "Export chat",
-            str(Path.home() / f"{safe or 'chat'}.md"),
-            "Markdown (*.md);;JSON (*.json)",
-        )
-        if name:
-            path = Path(name)
-            if not path.suffix:
-                path = path.with_suffix(".json" if "json" in chosen.lower() else ".md")
-            self.export_chat(conversation_id, path)
-
-    def _copy_last_reply(self) -> None:
-        from PySide6.QtGui import QGuiApplication
-
-        conversation = self.chat.conversation
-        messages = self.store.messages(conversation.id) if conversation else []
-        reply = next((m for m in reversed(messages) if m.role == "assistant"), None)
-        if reply is not None:
-            QGuiApplication.clipboard().setText(reply.content)
-            self.statusBar().showMessage("Reply copied", 3000)
-
     def chat_settings_dialog(self) -> ChatSettingsDialog:
         conversation = self.chat.conversation
         dialog = ChatSettingsDialog(
@@ -479,9 +455,9 @@ class MainWindow(QMainWindow):
     # Hub and downloads
 
     def _focus_search(self) -> None:
-        self.library_pane.setCurrentWidget(self.library_pane.discover)
-        self.library_pane.discover.query.setFocus()
-        self.library_pane.discover.query.selectAll()
+        self.navigation.show_key("discover")
+        self.discover.query.setFocus()
+        self.discover.query.selectAll()
 
     def set_offline(self, offline: bool) -> None:
         self.hub_actions.set_offline(offline)
@@ -528,37 +504,33 @@ class MainWindow(QMainWindow):
             self._conversations_changed()
         super().changeEvent(event)
 
-    def open_compare(self) -> CompareWindow | None:
-        """None when the comparison history can't be used (a notice says why)."""
-        if self.compare_window is None:
-            from desktop.ui.compare.window import CompareWindow  # its charts load with it, not at start
+    def open_compare(self) -> ComparePage | None:
+        """Shows the Compare page; None when the comparison history can't be used (a notice says why)."""
+        return self.compare_page if self.navigation.show_key("compare") else None
 
-            try:
-                window = CompareWindow(
-                    self.context.paths, self.context.settings_store, self.context.models_dir
-                )
-            except StorageError as exc:
-                self.storage.show(exc, "Compare is off until then.", self.open_compare)
-                return None
-            window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            window.library_changed.connect(self.library.refresh)
-            window.destroyed.connect(lambda: setattr(self, "compare_window", None))
-            self.compare_window = window
-            self._update_compare()
-        self.compare_window.show()
-        self.compare_window.raise_()
-        self.compare_window.activateWindow()
-        return self.compare_window
+    def _make_compare(self) -> QWidget | None:
+        from desktop.ui.compare.page import ComparePage  # its charts load with it, not at start
+
+        try:
+            page = ComparePage(self.context.paths, self.context.settings_store)
+        except StorageError as exc:
+            self.storage.show(exc, "Compare is off until then.", self.open_compare)
+            return None
+        self.compare_page = page
+        self._update_compare()
+        return titled_page(
+            "Compare", "Your models side by side, blind, and by speed and quality, measured here.", page
+        )
 
     def _update_compare(self) -> None:
-        if self.compare_window is not None:
-            self.compare_window.set_library(self.library.model.records())
+        if self.compare_page is not None:
+            self.compare_page.set_library(self.library.model.records())
 
     def make_quant(self) -> QuantizeDialog:
         from desktop.ui.library.quantize_dialog import QuantizeDialog
 
         dialog = QuantizeDialog(
-            self.library.model.records(), self.context.models_dir, self.library_pane.local.selected(), self
+            self.library.model.records(), self.context.models_dir, self.my_models.selected(), self
         )
         dialog.made.connect(lambda path: self.refresh_selecting(str(path)))
         dialog.open()
@@ -569,12 +541,12 @@ class MainWindow(QMainWindow):
         self.library.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.compare_window is not None:
-            self.compare_window.close()
+        if self.compare_page is not None:
+            self.compare_page.shutdown()
         s = self.context.settings
         s.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode()
         s.window_state = bytes(self.saveState().toBase64().data()).decode()
-        s.splitter_state = bytes(self.splitter.saveState().toBase64().data()).decode()
+        s.section = self.navigation.current_key()
         s.chat_splitter_state = bytes(self.chat_pane.splitter.saveState().toBase64().data()).decode()
         if self.chat.busy:
             self.chat.stop()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow
@@ -59,7 +59,12 @@ class MenuActions:
             self.export_chat,
         ):
             chat_menu.addAction(action)
-        view_menu = window.menuBar().addMenu("&View")
+        self.view_menu = view_menu = window.menuBar().addMenu("&View")
+        self.chat_list = QAction("Chat &list", window, checkable=True, shortcut=QKeySequence("Ctrl+B"))
+        self.chat_list.setToolTip("Show or hide the list of chats beside the conversation")
+        self.chat_list.setChecked(True)
+        view_menu.addAction(self.chat_list)
+        view_menu.addSeparator()
         theme_menu = view_menu.addMenu("&Theme")
         themes = QActionGroup(window)
         self.themes: dict[str, QAction] = {}
@@ -82,10 +87,17 @@ class MenuActions:
         compare_menu = window.menuBar().addMenu("C&ompare")
         self.compare = QAction("&Compare models…", window, shortcut=QKeySequence("Ctrl+Shift+M"))
         self.compare.setToolTip("Side by side, blind arena, speed and quality of your models")
-        self.make_quant = QAction("&Make a quant…", window)
+        self.make_quant = QAction("&Make a quant…", window, shortcut=QKeySequence("Ctrl+Shift+Q"))
         self.make_quant.setToolTip("Another quantisation of an F16, BF16 or Q8_0 model")
         compare_menu.addAction(self.compare)
         compare_menu.addAction(self.make_quant)
         help_menu = window.menuBar().addMenu("&Help")
         self.about = QAction("&About Hearth", window)
         help_menu.addAction(self.about)
+
+    def add_sections(self, sections: Iterable[QAction]) -> None:
+        """The pages (Chat, Discover, My models, Compare), first in the View menu."""
+        first = self.view_menu.actions()[0]
+        for action in sections:
+            self.view_menu.insertAction(first, action)
+        self.view_menu.insertSeparator(first)
