@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.ui.style.tokens import SPACING, TYPE
+from desktop.ui.style.theme import current
+from desktop.ui.style.tokens import RADIUS, SPACING, TYPE
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Navigation(QWidget):
             button.setObjectName("railButton")
             button.setText(section.label)
             button.setCheckable(True)
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a click leaves the focus where work is
             button.setAutoRaise(True)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -112,6 +114,23 @@ class Navigation(QWidget):
         row.setSpacing(0)
         row.addWidget(self.rail)
         row.addWidget(self.stack, 1)
+        self._restyle()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:  # the theme changed: the rail follows
+            self._restyle()
+        super().changeEvent(event)
+
+    def _restyle(self) -> None:
+        c = current()
+        self.rail.setStyleSheet(
+            f"#navigationRail {{ background: {c.surface_alt}; border-right: 1px solid {c.border}; }}"
+            f"#railButton {{ border: none; border-radius: {RADIUS['m']}px; padding: 6px 2px;"
+            f" color: {c.text_dim}; }}"
+            f"#railButton:hover {{ background: {c.surface}; color: {c.text}; }}"
+            f"#railButton:checked {{ background: {c.selection}; color: {c.on_selection}; font-weight: bold; }}"
+            f"#railButton:focus {{ outline: none; border: 2px solid {c.accent}; }}"
+        )
 
     def add(self, key: str, page: QWidget) -> None:
         self._pages[key] = page
