@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -22,6 +22,7 @@ from desktop.chats.store import Branching, Conversation, Message
 from desktop.ui.chat.conversation_list import ConversationSidebar
 from desktop.ui.chat.model_picker import ModelPicker
 from desktop.ui.chat.transcript import ChatTranscript
+from desktop.ui.style.tokens import SPACING
 from desktop.ui.widgets.elided_label import ElidedLabel
 from desktop.ui.widgets.notices import NoticeStack
 
@@ -62,6 +63,7 @@ class ChatPane(QWidget):
         self.model_status = QLabel("No model loaded")
         self.model_status.setObjectName("modelStatus")
         self.model_status.setAccessibleName("Model status")
+        self.model_status.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # quiet, in any theme
         # A long status wraps and a long title is shortened at its end, never widening the window.
         self.model_status.setWordWrap(True)
         self.model_picker = ModelPicker()
@@ -94,16 +96,19 @@ class ChatPane(QWidget):
         )
         self.context_meter.hide()
 
-        header = QHBoxLayout()
-        header.addWidget(self.list_button, 0, Qt.AlignmentFlag.AlignTop)
-        titles = QVBoxLayout()
-        titles.setSpacing(0)
-        titles.addWidget(self.title)
-        titles.addWidget(self.model_status)
-        header.addLayout(titles, 1)
-        header.addWidget(self.model_picker)
-        header.addWidget(self.load_last_button)
-        header.addWidget(self.settings_button)
+        # Two rows: what this chat is, then which model answers it (as LM Studio's model bar).
+        header = QVBoxLayout()
+        header.setSpacing(SPACING["xs"])
+        top = QHBoxLayout()
+        top.addWidget(self.list_button)
+        top.addWidget(self.title, 1)
+        top.addWidget(self.settings_button)
+        models = QHBoxLayout()
+        models.addWidget(self.model_picker)
+        models.addWidget(self.load_last_button)
+        models.addWidget(self.model_status, 1)
+        header.addLayout(top)
+        header.addLayout(models)
 
         self.notices = NoticeStack()
         self.editing_banner = QLabel()

@@ -258,6 +258,7 @@ class MainWindow(QMainWindow):
             self.navigation.show_key(s.section)
         else:
             self.navigation.show_key("chat")
+        self.chat_pane.compose.setFocus()  # where a person starts: the message box
 
     # Library and engine
 
@@ -363,7 +364,7 @@ class MainWindow(QMainWindow):
             self.chat_pane.set_model_status(
                 "The engine stopped. Load the model again to go on; your conversation is kept."
                 if state == EngineState.FAILED
-                else "No model loaded — pick one in My models and press Load"
+                else "No model loaded"
             )
             self._offer_conversation_model()
 

@@ -128,7 +128,8 @@ class Navigation(QWidget):
             f"#railButton {{ border: none; border-radius: {RADIUS['m']}px; padding: 6px 2px;"
             f" color: {c.text_dim}; }}"
             f"#railButton:hover {{ background: {c.surface}; color: {c.text}; }}"
-            f"#railButton:checked {{ background: {c.selection}; color: {c.on_selection}; font-weight: bold; }}"
+            f"#railButton:checked {{ background: {c.selection}; color: {c.on_selection};"
+            " font-weight: bold; }"
             f"#railButton:focus {{ outline: none; border: 2px solid {c.accent}; }}"
         )
 
