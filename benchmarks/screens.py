@@ -3,10 +3,10 @@
     python -m benchmarks.screens OUTDIR
 
 On its own: offscreen Qt, a private HEARTH_HOME, the fake Hub, factory models. Files are named
-``<page>-<light|dark>-<width>x<height>.png``. Pages so far: welcome (as an empty library shows
-it), welcome-downloading, my-models, discover (a repository open), chat (a conversation with
-code and a thinking block), chat-notebook, chat-settings, engine-settings, about, and each
-Compare tab. Look at every one before calling a page done.
+``<page>-<light|dark>-<width>x<height>.png``. Pages: welcome (as an empty library shows it),
+welcome-downloading, my-models, discover (a repository open), chat (a conversation with code
+and a thinking block), chat-model-picker (its menu open), chat-notebook, chat-settings,
+engine-settings, about, and each Compare tab. Look at every one before calling a page done.
 """
 
 from __future__ import annotations
@@ -53,10 +53,12 @@ def main() -> int:
     hub.add_file(REPO, "tiny-llama-Q4_K_M.gguf", chat_model)
     hub.add_file(REPO, "README.md", b"# Tiny Llama\n\nA small model for trying Hearth out.\n")
 
+    from PySide6.QtGui import QPainter
     from PySide6.QtWidgets import QApplication, QWidget
 
     from desktop.app.first_run import first_model
     from desktop.engine.hardware import physical_cores
+    from desktop.ui.chat.model_picker import ModelPicker
     from desktop.ui.shell.app import create_application, create_main_window
     from desktop.ui.shell.engine_settings_dialog import EngineSettingsDialog
 
@@ -89,6 +91,20 @@ def main() -> int:
         settle()
         widget.grab().save(str(out / name))
 
+    def save_with_menu(window: QWidget, picker: ModelPicker, name: str) -> None:
+        """The window with the picker's menu open under it (a menu is a window of its own)."""
+        menu = picker.menu()
+        assert menu is not None
+        picker.choices()  # filled as it would be on opening
+        menu.popup(picker.mapToGlobal(picker.rect().bottomLeft()))
+        settle()
+        shot = window.grab()
+        painter = QPainter(shot)
+        painter.drawPixmap(window.mapFromGlobal(menu.pos()), menu.grab())
+        painter.end()
+        shot.save(str(out / name))
+        menu.hide()
+
     nav = window.navigation
     for theme in THEMES:
         window.set_theme(theme)
@@ -115,6 +131,7 @@ def main() -> int:
             save(window, f"my-models-{size}.png")
             nav.show_key("chat")
             save(window, f"chat-{size}.png")
+            save_with_menu(window, window.chat_pane.model_picker, f"chat-model-picker-{size}.png")
             window.chat.open(notebook.id)
             save(window, f"chat-notebook-{size}.png")
             window.chat.open(chat.id)
