@@ -150,7 +150,7 @@ class MessageHtml:
         return out
 
     def _icon(self, name: str, size: int = ICON_SIZE) -> str:
-        return f'<img src="icon:{name}" width="{size}" height="{size}" style="vertical-align: middle;">'
+        return f'<img src="icon:{name}" width="{size}" height="{size}" style="vertical-align: bottom;">'
 
     def _action(self, href: str, icon: str, title: str, words: str = "", *, plain: str = "") -> str:
         """A quiet link: an icon (``words`` beside it, if any); without icons, the words alone
