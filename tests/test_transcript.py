@@ -197,3 +197,17 @@ def test_the_bubble_is_tinted_for_any_palette(transcript: ChatTranscript) -> Non
         palette.setColor(QPalette.ColorRole.Text, QColor(text))
         theme = theme_from(palette)
         assert theme.bubble != base and contrast(theme.text, theme.bubble) >= 4.5
+
+
+def test_on_a_wide_window_the_conversation_is_a_centred_column(qtbot, transcript: ChatTranscript) -> None:
+    from desktop.ui.chat.transcript import COLUMN_WIDTH
+
+    transcript.show_messages([question(1), answer(2)])
+    transcript.resize(600, 500)
+    qtbot.waitUntil(lambda: transcript.viewport().width() > 500)  # narrow: all of it
+    transcript.resize(1800, 500)
+    bar = transcript.verticalScrollBar().sizeHint().width()  # room kept for it, shown or not
+    qtbot.waitUntil(lambda: transcript.viewport().width() <= COLUMN_WIDTH + bar)
+    left = transcript.viewport().geometry().left()
+    right = transcript.width() - transcript.viewport().geometry().right()
+    assert left > 400 and abs(left - right) < 40

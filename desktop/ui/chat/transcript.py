@@ -14,12 +14,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QEvent, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QMargins, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QGuiApplication,
     QImage,
     QPalette,
+    QResizeEvent,
     QTextCharFormat,
     QTextCursor,
 )
@@ -33,6 +34,7 @@ from desktop.ui.style.theme import current
 WINDOW = 60  # messages rendered when a chat opens
 EARLIER_STEP = 12  # messages added at the top when the view is scrolled up to it
 REFRESH_MS = 60
+COLUMN_WIDTH = 880  # at most this wide, the conversation centred on a wide window (as chat apps do)
 
 
 def theme_from(palette: QPalette) -> Theme:
@@ -115,6 +117,8 @@ class ChatTranscript(QTextBrowser):
         self._prerender.timeout.connect(self._prerender_earlier)
         self.anchorClicked.connect(self._on_anchor)
         self.verticalScrollBar().valueChanged.connect(self._maybe_show_earlier)
+        self.setAutoFillBackground(True)  # the margins beside the column in the text's colours
+        self.setBackgroundRole(QPalette.ColorRole.Base)
 
     # Display
 
@@ -373,6 +377,15 @@ class ChatTranscript(QTextBrowser):
         value = bar.value()
         self.setHtml(self._html(self._messages[self._first_shown :]))
         bar.setValue(min(value, bar.maximum()))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # Called for the viewport's resizes too: the margins follow the widget's own width, and
+        # are set only when they change (setting them resizes the viewport).
+        spare = max(0, self.width() - self.verticalScrollBar().sizeHint().width() - COLUMN_WIDTH)
+        margins = QMargins(spare // 2, 0, spare - spare // 2, 0)
+        if margins != self.viewportMargins():
+            self.setViewportMargins(margins)
+        super().resizeEvent(event)
 
     def changeEvent(self, event: QEvent) -> None:
         # The system switched between light and dark: redraw in the new colours.
