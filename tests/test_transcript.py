@@ -96,9 +96,21 @@ def test_a_streamed_reply_reads_as_the_same_reply_reopened(qtbot, transcript: Ch
     qtbot.waitUntil(lambda: "print(1)" in transcript.plain_text())
     final = answer(4, "Here:\n\n```python\nprint(1)\n```\n")
     transcript.end_reply(final)
-    streamed = transcript.toPlainText()
+    streamed = blocks(transcript)
     transcript.show_messages([*first, question(3), final])
-    assert transcript.toPlainText() == streamed
+    assert blocks(transcript) == streamed
+
+
+def blocks(transcript: ChatTranscript) -> list[tuple[str, bool, float]]:
+    """Each paragraph's text, whether it is aligned right, and the space above it."""
+    found = []
+    block = transcript.document().begin()
+    while block.isValid():
+        fmt = block.blockFormat()
+        right = bool(fmt.alignment() & Qt.AlignmentFlag.AlignRight)
+        found.append((block.text().replace("\ufffc", "[icon]"), right, fmt.topMargin()))
+        block = block.next()
+    return found
 
 
 def test_actions_are_titled_icons_that_tab_reaches_and_enter_follows(

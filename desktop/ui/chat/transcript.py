@@ -21,8 +21,10 @@ from PySide6.QtGui import (
     QImage,
     QPalette,
     QResizeEvent,
+    QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
+    QTextDocument,
 )
 from PySide6.QtWidgets import QTextBrowser, QTextEdit, QWidget
 
@@ -74,6 +76,18 @@ def _mix(base: QColor, tint: QColor, amount: float) -> QColor:
         base.greenF() + (tint.greenF() - base.greenF()) * amount,
         base.blueF() + (tint.blueF() - base.blueF()) * amount,
     )
+
+
+def _insert_html(cursor: QTextCursor, fragment: str) -> None:
+    """``insertHtml`` that keeps the first paragraph's own alignment and spacing. insertHtml
+    merges that paragraph into the block at the cursor, whose format (a copy of the paragraph
+    before: the right-aligned actions under a bubble) would otherwise win."""
+    end = fragment.find("</p>")
+    if fragment.startswith("<p") and end > 0:
+        first = QTextDocument()
+        first.setHtml(fragment[: end + 4])
+        cursor.setBlockFormat(first.begin().blockFormat())
+    cursor.insertHtml(fragment)
 
 
 class ChatTranscript(QTextBrowser):
@@ -243,7 +257,7 @@ class ChatTranscript(QTextBrowser):
         # would be a blank line that the same chat, reopened, does not have.
         if not self.document().isEmpty() and not fragment.startswith("<table"):
             cursor.insertBlock()
-        cursor.insertHtml(fragment)
+        _insert_html(cursor, fragment)
 
     def append_message(self, message: Message) -> None:
         self._messages.append(message)
@@ -272,7 +286,7 @@ class ChatTranscript(QTextBrowser):
             self._append_html(self._renderer.header(message, self._name_for(message)))
             cursor = QTextCursor(self.document())
             cursor.movePosition(QTextCursor.MoveOperation.End)
-            cursor.insertBlock()
+            cursor.insertBlock(QTextBlockFormat())
         self._stream_start = self.document().characterCount() - 1
         self._scroll_to_end()
 
@@ -294,7 +308,7 @@ class ChatTranscript(QTextBrowser):
         cursor.setPosition(self._stream_start)
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
-        cursor.insertHtml(fragment)
+        _insert_html(cursor, fragment)
         if at_end:
             self._scroll_to_end()
 
