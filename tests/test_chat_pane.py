@@ -21,6 +21,7 @@ from desktop.ui.chat.conversation_list import ConversationIdRole, RichTextRole
 from desktop.ui.chat.settings_dialog import ChatSettingsDialog
 from desktop.ui.shell.engine_controller import EngineState
 from desktop.ui.shell.main_window import MainWindow
+from tests.test_transcript import anchors
 from tests.test_ui import open_window, screenshot, set_max_tokens
 
 __all__ = ["open_window"]  # a fixture, shared with test_ui
@@ -82,12 +83,14 @@ def test_stop_regenerate_edit_and_switch_branches(qtbot, ready_window) -> None:
     assert regenerated.id != stopped.id and regenerated.parent_id == question.id
     assert regenerated.stats["completion_tokens"] == 6
     assert store.branching(conversation_id)[regenerated.id].index == 1
-    assert "‹ 2/2 ›" in pane.transcript.plain_text()
+    assert "2/2" in pane.transcript.plain_text()
+    assert (f"hearth:branch/{stopped.id}", "Previous branch") in anchors(pane.transcript)
 
     # Switch back to the first reply, then forward again
     click_link(window, f"hearth:branch/{stopped.id}")
     assert [m.id for m in store.messages(conversation_id)] == [question.id, stopped.id]
-    assert "1/2 ›" in pane.transcript.plain_text()
+    assert "1/2" in pane.transcript.plain_text()
+    assert (f"hearth:branch/{regenerated.id}", "Next branch") in anchors(pane.transcript)
     click_link(window, f"hearth:branch/{regenerated.id}")
     assert store.messages(conversation_id)[-1].id == regenerated.id
 
@@ -323,7 +326,8 @@ def test_code_blocks_are_highlighted_and_copied(qtbot, open_window) -> None:
     )
     window = open_window()
     window.chat.open(chat_id)
-    assert window.chat_pane.transcript.plain_text().count("Copy code") == 2
+    copy_code = [a for a in anchors(window.chat_pane.transcript) if a[1] == "Copy code"]
+    assert [href for href, _ in copy_code] == [f"hearth:copy-code/{answer_id}/{n}" for n in (0, 1)]
     click_link(window, f"hearth:copy-code/{answer_id}/1")
     assert QGuiApplication.clipboard().text() == "echo two\n"
     screenshot(window, "markdown.png")
@@ -421,7 +425,7 @@ def test_the_transcript_follows_a_switch_to_dark(qtbot, open_window) -> None:
 
     from desktop.ui.chat.transcript import theme_from
 
-    chat_id, _ = stored_chat("Hi", "```python\nprint(1)\n```")
+    chat_id, answer_id = stored_chat("Hi", "```python\nprint(1)\n```")
     window = open_window()
     window.chat.open(chat_id)
     transcript = window.chat_pane.transcript
@@ -433,4 +437,4 @@ def test_the_transcript_follows_a_switch_to_dark(qtbot, open_window) -> None:
     transcript.setPalette(dark)
     shown = transcript.toHtml()
     assert theme_from(dark).dark and theme_from(dark).code_bg in shown and light.code_bg not in shown
-    assert "Copy code" in transcript.plain_text()
+    assert (f"hearth:copy-code/{answer_id}/0", "Copy code") in anchors(transcript)

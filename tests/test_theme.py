@@ -73,7 +73,9 @@ def drawn_pairs(window: MainWindow) -> dict[str, tuple[str, str]]:
         "stats line": (theme.dim, base),
         "transcript link": (theme.accent, base),
         "code": (theme.text, theme.code_bg),
+        "code label": (theme.dim, theme.code_bg),
         "thinking": (theme.dim, theme.think_bg),
+        "your turn": (theme.text, theme.bubble),
     }
     for verdict in ("fits", "tight", "no"):  # the badge colour the quant and library lists draw
         pairs[f"fit {verdict}"] = (fit_colour(verdict), c(role.Base))

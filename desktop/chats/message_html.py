@@ -4,6 +4,12 @@ Qt-free, so it is tested without a window. Links use the ``hearth:`` scheme; the
 them into actions (copy a message or a code block, edit, regenerate, switch branch, open or
 close a thinking block). Raw HTML and images in a reply are never rendered: a model's output
 is text, not markup that can reach files or the network.
+
+The person's turns sit in a tinted bubble on the right; the model's are plain text under a
+header that names it. Actions are small icons, ``<img src="icon:NAME">``, which the view
+draws (``ICONS`` lists the names it must provide); each link has a title that says it in
+words (its tooltip). Without icons (``MessageHtml(theme)``, as Compare uses it) the same
+actions are quiet words.
 """
 
 from __future__ import annotations
@@ -32,14 +38,33 @@ class Theme:
     accent: str = "#0969da"
     code_bg: str = "#f3f4f6"
     think_bg: str = "#f6f6f9"
+    bubble: str = "#e9f1fb"  # the person's turns
     dark: bool = False
+
+
+ICON_SIZE = 16  # logical pixels; the view supplies the images at twice that or more
+# The icons the HTML asks for, as ``icon:NAME``; the view draws each one.
+ICONS = (
+    "copy",
+    "edit",
+    "regenerate",
+    "previous",
+    "next",
+    "previous-off",  # no earlier branch: drawn faint, not a link
+    "next-off",
+    "expand",  # a closed thinking block
+    "collapse",
+    "model",  # beside the model's name over its turns
+)
 
 
 def model_label(path: str | None) -> str:
     return model_name(path) if path else "No model"
 
 
-def stats_line(stats: dict[str, Any] | None) -> str:
+def stats_line(stats: dict[str, Any] | None, *, with_model: bool = True) -> str:
+    """A reply's figures in words; ``with_model=False`` leaves out the model's file name (the
+    turn's header already shows it)."""
     if not stats:
         return ""
     if stats.get("stop_reason") == "error":
@@ -52,7 +77,7 @@ def stats_line(stats: dict[str, Any] | None) -> str:
         )
     if stats.get("gen_tps"):
         parts.append(f"{stats['gen_tps']:.1f} tokens/s")
-    if stats.get("model"):
+    if stats.get("model") and with_model:
         parts.append(str(stats["model"]))
     reason = stats.get("stop_reason")
     if reason == "cancelled":
@@ -110,8 +135,9 @@ def _highlight(code: str, language: str, theme: Theme) -> str:
 
 
 class MessageHtml:
-    def __init__(self, theme: Theme) -> None:
+    def __init__(self, theme: Theme, *, icons: bool = False) -> None:
         self.theme = theme
+        self.icons = icons  # the view draws ``ICONS`` (see the module's notes)
 
     def markdown(self, text: str, message_id: int) -> str:
         env: dict[str, Any] = {"renderer": self, "message_id": message_id, "block": 0}
@@ -123,16 +149,32 @@ class MessageHtml:
             )
         return out
 
+    def _icon(self, name: str, size: int = ICON_SIZE) -> str:
+        return f'<img src="icon:{name}" width="{size}" height="{size}" style="vertical-align: bottom;">'
+
+    def _action(self, href: str, icon: str, title: str, words: str = "", *, plain: str = "") -> str:
+        """A quiet link: an icon (``words`` beside it, if any); without icons, the words alone
+        (``plain``, else ``words``, else the title)."""
+        if self.icons:
+            label = self._icon(icon) + (f"&nbsp;{words}" if words else "")
+        else:
+            label = plain or words or title
+        return (
+            f'<a href="{href}" title="{title}" '
+            f'style="color: {self.theme.dim}; text-decoration: none;">{label}</a>'
+        )
+
     def _code_block(self, code: str, language: str, message_id: int, index: int) -> str:
         t = self.theme
         label = html.escape(language) if language else "code"
         body = _highlight(code.rstrip("\n"), language, t)
+        copy = self._action(f"hearth:copy-code/{message_id}/{index}", "copy", "Copy code", "Copy")
         return (
             f'<table width="100%" cellspacing="0" cellpadding="6" bgcolor="{t.code_bg}" '
             f'style="margin-top: 6px; margin-bottom: 6px;">'
-            f'<tr><td><span style="color: {t.dim};">{label}</span>&nbsp;&nbsp;'
-            f'<a href="hearth:copy-code/{message_id}/{index}">Copy code</a></td></tr>'
-            f'<tr><td><pre style="margin: 0;">{body}</pre></td></tr></table>'
+            f'<tr><td><span style="color: {t.dim}; font-size: small;">{label}</span></td>'
+            f'<td align="right" style="font-size: small;">{copy}</td></tr>'
+            f'<tr><td colspan="2"><pre style="margin: 0;">{body}</pre></td></tr></table>'
         )
 
     def _thinking(self, text: str, message_id: int, expanded: bool, closed: bool) -> str:
@@ -141,10 +183,14 @@ class MessageHtml:
         title = (
             f"Thought for {count_of(words, 'word')}" if closed else f"Thinking… ({count_of(words, 'word')})"
         )
-        arrow = "▾" if expanded else "▸"
+        if self.icons:
+            label = self._icon("collapse" if expanded else "expand", 14) + "&nbsp;" + title
+        else:
+            label = ("▾ " if expanded else "▸ ") + title
         head = (
             f'<p style="margin-top: 4px; margin-bottom: 4px;"><a href="hearth:think/{message_id}" '
-            f'style="color: {t.dim}; text-decoration: none;">{arrow} {title}</a></p>'
+            f'title="{"Hide the thinking" if expanded else "Show the thinking"}" '
+            f'style="color: {t.dim}; text-decoration: none;">{label}</a></p>'
         )
         if not expanded:
             return head
@@ -163,47 +209,70 @@ class MessageHtml:
         return "".join(parts) or "<p></p>"
 
     @staticmethod
-    def plain(text: str) -> str:
-        paragraphs = text.split("\n\n")
-        return "".join(
-            "<p>" + "<br>".join(html.escape(line) for line in p.split("\n")) + "</p>" for p in paragraphs
-        )
+    def plain(text: str, anchor: str = "") -> str:
+        """The person's text as written: paragraphs and line breaks kept, nothing interpreted.
+        ``anchor`` names the first paragraph (for scrolling to the message)."""
+        paragraphs = ["<br>".join(html.escape(line) for line in p.split("\n")) for p in text.split("\n\n")]
+        if anchor:
+            paragraphs[0] = f'<a name="{anchor}"></a>' + paragraphs[0]
+        return "".join(f"<p>{p}</p>" for p in paragraphs)
 
-    def header(self, message: Message) -> str:
+    def header(self, message: Message, name: str | None = None) -> str:
+        """The model's name over its turn: ``name`` (the file's ``general.name``) or, without
+        one, the name its file goes by. The person's turns need none: their bubble says it."""
         t = self.theme
-        who = "You" if message.role == "user" else model_label(message.model)
-        colour = t.text if message.role == "user" else t.accent
+        who = name or model_label(message.model)
+        mark = self._icon("model") + "&nbsp;" if self.icons else ""
         return (
-            f'<a name="m{message.id}"></a><p style="margin-top: 16px; margin-bottom: 2px;">'
-            f'<b style="color: {colour};">{html.escape(who)}</b></p>'
+            f'<p style="margin-top: 20px; margin-bottom: 2px;"><a name="m{message.id}"></a>{mark}'
+            f'<b style="color: {t.text};">{html.escape(who)}</b></p>'
         )
 
-    def footer(self, message: Message, branching: Branching | None) -> str:
-        """Copy; Edit under a question, Regenerate under any reply (the old one stays a branch)."""
-        t = self.theme
-        links = [f'<a href="hearth:copy/{message.id}">Copy</a>']
-        if message.role == "user":
-            links.append(f'<a href="hearth:edit/{message.id}">Edit</a>')
+    def bubble(self, message: Message) -> str:
+        """The person's turn: a tinted bubble on the right, at most four fifths of the width."""
+        return (
+            '<table width="100%" cellspacing="0" cellpadding="0" style="margin-top: 20px;">'
+            '<tr><td width="20%"></td><td align="right">'
+            f'<table cellspacing="0" cellpadding="10" bgcolor="{self.theme.bubble}"><tr><td>'
+            f"{self.plain(message.content, f'm{message.id}')}</td></tr></table></td></tr></table>"
+        )
+
+    def _branch_switch(self, branching: Branching) -> str:
+        """‹ 2/3 ›: the other versions of this turn, the arrows faint where there is none."""
+        ids, index = branching.sibling_ids, branching.index
+        before = ids[index - 1] if index > 0 else None
+        after = ids[index + 1] if index + 1 < branching.count else None
+        if before:
+            back = self._action(f"hearth:branch/{before}", "previous", "Previous branch", plain="‹")
         else:
-            links.append(f'<a href="hearth:regenerate/{message.id}">Regenerate</a>')
+            back = self._icon("previous-off") if self.icons else "‹"
+        if after:
+            forth = self._action(f"hearth:branch/{after}", "next", "Next branch", plain="›")
+        else:
+            forth = self._icon("next-off") if self.icons else "›"
+        return f"{back}&nbsp;{index + 1}/{branching.count}&nbsp;{forth}"
+
+    def footer(self, message: Message, branching: Branching | None, name: str | None = None) -> str:
+        """Copy; Edit under a question, Regenerate under any reply (the old one stays a branch);
+        the branch switch; under a reply, its figures in a quiet line (with the file's name only
+        where the header shows the model's own ``name``)."""
+        t = self.theme
+        gap = "&nbsp;&nbsp;&nbsp;" if self.icons else "&nbsp;·&nbsp;"
+        actions = [self._action(f"hearth:copy/{message.id}", "copy", "Copy")]
+        if message.role == "user":
+            actions.append(self._action(f"hearth:edit/{message.id}", "edit", "Edit"))
+        else:
+            actions.append(self._action(f"hearth:regenerate/{message.id}", "regenerate", "Regenerate"))
         if branching is not None:
-            before = branching.sibling_ids[branching.index - 1] if branching.index > 0 else None
-            after = (
-                branching.sibling_ids[branching.index + 1] if branching.index + 1 < branching.count else None
-            )
-            back = f'<a href="hearth:branch/{before}">‹</a>' if before else "‹"
-            forth = f'<a href="hearth:branch/{after}">›</a>' if after else "›"
-            links.append(f"{back} {branching.index + 1}/{branching.count} {forth}")
-        stats = ""
-        if message.role == "assistant":
-            line = stats_line(message.stats or (None if message.complete else {"stop_reason": "error"}))
-            if line:
-                stats = html.escape(line) + "<br>"
-        return (
-            f'<p style="margin-top: 4px; color: {t.dim}; font-size: small;">{stats}'
-            + " &nbsp;·&nbsp; ".join(links)
-            + "</p>"
-        )
+            actions.append(self._branch_switch(branching))
+        row = gap.join(actions)
+        style = f"margin-top: 4px; margin-bottom: 0; color: {t.dim}; font-size: small;"
+        if message.role == "user":
+            return f'<p align="right" style="{style}">{row}</p>'
+        stats = message.stats or (None if message.complete else {"stop_reason": "error"})
+        line = stats_line(stats, with_model=bool(name))
+        figures = f"{gap}&nbsp;&nbsp;{html.escape(line)}" if line else ""
+        return f'<p style="{style}">{row}{figures}</p>'
 
     def message(
         self,
@@ -211,12 +280,13 @@ class MessageHtml:
         *,
         branching: Branching | None = None,
         expanded_thinking: bool = False,
+        name: str | None = None,
     ) -> str:
+        """A whole turn; ``name`` is the model's own name (see ``header``)."""
         if message.role == "user":
-            body = self.plain(message.content)
-        else:
-            body = self.reply_body(message.content, message.id, expanded_thinking=expanded_thinking)
-        return self.header(message) + body + self.footer(message, branching)
+            return self.bubble(message) + self.footer(message, branching)
+        body = self.reply_body(message.content, message.id, expanded_thinking=expanded_thinking)
+        return self.header(message, name) + body + self.footer(message, branching, name)
 
     def notebook_part(self, message: Message) -> str:
         """Notebook mode: one flowing text, the model's continuations in the accent colour."""

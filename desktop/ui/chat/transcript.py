@@ -3,23 +3,40 @@
 Long conversations open on their newest messages; earlier ones are rendered as the view
 is scrolled up, so opening a chat costs the same however long it is. A streaming reply is
 re-rendered at most every ``REFRESH_MS``, only its own part of the document.
+
+The person's turns are bubbles on the right, the model's are named over them; actions are
+small icons (``transcript_icons``), links that Tab reaches and Enter follows, each with a
+tooltip in words.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from PySide6.QtCore import QEvent, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtCore import QEvent, QMargins, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QImage,
+    QPalette,
+    QResizeEvent,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+)
 from PySide6.QtWidgets import QTextBrowser, QTextEdit, QWidget
 
 from desktop.chats.message_html import MessageHtml, Theme, code_blocks, model_label
 from desktop.chats.store import Branching, Message
+from desktop.ui.chat.transcript_icons import add_icons
 from desktop.ui.style.theme import current
 
 WINDOW = 60  # messages rendered when a chat opens
 EARLIER_STEP = 12  # messages added at the top when the view is scrolled up to it
 REFRESH_MS = 60
+COLUMN_WIDTH = 880  # at most this wide, the conversation centred on a wide window (as chat apps do)
 
 
 def theme_from(palette: QPalette) -> Theme:
@@ -34,19 +51,43 @@ def theme_from(palette: QPalette) -> Theme:
             accent=tokens.accent,
             code_bg=tokens.code_bg,
             think_bg=tokens.think_bg,
+            bubble=tokens.user_bubble,
             dark=tokens.dark,
         )
     dark = base.lightness() < 128
     shade = base.lighter(135) if dark else base.darker(106)
     think = base.lighter(120) if dark else base.darker(103)
+    link = palette.color(QPalette.ColorRole.Link)
     return Theme(
         text=palette.color(QPalette.ColorRole.Text).name(),
         dim=palette.color(QPalette.ColorRole.PlaceholderText).name(),
-        accent=palette.color(QPalette.ColorRole.Link).name(),
+        accent=link.name(),
         code_bg=shade.name(),
         think_bg=think.name(),
+        bubble=_mix(base, link, 0.2 if dark else 0.1).name(),
         dark=dark,
     )
+
+
+def _mix(base: QColor, tint: QColor, amount: float) -> QColor:
+    """``base`` with ``amount`` (0 to 1) of ``tint`` in it: a faint wash of the tint."""
+    return QColor.fromRgbF(
+        base.redF() + (tint.redF() - base.redF()) * amount,
+        base.greenF() + (tint.greenF() - base.greenF()) * amount,
+        base.blueF() + (tint.blueF() - base.blueF()) * amount,
+    )
+
+
+def _insert_html(cursor: QTextCursor, fragment: str) -> None:
+    """``insertHtml`` that keeps the first paragraph's own alignment and spacing. insertHtml
+    merges that paragraph into the block at the cursor, whose format (a copy of the paragraph
+    before: the right-aligned actions under a bubble) would otherwise win."""
+    end = fragment.find("</p>")
+    if fragment.startswith("<p") and end > 0:
+        first = QTextDocument()
+        first.setHtml(fragment[: end + 4])
+        cursor.setBlockFormat(first.begin().blockFormat())
+    cursor.insertHtml(fragment)
 
 
 class ChatTranscript(QTextBrowser):
@@ -63,7 +104,13 @@ class ChatTranscript(QTextBrowser):
         self.setAccessibleName("Conversation")
         self.document().setDocumentMargin(16)
         self.set_model_ready(False)
-        self._renderer = MessageHtml(theme_from(self.palette()))
+        self._renderer = MessageHtml(theme_from(self.palette()), icons=True)
+        self._icons: dict[str, QImage] = {}
+        self._icons_theme: Theme | None = None
+        self._add_icons()
+        # The model's own name (general.name): the loaded one's, and by file for replies shown.
+        self._model_name: str | None = None
+        self._model_names: dict[str, str] = {}
         self._messages: list[Message] = []
         self._branching: dict[int, Branching] = {}
         self._first_shown = 0
@@ -84,8 +131,45 @@ class ChatTranscript(QTextBrowser):
         self._prerender.timeout.connect(self._prerender_earlier)
         self.anchorClicked.connect(self._on_anchor)
         self.verticalScrollBar().valueChanged.connect(self._maybe_show_earlier)
+        self.setAutoFillBackground(True)  # the margins beside the column in the text's colours
+        self.setBackgroundRole(QPalette.ColorRole.Base)
 
     # Display
+
+    def set_model_name(self, name: str | None, path: str | None = None) -> None:
+        """The loaded model's own name (its GGUF's ``general.name``), shown over its replies
+        instead of the name its file goes by: over the replies that start from now on and,
+        given the model's ``path``, over that file's replies already shown. Call it on every
+        load; ``None`` (on unload, or a file without a name) goes back to the file's name."""
+        self._model_name = name or None
+        if path is None:
+            return
+        if name:
+            self._model_names[path] = name
+        else:
+            self._model_names.pop(path, None)
+        shown = [m for m in self._messages[self._first_shown :] if m.model == path and m.role != "user"]
+        for message in shown:
+            self._html_cache.pop(message.id, None)
+        if shown and not self._notebook and self._stream is None:
+            self._rerender_keeping_place()
+
+    def _name_for(self, message: Message) -> str | None:
+        return self._model_names.get(message.model) if message.model else self._model_name
+
+    def _add_icons(self) -> None:
+        """The icons in the theme's colours, into the document (again when the colours change)."""
+        theme = self._renderer.theme
+        if theme != self._icons_theme:
+            self._icons = add_icons(self.document(), theme, self.devicePixelRatioF())
+            self._icons_theme = theme
+
+    def loadResource(self, kind: int, name: QUrl | str) -> Any:
+        # Should the document drop its resources (a clear), the icons are still at hand here.
+        url = QUrl(name)
+        if url.scheme() == "icon" and url.path() in self._icons:
+            return self._icons[url.path()]
+        return super().loadResource(kind, name)
 
     def set_model_ready(self, ready: bool) -> None:
         """What an empty conversation says: what to do next, which depends on a model being loaded."""
@@ -105,7 +189,8 @@ class ChatTranscript(QTextBrowser):
         self._messages = list(messages)
         self._branching = dict(branching or {})
         self._notebook = notebook
-        self._renderer = MessageHtml(theme_from(self.palette()))
+        self._renderer = MessageHtml(theme_from(self.palette()), icons=True)
+        self._add_icons()
         self._html_cache.clear()
         self._first_shown = max(0, len(self._messages) - WINDOW)
         self.setHtml(self._html(self._messages[self._first_shown :]))
@@ -136,6 +221,7 @@ class ChatTranscript(QTextBrowser):
                 message,
                 branching=self._branching.get(message.id),
                 expanded_thinking=message.id in self._expanded,
+                name=self._name_for(message),
             )
             self._html_cache[message.id] = cached
         return cached
@@ -170,16 +256,22 @@ class ChatTranscript(QTextBrowser):
     def _append_html(self, fragment: str) -> None:
         cursor = QTextCursor(self.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        if not self.document().isEmpty():
+        # A table (the person's bubble) starts on a block of its own: an empty one before it
+        # would be a blank line that the same chat, reopened, does not have.
+        if not self.document().isEmpty() and not fragment.startswith("<table"):
             cursor.insertBlock()
-        cursor.insertHtml(fragment)
+        _insert_html(cursor, fragment)
 
     def append_message(self, message: Message) -> None:
         self._messages.append(message)
         if self._notebook:
             self._append_inline(self._renderer.notebook_part(message))
         else:
-            self._append_html(self._renderer.message(message, branching=self._branching.get(message.id)))
+            self._append_html(
+                self._renderer.message(
+                    message, branching=self._branching.get(message.id), name=self._name_for(message)
+                )
+            )
         self._scroll_to_end()
 
     def _append_inline(self, fragment: str) -> None:
@@ -191,11 +283,13 @@ class ChatTranscript(QTextBrowser):
         """``message`` is the reply's record, empty for now."""
         self._stream = message
         self._stream_parts = []
+        if self._model_name and message.model:
+            self._model_names[message.model] = self._model_name
         if not self._notebook:
-            self._append_html(self._renderer.header(message))
+            self._append_html(self._renderer.header(message, self._name_for(message)))
             cursor = QTextCursor(self.document())
             cursor.movePosition(QTextCursor.MoveOperation.End)
-            cursor.insertBlock()
+            cursor.insertBlock(QTextBlockFormat())
         self._stream_start = self.document().characterCount() - 1
         self._scroll_to_end()
 
@@ -217,7 +311,7 @@ class ChatTranscript(QTextBrowser):
         cursor.setPosition(self._stream_start)
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
-        cursor.insertHtml(fragment)
+        _insert_html(cursor, fragment)
         if at_end:
             self._scroll_to_end()
 
@@ -249,7 +343,7 @@ class ChatTranscript(QTextBrowser):
                 self._renderer.reply_body(
                     message.content, message.id, expanded_thinking=message.id in self._expanded
                 )
-                + self._renderer.footer(message, self._branching.get(message.id))
+                + self._renderer.footer(message, self._branching.get(message.id), self._name_for(message))
             )
         self._stream = None
 
@@ -301,10 +395,20 @@ class ChatTranscript(QTextBrowser):
         self.setHtml(self._html(self._messages[self._first_shown :]))
         bar.setValue(min(value, bar.maximum()))
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # Called for the viewport's resizes too: the margins follow the widget's own width, and
+        # are set only when they change (setting them resizes the viewport).
+        spare = max(0, self.width() - self.verticalScrollBar().sizeHint().width() - COLUMN_WIDTH)
+        margins = QMargins(spare // 2, 0, spare - spare // 2, 0)
+        if margins != self.viewportMargins():
+            self.setViewportMargins(margins)
+        super().resizeEvent(event)
+
     def changeEvent(self, event: QEvent) -> None:
         # The system switched between light and dark: redraw in the new colours.
         if event.type() == QEvent.Type.PaletteChange:
-            self._renderer = MessageHtml(theme_from(self.palette()))
+            self._renderer = MessageHtml(theme_from(self.palette()), icons=True)
+            self._add_icons()
             self._html_cache.clear()
             if self._messages:
                 self._rerender_keeping_place()
@@ -338,7 +442,8 @@ class ChatTranscript(QTextBrowser):
         return len(selections)
 
     def plain_text(self) -> str:
-        return self.toPlainText()
+        """The words shown, without the icons' placeholders."""
+        return self.toPlainText().replace("\ufffc", "")
 
 
 __all__ = ["ChatTranscript", "model_label", "theme_from"]
