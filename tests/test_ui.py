@@ -142,6 +142,7 @@ def test_search_download_load_chat_and_restart(
     assert reply.content and reply.complete and reply.stats["completion_tokens"] == 40
     text = pane.transcript.plain_text()
     assert "Hello there" in text and reply.content.strip()[:20] in text and "tokens/s" in text
+    assert "Tiny Llama" in text  # the reply is headed by the model's own name (general.name)
     assert pane.title.text() == "Hello there"
 
     # Stop ends the reply at once and keeps what was written

@@ -89,6 +89,7 @@ class ModelLoaded:
     load_note: str | None = None  # what GPU fitting or a fallback did, in words
     build_info: str = ""  # llama.cpp's system info: the backends and CPU features it uses
     has_chat_template: bool = True  # False: a base model, made to continue text (notebook mode)
+    model_name: str | None = None  # the GGUF's general.name, printable and short, where it has one
 
 
 @dataclass(frozen=True)

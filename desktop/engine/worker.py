@@ -53,6 +53,7 @@ from desktop.engine.stop_filter import StopFilter
 from desktop.engine.tasks import TaskContext, TaskFailed, TaskTable
 from desktop.gguf.fit import ModelShape, auto_context, plan_offload, retry_layers, system_memory_bytes
 from desktop.gguf.header import BrokenModel
+from desktop.gguf.names import own_name
 from desktop.gguf.reasoning import MARKERS
 from desktop.gguf.sampling import recommended_sampling
 from desktop.units import format_bytes
@@ -244,6 +245,7 @@ class Worker:
             template_source=probe.source,
             template_note=probe.note,
             has_chat_template=template is not None,
+            model_name=own_name(metadata.get("general.name")),
             recommended_sampling=recommended_sampling(metadata),
             n_threads=int(kwargs["n_threads"]),
             n_batch=int(llm.n_batch),

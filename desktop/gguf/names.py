@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from desktop.safe_text import printable
+
 _QUANT = re.compile(
     r"(?:^|[-._/])"
     r"(?P<label>(?:UD-)?(?:I?Q\d(?:_[0-9A-Z]+)*|TQ\d_\d|MXFP4(?:_MOE)?|BF16|FP16|F16|FP32|F32))"
@@ -74,3 +76,11 @@ def quant_from_name(filename: str) -> str | None:
         return None
     label = matches[-1]["label"].upper()
     return _CANONICAL.get(label, label)
+
+
+OWN_NAME_CHARS = 80  # a model's own name as shown over its replies: a hostile file's is cut
+
+
+def own_name(general_name: str | None) -> str | None:
+    """A file's ``general.name`` as a person may be shown it: printable, at most 80 characters."""
+    return printable(general_name or "")[:OWN_NAME_CHARS].strip() or None

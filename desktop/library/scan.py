@@ -16,7 +16,15 @@ from typing import Any
 from desktop.gguf.architectures import is_known_architecture
 from desktop.gguf.fit import ModelShape, memory_needed
 from desktop.gguf.header import BrokenModel, GGUFHeader, read_header
-from desktop.gguf.names import is_gguf, is_projector, model_name, parse_shard, quant_from_name, shard_filename
+from desktop.gguf.names import (
+    is_gguf,
+    is_projector,
+    model_name,
+    own_name,
+    parse_shard,
+    quant_from_name,
+    shard_filename,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class LocalModel:
     # The sources of other files that look the same (same name and size): copies a person may
     # want to keep only one of; the list shows them as a hint.
     copies_in: tuple[str, ...] = ()
+    model_name: str | None = None  # the file's own general.name (printable, cut), shown over replies
 
     def memory_needed(self, n_ctx: int | None = None) -> int:
         return memory_needed(self.size_bytes, self.shape, n_ctx)
@@ -134,6 +143,7 @@ def describe_model(
         shards=shard.count if shard else 1,
         context_length=header.context_length if header else None,
         has_chat_template=bool(header and header.chat_template),
+        model_name=own_name(header.name) if header else None,
         status="broken" if reason else "ok",
         reason=reason,
         shape=ModelShape.from_fields(header.fields) if header else None,

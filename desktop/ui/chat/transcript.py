@@ -154,6 +154,17 @@ class ChatTranscript(QTextBrowser):
         if shown and not self._notebook and self._stream is None:
             self._rerender_keeping_place()
 
+    def know_names(self, names: dict[str, str]) -> None:
+        """Every library model's own name by its path, so a chat reads the same whether or not
+        its model is loaded; replies of a file whose name changed are shown again."""
+        changed = {p for p in set(names) | set(self._model_names) if names.get(p) != self._model_names.get(p)}
+        self._model_names = dict(names)
+        shown = [m for m in self._messages[self._first_shown :] if m.model in changed and m.role != "user"]
+        for message in shown:
+            self._html_cache.pop(message.id, None)
+        if shown and not self._notebook and self._stream is None:
+            self._rerender_keeping_place()
+
     def _name_for(self, message: Message) -> str | None:
         return self._model_names.get(message.model) if message.model else self._model_name
 

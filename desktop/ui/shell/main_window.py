@@ -286,6 +286,8 @@ class MainWindow(QMainWindow):
             self.load_model(self.library.find(conversation.model) or describe_model(Path(conversation.model)))
 
     def _library_refreshed(self) -> None:
+        records = self.library.model.records()
+        self.chat_pane.transcript.know_names({str(m.path): m.model_name for m in records if m.model_name})
         if self._select_after_refresh:
             self.my_models.select_path(self._select_after_refresh)
             self._select_after_refresh = None
@@ -347,6 +349,7 @@ class MainWindow(QMainWindow):
         self.chat_pane.offer_model(None)
         self.chat_pane.transcript.set_model_ready(True)
         self.chat_pane.model_picker.set_current(name)
+        self.chat_pane.transcript.set_model_name(info.model_name, info.model_path)
         self.my_models.select_path(info.model_path)
         self.load_progress.hide()
         if info.load_note:  # under the chat's own notices (a template warning), never over them
@@ -361,6 +364,7 @@ class MainWindow(QMainWindow):
         if state in (EngineState.EMPTY, EngineState.FAILED):
             self.chat_pane.transcript.set_model_ready(False)
             self.chat_pane.model_picker.set_current(None)
+            self.chat_pane.transcript.set_model_name(None)
             self.chat_pane.set_model_status(
                 "The engine stopped. Load the model again to go on; your conversation is kept."
                 if state == EngineState.FAILED
