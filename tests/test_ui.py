@@ -244,6 +244,7 @@ def test_broken_model_and_offline_hub_are_explained(
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
     local.view.selectRow(0)
     assert "Broken" in local.details.text() and "truncated" in local.details.text()
+    assert local.view.model().index(0, 8).data() == "—"  # its kind unknown, not "Text completion"
     qtbot.mouseClick(local.load_button, Qt.MouseButton.LeftButton)
     assert window.chat_pane.notice.isVisible() and "can't be loaded" in window.chat_pane.notice.text()
     assert window.engine.state == EngineState.EMPTY
