@@ -85,7 +85,9 @@ def test_the_remote_header_reads_no_more_than_it_asked_for(fake_hub: FakeHub) ->
     fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", Fault(ignore_range=True, extra_bytes=64 * MB))
     header = remote_header(TEST_REPO, "tiny-llama-F32.gguf")
     assert header.fields["llama.context_length"] == 2048 and header.has_chat_template is True
-    assert fake_hub.bytes_sent["tiny-llama-F32.gguf"] < 24 * MB
+    assert header.bytes_read < MB  # read until the key-value pairs ended, then hung up
+    # counted per whole piece of 1 MiB written: the client may hang up inside the first
+    assert fake_hub.bytes_sent.get("tiny-llama-F32.gguf", 0) < 24 * MB
 
 
 @pytest.mark.timeout(60)
