@@ -170,8 +170,8 @@ def test_switching_models_returns_the_first_ones_memory(
     picker = window.chat_pane.model_picker
     assert picker.label().startswith(records[0].name)
     choices = picker.choices()
-    assert len(choices) == 2 and all("Fits" in a.text() and a.text().endswith("chat") for a in choices)
-    assert all(a.text().startswith(Path(a.toolTip()).stem) for a in choices)  # the path on hover
+    assert len(choices) == 2 and all("Fits" in a.text() and a.text().endswith("Chat") for a in choices)
+    assert all(a.text().startswith(Path(a.toolTip().splitlines()[0]).stem) for a in choices)  # path on hover
     next(a for a in choices if a.text().startswith(records[1].name)).trigger()
     qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
     assert picker.label().startswith(records[1].name)

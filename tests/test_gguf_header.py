@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from desktop.gguf.header import BrokenModel, NeedMoreBytes, header_rows, read_fields, read_header
+from desktop.gguf.header import (
+    BrokenModel,
+    NeedMoreBytes,
+    header_rows,
+    read_fields,
+    read_fields_from,
+    read_header,
+)
 
 U32, U64, STRING, ARRAY = 4, 10, 8, 9
 
@@ -66,3 +73,28 @@ def test_a_string_length_past_the_end_raises_only_documented_errors(length: int)
         read_fields(data)
     with pytest.raises((NeedMoreBytes, BrokenModel)):
         read_fields(data[: len(data) // 2])
+
+
+def test_pairs_read_piece_by_piece_match_one_read_and_never_guess_the_template(tiny_model: Path) -> None:
+    data = tiny_model.read_bytes()
+    whole = read_fields(data)
+    template_at = data.index(b"tokenizer.chat_template")
+    found = None
+    for end in range(1_000, 40_000, 1_000):
+        found = read_fields_from(data[:end], found)
+        if end < template_at:  # the template not reached: not known, never "no template"
+            assert not found.complete and found.has_chat_template is None
+        if end < data.index(b"tokenizer.ggml.tokens"):
+            assert found.fields["llama.block_count"] == 2  # the shape, before the vocabulary
+        if found.complete:
+            break
+    assert found is not None and found.complete and found.has_chat_template is True
+    assert found.fields == whole
+
+
+def test_a_header_without_a_template_says_so_only_when_complete() -> None:
+    data = _header(_arch(), ("tokenizer.chat_template", struct.pack("<I", STRING) + _string("  ")))
+    assert read_fields_from(data).has_chat_template is False  # present but blank: no template
+    plain = _header(_arch())
+    assert read_fields_from(plain).has_chat_template is False
+    assert read_fields_from(plain[:-3]).has_chat_template is None

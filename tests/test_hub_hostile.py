@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from desktop.hub import limits, remote_header
+from desktop.hub import limits
 from desktop.hub.download import DownloadError, part_path, pull
 from desktop.hub.errors import HubError
 from desktop.hub.files import list_files
-from desktop.hub.remote_header import remote_fields
+from desktop.hub.remote_header import remote_header
 from desktop.hub.search import search_models
 from desktop.paths import hearth_paths
 from desktop.safe_text import printable
@@ -83,18 +83,19 @@ def test_a_trickling_answer_ends_at_the_deadline(fake_hub: FakeHub, monkeypatch:
 def test_the_remote_header_reads_no_more_than_it_asked_for(fake_hub: FakeHub) -> None:
     # Range ignored: a 200 with the whole file, here 64 MB of it, which used to be read into memory.
     fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", Fault(ignore_range=True, extra_bytes=64 * MB))
-    fields = remote_fields(TEST_REPO, "tiny-llama-F32.gguf")
-    assert fields["llama.context_length"] == 2048
-    assert fake_hub.bytes_sent["tiny-llama-F32.gguf"] < 24 * MB
+    header = remote_header(TEST_REPO, "tiny-llama-F32.gguf")
+    assert header.fields["llama.context_length"] == 2048 and header.has_chat_template is True
+    assert header.bytes_read < MB  # read until the key-value pairs ended, then hung up
+    # counted per whole piece of 1 MiB written: the client may hang up inside the first
+    assert fake_hub.bytes_sent.get("tiny-llama-F32.gguf", 0) < 24 * MB
 
 
 @pytest.mark.timeout(60)
 def test_the_remote_header_has_a_deadline(fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "ANSWER_DEADLINE_S", 2.0)
-    monkeypatch.setattr(remote_header, "FIRST_REQUEST", 64)
     fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", Fault(bytes_per_second=20))
     with pytest.raises(HubError, match="did not finish answering"):
-        remote_fields(TEST_REPO, "tiny-llama-F32.gguf")
+        remote_header(TEST_REPO, "tiny-llama-F32.gguf")
 
 
 @pytest.mark.timeout(40)

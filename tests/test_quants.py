@@ -1,15 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from desktop.gguf.fit import ModelShape, fit_verdict, memory_needed
 from desktop.gguf.header import NeedMoreBytes, read_fields
-from desktop.hub import remote_header
 from desktop.hub.files import HubFile
 from desktop.hub.quants import group_quants, quality_hint, quant_report
-from desktop.hub.remote_header import remote_fields
+from desktop.hub.remote_header import MAX_HEADER_BYTES, remote_header
 from tests.conftest import TEST_REPO
 from tests.fakehub import FakeHub
 
@@ -71,11 +71,45 @@ def test_header_fields_from_the_first_bytes(tiny_model: Path) -> None:
         read_fields(data[:3_000])  # inside the vocabulary
 
 
-def test_remote_header_grows_its_request(fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(remote_header, "FIRST_REQUEST", 1024)
-    fields = remote_fields(TEST_REPO, "tiny-llama-F32.gguf")
-    assert fields["llama.context_length"] == 2048
-    assert fake_hub.ranges == ["bytes=0-1023", "bytes=0-4095", "bytes=0-16383"]
+def test_the_remote_header_is_one_request_read_until_its_pairs_end(fake_hub: FakeHub) -> None:
+    header = remote_header(TEST_REPO, "tiny-llama-F32.gguf")
+    assert header.fields["llama.context_length"] == 2048
+    assert header.complete and header.has_chat_template is True
+    assert fake_hub.ranges == [f"bytes=0-{MAX_HEADER_BYTES - 1}"]
+    # the pairs end after about 12 KB: the rest of the 570 KB file was not read
+    assert header.bytes_read < 300_000
+
+
+def test_the_kind_of_model_comes_from_the_header_on_the_hub(
+    fake_hub: FakeHub, model_cache: Callable[..., Path]
+) -> None:
+    fake_hub.add_repo("hearth-test/Base-GGUF")
+    fake_hub.add_file("hearth-test/Base-GGUF", "base-Q8_0.gguf", model_cache("base.gguf", chat_template=None))
+    chat, base = quant_report(TEST_REPO), quant_report("hearth-test/Base-GGUF")
+    assert chat.header_read and chat.has_chat_template is True and chat.kind_unknown_why is None
+    assert base.header_read and base.has_chat_template is False and base.kind_unknown_why is None
+    assert base.shape is not None and base.shape.layers == 2
+
+
+@pytest.mark.timeout(60)
+def test_a_header_larger_than_the_bound_leaves_the_kind_unknown(
+    fake_hub: FakeHub, model_cache: Callable[..., Path]
+) -> None:
+    # 64 MB of metadata between the model's shape and its chat template (as a huge vocabulary).
+    big = model_cache("huge-header.gguf", metadata_padding=64_000_000)
+    fake_hub.add_repo("hearth-test/Huge-Header-GGUF")
+    fake_hub.add_file("hearth-test/Huge-Header-GGUF", "huge-header-F32.gguf", big)
+    header = remote_header("hearth-test/Huge-Header-GGUF", "huge-header-F32.gguf")
+    assert not header.complete and header.has_chat_template is None  # unknown, not "no template"
+    assert header.bytes_read == MAX_HEADER_BYTES
+    assert header.fields["llama.block_count"] == 2  # what came before the bound is kept
+    # the connection was closed at the bound, far short of the file's 64 MB
+    assert fake_hub.bytes_sent["huge-header-F32.gguf"] < MAX_HEADER_BYTES + 16_000_000
+
+    report = quant_report("hearth-test/Huge-Header-GGUF")  # no error: the rows stand
+    assert report.header_read and report.has_chat_template is None
+    assert report.shape is not None and report.shape.layers == 2
+    assert "past its first 32 MB" in (report.kind_unknown_why or "")
 
 
 def test_quant_report_against_the_hub(fake_hub: FakeHub) -> None:

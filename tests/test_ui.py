@@ -246,6 +246,7 @@ def test_broken_model_and_offline_hub_are_explained(
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
     local.view.selectRow(0)
     assert "Broken" in local.details.text() and "truncated" in local.details.text()
+    assert local.view.model().index(0, 8).data() == "—"  # its kind unknown, not "Text completion"
     qtbot.mouseClick(local.load_button, Qt.MouseButton.LeftButton)
     assert window.chat_pane.notice.isVisible() and "can't be loaded" in window.chat_pane.notice.text()
     assert window.engine.state == EngineState.EMPTY
@@ -500,12 +501,63 @@ def test_the_quant_rows_show_before_the_models_header_is_read(qtbot, open_window
     qtbot.waitUntil(lambda: window.hub.quants.rowCount() == 3, timeout=10_000)
     report = window.hub.quants.report
     assert report is not None and report.shape is None  # rows first, the KV cache not yet counted
+    assert window.hub.quants.index(0, KIND).data() == "…"  # the kind not yet known: no guess
     fake_hub.set_fault(TEST_REPO, "tiny-llama-F32.gguf", None)
     qtbot.waitUntil(
         lambda: window.hub.quants.report is not None and window.hub.quants.report.shape is not None,
         timeout=30_000,
     )
     assert window.hub.quants.rowCount() == 3
+
+
+KIND = 6  # the quant list's Kind column
+
+
+def test_discover_says_whether_a_model_is_made_for_chat(
+    qtbot, open_window, fake_hub: FakeHub, model_cache: Callable[..., Path]
+) -> None:
+    fake_hub.add_repo("hearth-test/Base-GGUF")
+    fake_hub.add_file("hearth-test/Base-GGUF", "base-Q8_0.gguf", model_cache("base.gguf", chat_template=None))
+    fake_hub.add_repo("hearth-test/Huge-Header-GGUF")  # its template lies past the bytes Hearth reads
+    huge = model_cache("huge-header.gguf", metadata_padding=64_000_000)
+    fake_hub.add_file("hearth-test/Huge-Header-GGUF", "huge-header-F32.gguf", huge)
+    window = open_window()
+    discover = window.discover
+    window.navigation.show_page(discover)
+    quants = window.hub.quants
+
+    def opened(repo_id: str, rows: int) -> None:
+        discover.open_repo(repo_id)
+        qtbot.waitUntil(
+            lambda: quants.rowCount() == rows and quants.report is not None and quants.report.header_read,
+            timeout=30_000,
+        )
+
+    def kind(row: int, role: Qt.ItemDataRole = Qt.ItemDataRole.DisplayRole) -> object:
+        return quants.index(row, KIND).data(role)
+
+    tooltip = Qt.ItemDataRole.ToolTipRole
+    opened(TEST_REPO, 3)
+    assert quants.headerData(KIND, Qt.Orientation.Horizontal) == "Kind"
+    assert [kind(r) for r in range(3)] == ["Chat", "Chat", ""]  # a projector has no kind
+    assert kind(0, tooltip) == "Has a chat template: made to answer"
+    assert "· Chat ·" in discover.repo_label.text()
+
+    opened("hearth-test/Base-GGUF", 1)
+    assert kind(0) == "Text completion"
+    assert kind(0, tooltip) == (
+        "No chat template: it continues text rather than answering; it opens in notebook mode"
+    )
+    assert "· Text completion ·" in discover.repo_label.text()
+    assert "notebook mode" in discover.repo_label.toolTip()
+
+    opened("hearth-test/Huge-Header-GGUF", 1)
+    assert kind(0) == "Unknown"  # never "Text completion" for a template not reached
+    assert "past its first 32 MB" in str(kind(0, tooltip))
+    label = discover.repo_label.text()
+    assert "Chat" not in label and "Text completion" not in label and discover.repo_label.toolTip() == ""
+    assert quants.report is not None and quants.report.shape is not None  # memory counts the KV cache
+    assert not discover.status.isVisible()  # no error
 
 
 def test_lists_fit_their_columns_at_1024x700_and_show_them_all_at_1920x1080(

@@ -108,7 +108,7 @@ _U64 = struct.Struct("<Q")
 
 
 class _Cursor:
-    def __init__(self, buf: mmap.mmap | bytes) -> None:
+    def __init__(self, buf: mmap.mmap | bytes | bytearray) -> None:
         self.buf = buf
         self.pos = 0
         self.kept = 0  # array values kept as Python objects so far
@@ -226,22 +226,66 @@ class NeedMoreBytes(Exception):
     """The key-value section goes on past the bytes given."""
 
 
+CHAT_TEMPLATE_KEY = "tokenizer.chat_template"
+_PREAMBLE = 4 + 4 + 8 + 8  # magic, version, tensor count, key-value count
+
+
+@dataclass(frozen=True)
+class HeaderStart:
+    """The key-value pairs found in the first bytes of a GGUF file, and whether they were all."""
+
+    fields: dict[str, Any]
+    complete: bool  # every pair was in the bytes given
+    # Where reading stopped (the next pair's offset; 0 before the counts were read), how many
+    # pairs are left and how many array values were kept: ``read_fields_from`` goes on from here.
+    end: int = 0
+    pairs_left: int = 0
+    kept: int = 0
+
+    @property
+    def has_chat_template(self) -> bool | None:
+        """Whether the file has a chat template; None while it may still lie past the bytes read.
+
+        ``tokenizer.chat_template`` comes after the vocabulary (several MB for a large one), so
+        the first bytes often hold the model's shape but not yet this."""
+        if CHAT_TEMPLATE_KEY in self.fields:
+            return _usable_template(self.fields[CHAT_TEMPLATE_KEY]) is not None
+        return False if self.complete else None
+
+
+def _usable_template(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def read_fields(head: bytes) -> dict[str, Any]:
     """The key-value fields from the first bytes of a GGUF file (a Range request's worth)."""
+    start = read_fields_from(head)
+    if not start.complete:
+        raise NeedMoreBytes
+    return start.fields
+
+
+def read_fields_from(head: bytes | bytearray, after: HeaderStart | None = None) -> HeaderStart:
+    """The key-value pairs in ``head``, the first bytes of a GGUF file, as far as they go.
+
+    ``after``, a previous answer for fewer of the same bytes, is gone on from rather than read
+    again: bytes that arrive piece by piece are read once, but for a pair cut off by the end.
+    """
     if head[:4] != MAGIC:
         raise BrokenModel("not a GGUF file")
     cur = _Cursor(head)
-    cur.pos = 4
-    try:
-        _version, _n_tensors, fields = _read_fields(cur)
-    except struct.error as exc:
-        raise NeedMoreBytes from exc
-    if cur.pos > len(head):
-        raise NeedMoreBytes
-    return fields
+    if after is None or after.end == 0:
+        if len(head) < _PREAMBLE:
+            return HeaderStart({}, complete=False)
+        cur.pos = 4
+        _version, _n_tensors, n_kv = _preamble(cur)
+        fields: dict[str, Any] = {}
+    else:
+        cur.pos, cur.kept, n_kv, fields = after.end, after.kept, after.pairs_left, dict(after.fields)
+    return _read_pairs(cur, fields, n_kv)
 
 
-def _read_fields(cur: _Cursor) -> tuple[int, int, dict[str, Any]]:
+def _preamble(cur: _Cursor) -> tuple[int, int, int]:
     version = int(cur.unpack("<I"))
     if version not in (2, 3):
         raise BrokenModel(f"GGUF version {version} is not supported")
@@ -249,17 +293,31 @@ def _read_fields(cur: _Cursor) -> tuple[int, int, dict[str, Any]]:
     n_kv = cur.count()
     if n_kv > _MAX_KEYS:
         raise BrokenModel(f"truncated or corrupt header ({n_kv:,} metadata keys)")
-    fields: dict[str, Any] = {}
-    for _ in range(n_kv):
-        key = cur.string()
-        fields[key] = cur.value(int(cur.unpack("<I")))
-    return version, n_tensors, fields
+    return version, n_tensors, n_kv
+
+
+def _read_pairs(cur: _Cursor, fields: dict[str, Any], n_kv: int) -> HeaderStart:
+    for left in range(n_kv, 0, -1):
+        start, kept = cur.pos, cur.kept
+        try:
+            key = cur.string()
+            value = cur.value(int(cur.unpack("<I")))
+        except struct.error:
+            return HeaderStart(fields, complete=False, end=start, pairs_left=left, kept=kept)
+        if cur.pos > len(cur.buf):
+            return HeaderStart(fields, complete=False, end=start, pairs_left=left, kept=kept)
+        fields[key] = value
+    return HeaderStart(fields, complete=True, end=cur.pos, kept=cur.kept)
 
 
 def _parse(buf: mmap.mmap, size: int) -> GGUFHeader:
     cur = _Cursor(buf)
     cur.pos = 4
-    version, n_tensors, fields = _read_fields(cur)
+    version, n_tensors, n_kv = _preamble(cur)
+    start = _read_pairs(cur, {}, n_kv)
+    if not start.complete:
+        raise struct.error("the key-value pairs run past the end of the file")
+    fields = start.fields
 
     parameters = 0
     tensor_end = 0
@@ -294,7 +352,7 @@ def _parse(buf: mmap.mmap, size: int) -> GGUFHeader:
         return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
     arch = text("general.architecture")
-    template = text("tokenizer.chat_template")
+    template = _usable_template(fields.get(CHAT_TEMPLATE_KEY))
     return GGUFHeader(
         architecture=arch,
         name=text("general.name"),
@@ -302,7 +360,7 @@ def _parse(buf: mmap.mmap, size: int) -> GGUFHeader:
         quant=file_type_label(number("general.file_type")),
         context_length=number(f"{arch}.context_length") if arch else None,
         block_count=number(f"{arch}.block_count") if arch else None,
-        chat_template=template if template and template.strip() else None,
+        chat_template=template,
         split_count=number("split.count") or 1,
         data_end=data_end,
         version=version,

@@ -132,6 +132,9 @@ _WORDS = [
 ]
 
 
+_PADDING_PIECE = 8_000_000
+
+
 @dataclass(frozen=True)
 class TinyModelSpec:
     n_vocab: int = 512
@@ -152,6 +155,9 @@ class TinyModelSpec:
     # The output layer's spread: 1.0 makes peaked logits (replies run predictably); about 0.05
     # makes spread-out distributions like a trained model's, for quality measurements.
     output_scale: float = 1.0
+    # Filler metadata before the vocabulary, in bytes (as a huge vocabulary would take): a header
+    # larger than a reader's bound. Strings of at most 8 MB, which llama.cpp skips as unknown keys.
+    metadata_padding: int = 0
 
 
 def _vocabulary(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
@@ -201,6 +207,8 @@ def build_tiny_model(path: Path, spec: TinyModelSpec | None = None) -> Path:
     writer.add_head_count_kv(spec.n_head_kv)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_file_type(spec.file_type)
+    for i, start in enumerate(range(0, spec.metadata_padding, _PADDING_PIECE)):
+        writer.add_string(f"hearth.padding.{i}", " " * min(_PADDING_PIECE, spec.metadata_padding - start))
 
     tokens, scores, types = _vocabulary(spec.n_vocab)
     writer.add_tokenizer_model("llama")

@@ -17,7 +17,7 @@ from desktop.gguf.names import is_gguf, is_projector, parse_shard
 from desktop.hub.api import hub_api
 from desktop.hub.files import HubFile, list_files
 from desktop.hub.limits import answer_limits
-from desktop.hub.remote_header import remote_fields
+from desktop.hub.remote_header import MAX_HEADER_BYTES, remote_header
 
 # Typical loss per quant type, in words, from llama.cpp's published KL-divergence
 # measurements on Llama-3-8B (mean KLD: Q8_0 0.0014, Q6_K 0.0055, Q5_K_M 0.0108,
@@ -114,6 +114,10 @@ class QuantReport:
     choices: list[QuantChoice]
     available_bytes: int
     context_override: int | None = None  # the context the person chose; else the default
+    # From the first model file's header on the Hub (``with_header``), like ``shape``:
+    header_read: bool = False  # the read has ended, well or not
+    has_chat_template: bool | None = None  # None: not known (not read yet, or not reached)
+    kind_unknown_why: str | None = None  # in words, when the read ended without knowing
 
     @property
     def context(self) -> int:
@@ -128,15 +132,25 @@ class QuantReport:
         needed = self.memory_for(choice)
         return fit_verdict(needed, self.available_bytes) if needed is not None else None
 
+    def with_header_of(self, other: QuantReport) -> QuantReport:
+        """This report (its context and memory) with what ``other``'s header read found."""
+        return replace(
+            self,
+            shape=other.shape,
+            header_read=other.header_read,
+            has_chat_template=other.has_chat_template,
+            kind_unknown_why=other.kind_unknown_why,
+        )
+
 
 def quant_report(repo_id: str, *, available_bytes: int | None = None) -> QuantReport:
-    """The quants, their sizes and what they need: ``quant_listing`` then ``with_shape``."""
-    return with_shape(quant_listing(repo_id, available_bytes=available_bytes))
+    """The quants, their sizes and what they need: ``quant_listing`` then ``with_header``."""
+    return with_header(quant_listing(repo_id, available_bytes=available_bytes))
 
 
 def quant_listing(repo_id: str, *, available_bytes: int | None = None) -> QuantReport:
     """The quants and their sizes, without the model's shape: a window shows these rows at
-    once, before the slower read of the first file's header (``with_shape``)."""
+    once, before the slower read of the first file's header (``with_header``)."""
     listing = list_files(repo_id)
     choices = group_quants(listing.files)
     parameters: int | None = None
@@ -157,18 +171,35 @@ def quant_listing(repo_id: str, *, available_bytes: int | None = None) -> QuantR
     )
 
 
-def with_shape(report: QuantReport) -> QuantReport:
-    """The report with the model's shape (layers, heads, context) read from the first file's
-    header on the Hub (a few ranged requests), so memory and fit count the KV cache."""
+def with_header(report: QuantReport) -> QuantReport:
+    """The report with what the first model file's header on the Hub says (one ranged request,
+    bounded): the model's shape (layers, heads, context), so memory and fit count the KV cache,
+    and whether it has a chat template. The quants of one repository are one model, so the
+    first file speaks for them all."""
     first_model = next(
         (c for c in report.choices if c.kind == "model" and all(f.problem is None for f in c.files)), None
     )
     if first_model is None:
-        return report
+        return replace(report, header_read=True, kind_unknown_why="Not known: no model file here can be read")
     try:
-        shape = ModelShape.from_fields(
-            remote_fields(report.repo_id, first_model.files[0].filename, report.revision)
+        header = remote_header(report.repo_id, first_model.files[0].filename, report.revision)
+    except Exception as exc:  # the figures are a nicety: the list stands without them
+        return replace(
+            report,
+            header_read=True,
+            kind_unknown_why=f"Not known: the model file's header could not be read from the Hub ({exc})",
         )
-    except Exception:  # the figures are a nicety: the list stands without them
-        return report
-    return replace(report, shape=shape)
+    why = None
+    if header.has_chat_template is None:
+        why = (
+            f"Not known: the model file's header goes on past its first {MAX_HEADER_BYTES / 1e6:g} MB, "
+            "more than Hearth reads from the Hub, before saying whether it has a chat template. "
+            "My models will say once it is downloaded."
+        )
+    return replace(
+        report,
+        shape=ModelShape.from_fields(header.fields),
+        header_read=True,
+        has_chat_template=header.has_chat_template,
+        kind_unknown_why=why,
+    )

@@ -9,6 +9,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import QMenu, QSizePolicy, QToolButton, QWidget
 
+from desktop.gguf.model_kind import kind_label, kind_tip
 from desktop.library.scan import LocalModel
 from desktop.units import format_bytes
 
@@ -67,13 +68,13 @@ class ModelPicker(QToolButton):
             return
         # The ones used lately first: the one wanted is most often among them.
         for model in sorted(usable, key=lambda m: (m.last_used is None, m.name.lower())):
-            kind = "chat" if model.has_chat_template else "text completion"
+            kind = kind_label(model.has_chat_template)
             action = QAction(
                 f"{model.name}  ·  {model.quant or '?'}  ·  {format_bytes(model.size_bytes)}  ·  "
                 f"{fit_text(model)}  ·  {kind}",
                 self.menu_,
             )
-            action.setToolTip(str(model.path))
+            action.setToolTip(f"{model.path}\n{kind_tip(model.has_chat_template)}")
             action.triggered.connect(lambda _checked=False, m=model: self.chosen.emit(m))
             self.menu_.addAction(action)
 

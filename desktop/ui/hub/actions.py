@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox
 
+from desktop.gguf.model_kind import kind_label, kind_tip
 from desktop.hub.download import copy_on_disk
 from desktop.hub.quants import QuantChoice
 from desktop.hub.token import save_token
@@ -73,8 +74,11 @@ class HubActions(QObject):
         facts = [count_of(len(models), "quantisation")]
         if report.parameters:
             facts.append(f"{format_count(report.parameters)} parameters")
+        if report.has_chat_template is not None:  # once the header has said
+            facts.append(kind_label(report.has_chat_template))
         facts.append(f"memory needed at {report.context:,} tokens of context")
-        self._window.discover.show_repo(repo_id, len(models), " · ".join(facts))
+        tip = kind_tip(report.has_chat_template)
+        self._window.discover.show_repo(repo_id, len(models), " · ".join(facts), tip)
 
     def download(self, repo_id: str, choice: QuantChoice) -> None:
         wanted = choice.files[0].filename  # a shard names its whole model

@@ -18,7 +18,7 @@ from desktop.hub.api import prepare_http
 from desktop.hub.card import RepoCard, card_markdown, load_card
 from desktop.hub.describe import describe_hub_error
 from desktop.hub.errors import HubError
-from desktop.hub.quants import QuantReport, quant_listing, with_shape
+from desktop.hub.quants import QuantReport, quant_listing, with_header
 from desktop.hub.search import SORT_KEYS, HubModel, SearchFilters, SortKey, search_models
 from desktop.hub.starters import starters_for
 from desktop.ui.hub.models import HubResultsModel, QuantChoicesModel
@@ -185,10 +185,10 @@ class HubBrowser(QObject):
         self.quants.set_report(None)
         self.busy_changed.emit(True)
 
-        def shaped(report: QuantReport) -> None:
+        def header_read(report: QuantReport) -> None:
             if serial == self._files_serial and self.quants.report is not None:
-                # the rows stay; memory and fit now count the KV cache
-                self.quants.set_report(replace(self.quants.report, shape=report.shape))
+                # the rows stay; memory and fit now count the KV cache, and the kind is known
+                self.quants.set_report(self.quants.report.with_header_of(report))
                 self.repo_opened.emit(repo_id)
 
         def listed(report: QuantReport) -> None:
@@ -197,7 +197,7 @@ class HubBrowser(QObject):
                 self.error.emit("", False)
                 self.busy_changed.emit(False)
                 self.repo_opened.emit(repo_id)
-                self._jobs.start(partial(with_shape, report), shaped, lambda _exc: None)
+                self._jobs.start(partial(with_header, report), header_read, lambda _exc: None)
 
         listing_for = partial(quant_listing, repo_id, available_bytes=self.available_bytes)
         self._jobs.start(listing_for, listed, self._failed(serial, False))

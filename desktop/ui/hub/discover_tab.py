@@ -156,7 +156,8 @@ class DiscoverTab(QWidget):
         self.repo_label = QLabel("Open a model to see its quantisations.")
         self.repo_label.setWordWrap(True)
         self.quants_view = record_table(quants, "Quantisations")
-        self.quants_view.hide_order = [2, 5]  # Bits/w, Quality
+        # Bits/w, Kind (the line above says it too: one model, one kind), Quality
+        self.quants_view.hide_order = [2, 6, 5]
         # Whether a quant is already in the library, and where (the window knows the folder).
         self.local_copy: Callable[[str, QuantChoice], Path | None] = lambda _repo, _choice: None
         self.download_button = QPushButton("Download")
@@ -278,11 +279,12 @@ class DiscoverTab(QWidget):
         self.card.clear()
         self.repo_requested.emit(repo_id)
 
-    def show_repo(self, repo_id: str, count: int, summary: str) -> None:
+    def show_repo(self, repo_id: str, count: int, summary: str, tooltip: str | None = None) -> None:
         if count:
             self.repo_label.setText(f"<b>{repo_id}</b> · {summary}")
         else:
             self.repo_label.setText(f"<b>{repo_id}</b> has no GGUF model files.")
+        self.repo_label.setToolTip(tooltip or "")
 
     def show_card(self, repo_id: str, markdown: str) -> None:
         if repo_id == self._repo:

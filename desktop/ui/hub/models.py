@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
+from desktop.gguf.model_kind import kind_label, kind_tip
 from desktop.hub.quants import QuantChoice, QuantReport
 from desktop.hub.search import HubModel
 from desktop.ui.style.theme import current
@@ -82,6 +83,7 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
                 TableColumn(
                     "Quality", lambda c: c.quality or ("Vision projector" if c.kind == "mmproj" else "—")
                 ),
+                TableColumn("Kind", self._kind, tooltip=self._kind_tip),
             ],
             parent,
         )
@@ -124,6 +126,19 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
     def _fit(self, c: QuantChoice) -> str:
         verdict = self._verdict(c)
         return FIT_TEXT[verdict] if verdict else ""
+
+    def _kind(self, c: QuantChoice) -> str:
+        if self.report is None or c.kind != "model":
+            return ""
+        # one model in several quants: the first file's header speaks for every row
+        return kind_label(self.report.has_chat_template) if self.report.header_read else "…"
+
+    def _kind_tip(self, c: QuantChoice) -> str | None:
+        if self.report is None or c.kind != "model":
+            return None
+        if not self.report.header_read:
+            return "Reading the model file's header on the Hub…"
+        return kind_tip(self.report.has_chat_template) or self.report.kind_unknown_why
 
     def extra_data(self, record: QuantChoice, column: int, role: int) -> Any:
         if column == self.FIT_COLUMN and role == Qt.ItemDataRole.ForegroundRole:

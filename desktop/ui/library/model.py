@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
 from desktop.gguf.fit import DEFAULT_CONTEXT, fit_verdict, system_memory_bytes
+from desktop.gguf.model_kind import kind_label, kind_tip
 from desktop.library.scan import LocalModel
 from desktop.ui.hub.models import FIT_TEXT, fit_colour
 from desktop.ui.style.theme import current
@@ -40,12 +41,6 @@ def source_tip(m: LocalModel) -> str:
 
 def _sources(sources: tuple[str, ...]) -> str:
     return " and ".join(dict.fromkeys(SOURCE_NAMES.get(s, s) for s in sources))
-
-
-def _kind_tip(m: LocalModel) -> str:
-    if m.has_chat_template:
-        return "Has a chat template: made to answer"
-    return "No chat template: a base model, made to continue text; its chats open in notebook mode"
 
 
 def _last_used(m: LocalModel) -> str:
@@ -88,10 +83,10 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
                     lambda m: m.context_length or 0,
                     numeric=True,
                 ),
-                TableColumn(
+                TableColumn(  # a broken file's header tells nothing: no kind is guessed
                     "Kind",
-                    lambda m: "Chat" if m.has_chat_template else "Text completion",
-                    tooltip=_kind_tip,
+                    lambda m: kind_label(m.has_chat_template) if m.ok else "—",
+                    tooltip=lambda m: kind_tip(m.has_chat_template) if m.ok else None,
                 ),
                 TableColumn("Last used", _last_used, lambda m: m.last_used or ""),
                 TableColumn(
