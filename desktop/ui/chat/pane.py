@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QPalette, QShortcut
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPalette, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -21,7 +21,7 @@ from desktop.chats.chat_settings import ChatSettings
 from desktop.chats.store import Branching, Conversation, Message
 from desktop.ui.chat.conversation_list import ConversationSidebar
 from desktop.ui.chat.model_picker import ModelPicker
-from desktop.ui.chat.transcript import ChatTranscript
+from desktop.ui.chat.transcript import COLUMN_WIDTH, ChatTranscript
 from desktop.ui.style.tokens import SPACING
 from desktop.ui.widgets.elided_label import ElidedLabel
 from desktop.ui.widgets.notices import NoticeStack
@@ -39,6 +39,21 @@ class ComposeBox(QPlainTextEdit):
             self.submitted.emit()
             return
         super().keyPressEvent(event)
+
+
+class CentredRow(QWidget):
+    """A row at most ``widest`` wide, centred in the room it is given."""
+
+    def __init__(self, widest: int) -> None:
+        super().__init__()
+        self._widest = widest
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        spare = max(0, self.width() - self._widest)
+        layout = self.layout()
+        if layout is not None:
+            layout.setContentsMargins(spare // 2, 0, spare - spare // 2, 0)
+        super().resizeEvent(event)
 
 
 class ChatPane(QWidget):
@@ -139,7 +154,9 @@ class ChatPane(QWidget):
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
-        composer = QHBoxLayout()
+        # The box lines up with the conversation's column on a wide window.
+        compose_row = CentredRow(COLUMN_WIDTH + 2 * SPACING["l"])
+        composer = QHBoxLayout(compose_row)
         composer.addWidget(self.compose, 1)
         composer.addLayout(buttons)
 
@@ -150,10 +167,11 @@ class ChatPane(QWidget):
         layout.addWidget(self.notices)
         layout.addWidget(self.transcript, 1)
         layout.addWidget(self.editing_banner)
-        layout.addLayout(composer)
+        layout.addWidget(compose_row)
         meter_row = QHBoxLayout()
         meter_row.addStretch(1)
         meter_row.addWidget(self.context_meter)
+        meter_row.addStretch(1)
         layout.addLayout(meter_row)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)

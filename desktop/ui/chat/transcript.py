@@ -185,7 +185,7 @@ class ChatTranscript(QTextBrowser):
     def set_model_ready(self, ready: bool) -> None:
         """What an empty conversation says: what to do next, which depends on a model being loaded."""
         self.setPlaceholderText(
-            "Write a message below to start." if ready else "Load a model from My models, then write below."
+            "Write a message below to start." if ready else "Choose a model above (Select a model to load), then write below."
         )
 
     def show_messages(
