@@ -223,3 +223,29 @@ def test_on_a_wide_window_the_conversation_is_a_centred_column(qtbot, transcript
     left = transcript.viewport().geometry().left()
     right = transcript.width() - transcript.viewport().geometry().right()
     assert left > 400 and abs(left - right) < 40
+
+
+def test_a_messages_actions_show_under_the_pointer_or_the_focus_and_under_the_newest(
+    qtbot, transcript: ChatTranscript
+) -> None:
+    transcript.show_messages([question(1), answer(2), question(3), answer(4)], {})
+    assert [transcript.actions_shown(m) for m in (1, 2, 3, 4)] == [False, False, False, True]
+    first = transcript.cursorRect(cursor_at(transcript, "How do I reverse")).center()
+    qtbot.mouseMove(transcript.viewport(), first)
+    qtbot.waitUntil(lambda: transcript.actions_shown(1))
+    assert not transcript.actions_shown(2) and transcript.actions_shown(4)
+    blank = transcript.document().resource(QTextDocument.ResourceType.ImageResource, QUrl("icon:copy/2"))
+    assert isinstance(blank, QImage) and all(c.alpha() == 0 for c in ink_all(blank))  # its place kept
+    # The keyboard: Tab to the second message's Copy shows that message's actions
+    transcript.setFocus()
+    for _ in range(3):  # copy/1, edit/1, copy/2
+        transcript.focusNextPrevChild(True)
+    assert transcript.textCursor().charFormat().anchorHref() == "hearth:copy/2"
+    assert transcript.actions_shown(2)
+    # A new message is the newest: the one before it folds its actions away
+    transcript.append_message(question(5, "And a list?"))
+    assert transcript.actions_shown(5) and not transcript.actions_shown(4)
+
+
+def ink_all(image: QImage) -> list[QColor]:
+    return [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())]

@@ -152,11 +152,14 @@ class MessageHtml:
     def _icon(self, name: str, size: int = ICON_SIZE) -> str:
         return f'<img src="icon:{name}" width="{size}" height="{size}" style="vertical-align: bottom;">'
 
-    def _action(self, href: str, icon: str, title: str, words: str = "", *, plain: str = "") -> str:
+    def _action(
+        self, href: str, icon: str, title: str, words: str = "", *, plain: str = "", of: int | None = None
+    ) -> str:
         """A quiet link: an icon (``words`` beside it, if any); without icons, the words alone
-        (``plain``, else ``words``, else the title)."""
+        (``plain``, else ``words``, else the title). ``of``: the message whose pointer or focus
+        shows it (the icon is ``icon:NAME/ID``, which the view draws or leaves blank)."""
         if self.icons:
-            label = self._icon(icon) + (f"&nbsp;{words}" if words else "")
+            label = self._icon(icon if of is None else f"{icon}/{of}") + (f"&nbsp;{words}" if words else "")
         else:
             label = plain or words or title
         return (
@@ -258,11 +261,12 @@ class MessageHtml:
         where the header shows the model's own ``name``)."""
         t = self.theme
         gap = "&nbsp;&nbsp;&nbsp;" if self.icons else "&nbsp;·&nbsp;"
-        actions = [self._action(f"hearth:copy/{message.id}", "copy", "Copy")]
+        mid = message.id
+        actions = [self._action(f"hearth:copy/{mid}", "copy", "Copy", of=mid)]
         if message.role == "user":
-            actions.append(self._action(f"hearth:edit/{message.id}", "edit", "Edit"))
+            actions.append(self._action(f"hearth:edit/{mid}", "edit", "Edit", of=mid))
         else:
-            actions.append(self._action(f"hearth:regenerate/{message.id}", "regenerate", "Regenerate"))
+            actions.append(self._action(f"hearth:regenerate/{mid}", "regenerate", "Regenerate", of=mid))
         if branching is not None:
             actions.append(self._branch_switch(branching))
         row = gap.join(actions)

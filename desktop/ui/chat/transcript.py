@@ -11,14 +11,17 @@ tooltip in words.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QEvent, QMargins, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QMargins, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QGuiApplication,
     QImage,
+    QMouseEvent,
     QPalette,
     QResizeEvent,
     QTextBlockFormat,
@@ -36,6 +39,8 @@ from desktop.ui.style.theme import current
 WINDOW = 60  # messages rendered when a chat opens
 EARLIER_STEP = 12  # messages added at the top when the view is scrolled up to it
 REFRESH_MS = 60
+ACTION_ICONS = ("copy", "edit", "regenerate")  # shown under the pointer or focus only
+_ACTION_HREF = re.compile(r"hearth:(?:copy|edit|regenerate)/(\d+)$")
 COLUMN_WIDTH = 880  # at most this wide, the conversation centred on a wide window (as chat apps do)
 
 
@@ -107,11 +112,15 @@ class ChatTranscript(QTextBrowser):
         self._renderer = MessageHtml(theme_from(self.palette()), icons=True)
         self._icons: dict[str, QImage] = {}
         self._icons_theme: Theme | None = None
+        self._blanks: dict[str, QImage] = {}
+        self._messages: list[Message] = []
+        self._pointed: int | None = None  # the message under the pointer
+        self._pointed_block = -1
+        self._focused: int | None = None  # the message whose action has the keyboard's focus
         self._add_icons()
         # The model's own name (general.name): the loaded one's, and by file for replies shown.
         self._model_name: str | None = None
         self._model_names: dict[str, str] = {}
-        self._messages: list[Message] = []
         self._branching: dict[int, Branching] = {}
         self._first_shown = 0
         self._expanded: set[int] = set()
@@ -174,18 +183,98 @@ class ChatTranscript(QTextBrowser):
         if theme != self._icons_theme:
             self._icons = add_icons(self.document(), theme, self.devicePixelRatioF())
             self._icons_theme = theme
+            self._refresh_actions(m.id for m in self._messages)  # drawn before in the old colours
+
+    def _refresh_actions(self, message_ids: Iterable[int]) -> None:
+        document = self.document()
+        for message_id in message_ids:
+            for icon in ACTION_ICONS:
+                url = QUrl(f"icon:{icon}/{message_id}")
+                document.addResource(
+                    QTextDocument.ResourceType.ImageResource, url, self._action_icon(icon, message_id)
+                )
 
     def loadResource(self, kind: int, name: QUrl | str) -> Any:
         # Should the document drop its resources (a clear), the icons are still at hand here.
         url = QUrl(name)
-        if url.scheme() == "icon" and url.path() in self._icons:
-            return self._icons[url.path()]
+        if url.scheme() == "icon":
+            icon, _, of = url.path().partition("/")
+            if icon in self._icons:
+                return self._action_icon(icon, int(of)) if of.isdigit() else self._icons[icon]
         return super().loadResource(kind, name)
+
+    # A message's actions (copy, edit, regenerate) show where the pointer or the keyboard's focus
+    # is, and under the newest message; elsewhere their place is kept blank, so nothing moves.
+
+    def _action_icon(self, icon: str, message_id: int) -> QImage:
+        if message_id in (self._pointed, self._focused) or self._is_newest(message_id):
+            return self._icons[icon]
+        blank = self._blanks.get(icon)
+        if blank is None:
+            blank = QImage(self._icons[icon].size(), QImage.Format.Format_ARGB32_Premultiplied)
+            blank.fill(Qt.GlobalColor.transparent)
+            blank.setDevicePixelRatio(self._icons[icon].devicePixelRatio())
+            self._blanks[icon] = blank
+        return blank
+
+    def _is_newest(self, message_id: int) -> bool:
+        return bool(self._messages) and self._messages[-1].id == message_id
+
+    def actions_shown(self, message_id: int) -> bool:
+        """Whether ``message_id``'s actions are drawn now (the pointer, the focus, or the newest)."""
+        return self._action_icon("copy", message_id) is self._icons["copy"]
+
+    def _show_actions(self, pointed: int | None, focused: int | None) -> None:
+        changed = {self._pointed, self._focused, pointed, focused}
+        self._pointed, self._focused = pointed, focused
+        self._refresh_actions(m for m in changed if m is not None)
+        self.viewport().update()
+
+    def _message_at(self, cursor: QTextCursor) -> int | None:
+        """The message whose text or actions hold ``cursor``: its actions' line is the first
+        one at or after it."""
+        block = cursor.block()
+        for _ in range(400):  # a long message's blocks, bounded
+            if not block.isValid():
+                return None
+            it = block.begin()
+            while not it.atEnd():
+                match = _ACTION_HREF.match(it.fragment().charFormat().anchorHref())
+                if match:
+                    return int(match.group(1))
+                it += 1
+            block = block.next()
+        return None
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        super().mouseMoveEvent(event)
+        block = self.cursorForPosition(event.position().toPoint()).block().blockNumber()
+        if block != self._pointed_block:
+            self._pointed_block = block
+            pointed = self._message_at(self.cursorForPosition(event.position().toPoint()))
+            if pointed != self._pointed:
+                self._show_actions(pointed, self._focused)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self._pointed_block = -1
+        if self._pointed is not None:
+            self._show_actions(None, self._focused)
+        super().leaveEvent(event)
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        moved = super().focusNextPrevChild(next)
+        match = _ACTION_HREF.match(self.textCursor().charFormat().anchorHref())  # Tab selects a link
+        focused = int(match.group(1)) if match else None
+        if focused != self._focused:
+            self._show_actions(self._pointed, focused)
+        return moved
 
     def set_model_ready(self, ready: bool) -> None:
         """What an empty conversation says: what to do next, which depends on a model being loaded."""
         self.setPlaceholderText(
-            "Write a message below to start." if ready else "Choose a model above (Select a model to load), then write below."
+            "Write a message below to start."
+            if ready
+            else "Choose a model above (Select a model to load), then write below."
         )
 
     def show_messages(
@@ -274,7 +363,7 @@ class ChatTranscript(QTextBrowser):
         _insert_html(cursor, fragment)
 
     def append_message(self, message: Message) -> None:
-        self._messages.append(message)
+        self._append_record(message)
         if self._notebook:
             self._append_inline(self._renderer.notebook_part(message))
         else:
@@ -284,6 +373,13 @@ class ChatTranscript(QTextBrowser):
                 )
             )
         self._scroll_to_end()
+
+    def _append_record(self, message: Message) -> None:
+        """The newest message shows its actions; the one before it no longer does."""
+        before = self._messages[-1].id if self._messages else None
+        self._messages.append(message)
+        if before is not None:
+            self._refresh_actions([before])
 
     def _append_inline(self, fragment: str) -> None:
         cursor = QTextCursor(self.document())
@@ -346,7 +442,7 @@ class ChatTranscript(QTextBrowser):
         if branching is not None:
             self._branching = dict(branching)
             self._html_cache.clear()
-        self._messages.append(message)
+        self._append_record(message)
         if self._notebook:
             self._replace_stream(self._renderer.notebook_part(message))
         else:
