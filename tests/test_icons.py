@@ -1,26 +1,36 @@
-"""Hearth's line icons: every file is a valid SVG, an icon is drawn at the screen's own
-resolution in the colour asked for, dim when disabled, in the new theme's colours after a switch
-(buttons already showing one included)."""
+"""Hearth's line icons: every file is a valid SVG, every name the code asks for exists, an icon is
+drawn at the screen's own resolution in the colour asked for, dim when disabled, in the new
+theme's colours after a switch (buttons already showing one included), and the lists show the
+icons that replaced the emoji."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication, QToolButton
 
+from desktop.hub.files import HubFile
+from desktop.hub.quants import QuantChoice, QuantReport
+from desktop.hub.search import HubModel
+from desktop.library.scan import LocalModel
+from desktop.ui.hub.models import FIT_ICON, FIT_TEXT, HubResultsModel, QuantChoicesModel
+from desktop.ui.library.model import LocalModelsModel
 from desktop.ui.shell.app import create_application
 from desktop.ui.style import theme
 from desktop.ui.style.icons import icon, icon_names
 from desktop.ui.style.tokens import DARK, LIGHT
+from desktop.ui.widgets.notices import NoticeStack
 
 ROOT = Path(__file__).resolve().parent.parent
 ICONS = ROOT / "resources" / "icons"
+GB = 1_000_000_000
 # What the design asked for; more may be added.
 WANTED = {
     "chat", "discover", "models", "compare", "server", "settings", "copy", "edit", "regenerate",
@@ -79,6 +89,15 @@ def test_every_svg_is_valid_and_drawn_in_the_one_line_style() -> None:
     assert "hearth" not in icon_names()  # the app icon is not a line icon
 
 
+def test_every_icon_the_code_asks_for_exists() -> None:
+    asked = set(FIT_ICON.values())
+    pattern = re.compile(r"""\b(?:icon|style_image)\(\s*["']([\w-]+)["']""")
+    for path in (ROOT / "desktop").rglob("*.py"):
+        asked |= set(pattern.findall(path.read_text(encoding="utf-8")))
+    assert {"close", "lock", "warning"} <= asked  # the scan finds them
+    assert asked - set(icon_names()) == set()
+
+
 def test_an_unknown_name_is_a_key_error_naming_it() -> None:
     with pytest.raises(KeyError, match="no-such-icon"):
         icon("no-such-icon")
@@ -127,3 +146,86 @@ def test_an_icon_fits_the_rectangle_it_is_given(qapp) -> None:
     assert (pixmap.width(), pixmap.height()) == (20, 20)  # square, as large as fits
     image = icon("stop", "#000000").pixmap(QSize(20, 20), 1.0).toImage()
     assert QColor(image.pixelColor(0, 0)).alpha() == 0  # the margin of the 24-unit grid stays clear
+
+
+def test_a_notice_is_dismissed_by_an_icon_button_in_its_text_colour(qtbot, themed) -> None:
+    themed("dark")
+    stack = NoticeStack()
+    qtbot.addWidget(stack)
+    stack.add("warning", "Low on memory")
+    button = stack.notices[0].close_button
+    assert button.text() == "" and not button.icon().isNull()
+    assert button.accessibleName() == "Dismiss this notice" and button.toolTip() == "Dismiss"
+    assert opaque_colours(button.icon().pixmap(QSize(16, 16), 2.0)) == {DARK.on_warning}
+
+
+def _local(name: str, status: str, size: int = GB) -> LocalModel:
+    return LocalModel(
+        id=name, name=name, path=Path(f"/models/{name}.gguf"), source="hearth", repo_id=None,
+        architecture="llama", parameters=None, quant="Q4_K_M", size_bytes=size, shards=1,
+        context_length=None, has_chat_template=True, status=status,
+        reason="truncated" if status == "broken" else None,
+    )  # fmt: skip
+
+
+def _decoration(index_data: object) -> tuple[str, set[str]]:
+    """An item's icon: its name and the colours it is drawn in."""
+    assert isinstance(index_data, QIcon), index_data
+    return index_data.name(), opaque_colours(index_data.pixmap(QSize(16, 16), 2.0))
+
+
+def test_a_broken_model_shows_a_warning_icon_beside_its_plain_name(qapp, themed) -> None:
+    themed("light")
+    model = LocalModelsModel()
+    model.set_available(100 * GB)
+    model.set_records([_local("cut-Q4_K_M", "broken"), _local("good-Q4_K_M", "ok")])
+    broken, good = model.index(0, 0), model.index(1, 0)
+    assert broken.data() == "cut-Q4_K_M"  # the words stay plain text: no symbol glued on
+    assert _decoration(broken.data(Qt.ItemDataRole.DecorationRole)) == ("warning", {LIGHT.danger})
+    assert broken.data(Qt.ItemDataRole.AccessibleTextRole) == "cut-Q4_K_M, broken"
+    assert "Broken: truncated" in broken.data(Qt.ItemDataRole.ToolTipRole)
+    assert good.data() == "good-Q4_K_M" and good.data(Qt.ItemDataRole.DecorationRole) is None
+    fits = model.index(1, model.FIT_COLUMN)
+    assert fits.data() == "Fits"
+    assert _decoration(fits.data(Qt.ItemDataRole.DecorationRole)) == ("check-circle", {LIGHT.success})
+    themed("dark")  # the same cell, drawn again: the new theme's colour
+    assert _decoration(broken.data(Qt.ItemDataRole.DecorationRole)) == ("warning", {DARK.danger})
+
+
+def test_a_gated_repo_shows_a_lock_icon_and_says_why(qapp, themed) -> None:
+    themed("light")
+    model = HubResultsModel()
+    model.set_records(
+        [
+            HubModel("org/Gated-GGUF", downloads=10, likes=1, last_modified=None, gated="manual"),
+            HubModel("org/Open-GGUF", downloads=10, likes=1, last_modified=None, gated=False),
+        ]
+    )
+    gated, open_ = model.index(0, 0), model.index(1, 0)
+    assert gated.data() == "org/Gated-GGUF"
+    assert _decoration(gated.data(Qt.ItemDataRole.DecorationRole)) == ("lock", {LIGHT.text})
+    assert "Gated" in gated.data(Qt.ItemDataRole.ToolTipRole)
+    assert gated.data(Qt.ItemDataRole.AccessibleTextRole) == "org/Gated-GGUF, gated"
+    assert open_.data() == "org/Open-GGUF" and open_.data(Qt.ItemDataRole.DecorationRole) is None
+    assert "Gated" not in open_.data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_each_fit_verdict_has_its_words_icon_and_colour(qapp, themed) -> None:
+    themed("light")
+
+    def choice(quant: str, size: int) -> QuantChoice:
+        return QuantChoice(quant, "model", (HubFile(f"m-{quant}.gguf", size, None, quant),))
+
+    choices = [choice("Q2_K", 1 * GB), choice("Q8_0", 80 * GB), choice("F32", 95 * GB)]
+    model = QuantChoicesModel()
+    model.set_report(QuantReport("org/M-GGUF", None, None, None, choices, available_bytes=100 * GB))
+    seen = {}
+    for row, verdict in enumerate(("fits", "tight", "no")):
+        cell = model.index(row, model.FIT_COLUMN)
+        seen[verdict] = (cell.data(), *_decoration(cell.data(Qt.ItemDataRole.DecorationRole)))
+    assert seen == {
+        "fits": (FIT_TEXT["fits"], "check-circle", {LIGHT.success}),
+        "tight": (FIT_TEXT["tight"], "warning", {LIGHT.warning}),
+        "no": (FIT_TEXT["no"], "cross", {LIGHT.danger}),
+    }
+    assert set(FIT_TEXT.values()) == {"Fits", "Tight", "Won't fit"}  # words, no symbols
