@@ -8,14 +8,29 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QRadioButton,
+    QSpinBox,
+    QStyle,
+    QStyleOptionButton,
+    QWidget,
+)
 
 from desktop.settings import load_settings
 from desktop.ui.hub.models import fit_colour
+from desktop.ui.shell.app import create_application
 from desktop.ui.shell.main_window import MainWindow
-from desktop.ui.style.theme import current
-from desktop.ui.style.tokens import DARK, LIGHT, TEXT_ON, Colours, contrast
+from desktop.ui.style import theme
+from desktop.ui.style.theme import apply_theme, current
+from desktop.ui.style.tokens import DARK, GRAPHIC_ON, LIGHT, TEXT_ON, Colours, contrast
 from tests.test_ui import open_window
 
 __all__ = ["open_window"]  # a fixture, shared with test_ui
@@ -125,3 +140,134 @@ def test_system_follows_a_dark_desktop_and_its_text_passes(
     window = open_window()  # settings say "system"
     assert current() == DARK
     assert_all_aa(drawn_pairs(window))
+
+
+GRAPHIC = 3.0  # WCAG 1.4.11: what shows a control and its state, against what is beside it
+
+
+@pytest.mark.parametrize("colours", [LIGHT, DARK], ids=["light", "dark"])
+def test_every_control_colour_meets_3_to_1_on_each_background_it_is_drawn_on(colours: Colours) -> None:
+    failing = [
+        f"{fg} on {bg}: {contrast(getattr(colours, fg), getattr(colours, bg)):.2f}"
+        for fg, backgrounds in GRAPHIC_ON.items()
+        for bg in backgrounds
+        if contrast(getattr(colours, fg), getattr(colours, bg)) < GRAPHIC
+    ]
+    assert failing == []
+
+
+@pytest.fixture
+def themed(qapp: QApplication) -> Iterator[Callable[[str], Colours]]:
+    """Applies a theme, as the app does, for one test; the app is put back as it was after."""
+    create_application([])  # Fusion, as the app runs
+    palette, sheet, colours = QApplication.palette(), qapp.styleSheet(), current()
+    yield lambda mode: apply_theme(qapp, mode)
+    qapp.setPalette(palette)
+    qapp.setStyleSheet(sheet)
+    theme._state["current"] = colours
+
+
+def _shown(qtbot, widget: QWidget) -> QImage:
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget.grab().toImage()
+
+
+def _indicator(widget: QCheckBox | QRadioButton) -> QRect:
+    option = QStyleOptionButton()
+    widget.initStyleOption(option)
+    element = (
+        QStyle.SubElement.SE_CheckBoxIndicator
+        if isinstance(widget, QCheckBox)
+        else QStyle.SubElement.SE_RadioButtonIndicator
+    )
+    return widget.style().subElementRect(element, option, widget)
+
+
+def _column(image: QImage, x: int, top: int, bottom: int) -> list[str]:
+    return [image.pixelColor(x, y).name() for y in range(top, bottom + 1)]
+
+
+def _row(image: QImage, y: int, left: int, right: int) -> list[str]:
+    return [image.pixelColor(x, y).name() for x in range(left, right + 1)]
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_an_unchecked_box_and_radio_button_show_their_frame_at_3_to_1(qtbot, themed, mode: str) -> None:
+    c = themed(mode)
+    for widget in (QCheckBox("Keep the model in RAM (mlock)"), QRadioButton("A text file")):
+        image = _shown(qtbot, widget)
+        box = _indicator(widget)
+        # Across the middle of the indicator: the frame, the inside, the frame, then the window.
+        drawn = _row(image, box.center().y(), box.left(), box.right() + 3)
+        assert drawn[-1] == c.window and c.surface in drawn, drawn
+        if isinstance(widget, QCheckBox):
+            assert drawn[0] == c.control_border, drawn
+        # as drawn: a round frame's edge is smoothed, and must still pass
+        assert contrast(drawn[0], c.window) >= GRAPHIC and contrast(drawn[0], c.surface) >= GRAPHIC
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_the_frame_of_a_field_shows_at_3_to_1(qtbot, themed, mode: str) -> None:
+    c = themed(mode)
+    combo = QComboBox()
+    combo.addItem("Default context")
+    for field in (QLineEdit("2048"), QSpinBox(), combo, QPlainTextEdit("A system prompt")):
+        field.resize(160, field.sizeHint().height())
+        image = _shown(qtbot, field)
+        edge = image.pixelColor(0, image.height() // 2).name()  # the left side of the frame
+        assert contrast(edge, c.window) >= GRAPHIC, (type(field).__name__, edge)
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_a_checked_box_is_filled_with_the_accent_and_its_mark_stands_out(qtbot, themed, mode: str) -> None:
+    c = themed(mode)
+    box = QCheckBox("Flash attention")
+    box.setChecked(True)
+    image = _shown(qtbot, box)
+    inside = _indicator(box).adjusted(1, 1, -1, -1)
+    drawn = {image.pixelColor(x, y).name() for x in range(inside.left(), inside.right() + 1)
+             for y in range(inside.top(), inside.bottom() + 1)}  # fmt: skip
+    assert c.accent in drawn and c.on_accent in drawn  # the fill and the check mark on it
+    assert contrast(c.accent, c.window) >= GRAPHIC and contrast(c.on_accent, c.accent) >= GRAPHIC
+    box.setChecked(False)
+    assert box.grab().toImage().pixelColor(inside.center()).name() == c.surface
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_a_progress_bar_is_filled_with_the_accent(qtbot, themed, mode: str) -> None:
+    c = themed(mode)
+    bar = QProgressBar()  # as the welcome page's download shows it: no text on it
+    bar.setTextVisible(False)
+    bar.resize(300, 20)
+    bar.setValue(50)
+    image = _shown(qtbot, bar)
+    middle = image.height() // 2
+    assert image.pixelColor(75, middle).name() == c.accent  # the fill
+    assert image.pixelColor(225, middle).name() == c.surface  # the rest of the track
+    assert _column(image, 225, 0, 0) == [c.control_border]  # its frame shows: 3:1
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_the_text_on_a_progress_bar_is_readable_on_its_fill_and_beside_it(qtbot, themed, mode: str) -> None:
+    """A bar showing its text (the model loading, the context in use) is drawn by Fusion, which
+    splits the text where the fill ends; every row the text covers passes AA on either side."""
+    c = themed(mode)
+    bar = QProgressBar()
+    bar.setFormat("Loading %p%")
+    bar.resize(200, 24)
+    bar.setValue(100)
+    full = _shown(qtbot, bar)
+    fill = {y: full.pixelColor(4, y).name() for y in range(full.height())}  # left of the text
+    text_rows = {
+        y for y in range(full.height()) for x in range(40, 160) if full.pixelColor(x, y).name() == c.on_accent
+    }
+    assert text_rows, "no text on the fill"
+    lowest = min(contrast(c.on_accent, fill[y]) for y in text_rows)
+    assert lowest >= AA, {y: fill[y] for y in text_rows}
+    bar.setValue(0)
+    empty = bar.grab().toImage()
+    assert any(empty.pixelColor(x, y).name() == c.text for x in range(40, 160) for y in text_rows)
+    assert contrast(c.text, c.surface) >= AA
+    assert _column(empty, 100, 0, 0) == [c.control_border]  # the frame shows here too

@@ -88,7 +88,8 @@ def test_search_download_load_chat_and_restart(
     proxy = discover.quants_view.model()
     names = [proxy.index(r, 0).data() for r in range(3)]
     assert names == ["F32", "Q8_0", "mmproj-tiny-llama-f16.gguf"]
-    assert proxy.index(0, 4).data() == "✓ Fits"
+    assert proxy.index(0, 4).data() == "Fits"
+    assert proxy.index(0, 4).data(Qt.ItemDataRole.DecorationRole).name() == "check-circle"
     assert proxy.index(1, 5).data() == "Practically lossless"
     assert "2 quantisations" in discover.repo_label.text()
     # the KV cache counts once the first file's header is read (after the rows show)
@@ -244,6 +245,9 @@ def test_broken_model_and_offline_hub_are_explained(
     window = open_window()
     local, discover = window.my_models, window.discover
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+    name_cell = local.view.model().index(0, 0)
+    assert name_cell.data() == "cut-Q4_K_M"  # the name as it is, a warning icon beside it
+    assert name_cell.data(Qt.ItemDataRole.DecorationRole).name() == "warning"
     local.view.selectRow(0)
     assert "Broken" in local.details.text() and "truncated" in local.details.text()
     assert local.view.model().index(0, 8).data() == "—"  # its kind unknown, not "Text completion"
@@ -409,7 +413,11 @@ def test_remove_deletes_ours_and_hides_theirs(
     local = window.my_models
     proxy = local.view.model()
     assert "GPT4All" in [proxy.index(r, 5).data() for r in range(2)]
-    assert [proxy.index(r, 10).data() for r in range(2)] == ["✓ Fits", "✓ Fits"]
+    assert [proxy.index(r, 10).data() for r in range(2)] == ["Fits", "Fits"]
+    assert [proxy.index(r, 10).data(Qt.ItemDataRole.DecorationRole).name() for r in range(2)] == [
+        "check-circle",
+        "check-circle",
+    ]
     assert [proxy.index(r, 9).data() for r in range(2)] == ["never", "never"]
     assert sorted(proxy.index(r, 6).data() for r in range(2)) == ["o/r", "—"]
     assert [proxy.index(r, 8).data() for r in range(2)] == [

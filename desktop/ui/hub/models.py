@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QIcon
 
 from desktop.gguf.model_kind import kind_label, kind_tip
 from desktop.hub.quants import QuantChoice, QuantReport
 from desktop.hub.search import HubModel
+from desktop.ui.style.icons import icon
 from desktop.ui.style.theme import current
 from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
 from desktop.units import format_bytes, format_count
@@ -27,15 +28,26 @@ def _count(m: HubModel, n: int) -> str:
     return "—" if m.note else format_count(n)  # starters come from Hearth's list, not the Hub
 
 
+GATED_TIP = (
+    "Gated: accept its licence on huggingface.co, then give Hearth a Hugging Face token "
+    "(Hub ▸ Hugging Face token…) to download it"
+)
+
+
+def _model_tip(m: HubModel) -> str:
+    tip = m.note or m.repo_id
+    return f"{tip}\n{GATED_TIP}" if m.gated else tip
+
+
 class HubResultsModel(RecordTableModel[HubModel]):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(
             [
                 TableColumn(
                     "Model",
-                    lambda m: m.repo_id + ("  🔒" if m.gated else ""),
+                    lambda m: m.repo_id,
                     lambda m: m.repo_id.lower(),
-                    tooltip=lambda m: m.note or m.repo_id,
+                    tooltip=_model_tip,
                 ),
                 TableColumn(
                     "Params", lambda m: format_count(m.parameters), lambda m: m.parameters or 0, numeric=True
@@ -51,13 +63,27 @@ class HubResultsModel(RecordTableModel[HubModel]):
             parent,
         )
 
+    def extra_data(self, record: HubModel, column: int, role: int) -> Any:
+        if column == 0 and record.gated:
+            if role == Qt.ItemDataRole.DecorationRole:
+                return icon("lock")
+            if role == Qt.ItemDataRole.AccessibleTextRole:
+                return f"{record.repo_id}, gated"
+        return None
 
-FIT_TEXT = {"fits": "✓ Fits", "tight": "⚠ Tight", "no": "✗ Won't fit"}
+
+FIT_TEXT = {"fits": "Fits", "tight": "Tight", "no": "Won't fit"}
+FIT_ICON = {"fits": "check-circle", "tight": "warning", "no": "cross"}
+FIT_TOKEN = {"fits": "success", "tight": "warning", "no": "danger"}
 
 
 def fit_colour(verdict: str) -> str:
-    c = current()
-    return {"fits": c.success, "tight": c.warning}.get(verdict, c.danger)
+    return str(getattr(current(), FIT_TOKEN.get(verdict, "danger")))
+
+
+def fit_icon(verdict: str) -> QIcon:
+    """The fit badge's icon, in the verdict's colour (a token: it follows a theme switch)."""
+    return icon(FIT_ICON[verdict], FIT_TOKEN[verdict])
 
 
 class QuantChoicesModel(RecordTableModel[QuantChoice]):
@@ -141,7 +167,10 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
         return kind_tip(self.report.has_chat_template) or self.report.kind_unknown_why
 
     def extra_data(self, record: QuantChoice, column: int, role: int) -> Any:
-        if column == self.FIT_COLUMN and role == Qt.ItemDataRole.ForegroundRole:
-            verdict = self._verdict(record)
-            return QBrush(QColor(fit_colour(verdict))) if verdict else None
+        if column != self.FIT_COLUMN or not (verdict := self._verdict(record)):
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(QColor(fit_colour(verdict)))
+        if role == Qt.ItemDataRole.DecorationRole:
+            return fit_icon(verdict)
         return None

@@ -10,7 +10,8 @@ from PySide6.QtGui import QBrush, QColor
 from desktop.gguf.fit import DEFAULT_CONTEXT, fit_verdict, system_memory_bytes
 from desktop.gguf.model_kind import kind_label, kind_tip
 from desktop.library.scan import LocalModel
-from desktop.ui.hub.models import FIT_TEXT, fit_colour
+from desktop.ui.hub.models import FIT_TEXT, fit_colour, fit_icon
+from desktop.ui.style.icons import icon
 from desktop.ui.style.theme import current
 from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
 from desktop.units import format_bytes, format_count
@@ -63,7 +64,7 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
             [
                 TableColumn(
                     "Model",
-                    lambda m: m.name if m.ok else f"⚠ {m.name}",
+                    lambda m: m.name,
                     lambda m: m.name.lower(),
                     tooltip=_tooltip,
                 ),
@@ -132,11 +133,19 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
             self.dataChanged.emit(self.index(0, self.FIT_COLUMN), self.index(last, self.FIT_COLUMN))
 
     def extra_data(self, record: LocalModel, column: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if not record.ok:
+        if not record.ok:
+            if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(QColor(current().danger))
-            if column == self.FIT_COLUMN and (verdict := self._fit(record)):
+            if column == 0 and role == Qt.ItemDataRole.DecorationRole:
+                return icon("warning", "danger")
+            if column == 0 and role == Qt.ItemDataRole.AccessibleTextRole:
+                return f"{record.name}, broken"
+            return None
+        if column == self.FIT_COLUMN and (verdict := self._fit(record)):
+            if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(QColor(fit_colour(verdict)))
+            if role == Qt.ItemDataRole.DecorationRole:
+                return fit_icon(verdict)
         return None
 
     def row_of(self, path: str) -> int:

@@ -1,16 +1,24 @@
 """The theme applied to the whole app at once: System (follows the desktop's light or dark
 scheme), Light or Dark. Qt's palette carries the tokens to every standard widget; the few
-places that draw their own colours (notices, the transcript's HTML, fit badges) ask
-``current()``."""
+places that draw their own colours (notices, the transcript's HTML, fit badges, icons) ask
+``current()``. Fusion draws check boxes and the frames of fields in a shade of the window
+colour, all but invisible in the dark theme: fields get a palette of their own (``FRAMED``), check
+boxes and radio buttons a style sheet."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+from functools import cache
+from pathlib import Path
 from typing import Literal
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from desktop.ui.style.svg import line_icon_svg
 from desktop.ui.style.tokens import DARK, LIGHT, Colours
 
 ThemeMode = Literal["system", "light", "dark"]
@@ -85,14 +93,90 @@ def apply_theme(app: QApplication, mode: str) -> Colours:
     colours = colours_for(mode, app)
     _state["current"] = colours
     app.setPalette(palette_for(colours))
+    for class_name in FRAMED:  # a palette for each class: see FRAMED
+        # PySide's stub says bytes for the class name; at run time only a str is taken.
+        app.setPalette(framed_palette_for(colours), class_name)  # type: ignore[arg-type]
     app.setStyleSheet(style_sheet(colours))
     return colours
 
 
+# Fusion draws the frame of a field in the window colour darkened by 140%: on a dark window that
+# is darker still, and all but invisible (1.1:1). These controls paint no window colour of their
+# own, so theirs is set to what darkens to ``control_border`` (3:1 on every background): the
+# frame shows while Fusion keeps drawing them (a style sheet would change their sizes too).
+# A progress bar that shows its text is one of them: Fusion splits the text where the fill ends,
+# ``on_accent`` on the fill (the highlight), the text colour on the track, where a style sheet
+# draws it in one colour across both. One without text is drawn by the style sheet.
+FRAMED = ("QLineEdit", "QAbstractSpinBox", "QComboBox", "QPlainTextEdit", "QProgressBar")
+
+
+def framed_palette_for(c: Colours) -> QPalette:
+    """A field's palette: its frame in ``control_border``; its focus ring (a darker shade of the
+    highlight), selected text and a progress bar's fill in the accent, which shows on both
+    themes' backgrounds where the pale list selection colour would not."""
+    palette = palette_for(c)
+    palette.setColor(QPalette.ColorRole.Window, QColor(c.control_border).lighter(140))
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        palette.setColor(group, QPalette.ColorRole.Highlight, QColor(c.accent))
+        palette.setColor(group, QPalette.ColorRole.HighlightedText, QColor(c.on_accent))
+    return palette
+
+
+@cache
+def _image_dir() -> Path:
+    """Where the style sheet's images are written (it takes images only as files)."""
+    folder = Path(tempfile.mkdtemp(prefix="hearth-style-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def style_image(name: str, colour: str, stroke_width: float | None = None) -> str:
+    """A file holding line icon ``name`` in ``colour``, as a style sheet's ``url(...)`` wants it."""
+    path = _image_dir() / f"{name}-{colour.lstrip('#')}-{stroke_width or 2:g}.svg"
+    if not path.exists():
+        path.write_text(line_icon_svg(name, colour, stroke_width), encoding="utf-8")
+    return path.as_posix()
+
+
 def style_sheet(c: Colours) -> str:
-    """The little Qt's palette does not carry: tooltips."""
+    """What Qt's palette does not carry: tooltips; check boxes and radio buttons framed in
+    ``control_border`` (3:1 on every background, WCAG 1.4.11), filled with the accent when on; a
+    progress bar without text (drawn whole here) filled with the accent."""
     tooltip = f"color: {c.text}; background: {c.surface}; border: 1px solid {c.border}; padding: 4px;"
-    return f"QToolTip {{ {tooltip} }}"
+    check = style_image("check", c.on_accent, 3)
+    partly = style_image("minus", c.on_accent, 3)
+    dot = style_image("dot", c.on_accent)
+    check_off = style_image("check", c.surface, 3)
+    boxes = "QCheckBox::indicator, QAbstractItemView::indicator"
+    indicators = f"{boxes}, QRadioButton::indicator"
+
+    def each(selectors: str, state: str) -> str:
+        return ", ".join(f"{s.strip()}{state}" for s in selectors.split(","))
+
+    return f"""
+QToolTip {{ {tooltip} }}
+{indicators} {{
+    width: 14px; height: 14px; border: 1px solid {c.control_border}; border-radius: 3px;
+    background: {c.surface};
+}}
+QRadioButton::indicator {{ border-radius: 8px; }}
+{each(indicators, ":hover")} {{ border-color: {c.accent}; }}
+{each(indicators, ":checked")}, {each(boxes, ":indeterminate")} {{
+    border-color: {c.accent}; background: {c.accent};
+}}
+{each(boxes, ":checked")} {{ image: url({check}); }}
+{each(boxes, ":indeterminate")} {{ image: url({partly}); }}
+QRadioButton::indicator:checked {{ image: url({dot}); }}
+{each(indicators, ":disabled")} {{ border-color: {c.border}; background: {c.surface_alt}; }}
+{each(indicators, ":checked:disabled")} {{
+    border-color: {c.text_dim}; background: {c.text_dim}; image: url({check_off});
+}}
+QAbstractItemView::indicator {{ width: 12px; height: 12px; }}
+QProgressBar[textVisible="false"] {{
+    border: 1px solid {c.control_border}; border-radius: 4px; background: {c.surface};
+}}
+QProgressBar[textVisible="false"]::chunk {{ background: {c.accent}; border-radius: 3px; }}
+"""
 
 
 def notice_style(level: str, c: Colours | None = None) -> str:

@@ -1,7 +1,9 @@
 """The design tokens every page uses: one set of colours per theme, spacing and type steps.
 
 Every text colour here is paired with the backgrounds it is drawn on in ``TEXT_ON``, and
-``tests/test_theme.py`` checks each pair against WCAG AA (4.5:1), in both themes.
+``tests/test_theme.py`` checks each pair against WCAG AA (4.5:1), in both themes; the colours
+that show where a control is or what state it is in (a check box's frame, a checked box's fill,
+an icon) are paired in ``GRAPHIC_ON`` and checked against WCAG 1.4.11's 3:1.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ class Colours:
     window: str  # the app's background
     surface: str  # lists, the transcript, text fields
     surface_alt: str  # alternate rows, side panels
-    border: str
+    border: str  # dividers and panel edges: quiet on purpose
+    control_border: str  # what marks a control's edge (check box, field, list): 3:1 on the backgrounds
     text: str
     text_dim: str  # secondary text, placeholders, the stats line
     accent: str  # links, the selected page, primary buttons
@@ -44,6 +47,7 @@ LIGHT = Colours(
     surface="#ffffff",
     surface_alt="#f0f2f5",
     border="#d4d8de",
+    control_border="#7d8590",
     text="#1f2328",
     text_dim="#59636e",
     accent="#0a63c9",
@@ -72,6 +76,7 @@ DARK = Colours(
     surface="#1e2024",
     surface_alt="#25282d",
     border="#3a3f46",
+    control_border="#767e88",
     text="#e6e8eb",
     text_dim="#a3abb5",
     accent="#5aa2f7",
@@ -108,6 +113,17 @@ TEXT_ON: dict[str, tuple[str, ...]] = {
     "on_warning": ("warning_bg",),
     "on_danger": ("danger_bg",),
     "on_highlight": ("highlight_bg",),
+}
+
+# Each colour that marks a control or its state (WCAG 1.4.11, 3:1), and what it is drawn on.
+GRAPHIC_ON: dict[str, tuple[str, ...]] = {
+    "control_border": ("window", "surface", "surface_alt"),
+    "accent": ("window", "surface", "surface_alt"),  # a checked box, a progress bar's fill
+    "on_accent": ("accent",),  # the check mark
+    "text": ("window", "surface", "surface_alt", "selection"),  # icons
+    "success": ("window", "surface", "surface_alt", "selection"),  # fit icons, in selected rows too
+    "warning": ("window", "surface", "surface_alt", "selection"),
+    "danger": ("window", "surface", "surface_alt", "selection"),
 }
 
 SPACING = {"xs": 4, "s": 8, "m": 12, "l": 16, "xl": 24, "xxl": 32}

@@ -3,12 +3,15 @@ be dismissed, and a new model or chat clears them."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from desktop.ui.style.icons import icon
 from desktop.ui.style.theme import notice_style
 
 MOST = 4  # more than this and the oldest goes: a column of notices is no longer read
+# The colour token of a notice's text, which its close button is drawn in too.
+TEXT_TOKEN = {"warning": "on_warning", "error": "on_danger"}
 
 
 class Notice(QWidget):
@@ -26,7 +29,9 @@ class Notice(QWidget):
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse
         )
         self.close_button = QToolButton()
-        self.close_button.setText("✕")
+        # a token, not a colour: the icon takes the new theme's colour when the theme changes
+        self.close_button.setIcon(icon("close", TEXT_TOKEN.get(level, "on_info")))
+        self.close_button.setIconSize(QSize(14, 14))
         self.close_button.setAutoRaise(True)
         self.close_button.setAccessibleName("Dismiss this notice")
         self.close_button.setToolTip("Dismiss")

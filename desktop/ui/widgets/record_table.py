@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView
 
 from desktop.ui.widgets.table_model import RecordRole, RecordTableModel, SortRole
 
 SAMPLE_ROWS = 40  # column widths come from the header and the first rows
 CELL_PADDING = 18
+ICON_GAP = 6
 MAX_COLUMN_WIDTH = 190
 
 
@@ -41,10 +42,16 @@ class RecordTableView(QTableView):
         header = self.horizontalHeader()
         metrics = self.fontMetrics()
         rows = min(model.rowCount(), SAMPLE_ROWS)
+        icon_width = self.iconSize().width()
+        if icon_width <= 0:
+            icon_width = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize, None, self)
         for column in range(1, model.columnCount()):
             title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
             texts = [str(model.index(row, column).data() or "") for row in range(rows)]
             width = max(metrics.horizontalAdvance(t) for t in [title, *texts]) + CELL_PADDING
+            decoration = Qt.ItemDataRole.DecorationRole
+            if any(model.index(row, column).data(decoration) is not None for row in range(rows)):
+                width += icon_width + ICON_GAP  # a badge's icon beside its words
             self._widths[column] = min(width, MAX_COLUMN_WIDTH)  # the name keeps room
             header.resizeSection(column, self._widths[column])
         self.fit_name_column()
