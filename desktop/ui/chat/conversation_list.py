@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from desktop.chats.message_html import model_label
 from desktop.chats.store import Conversation, SearchHit
+from desktop.ui.style.icons import icon
 
 Index = QModelIndex | QPersistentModelIndex
 ConversationIdRole = Qt.ItemDataRole.UserRole + 1
@@ -191,7 +192,7 @@ class ConversationSidebar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = ConversationListModel(self)
-        self.new_chat_button = QPushButton("New chat")
+        self.new_chat_button = QPushButton(icon("new-chat"), "New chat")
         self.new_chat_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_chat_button.setAccessibleName("New chat")
         self.search = QLineEdit()

@@ -22,6 +22,7 @@ from desktop.chats.store import Branching, Conversation, Message
 from desktop.ui.chat.conversation_list import ConversationSidebar
 from desktop.ui.chat.model_picker import ModelPicker
 from desktop.ui.chat.transcript import COLUMN_WIDTH, ChatTranscript
+from desktop.ui.style.icons import icon
 from desktop.ui.style.tokens import SPACING
 from desktop.ui.widgets.elided_label import ElidedLabel
 from desktop.ui.widgets.notices import NoticeStack
@@ -92,12 +93,14 @@ class ChatPane(QWidget):
         self.list_button = QToolButton()
         self.list_button.setObjectName("chatListButton")
         self.list_button.setText("Chats")
+        self.list_button.setIcon(icon("sidebar"))
+        self.list_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.list_button.setCheckable(True)
         self.list_button.setChecked(True)
         self.list_button.setAutoRaise(True)
         self.list_button.setAccessibleName("Show the list of chats")
         self.list_button.setToolTip("Show or hide the list of chats (Ctrl+B)")
-        self.settings_button = QPushButton("Settings…")
+        self.settings_button = QPushButton(icon("settings"), "Settings…")
         self.settings_button.setToolTip(
             "System prompt, sampling and what happens at the context limit (Ctrl+,)"
         )
@@ -141,11 +144,11 @@ class ChatPane(QWidget):
         self.compose.setTabChangesFocus(True)
         self.compose.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.compose.setFixedHeight(self.compose.fontMetrics().lineSpacing() * 4 + 16)
-        self.send_button = QPushButton("Send")
+        self.send_button = QPushButton(icon("send"), "Send")
         self.send_button.setDefault(True)
         self.send_button.setAccessibleName("Send")
         self.send_button.setToolTip("Send (Enter)")
-        self.stop_button = QPushButton("Stop")
+        self.stop_button = QPushButton(icon("stop"), "Stop")
         self.stop_button.setAccessibleName("Stop")
         self.stop_button.setToolTip("Stop the reply and keep what was written (Esc)")
         self.stop_button.hide()

@@ -41,6 +41,7 @@ from desktop.hub.download_queue import DownloadItem
 from desktop.hub.quants import QuantChoice
 from desktop.hub.search import SORT_KEYS, SearchFilters
 from desktop.ui.hub.downloads import ItemRole, StatusRole
+from desktop.ui.style.icons import icon
 from desktop.ui.style.theme import current
 from desktop.ui.widgets.context_choice import context_combo
 from desktop.ui.widgets.record_table import record_table, selected_record
@@ -119,7 +120,7 @@ class DiscoverTab(QWidget):
         self.sort.setAccessibleName("Sort results by")
         for key in SORT_KEYS:
             self.sort.addItem(key.capitalize(), key)
-        self.search_button = QPushButton("Search")
+        self.search_button = QPushButton(icon("search"), "Search")
         self.search_button.setAccessibleName("Search")
         top = QHBoxLayout()
         top.addWidget(self.query, 1)
@@ -160,7 +161,7 @@ class DiscoverTab(QWidget):
         self.quants_view.hide_order = [2, 6, 5]
         # Whether a quant is already in the library, and where (the window knows the folder).
         self.local_copy: Callable[[str, QuantChoice], Path | None] = lambda _repo, _choice: None
-        self.download_button = QPushButton("Download")
+        self.download_button = QPushButton(icon("download"), "Download")
         self.download_button.setAccessibleName("Download the selected quantisation")
         self.download_button.setEnabled(False)
         self.card = QTextBrowser()
@@ -199,7 +200,7 @@ class DiscoverTab(QWidget):
         self.downloads_view.setAccessibleName("Downloads")
         row_height = self.downloads_view.fontMetrics().lineSpacing() * 2 + 22
         self.downloads_view.setFixedHeight(row_height * 2 + 6)  # two downloads in view, then it scrolls
-        self.pause_button = QPushButton("Pause")
+        self.pause_button = QPushButton(icon("pause"), "Pause")
         self.pause_button.setAccessibleName("Pause or resume the selected download")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setAccessibleName("Cancel the selected download")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop.library.scan import LocalModel
 from desktop.ui.library.model import LocalModelsModel
+from desktop.ui.style.icons import icon
 from desktop.ui.style.theme import current
 from desktop.ui.widgets.context_choice import context_combo
 from desktop.ui.widgets.record_table import record_table, selected_record
@@ -49,13 +50,13 @@ class LocalTab(QWidget):
             "No models yet. Find one in Discover, or put .gguf files in the models folder."
         )
         self.empty_hint.setWordWrap(True)
-        self.load_button = QPushButton("Load")
+        self.load_button = QPushButton(icon("play"), "Load")
         self.load_button.setAccessibleName("Load model")
         self.load_button.setToolTip("Load the selected model for chat (Enter)")
         self.load_button.setEnabled(False)
-        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button = QPushButton(icon("refresh"), "Refresh")
         self.refresh_button.setAccessibleName("Refresh the library")
-        self.reveal_button = QPushButton("Show file")
+        self.reveal_button = QPushButton(icon("folder"), "Show file")
         self.reveal_button.setAccessibleName("Show the selected model's file in the file manager")
         self.reveal_button.setEnabled(False)
         self.filter = QLineEdit()
@@ -65,13 +66,13 @@ class LocalTab(QWidget):
         self.context = context_combo("Context size for the fit column")
         self.totals = QLabel()
         self.totals.setAccessibleName("Disk use")
-        self.verify_button = QPushButton("Verify")
+        self.verify_button = QPushButton(icon("check-circle"), "Verify")
         self.verify_button.setAccessibleName("Check the selected model's file against its sha256")
         self.verify_button.setEnabled(False)
         self.header_view = QTextBrowser()
         self.header_view.setAccessibleName("Every field of the GGUF header")
         self.header_view.setPlaceholderText("Every field of the selected model's GGUF header.")
-        self.remove_button = QPushButton("Remove…")
+        self.remove_button = QPushButton(icon("trash"), "Remove…")
         self.remove_button.setAccessibleName("Remove or hide the selected model")
         self.remove_button.setEnabled(False)
 
