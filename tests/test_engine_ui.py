@@ -64,7 +64,7 @@ def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
     window.engine.load_progress.connect(progress.append)
     record = window.library.model.record(0)
     assert record is not None
-    assert window.chat_pane.transcript.placeholderText().startswith("Load a model")
+    assert window.chat_pane.transcript.placeholderText().startswith("Choose a model above")
     window.load_model(record)
     assert window.load_progress.isVisible()
     qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
@@ -86,7 +86,7 @@ def test_engine_settings_reach_the_worker_and_idle_unload_returns_the_memory(
     window.engine._restart_idle()
     qtbot.waitUntil(lambda: window.engine.state == EngineState.EMPTY, timeout=5_000)
     assert window.engine.model is None
-    assert window.chat_pane.transcript.placeholderText().startswith("Load a model")
+    assert window.chat_pane.transcript.placeholderText().startswith("Choose a model above")
     qtbot.waitUntil(lambda: not Path(f"/proc/{worker}").exists(), timeout=5_000)  # reaped: all returned
     assert "unloaded after 5 idle minutes" in window.statusBar().currentMessage()
     assert window.chat_pane.load_last_button.isVisible()  # the chat's model, one click away

@@ -30,7 +30,10 @@ from desktop.units import format_bytes
 
 def beside_checklist(owner: QWidget, title: str, checklist: ModelChecklist, content: QLayout) -> None:
     """The layout every compare tab shares: the titled model list on the left, ``content`` on the right."""
-    checklist.setMaximumWidth(260)
+    checklist.setMinimumWidth(200)  # model names readable at 1024x700, elided, never scrolled sideways
+    checklist.setMaximumWidth(300)
+    checklist.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    checklist.setTextElideMode(Qt.TextElideMode.ElideRight)
     left = QVBoxLayout()
     left.addWidget(QLabel(title))
     left.addWidget(checklist, 1)

@@ -3,7 +3,8 @@ download's progress, Pause and Cancel on the page; other apps' models and files 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.app.first_run import FirstModel, disk_words
+from desktop.resources import resource_path
 from desktop.ui.style.theme import current
 from desktop.ui.style.tokens import SPACING, TYPE
 
@@ -100,6 +102,10 @@ class WelcomePage(QWidget):
 
         column = QVBoxLayout()
         column.setSpacing(SPACING["l"])
+        logo = QLabel()
+        logo.setPixmap(QIcon(str(resource_path("icons", "hearth.svg"))).pixmap(QSize(64, 64)))
+        logo.setAccessibleName("Hearth")
+        column.addWidget(logo)
         column.addWidget(title)
         column.addWidget(subtitle)
         column.addSpacing(SPACING["s"])
