@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -122,11 +122,21 @@ class ColumnsArea(QSplitter):
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.setChildrenCollapsible(False)
         self.views: list[ReplyColumn] = []
+        # What to do, where the columns will be (an empty page says nothing by itself).
+        self.hint = QLabel(
+            "Check two to four models on the left, then write one prompt below: "
+            "their replies stream here side by side, with the same sampling and seed."
+        )
+        self.hint.setWordWrap(True)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.addWidget(self.hint)
 
     def set_titles(self, titles: list[str]) -> None:
         for view in self.views:
             view.setParent(None)
             view.deleteLater()
+        self.hint.setVisible(not titles)
         self.views = [ReplyColumn(title) for title in titles]
         for view in self.views:
             self.addWidget(view)

@@ -161,7 +161,8 @@ class DiscoverTab(QWidget):
         self.quants_view.hide_order = [2, 6, 5]
         # Whether a quant is already in the library, and where (the window knows the folder).
         self.local_copy: Callable[[str, QuantChoice], Path | None] = lambda _repo, _choice: None
-        self.download_button = QPushButton(icon("download"), "Download")
+        self.download_button = QPushButton(icon("download", "on_accent"), "Download")
+        self.download_button.setObjectName("primaryButton")
         self.download_button.setAccessibleName("Download the selected quantisation")
         self.download_button.setEnabled(False)
         self.card = QTextBrowser()

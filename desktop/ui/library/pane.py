@@ -50,7 +50,8 @@ class LocalTab(QWidget):
             "No models yet. Find one in Discover, or put .gguf files in the models folder."
         )
         self.empty_hint.setWordWrap(True)
-        self.load_button = QPushButton(icon("play"), "Load")
+        self.load_button = QPushButton(icon("play", "on_accent"), "Load")
+        self.load_button.setObjectName("primaryButton")
         self.load_button.setAccessibleName("Load model")
         self.load_button.setToolTip("Load the selected model for chat (Enter)")
         self.load_button.setEnabled(False)

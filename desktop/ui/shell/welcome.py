@@ -139,9 +139,6 @@ class WelcomePage(QWidget):
             f"QFrame#welcomeCard {{ background: {c.surface}; border: 1px solid {c.border}; "
             "border-radius: 12px; }"
             f"QFrame#welcomeCard QLabel {{ background: transparent; border: none; }}"
-            f"QPushButton#primaryButton {{ background: {c.accent}; color: {c.on_accent}; border: none; "
-            f"border-radius: 6px; padding: 8px 18px; font-weight: bold; }}"
-            f"QPushButton#primaryButton:disabled {{ background: {c.border}; color: {c.text_dim}; }}"
         )
         self.reason.setStyleSheet(f"color: {c.text_dim};")
         self.model_facts.setStyleSheet(f"color: {c.text_dim};")

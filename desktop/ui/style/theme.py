@@ -141,7 +141,8 @@ def style_image(name: str, colour: str, stroke_width: float | None = None) -> st
 def style_sheet(c: Colours) -> str:
     """What Qt's palette does not carry: tooltips; check boxes and radio buttons framed in
     ``control_border`` (3:1 on every background, WCAG 1.4.11), filled with the accent when on; a
-    progress bar without text (drawn whole here) filled with the accent."""
+    progress bar without text (drawn whole here) filled with the accent; the page's one primary
+    button (``objectName`` "primaryButton": Send, Load, Download) filled with the accent."""
     tooltip = f"color: {c.text}; background: {c.surface}; border: 1px solid {c.border}; padding: 4px;"
     check = style_image("check", c.on_accent, 3)
     partly = style_image("minus", c.on_accent, 3)
@@ -176,6 +177,14 @@ QProgressBar[textVisible="false"] {{
     border: 1px solid {c.control_border}; border-radius: 4px; background: {c.surface};
 }}
 QProgressBar[textVisible="false"]::chunk {{ background: {c.accent}; border-radius: 3px; }}
+QPushButton#primaryButton {{
+    background: {c.accent}; color: {c.on_accent}; border: 1px solid {c.accent}; border-radius: 6px;
+    padding: 6px 16px; font-weight: bold;
+}}
+QPushButton#primaryButton:focus {{ border: 2px solid {c.text}; }}
+QPushButton#primaryButton:disabled {{
+    background: {c.border}; color: {c.text_dim}; border-color: {c.border};
+}}
 """
 
 
