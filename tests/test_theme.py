@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.settings import load_settings
+from desktop.ui.chat.transcript import ChatTranscript
 from desktop.ui.hub.models import fit_colour
 from desktop.ui.shell.app import create_application
 from desktop.ui.shell.main_window import MainWindow
@@ -213,7 +214,8 @@ def test_the_frame_of_a_field_shows_at_3_to_1(qtbot, themed, mode: str) -> None:
     c = themed(mode)
     combo = QComboBox()
     combo.addItem("Default context")
-    for field in (QLineEdit("2048"), QSpinBox(), combo, QPlainTextEdit("A system prompt")):
+    fields = (QLineEdit("2048"), QSpinBox(), combo, QPlainTextEdit("A system prompt"), ChatTranscript())
+    for field in fields:
         field.resize(160, field.sizeHint().height())
         image = _shown(qtbot, field)
         edge = image.pixelColor(0, image.height() // 2).name()  # the left side of the frame

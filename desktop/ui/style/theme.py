@@ -107,7 +107,7 @@ def apply_theme(app: QApplication, mode: str) -> Colours:
 # A progress bar that shows its text is one of them: Fusion splits the text where the fill ends,
 # ``on_accent`` on the fill (the highlight), the text colour on the track, where a style sheet
 # draws it in one colour across both. One without text is drawn by the style sheet.
-FRAMED = ("QLineEdit", "QAbstractSpinBox", "QComboBox", "QPlainTextEdit", "QProgressBar")
+FRAMED = ("QLineEdit", "QAbstractSpinBox", "QComboBox", "QPlainTextEdit", "QTextEdit", "QProgressBar")
 
 
 def framed_palette_for(c: Colours) -> QPalette:
