@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
         pane.notice_link.connect(self.chat.follow_link)
         pane.chat_list_toggled.connect(self._chat_list_toggled)
         pane.model_picker.chosen.connect(self.load_model)
+        self.menu_actions.choose_model.triggered.connect(self._choose_model)
         pane.model_picker.set_source(self.library.model.records, self.library.model.fit_text)
         self.menu_actions.chat_list.toggled.connect(pane.show_chat_list)
         transcript.regenerate_requested.connect(self.chat.regenerate)
@@ -390,6 +391,10 @@ class MainWindow(QMainWindow):
         self.context.settings.last_conversation_id = conversation.id
         self.chat_pane.sidebar.select(conversation.id)
         self._offer_conversation_model()
+
+    def _choose_model(self) -> None:
+        self.navigation.show_key("chat")
+        self.chat_pane.model_picker.showMenu()
 
     def _chat_list_toggled(self, shown: bool) -> None:
         self.context.settings.chat_list = shown

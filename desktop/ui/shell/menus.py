@@ -49,9 +49,12 @@ class MenuActions:
         self.search_chats = QAction(
             "Search &chats", window, shortcut=QKeySequence(QKeySequence.StandardKey.Find)
         )
+        self.choose_model = QAction("Choose &model…", window, shortcut=QKeySequence("Ctrl+L"))
+        self.choose_model.setToolTip("Open the chat's model picker: choosing a model loads it")
         self.copy_reply = QAction("&Copy last reply", window, shortcut=QKeySequence("Ctrl+Shift+C"))
         self.export_chat = QAction("&Export chat…", window, shortcut=QKeySequence("Ctrl+Shift+E"))
         for action in (
+            self.choose_model,
             self.regenerate,
             self.copy_reply,
             self.chat_settings,
