@@ -11,7 +11,10 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel
 
+from desktop.ui.shell.engine_controller import EngineState
 from desktop.ui.shell.main_window import MainWindow
+from tests.conftest import TEST_REPO
+from tests.fakehub import FakeHub
 from tests.test_ui import open_window
 
 __all__ = ["open_window"]  # a fixture, shared with test_ui
@@ -117,3 +120,24 @@ def test_the_chat_header_has_room_at_1024x700_and_the_window_stays_small(
     QTimer.singleShot(100, seen)
     _ctrl(qtbot, window, Qt.Key.Key_L)
     qtbot.waitUntil(lambda: opened == [True])
+
+
+def test_a_quant_already_on_disk_opens_from_discover_into_a_chat(
+    qtbot, open_window: Callable[..., MainWindow], fake_hub: FakeHub, models_dir: Path, tiny_model: Path
+) -> None:
+    target = models_dir / TEST_REPO / tiny_model.name
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_model, target)
+    window = open_window()
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 1)
+    discover = window.discover
+    window.navigation.show_page(discover)
+    discover.open_repo(TEST_REPO)
+    qtbot.waitUntil(lambda: window.hub.quants.rowCount() == 3)
+    names = [getattr(window.hub.quants.record(r), "name", None) for r in range(3)]
+    discover.quants_view.selectRow(names.index("F32"))
+    assert discover.download_button.text() == "Open" and discover.download_button.isEnabled()
+    qtbot.mouseClick(discover.download_button, Qt.MouseButton.LeftButton)
+    assert window.navigation.current_key() == "chat"
+    qtbot.waitUntil(lambda: window.engine.state == EngineState.READY, timeout=30_000)
+    assert window.engine.model is not None and window.engine.model.model_path == str(target)

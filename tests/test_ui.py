@@ -116,8 +116,9 @@ def test_search_download_load_chat_and_restart(
     qtbot.waitUntil(lambda: not window.downloads.model.items)  # the list may see the file first
     assert not discover.downloads_box.isVisible()
     assert "Downloaded and verified" in discover.status.text()
-    # The quant it fetched can't be downloaded again: it says where it is
-    assert not discover.download_button.isEnabled() and discover.download_button.text() == "In My models"
+    # The quant it fetched is not downloaded again: Open loads what is on disk
+    assert discover.download_button.isEnabled() and discover.download_button.text() == "Open"
+    assert "Already in My models" in discover.download_button.toolTip()
     _select_row(discover.quants_view, 1)
     assert discover.download_button.isEnabled() and discover.download_button.text() == "Download"
     _select_row(discover.quants_view, 0)

@@ -100,6 +100,7 @@ class DiscoverTab(QWidget):
     lineage_requested = Signal(str, str)  # relation, base repo id
     context_chosen = Signal(object)  # int, or None for the model's default
     download_requested = Signal(str, object)  # repo id, QuantChoice
+    open_requested = Signal(object)  # Path: the copy already on disk, to load and chat with
     pause_requested = Signal(object)  # DownloadItem
     resume_requested = Signal(object)
     cancel_requested = Signal(object)
@@ -309,9 +310,12 @@ class DiscoverTab(QWidget):
     def _quant_selected(self) -> None:
         choice = self._selected_quant()
         local = self.local_copy(self._repo, choice) if choice is not None and self._repo else None
-        self.download_button.setEnabled(choice is not None and local is None)
-        self.download_button.setText("In My models" if local is not None else "Download")
-        self.download_button.setToolTip(f"Already downloaded: {local}" if local is not None else "")
+        self.download_button.setEnabled(choice is not None)
+        self.download_button.setText("Open" if local is not None else "Download")
+        self.download_button.setIcon(icon("chat" if local is not None else "download", "on_accent"))
+        self.download_button.setToolTip(
+            f"Already in My models ({local}): Open loads it and starts a chat" if local is not None else ""
+        )
 
     def refresh_download_button(self) -> None:
         """After a download ends: the quant it fetched is on disk now."""
@@ -319,7 +323,12 @@ class DiscoverTab(QWidget):
 
     def _download(self) -> None:
         choice = self._selected_quant()
-        if choice is not None and self._repo:
+        if choice is None or not self._repo:
+            return
+        local = self.local_copy(self._repo, choice)
+        if local is not None:
+            self.open_requested.emit(local)
+        else:
             self.download_requested.emit(self._repo, choice)
 
     def set_busy(self, busy: bool) -> None:

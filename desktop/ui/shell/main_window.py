@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self.hub.results_shown.connect(discover.show_results_note)
         discover.repo_requested.connect(self.hub.open_repo)
         discover.download_requested.connect(self.hub_actions.download)
+        discover.open_requested.connect(self.load_path)
         discover.local_copy = self.hub_actions.local_copy
         discover.pause_requested.connect(self.downloads.pause)
         discover.resume_requested.connect(self.downloads.resume)
@@ -275,6 +276,10 @@ class MainWindow(QMainWindow):
         self.load_progress.show()
         self.engine.load(LoadOptions.from_settings(self.context.settings, str(model.path)))
 
+    def load_path(self, path: Path) -> None:
+        """Loads the model file at ``path``, as the library knows it where it does."""
+        self.load_model(self.library.find(str(path)) or describe_model(path))
+
     def show_welcome(self, shown: bool) -> None:
         self.pages.setCurrentWidget(self.welcome if shown else self.navigation)
 
@@ -284,7 +289,7 @@ class MainWindow(QMainWindow):
     def _load_conversation_model(self) -> None:
         conversation = self.chat.conversation
         if conversation and conversation.model:
-            self.load_model(self.library.find(conversation.model) or describe_model(Path(conversation.model)))
+            self.load_path(Path(conversation.model))
 
     def _library_refreshed(self) -> None:
         records = self.library.model.records()
@@ -314,8 +319,7 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             self.apply_engine_settings(dialog.chosen())
             if dialog.reload_requested and loaded is not None:
-                path = Path(loaded.model_path)
-                self.load_model(self.library.find(str(path)) or describe_model(path))
+                self.load_path(Path(loaded.model_path))
 
     def apply_engine_settings(self, chosen: Settings) -> None:
         self.context.settings_store.replace(chosen)  # listeners (the idle timer) follow
