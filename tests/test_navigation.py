@@ -135,7 +135,11 @@ def test_a_quant_already_on_disk_opens_from_discover_into_a_chat(
     discover.open_repo(TEST_REPO)
     qtbot.waitUntil(lambda: window.hub.quants.rowCount() == 3)
     names = [getattr(window.hub.quants.record(r), "name", None) for r in range(3)]
-    discover.quants_view.selectRow(names.index("F32"))
+    row = names.index("F32")
+    quants = window.hub.quants
+    marked = [r for r in range(3) if quants.index(r, 0).data(Qt.ItemDataRole.DecorationRole) is not None]
+    assert marked == [row] and "In My models" in quants.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
+    discover.quants_view.selectRow(row)
     assert discover.download_button.text() == "Open" and discover.download_button.isEnabled()
     qtbot.mouseClick(discover.download_button, Qt.MouseButton.LeftButton)
     assert window.navigation.current_key() == "chat"

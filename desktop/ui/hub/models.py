@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -93,9 +95,12 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
 
     def __init__(self, parent: Any = None) -> None:
         self.report: QuantReport | None = None
+        # Where a build is already on disk (the window sets how to look); read once a report.
+        self.on_disk: Callable[[str, QuantChoice], Path | None] = lambda _repo, _choice: None
+        self._local: dict[str, Path] = {}
         super().__init__(
             [
-                TableColumn("Quant", lambda c: c.name, tooltip=lambda c: "\n".join(c.filenames)),
+                TableColumn("Quant", lambda c: c.name, tooltip=self._quant_tip),
                 TableColumn("Size", self._size, lambda c: c.size_bytes, numeric=True),
                 TableColumn(
                     "Bits/w", self._bits, lambda c: c.bits_per_weight(self._params()) or 0, numeric=True
@@ -116,7 +121,27 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
 
     def set_report(self, report: QuantReport | None) -> None:
         self.report = report
+        self._find_local()
         self.set_records(report.choices if report else [])
+
+    def refresh_on_disk(self) -> None:
+        """A download ended or a model was removed: which builds are on disk now."""
+        self._find_local()
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0))
+
+    def _find_local(self) -> None:
+        report = self.report
+        found = ((c.name, self.on_disk(report.repo_id, c)) for c in report.choices) if report else ()
+        self._local = {name: path for name, path in found if path is not None}
+
+    def local_path(self, c: QuantChoice) -> Path | None:
+        return self._local.get(c.name)
+
+    def _quant_tip(self, c: QuantChoice) -> str:
+        files = "\n".join(c.filenames)
+        local = self._local.get(c.name)
+        return f"In My models: {local}\n{files}" if local else files
 
     def _params(self) -> int | None:
         return self.report.parameters if self.report else None
@@ -167,6 +192,12 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
         return kind_tip(self.report.has_chat_template) or self.report.kind_unknown_why
 
     def extra_data(self, record: QuantChoice, column: int, role: int) -> Any:
+        if column == 0 and record.name in self._local:
+            if role == Qt.ItemDataRole.DecorationRole:
+                return icon("models", "accent")
+            if role == Qt.ItemDataRole.AccessibleTextRole:
+                return f"{record.name}, in My models"
+            return None
         if column != self.FIT_COLUMN or not (verdict := self._verdict(record)):
             return None
         if role == Qt.ItemDataRole.ForegroundRole:

@@ -171,6 +171,8 @@ class MainWindow(QMainWindow):
         discover.download_requested.connect(self.hub_actions.download)
         discover.open_requested.connect(self.load_path)
         discover.local_copy = self.hub_actions.local_copy
+        self.hub.quants.on_disk = self.hub_actions.local_copy
+        self.library.refreshed.connect(self.hub.quants.refresh_on_disk)
         discover.pause_requested.connect(self.downloads.pause)
         discover.resume_requested.connect(self.downloads.resume)
         discover.cancel_requested.connect(self.downloads.cancel)
