@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from desktop.gguf.fit import Fit, fit_verdict, memory_needed, system_memory_bytes
+from desktop.gguf.speed import predict_tg_tps, rule_of_thumb
 from desktop.resources import resource_path
 
 # Without a header to read, the KV cache at the default context is taken as a share of the weights.
@@ -31,22 +32,16 @@ def load_starters() -> list[Starter]:
     return [Starter(**entry) for entry in raw["models"]]
 
 
-# A rough rule until speed is predicted from measurements: writing a token reads every weight
-# once, so tokens/s is about the memory bandwidth over the model's size. A CPU core streams
-# some 5 GB/s (a laptop's two cores about 10, a desktop's eight about 40, capped by the memory
-# bus); a GPU holding the model some 200 GB/s. "Quick" is reading speed: 8 tokens/s or more.
-CPU_CORE_BANDWIDTH = 5_000_000_000
-CPU_BANDWIDTH_CAP = 60_000_000_000
-GPU_BANDWIDTH = 200_000_000_000
+# "Quick" is reading speed: 8 tokens/s or more.
 QUICK_TOKENS_PER_S = 8.0
 
 
 def rough_tokens_per_s(size_bytes: int, cores: int, gpu_bytes: int = 0) -> float:
-    if gpu_bytes and size_bytes * (1 + KV_SHARE_ESTIMATE) <= gpu_bytes:
-        bandwidth = GPU_BANDWIDTH
-    else:
-        bandwidth = min(CPU_BANDWIDTH_CAP, CPU_CORE_BANDWIDTH * max(1, cores))
-    return bandwidth / max(1, size_bytes)
+    """Generation speed by the rule of thumb (desktop/gguf/speed.py): on the GPU when the model
+    fits in its memory, else on the CPU."""
+    machine = rule_of_thumb(cores, gpu_bytes)
+    on_gpu = 1.0 if gpu_bytes and size_bytes * (1 + KV_SHARE_ESTIMATE) <= gpu_bytes else 0.0
+    return predict_tg_tps(max(1, size_bytes), machine, on_gpu)
 
 
 def starters_for(
