@@ -125,6 +125,14 @@ def predict_tg_tps(per_token: int, machine: MachineSpeed, gpu_fraction: float = 
     return 1.0 / seconds * machine.calibration
 
 
+def gpu_fraction(memory_bytes: int | None, machine: MachineSpeed) -> float:
+    """The share of a model llama.cpp would offload: all of it when the memory it needs fits in
+    the GPU's free memory, else that share of it (by layers, roughly by bytes); 0 without a GPU."""
+    if not memory_bytes or machine.gpu_bytes_per_s <= 0 or machine.gpu_free_bytes <= 0:
+        return 0.0
+    return min(1.0, machine.gpu_free_bytes / memory_bytes)
+
+
 Verdict = Literal["fast", "usable", "slow", "won't fit"]
 
 # People read some 4-5 words a second (about 5-7 tokens) when reading closely and skim at twice
