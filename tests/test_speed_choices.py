@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from desktop.gguf.fit import Fit
 from desktop.gguf.speed import MachineSpeed, rule_of_thumb, speed_verdict
 from desktop.hub.files import HubFile
 from desktop.hub.quants import QuantReport, group_quants, recommended_quant
-from desktop.hub.starters import starters_for
+from desktop.hub.starters import Starter, starters_for
 
 GB = 1_000_000_000
 LAPTOP = rule_of_thumb(2)  # 10 GB/s
@@ -14,7 +15,7 @@ DESKTOP = rule_of_thumb(8)  # 40 GB/s
 GPU_8GB = rule_of_thumb(8, gpu_free_bytes=8 * GB)  # and 200 GB/s for what the card holds
 
 
-def _order_is_honest(ranked: list, machine: MachineSpeed) -> None:
+def _order_is_honest(ranked: list[tuple[Starter, Fit]], machine: MachineSpeed) -> None:
     fits = [s for s, fit in ranked if fit == "fits"]
     verdicts = [speed_verdict(s.predicted_tg_tps(machine), True) for s in fits]
     usable = [v != "slow" for v in verdicts]
