@@ -88,7 +88,8 @@ def main() -> int:
             worst_alone = max(worst_alone, abs(error))
             print(f"{q:8} {per_token[q] / 1e6:9.1f} {measured[q]:9.1f} {alone[q]:10.1f} {error:+7.0%}")
         print(
-            f"probe alone: worst {worst_alone:.0%} (target ≤ {ALONE_TARGET:.0%}: {_met(worst_alone <= ALONE_TARGET)})"
+            f"probe alone: worst {worst_alone:.0%} "
+            f"(target ≤ {ALONE_TARGET:.0%}: {_met(worst_alone <= ALONE_TARGET)})"
         )
 
         worst_calibrated = 0.0
