@@ -77,6 +77,8 @@ def test_pull_list_run(fake_hub: FakeHub, models_dir: Path) -> None:
     assert again.returncode == 0 and json.loads(again.stdout) == entry
 
     rows = json.loads(hearth("list", "--json").stdout)
+    # A list row is the library entry and this computer's predicted speed for it.
+    assert rows[0].pop("predicted_tg_tps") > 0
     assert rows == [entry]
     assert set(entry) == {
         "id", "name", "path", "source", "architecture", "parameters", "quant", "size_bytes",

@@ -8,7 +8,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.hub.starters import Starter, rough_tokens_per_s, starters_for
+from desktop.gguf.speed import MachineSpeed, rule_of_thumb
+from desktop.hub.starters import Starter, starters_for
 from desktop.library.scan import LocalModel
 from desktop.units import count_of, format_bytes
 
@@ -34,17 +35,25 @@ class FirstModel:
     enough_disk: bool
 
 
-def first_model(models_dir: Path, available_bytes: int, cores: int, gpu_bytes: int = 0) -> FirstModel | None:
+def first_model(
+    models_dir: Path,
+    available_bytes: int,
+    cores: int,
+    gpu_bytes: int = 0,
+    machine: MachineSpeed | None = None,
+) -> FirstModel | None:
     """The model to offer: the first recommendation for this computer (instruction-tuned, with a
-    chat template, quick here); None when nothing fits."""
-    ranked = starters_for(available_bytes, cores=cores, gpu_bytes=gpu_bytes)
+    chat template, the most capable still usable here); None when nothing fits. ``machine``:
+    this computer's measured speed; without it, the rule of thumb for ``cores``."""
+    speed_here = machine or rule_of_thumb(cores, gpu_bytes)
+    ranked = starters_for(available_bytes, cores=cores, gpu_bytes=gpu_bytes, machine=speed_here)
     if not ranked:
         return None
     starter = ranked[0][0]
-    speed = rough_tokens_per_s(starter.size_bytes, cores, gpu_bytes)
+    speed = starter.predicted_tg_tps(speed_here)
     where = "the GPU" if gpu_bytes else f"{count_of(cores, 'core')}"
     reason = (
-        f"Chosen for this computer: it should write about {speed:.0f} words a second on {where} "
+        f"Chosen for this computer: it should write about {speed:.0f} tokens a second on {where} "
         f"and needs {format_bytes(starter.size_bytes)} of your {format_bytes(available_bytes)} of memory. "
         f"{starter.note}."
     )

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from desktop.cli.models import available_memory, library_models
+from desktop.cli.models import available_memory, library_models, this_machine
 from desktop.cli.output import iso_time, model_row, print_json, table
 from desktop.cli.unix import Interrupted
 from desktop.hub.download import DownloadProgress, pull
@@ -93,8 +93,13 @@ class ProgressLine:
             sys.stderr.write("\n")
 
 
+def _rounded(tps: float | None) -> float | None:
+    return round(tps, 1) if tps is not None else None
+
+
 def cmd_quants(args: argparse.Namespace) -> int:
     report = quant_report(args.repo, available_bytes=available_memory())
+    machine = this_machine(quiet=args.json)
     rows: list[dict[str, Any]] = []
     for choice in report.choices:
         if choice.kind != "model":
@@ -113,8 +118,9 @@ def cmd_quants(args: argparse.Namespace) -> int:
                 "files": choice.filenames,
                 "size_bytes": choice.size_bytes,
                 "shards": choice.shards,
-                "bits_per_weight": choice.bits_per_weight(report.parameters),
+                "bits_per_weight": report.bits_per_weight(choice),
                 "fits": report.fit_for(choice),
+                "predicted_tg_tps": _rounded(report.predicted_tg_tps(choice, machine)),
                 "memory_bytes": report.memory_for(choice),
                 "context": report.context,
                 "quality": choice.quality,
@@ -132,16 +138,17 @@ def cmd_quants(args: argparse.Namespace) -> int:
                 choice.name,
                 format_bytes(choice.size_bytes),
                 str(choice.shards) if choice.kind == "model" else "",
-                f"{bpw:.2f}" if (bpw := choice.bits_per_weight(report.parameters)) else "—",
+                f"{bpw:.2f}" if (bpw := report.bits_per_weight(choice)) else "—",
                 format_bytes(report.memory_for(choice)) if choice.kind == "model" else "",
                 {"fits": "fits", "tight": "tight", "no": "won't fit"}.get(
                     report.fit_for(choice) or "", "sidecar"
                 ),
+                f"{tps:.1f}" if (tps := report.predicted_tg_tps(choice, machine)) is not None else "",
                 choice.quality or "",
             )
             for choice in report.choices
         ],
-        ("QUANT", "SIZE", "SHARDS", "BPW", f"MEMORY@{report.context}", "FITS", "QUALITY"),
+        ("QUANT", "SIZE", "SHARDS", "BPW", f"MEMORY@{report.context}", "FITS", "TOK/S", "QUALITY"),
     )
     return 0
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from desktop.cli.output import CommandFailed, model_row, print_json, table
+from desktop.gguf.speed import MachineSpeed
 from desktop.library.catalog import remove_model, scan_library
 from desktop.library.scan import LocalModel, find_model
 from desktop.units import format_bytes, format_count
@@ -30,10 +31,50 @@ def resolve_model(ref: str) -> LocalModel:
     return model
 
 
+def this_machine(*, quiet: bool) -> MachineSpeed:
+    """This computer's speed for the predictions, measured once (a few seconds, saying so on
+    stderr unless ``quiet``) and kept in the cache folder."""
+    from desktop.app.machine_speed import machine_speed
+    from desktop.engine.devices import gpu_memory_bytes, list_devices
+    from desktop.paths import hearth_paths
+
+    try:
+        gpu_free = gpu_memory_bytes(list_devices())
+    except (OSError, AttributeError):  # a build without the device API: the CPU alone
+        gpu_free = 0
+
+    def say(text: str) -> None:
+        print(text + "…", file=sys.stderr, flush=True)
+
+    return machine_speed(hearth_paths(), gpu_free_bytes=gpu_free, progress=None if quiet else say)
+
+
+def predicted_speeds(models: list[LocalModel], machine: MachineSpeed) -> list[float | None]:
+    from desktop.gguf.header_cache import HeaderCache
+    from desktop.library.predicted import predicted_for_model
+    from desktop.paths import hearth_paths
+
+    headers = HeaderCache.open_or_none(hearth_paths().header_cache_db)
+    try:
+        return [predicted_for_model(m, machine, headers=headers) for m in models]
+    finally:
+        headers.close()
+
+
+def _rounded(tps: float | None) -> float | None:
+    return round(tps, 1) if tps is not None else None
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     models = library_models()
+    speeds = predicted_speeds(models, this_machine(quiet=args.json)) if models else []
     if args.json:
-        print_json([model_row(m) for m in models])
+        print_json(
+            [
+                model_row(m) | {"predicted_tg_tps": _rounded(tps)}
+                for m, tps in zip(models, speeds, strict=True)
+            ]
+        )
         return 0
     if not models:
         print(
@@ -49,11 +90,12 @@ def cmd_list(args: argparse.Namespace) -> int:
                 format_count(m.parameters),
                 m.quant or "—",
                 format_bytes(m.size_bytes),
+                f"{tps:.1f}" if tps is not None else "—",
                 m.status if m.ok else f"broken: {m.reason}",
             )
-            for m in models
+            for m, tps in zip(models, speeds, strict=True)
         ],
-        ("ID", "NAME", "ARCH", "PARAMS", "QUANT", "SIZE", "STATUS"),
+        ("ID", "NAME", "ARCH", "PARAMS", "QUANT", "SIZE", "TOK/S", "STATUS"),
     )
     return 0
 

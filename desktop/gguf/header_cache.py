@@ -28,6 +28,14 @@ SHAPE_KEYS = (
     ".attention.head_count_kv",
     ".attention.key_length",
     ".attention.value_length",
+    # What a predicted speed depends on for a mixture-of-experts model (desktop/gguf/speed.py).
+    ".expert_count",
+    ".expert_used_count",
+    ".expert_feed_forward_length",
+    ".expert_shared_count",
+    ".expert_shared_feed_forward_length",
+    ".feed_forward_length",
+    ".vocab_size",
 )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from desktop.gguf.fit import (
@@ -14,6 +15,13 @@ from desktop.gguf.fit import (
     system_memory_bytes,
 )
 from desktop.gguf.names import is_gguf, is_projector, parse_shard
+from desktop.gguf.speed import (
+    MachineSpeed,
+    bytes_per_token,
+    gpu_fraction,
+    predict_tg_tps,
+    speed_verdict,
+)
 from desktop.hub.api import hub_api
 from desktop.hub.files import HubFile, list_files
 from desktop.hub.limits import answer_limits
@@ -118,6 +126,8 @@ class QuantReport:
     header_read: bool = False  # the read has ended, well or not
     has_chat_template: bool | None = None  # None: not known (not read yet, or not reached)
     kind_unknown_why: str | None = None  # in words, when the read ended without knowing
+    # The header's fields, less the tokenizer's: what a predicted speed depends on (experts).
+    fields: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def context(self) -> int:
@@ -132,10 +142,24 @@ class QuantReport:
         needed = self.memory_for(choice)
         return fit_verdict(needed, self.available_bytes) if needed is not None else None
 
+    def bits_per_weight(self, choice: QuantChoice) -> float | None:
+        """Size x 8 / parameters; None where the parameters are not known."""
+        return choice.bits_per_weight(self.parameters) if choice.kind == "model" else None
+
+    def predicted_tg_tps(self, choice: QuantChoice, machine: MachineSpeed) -> float | None:
+        """Generation tokens/s on ``machine`` (desktop/gguf/speed.py); None for a sidecar or a
+        choice of unknown size."""
+        if choice.kind != "model" or choice.size_bytes <= 0:
+            return None
+        per_token = bytes_per_token(choice.size_bytes, self.fields)
+        return predict_tg_tps(per_token, machine, gpu_fraction(self.memory_for(choice), machine))
+
     def with_header_of(self, other: QuantReport) -> QuantReport:
         """This report (its context and memory) with what ``other``'s header read found."""
         return replace(
             self,
+            parameters=self.parameters or other.parameters,
+            fields=other.fields,
             shape=other.shape,
             header_read=other.header_read,
             has_chat_template=other.has_chat_template,
@@ -196,10 +220,28 @@ def with_header(report: QuantReport) -> QuantReport:
             "more than Hearth reads from the Hub, before saying whether it has a chat template. "
             "My models will say once it is downloaded."
         )
+    fields = {k: v for k, v in header.fields.items() if not k.startswith("tokenizer.")}
+    counted = fields.get("general.parameter_count")
     return replace(
         report,
+        parameters=report.parameters or (counted if isinstance(counted, int) and counted > 0 else None),
+        fields=fields,
         shape=ModelShape.from_fields(header.fields),
         header_read=True,
         has_chat_template=header.has_chat_template,
         kind_unknown_why=why,
     )
+
+
+def recommended_quant(report: QuantReport, machine: MachineSpeed) -> QuantChoice | None:
+    """The best quality that is usable here: of the quants that fit (not tight) and are predicted
+    at least "usable", the most bits per weight (the largest file, when the parameters are not
+    known); None when none is."""
+    candidates = [
+        c
+        for c in report.choices
+        if c.kind == "model"
+        and report.fit_for(c) == "fits"
+        and speed_verdict(report.predicted_tg_tps(c, machine), True) in ("fast", "usable")
+    ]
+    return max(candidates, key=lambda c: (c.size_bytes, c.name), default=None)

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from desktop.gguf.fit import Fit, fit_verdict, memory_needed, system_memory_bytes
+from desktop.gguf.speed import MachineSpeed, gpu_fraction, predict_tg_tps, rule_of_thumb, speed_verdict
 from desktop.resources import resource_path
 
 # Without a header to read, the KV cache at the default context is taken as a share of the weights.
@@ -21,9 +22,16 @@ class Starter:
     licence: str
     note: str
 
+    def memory(self) -> int:
+        return memory_needed(int(self.size_bytes * (1 + KV_SHARE_ESTIMATE)), None)
+
     def fit(self, available_bytes: int) -> Fit:
-        needed = memory_needed(int(self.size_bytes * (1 + KV_SHARE_ESTIMATE)), None)
-        return fit_verdict(needed, available_bytes)
+        return fit_verdict(self.memory(), available_bytes)
+
+    def predicted_tg_tps(self, machine: MachineSpeed) -> float:
+        """Generation tokens/s on ``machine`` (desktop/gguf/speed.py): dense models, so the
+        file's size is read for each token; on the GPU as far as it holds the model."""
+        return predict_tg_tps(self.size_bytes, machine, gpu_fraction(self.memory(), machine))
 
 
 def load_starters() -> list[Starter]:
@@ -31,40 +39,32 @@ def load_starters() -> list[Starter]:
     return [Starter(**entry) for entry in raw["models"]]
 
 
-# A rough rule until speed is predicted from measurements: writing a token reads every weight
-# once, so tokens/s is about the memory bandwidth over the model's size. A CPU core streams
-# some 5 GB/s (a laptop's two cores about 10, a desktop's eight about 40, capped by the memory
-# bus); a GPU holding the model some 200 GB/s. "Quick" is reading speed: 8 tokens/s or more.
-CPU_CORE_BANDWIDTH = 5_000_000_000
-CPU_BANDWIDTH_CAP = 60_000_000_000
-GPU_BANDWIDTH = 200_000_000_000
-QUICK_TOKENS_PER_S = 8.0
-
-
-def rough_tokens_per_s(size_bytes: int, cores: int, gpu_bytes: int = 0) -> float:
-    if gpu_bytes and size_bytes * (1 + KV_SHARE_ESTIMATE) <= gpu_bytes:
-        bandwidth = GPU_BANDWIDTH
-    else:
-        bandwidth = min(CPU_BANDWIDTH_CAP, CPU_CORE_BANDWIDTH * max(1, cores))
-    return bandwidth / max(1, size_bytes)
-
-
 def starters_for(
-    available_bytes: int | None = None, *, cores: int | None = None, gpu_bytes: int = 0
+    available_bytes: int | None = None,
+    *,
+    cores: int | None = None,
+    gpu_bytes: int = 0,
+    machine: MachineSpeed | None = None,
 ) -> list[tuple[Starter, Fit]]:
-    """Those quick here, the most capable first; then those that fit but write slowly, the
-    quickest first; then those that would be tight. None that won't fit."""
+    """Those that fit and are predicted at least usable here, the most capable (most
+    parameters) first; then those that fit but would write slowly, the quickest first; then
+    those that would be tight. None that won't fit. ``machine``: this computer's speed
+    (measured, desktop/app/machine_speed); without it, the rule of thumb for ``cores`` and
+    ``gpu_bytes``."""
     from desktop.engine.hardware import physical_cores
 
     available = available_bytes if available_bytes is not None else system_memory_bytes()
     n_cores = cores if cores is not None else physical_cores()
+    speed = machine or rule_of_thumb(n_cores, gpu_bytes)
     rated = [(s, s.fit(available)) for s in load_starters()]
 
-    def quick(starter: Starter) -> bool:
-        return rough_tokens_per_s(starter.size_bytes, n_cores, gpu_bytes) >= QUICK_TOKENS_PER_S
+    def usable(starter: Starter) -> bool:
+        return speed_verdict(starter.predicted_tg_tps(speed), True) in ("fast", "usable")
 
     fits = [r for r in rated if r[1] == "fits"]
-    quick_ones = sorted((r for r in fits if quick(r[0])), key=lambda r: -r[0].size_bytes)
-    slow_ones = sorted((r for r in fits if not quick(r[0])), key=lambda r: r[0].size_bytes)
+    usable_ones = sorted(
+        (r for r in fits if usable(r[0])), key=lambda r: (-r[0].parameters, -r[0].size_bytes)
+    )
+    slow_ones = sorted((r for r in fits if not usable(r[0])), key=lambda r: -r[0].predicted_tg_tps(speed))
     tight = sorted((r for r in rated if r[1] == "tight"), key=lambda r: r[0].size_bytes)
-    return quick_ones + slow_ones + tight
+    return usable_ones + slow_ones + tight
