@@ -154,6 +154,11 @@ def test_the_blind_arena_hides_names_until_the_vote(qtbot, compare) -> None:
     winner = arena.runner.columns[0].model_path
     board = arena.board_model.records()
     assert len(board) == 2 and board[0].model == winner and board[0].wins == 1.0
+    # one vote is nothing to resample: no "1092 – 1092", the interval waits for more votes
+    interval = arena.board_model.index(0, 2)
+    assert arena.board_model.headerData(2, Qt.Orientation.Horizontal) == "95% interval"
+    assert arena.board_model.data(interval) == "needs more votes"
+    assert "at least 5 votes" in arena.board_model.data(interval, Qt.ItemDataRole.ToolTipRole)
     store = CompareStore(hearth_paths().compare_db)
     assert [(v.outcome, v.category) for v in store.votes()] == [("a", "Writing")]
     store.close()

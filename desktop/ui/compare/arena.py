@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from desktop.app.side_by_side import CompareColumn
 from desktop.chats.message_html import model_label
-from desktop.compare.leaderboard import Standing, Vote, standings
+from desktop.compare.leaderboard import MIN_VOTES, Standing, Vote, standings
 from desktop.compare.results import CompareStore
 from desktop.db import StorageError
 from desktop.library.scan import LocalModel
@@ -28,16 +29,29 @@ from desktop.ui.widgets.record_table import record_table
 from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
 
 
+def _interval_text(s: Standing) -> str:
+    return f"{s.low:.0f} – {s.high:.0f}" if s.low is not None and s.high is not None else "needs more votes"
+
+
+def _interval_tooltip(s: Standing) -> str:
+    if s.interval is None:
+        return (
+            f"A 95% interval needs at least {MIN_VOTES} votes with this model, and votes that"
+            f" differ; it has {s.games}."
+        )
+    return "Where the rating would likely be with other votes like these"
+
+
 def _standing_columns() -> list[TableColumn[Standing]]:
     return [
         TableColumn("Model", lambda s: model_label(s.model)),
         TableColumn("Rating", lambda s: f"{s.rating:.0f}", lambda s: s.rating, numeric=True),
         TableColumn(
             "95% interval",
-            lambda s: f"{s.low:.0f} – {s.high:.0f}",
-            lambda s: s.high - s.low,
+            _interval_text,
+            lambda s: s.high - s.low if s.high is not None and s.low is not None else math.inf,
             numeric=True,
-            tooltip=lambda _s: "Where the rating would likely be with other votes like these",
+            tooltip=_interval_tooltip,
         ),
         TableColumn("Votes", lambda s: str(s.games), lambda s: s.games, numeric=True),
         TableColumn("Wins", lambda s: f"{s.wins:g}", lambda s: s.wins, numeric=True),
