@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from desktop.compare.leaderboard import BASE, MIN_VOTES, SCALE, Vote, fit, standings
+from desktop.compare.recording import runs_text, spread_text
 from desktop.compare.results import CompareStore, machine_info, to_csv, to_json
 
 
@@ -61,6 +62,13 @@ def test_no_interval_until_the_bootstrap_has_votes_to_resample() -> None:
         low, high = table[model].interval or (0.0, 0.0)
         assert table[model].games >= MIN_VOTES and low < table[model].rating < high
     assert table["C"].games == 2 and table["C"].interval is None
+
+
+def test_a_speed_figure_shows_its_spread_only_when_there_is_one() -> None:
+    assert spread_text([41.26]) == "41.3" and runs_text(1) == "1 run"  # never "± 0.0"
+    assert spread_text([40.0, 42.0, 44.0]) == "42.0 ± 2.0" and runs_text(3) == "3 runs"
+    assert spread_text([512.4, 512.4], 0) == "512 ± 0"  # two runs that agree: a real zero spread
+    assert spread_text([]) == "—"
 
 
 def test_a_model_that_only_wins_still_has_a_finite_rating() -> None:

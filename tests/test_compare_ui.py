@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from desktop.compare.results import CompareStore
 from desktop.paths import hearth_paths
 from desktop.ui.compare.page import ComparePage
-from desktop.ui.compare.results import chart_points
+from desktop.ui.compare.results import chart_points, summary
 from desktop.ui.shell.main_window import MainWindow
 from tests.test_compare_eval import _text
 from tests.test_ui import open_window
@@ -177,6 +177,10 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     qtbot.waitUntil(lambda: speed.run_button.isEnabled(), timeout=60_000)
     assert speed.table_model.rowCount() == 2, speed.progress.stage.text()
     assert all(r["peak_rss_bytes"] > 0 and r["tg_tps"][0] > 0 for r in speed.table_model.records())
+    # one repetition has no spread: "(1 run)", never "± 0.0"
+    for column in (1, 2):
+        cell = speed.table_model.data(speed.table_model.index(0, column))
+        assert cell.endswith(" (1 run)") and "±" not in cell, cell
     _shot(win, "compare-speed.png")
 
     # a run can be cancelled, and leaves no worker behind
@@ -204,6 +208,8 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
 
     win.tabs.setCurrentWidget(results)
     assert results.table_model.rowCount() == 4
+    timed = [r for r in results.table_model.records() if r.kind == "bench"]
+    assert all("· 1 run ·" in summary(r) and "±" not in summary(r) for r in timed), timed
     # kept as `hearth bench` and `hearth eval` keep them: the engine's facts go with the run
     for row in win.store.history():
         assert not {"model", "build_info", "devices"} & set(row.metrics), row.metrics
@@ -225,6 +231,16 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     assert sorted(r["quant"] for r in table) == ["Q4_K_M", "Q8_0"] and float(table[0]["kld_mean"]) > 0
     results.export(tmp_path / "results.json", "json")
     assert json.loads((tmp_path / "results.json").read_text())[0]["kind"] == "eval"
+
+
+def test_speed_cells_keep_the_spread_of_two_or_more_runs() -> None:
+    from desktop.ui.compare.runs import _speed_columns
+
+    columns = {c.header: c for c in _speed_columns()}
+    record = {"model": "/m/Wide-Q4_K_M.gguf", "pp_tps": [500.0, 520.0, 510.0], "tg_tps": [40.0, 44.0]}
+    assert columns["Prompt t/s"].text(record) == "510.0 ± 10.0"
+    assert columns["Generation t/s"].text(record) == "42.0 ± 2.8"
+    assert columns["Generation t/s"].text({**record, "tg_tps": [41.0]}) == "41.0 (1 run)"
 
 
 def test_a_quant_made_from_the_window_lands_in_the_library(qtbot, compare, models_dir: Path) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.chats.message_html import model_label
+from desktop.compare.recording import runs_text, spread_text
 from desktop.compare.results import CompareStore, RunRow, to_csv, to_json
 from desktop.ui.widgets.record_table import record_table, selected_record
 from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
@@ -35,8 +36,12 @@ SPEED = {"Generation tokens/s": "tg_tps", "Prompt tokens/s": "pp_tps", "File siz
 def summary(row: RunRow) -> str:
     m = row.metrics
     if row.kind == "bench":
-        pp, tg, ttft = (statistics.median(m[k]) for k in ("pp_tps", "tg_tps", "ttft_ms"))
-        return f"pp {pp:.0f} · tg {tg:.1f} t/s · {ttft:.0f} ms · {format_bytes(m['peak_rss_bytes'])}"
+        pp, tg = spread_text(m["pp_tps"], 0), spread_text(m["tg_tps"], 1)
+        ttft = statistics.median(m["ttft_ms"])
+        return (
+            f"pp {pp} · tg {tg} t/s · {runs_text(len(m['tg_tps']))} · {ttft:.0f} ms"
+            f" · {format_bytes(m['peak_rss_bytes'])}"
+        )
     return (
         f"PPL {m['ppl']:.3f} · KLD {m['kld_mean']:.4f} · top {100 * m['top1_agreement']:.1f}%"
         f" · Δp {100 * m['delta_p_mean']:+.2f}%"
@@ -45,7 +50,10 @@ def summary(row: RunRow) -> str:
 
 def _tooltip(row: RunRow) -> str:
     if row.kind == "bench":
-        what = "pp: prompt tokens/s · tg: generation tokens/s · time to first token · peak memory"
+        what = (
+            "pp: prompt tokens/s · tg: generation tokens/s (median ± standard deviation over the"
+            " runs) · time to first token · peak memory"
+        )
     else:
         what = "perplexity · mean KL divergence from the reference · same top token · mean Δp"
     machine = row.machine

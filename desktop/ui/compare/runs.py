@@ -28,9 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop.app.compare_runs import BenchRun, EvalRun, RunEvents
 from desktop.chats.message_html import model_label
-from desktop.compare.recording import (
-    QUALITY_TEXT,
-)
+from desktop.compare.recording import QUALITY_TEXT, runs_text, spread_text
 from desktop.compare.results import CompareStore
 from desktop.library.scan import LocalModel
 from desktop.ui.compare.columns import ModelChecklist, beside_checklist
@@ -89,8 +87,8 @@ def _speed_columns() -> list[TableColumn[dict[str, Any]]]:
     def with_spread(key: str, digits: int = 1) -> Any:
         def text(r: dict[str, Any]) -> str:
             values = r[key]
-            spread = statistics.stdev(values) if len(values) > 1 else 0.0
-            return f"{statistics.median(values):.{digits}f} ± {spread:.{digits}f}"
+            figure = spread_text(values, digits)
+            return figure if len(values) > 1 else f"{figure} ({runs_text(len(values))})"
 
         return text
 
@@ -124,7 +122,10 @@ class SpeedTab(QWidget):
         self.reps.setRange(1, 20)
         self.reps.setValue(3)
         self.reps.setAccessibleName("Repetitions")
-        self.reps.setToolTip("Each figure is the median of this many runs; ± is their spread.")
+        self.reps.setToolTip(
+            "Each figure is the median of this many runs; ± is their standard deviation"
+            " (one run has none, and says so)."
+        )
         self.run_button = QPushButton("Measure")
         self.progress = RunProgress()
         self.table_model: RecordTableModel[dict[str, Any]] = RecordTableModel(_speed_columns(), self)
