@@ -223,6 +223,22 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     scatter = [item for item in drawn if isinstance(item, pg.ScatterPlotItem)]
     assert len(scatter) == 1 and len(scatter[0].points()) == 2 and not results.empty.isVisible()
     assert {item.textItem.toPlainText() for item in drawn if isinstance(item, pg.TextItem)} == set(points)
+    # plain units on both axes, whatever the figures' size: no "×0.001" beside a label
+    for quality_index in range(results.quality.count()):
+        results.quality.setCurrentIndex(quality_index)
+        for speed_index in range(results.speed.count()):
+            results.speed.setCurrentIndex(speed_index)
+            for name, chosen in (("left", results.quality), ("bottom", results.speed)):
+                axis = results.plot.getAxis(name)
+                assert not axis.autoSIPrefix and axis.autoSIPrefixScale == 1.0 and axis.labelUnits == ""
+                assert axis.labelText == chosen.currentText() and "(x" not in axis.labelString()
+    assert [results.speed.itemText(i) for i in range(3)][2] == "File size (GiB)"
+    results.quality.setCurrentIndex(2)  # the same top token: a percentage, as the tables show it
+    assert "%" in results.plot.getAxis("left").labelText
+    agree = chart_points(win.store.history(), "top1_agreement", "tg_tps")
+    assert all(1.0 < y <= 100.0 for _label, _x, y in agree), agree
+    results.quality.setCurrentIndex(0)
+    results.speed.setCurrentIndex(0)
     _shot(win, "compare-results.png")
     results.kind.setCurrentIndex(2)  # quality only
     out = tmp_path / "results.csv"

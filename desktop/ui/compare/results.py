@@ -28,9 +28,11 @@ from desktop.units import format_bytes
 QUALITY = {
     "KL divergence (lower is closer)": "kld_mean",
     "Perplexity": "ppl",
-    "Same top (higher is closer)": "top1_agreement",
+    "Same top token, % (higher is closer)": "top1_agreement",
 }
-SPEED = {"Generation tokens/s": "tg_tps", "Prompt tokens/s": "pp_tps", "File size": "size_bytes"}
+SPEED = {"Generation tokens/s": "tg_tps", "Prompt tokens/s": "pp_tps", "File size (GiB)": "size_bytes"}
+# The chart shows figures in plain units: top-token agreement as a percentage (the table's too).
+CHART_SCALE = {"top1_agreement": 100.0}
 
 
 def summary(row: RunRow) -> str:
@@ -96,7 +98,8 @@ def chart_points(rows: list[RunRow], quality: str, speed: str) -> list[tuple[str
             timed = newest_bench.get(model)
             x = statistics.median(timed.metrics[speed]) if timed else None
         if x is not None:
-            points.append((scored.quant or model_label(model), float(x), float(y)))
+            scale = CHART_SCALE.get(quality, 1.0)
+            points.append((scored.quant or model_label(model), float(x), scale * float(y)))
     return points
 
 
@@ -128,6 +131,9 @@ class ResultsTab(QWidget):
         self.plot.setAccessibleName("Quality against speed")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.getViewBox().setDefaultPadding(0.15)  # room for the labels at the edges
+        for axis in ("left", "bottom"):
+            # plain numbers in the labels' units, never a "×0.001" multiplier beside the label
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
         self.empty = QLabel(
             "Score builds in Quality (and time them in Speed) to see them here, one point a build."
         )
@@ -195,10 +201,7 @@ class ResultsTab(QWidget):
         quality_label, speed_label = self.quality.currentText(), self.speed.currentText()
         points = chart_points(self._rows, QUALITY[quality_label], SPEED[speed_label])
         self.empty.setVisible(not points)
-        for axis, label in (
-            ("left", quality_label),
-            ("bottom", speed_label + (" (GiB)" if "size" in speed_label else "")),
-        ):
+        for axis, label in (("left", quality_label), ("bottom", speed_label)):
             self.plot.setLabel(axis, label, color=text.name())
             self.plot.getAxis(axis).setTextPen(text)
         if not points:
