@@ -204,11 +204,31 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     assert set(rows) == {"Wide-Q8_0", "Wide-Q4_K_M"}, quality.progress.stage.text()
     assert rows["Wide-Q8_0"]["kld_mean"] < rows["Wide-Q4_K_M"]["kld_mean"]  # Q8_0 is closer
     assert "perplexity" in quality.summary.text()
+    # each quality column says which way is better, in its header and on hovering it
+    headers = [quality.table_model.headerData(i, Qt.Orientation.Horizontal) for i in range(1, 5)]
+    assert headers == [
+        "Perplexity (lower is better)",
+        "KL divergence (lower is better)",
+        "Same top (higher is better)",
+        "Δp (nearer 0 is better)",
+    ]
+    tip = quality.table_model.headerData(3, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "most likely next token" in tip and tip.endswith("Higher is better.")
     _shot(win, "compare-quality.png")
 
     win.tabs.setCurrentWidget(results)
     assert results.table_model.rowCount() == 4
     timed = [r for r in results.table_model.records() if r.kind == "bench"]
+    figures = results.table_model.columnCount() - 1
+    header_tip = results.table_model.headerData(
+        figures, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole
+    )
+    assert "PPL and KLD lower is better" in header_tip and "higher is better" in header_tip
+    scored = next(i for i, r in enumerate(results.table_model.records()) if r.kind == "eval")
+    cell_tip = results.table_model.data(
+        results.table_model.index(scored, figures), Qt.ItemDataRole.ToolTipRole
+    )
+    assert "perplexity (lower is better)" in cell_tip and "same top token (higher is better)" in cell_tip
     assert all("· 1 run ·" in summary(r) and "±" not in summary(r) for r in timed), timed
     # kept as `hearth bench` and `hearth eval` keep them: the engine's facts go with the run
     for row in win.store.history():

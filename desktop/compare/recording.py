@@ -34,6 +34,21 @@ def spread_text(values: Sequence[float], digits: int = 1) -> str:
     return f"{median:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
+# Which way is better for each quality figure, as both front ends label it.
+QUALITY_BETTER: dict[str, str] = {
+    "ppl": "lower is better",
+    "kld_mean": "lower is better",
+    "top1_agreement": "higher is better",
+    "delta_p_mean": "nearer 0 is better",
+}
+QUALITY_MEANING: dict[str, str] = {
+    "ppl": "Perplexity of the text: how surprised the build is by it, on average.",
+    "kld_mean": "Mean KL divergence of the build's next-token odds from the reference's.",
+    "top1_agreement": "How often the build's most likely next token is the reference's.",
+    "delta_p_mean": "Mean change in the probability of the text's own next token against the reference.",
+}
+
+
 _ENGINE_FACTS = ("model", "build_info", "devices")  # kept once for the run, not in each result
 
 

@@ -26,9 +26,9 @@ from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
 from desktop.units import format_bytes
 
 QUALITY = {
-    "KL divergence (lower is closer)": "kld_mean",
-    "Perplexity": "ppl",
-    "Same top token, % (higher is closer)": "top1_agreement",
+    "KL divergence (lower is better)": "kld_mean",
+    "Perplexity (lower is better)": "ppl",
+    "Same top token, % (higher is better)": "top1_agreement",
 }
 SPEED = {"Generation tokens/s": "tg_tps", "Prompt tokens/s": "pp_tps", "File size (GiB)": "size_bytes"}
 # The chart shows figures in plain units: top-token agreement as a percentage (the table's too).
@@ -57,7 +57,10 @@ def _tooltip(row: RunRow) -> str:
             " runs) · time to first token · peak memory"
         )
     else:
-        what = "perplexity · mean KL divergence from the reference · same top token · mean Δp"
+        what = (
+            "perplexity (lower is better) · mean KL divergence from the reference (lower is better)"
+            " · same top token (higher is better) · mean Δp (nearer 0 is better)"
+        )
     machine = row.machine
     devices = ", ".join(machine.get("devices", []))
     return f"{summary(row)}\n{what}\n{machine.get('cpu', '')}; {devices}\n{machine.get('llama_cpp', '')}"
@@ -75,7 +78,11 @@ def _columns() -> list[TableColumn[RunRow]]:
         TableColumn(
             "Figures",
             summary,
-            tooltip=lambda r: f"{r.machine.get('cpu', '')}\n{r.machine.get('llama_cpp', '')}",
+            tooltip=_tooltip,
+            header_tooltip=(
+                "Speed: tokens/s, higher is better. Quality: PPL and KLD lower is better,"
+                " top (same top token) higher is better, Δp nearer 0 is better."
+            ),
         ),
     ]
 

@@ -28,7 +28,13 @@ from PySide6.QtWidgets import (
 
 from desktop.app.compare_runs import BenchRun, EvalRun, RunEvents
 from desktop.chats.message_html import model_label
-from desktop.compare.recording import QUALITY_TEXT, runs_text, spread_text
+from desktop.compare.recording import (
+    QUALITY_BETTER,
+    QUALITY_MEANING,
+    QUALITY_TEXT,
+    runs_text,
+    spread_text,
+)
 from desktop.compare.results import CompareStore
 from desktop.library.scan import LocalModel
 from desktop.ui.compare.columns import ModelChecklist, beside_checklist
@@ -184,7 +190,14 @@ class SpeedTab(QWidget):
 
 def _quality_columns() -> list[TableColumn[dict[str, Any]]]:
     def figure(title: str, key: str) -> TableColumn[dict[str, Any]]:
-        return TableColumn(title, lambda r: QUALITY_TEXT[key](r[key]), lambda r: r[key], numeric=True)
+        better = QUALITY_BETTER[key]
+        return TableColumn(
+            f"{title} ({better})",
+            lambda r: QUALITY_TEXT[key](r[key]),
+            lambda r: r[key],
+            numeric=True,
+            header_tooltip=f"{QUALITY_MEANING[key]} {better.capitalize()}.",
+        )
 
     return [
         TableColumn("Model", lambda r: model_label(r["model"])),
