@@ -56,11 +56,45 @@ def _shot(widget, name: str) -> None:
         widget.grab().save(str(Path(folder) / name))
 
 
+def test_one_model_list_serves_every_tab_and_each_tab_says_what_it_takes(qtbot, compare) -> None:
+    _window, win = compare
+    tabs = (win.side, win.arena, win.speed, win.quality)
+    assert all(tab.models is win.models for tab in tabs)
+    assert win.findChildren(type(win.models)) == [win.models]  # one list on the page, no other
+    assert win.models.width() >= 200 and win.models.textElideMode() == Qt.TextElideMode.ElideRight
+    assert win.models.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    # checked once, the same models in every tab; beneath the list, what the current tab takes
+    _check(win.models, "Wide-Q8_0", "Wide-Q4_K_M")
+    needs = {}
+    for tab in (*tabs, win.results):
+        win.tabs.setCurrentWidget(tab)
+        assert win.models.isVisible()
+        needs[win.tabs.tabText(win.tabs.currentIndex())] = win.needs.text()
+    assert [m.name for m in win.speed.models.checked()] == ["Wide-Q4_K_M", "Wide-Q8_0"]
+    assert [c.label for c in win.side.runner.columns] == ["Wide-Q4_K_M", "Wide-Q8_0"]
+    assert needs["Side by side"].startswith("Side by side: check 2 to 4 models")
+    assert "2 or more" in needs["Blind arena"] and "up to 12" in needs["Speed"]
+    assert "against the reference" in needs["Quality"] and needs["Results"].startswith("Results:")
+    # each tab keeps its own limits and says so: one model is too few for side by side or the arena
+    _check(win.models, "Wide-Q8_0")
+    assert not win.side.prompt.send_button.isEnabled() and not win.arena.prompt.send_button.isEnabled()
+    win.side.send("Hello")
+    assert win.side.status.text() == "Check two to four models to compare." and not win.side.runner.busy
+    win.arena.send("Hello")
+    assert win.arena.reveal.text() == "The arena needs two or more checked models."
+    # all four: side by side's most, a column each
+    _check(win.models, "tiny-llama-F32", "Wide-F16", "Wide-Q8_0", "Wide-Q4_K_M")
+    assert len(win.side.runner.columns) == 4 and win.side.prompt.send_button.isEnabled()
+    win.tabs.setCurrentWidget(win.side)
+    widths = [view.width() for view in win.side.area.views]
+    assert max(widths) - min(widths) <= 2, widths  # equal columns
+
+
 def test_side_by_side_streams_columns_continues_saves_and_reopens(qtbot, compare) -> None:
     _window, win = compare
     side = win.side
-    assert side.models.count() == 4
-    _check(side.models, "tiny-llama-F32", "Wide-Q4_K_M")
+    assert win.models.count() == 4
+    _check(win.models, "tiny-llama-F32", "Wide-Q4_K_M")
     assert len(side.area.views) == 2 and not side.prompt.text.isReadOnly()
     side.sampling.max_tokens.setValue(12)
     side.prompt.text.setPlainText("Tell me about cats")
@@ -94,7 +128,7 @@ def test_engine_settings_changed_while_compare_is_open_reach_its_models(qtbot, c
     window, win = compare
     window.apply_engine_settings(replace(window.context.settings, load_context=256, batch_size=128))
     side = win.side
-    _check(side.models, "tiny-llama-F32", "Wide-Q4_K_M")
+    _check(win.models, "tiny-llama-F32", "Wide-Q4_K_M")
     side.sampling.max_tokens.setValue(2)
     side.prompt.text.setPlainText("Hi")
     qtbot.mouseClick(side.prompt.send_button, Qt.MouseButton.LeftButton)
@@ -107,7 +141,7 @@ def test_engine_settings_changed_while_compare_is_open_reach_its_models(qtbot, c
 def test_models_that_fit_together_can_answer_at_the_same_time(qtbot, compare) -> None:
     _window, win = compare
     side = win.side
-    _check(side.models, "tiny-llama-F32", "Wide-Q8_0", "Wide-Q4_K_M")
+    _check(win.models, "tiny-llama-F32", "Wide-Q8_0", "Wide-Q4_K_M")
     assert side.parallel.isEnabled()  # a few megabytes: they fit
     side.parallel.setChecked(True)
     side.sampling.max_tokens.setValue(8)
@@ -122,7 +156,7 @@ def test_models_that_fit_together_can_answer_at_the_same_time(qtbot, compare) ->
 def test_stopping_keeps_what_was_written_and_skips_the_rest(qtbot, compare) -> None:
     _window, win = compare
     side = win.side
-    _check(side.models, "tiny-llama-F32", "Wide-Q8_0")
+    _check(win.models, "tiny-llama-F32", "Wide-Q8_0")
     side.sampling.max_tokens.setValue(4000)
     side.send("Write at length")
     qtbot.waitUntil(lambda: len(side.runner.columns[0].reply) > 20, timeout=60_000)
@@ -138,7 +172,7 @@ def test_the_blind_arena_hides_names_until_the_vote(qtbot, compare) -> None:
     _window, win = compare
     arena = win.arena
     win.tabs.setCurrentWidget(arena)
-    _check(arena.pool, "tiny-llama-F32", "Wide-Q4_K_M")
+    _check(win.models, "tiny-llama-F32", "Wide-Q4_K_M")
     arena.sampling.max_tokens.setValue(8)
     arena.category.setCurrentText("Writing")
     arena.send("A haiku about rain")
@@ -170,7 +204,7 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     _window, win = compare
     speed, quality, results = win.speed, win.quality, win.results
     win.tabs.setCurrentWidget(speed)
-    _check(speed.models, "Wide-Q8_0", "Wide-Q4_K_M")
+    _check(win.models, "Wide-Q8_0", "Wide-Q4_K_M")
     speed.reps.setValue(1)
     qtbot.mouseClick(speed.run_button, Qt.MouseButton.LeftButton)
     assert speed.progress.bar.isVisible()
@@ -191,7 +225,7 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     assert speed.engine.worker_pid is None and speed.table_model.rowCount() == 0
 
     win.tabs.setCurrentWidget(quality)
-    _check(quality.models, "Wide-Q8_0", "Wide-Q4_K_M")
+    _check(win.models, "Wide-Q8_0", "Wide-Q4_K_M")
     # the most precise build of the same model, not the most precise file on disk (the F32 tiny one)
     assert quality.reference.currentText().startswith("Wide-F16")
     text = tmp_path / "text.txt"

@@ -111,6 +111,8 @@ def chart_points(rows: list[RunRow], quality: str, speed: str) -> list[tuple[str
 
 
 class ResultsTab(QWidget):
+    needs = "Results: every run kept, whichever models are checked."
+
     def __init__(self, store: CompareStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         import pyqtgraph as pg  # imported with this tab, not when the app starts
