@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from desktop.compare.results import CompareStore
+from desktop.library.scan import describe_model
 from desktop.paths import hearth_paths
 from desktop.ui.compare.page import ComparePage
 from desktop.ui.compare.results import chart_points, summary
@@ -56,7 +57,9 @@ def _shot(widget, name: str) -> None:
         widget.grab().save(str(Path(folder) / name))
 
 
-def test_one_model_list_serves_every_tab_and_each_tab_says_what_it_takes(qtbot, compare) -> None:
+def test_one_model_list_serves_every_tab_and_each_tab_says_what_it_takes(
+    qtbot, compare, tiny_model: Path, tmp_path: Path
+) -> None:
     _window, win = compare
     tabs = (win.side, win.arena, win.speed, win.quality)
     assert all(tab.models is win.models for tab in tabs)
@@ -88,6 +91,21 @@ def test_one_model_list_serves_every_tab_and_each_tab_says_what_it_takes(qtbot, 
     win.tabs.setCurrentWidget(win.side)
     widths = [view.width() for view in win.side.area.views]
     assert max(widths) - min(widths) <= 2, widths  # equal columns
+    # a fifth model: fine for the arena, one too many for side by side, which says so
+    fifth = tmp_path / "tiny-llama-copy-F32.gguf"
+    shutil.copyfile(tiny_model, fifth)
+    win.set_library(
+        [*(win.models.item(i).data(Qt.ItemDataRole.UserRole) for i in range(4)), describe_model(fifth)]
+    )
+    for i in range(win.models.count()):
+        win.models.item(i).setCheckState(Qt.CheckState.Checked)
+    too_many = "Side by side takes 2 to 4 models; 5 are checked. Uncheck some."
+    assert win.side.status.text() == too_many and not win.side.prompt.send_button.isEnabled()
+    win.side.send("Hello")
+    assert win.side.status.text() == too_many and not win.side.runner.busy
+    assert win.arena.prompt.send_button.isEnabled()
+    win.models.item(4).setCheckState(Qt.CheckState.Unchecked)
+    assert win.side.status.text() == "" and win.side.prompt.send_button.isEnabled()
 
 
 def test_side_by_side_streams_columns_continues_saves_and_reopens(qtbot, compare) -> None:
