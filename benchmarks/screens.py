@@ -53,6 +53,7 @@ def main() -> int:
     hub.add_file(REPO, "tiny-llama-Q4_K_M.gguf", chat_model)
     hub.add_file(REPO, "README.md", b"# Tiny Llama\n\nA small model for trying Hearth out.\n")
 
+    from PySide6.QtCore import Qt
     from PySide6.QtGui import QPainter
     from PySide6.QtWidgets import QApplication, QWidget
 
@@ -153,6 +154,8 @@ def main() -> int:
                 dialog.deleteLater()
             compare = window.open_compare()
             if compare is not None:
+                for i in range(min(2, compare.models.count())):  # the page's one list, two checked
+                    compare.models.item(i).setCheckState(Qt.CheckState.Checked)
                 for index in range(compare.tabs.count()):
                     compare.tabs.setCurrentIndex(index)
                     title = compare.tabs.tabText(index).replace("&", "").lower().replace(" ", "-")

@@ -101,5 +101,10 @@ def test_bench_measures_each_model(tiny_model: Path, wide_quants: dict[str, Path
     assert shown.returncode == 0, shown.stderr
     reps = [line for line in shown.stderr.splitlines() if line.startswith("Repetition ")]
     assert len(reps) == 2 and reps[0].startswith("Repetition 1 of 2 of ") and "generation" in reps[1]
+    head, row = shown.stdout.splitlines()
+    assert head.split()[-1] == "RUNS" and row.endswith("2 runs") and row.count(" ± ") == 2, shown.stdout
+    once = hearth("bench", str(tiny_model), "--reps", "1")
+    assert once.returncode == 0 and once.stdout.splitlines()[1].endswith("1 run"), once.stdout
+    assert "±" not in once.stdout
     broken = hearth("bench", "/nonexistent.gguf")
     assert broken.returncode == 1 and broken.stderr.startswith("error: ")

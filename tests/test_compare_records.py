@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.compare.leaderboard import BASE, SCALE, Vote, fit, standings
+from desktop.compare.leaderboard import BASE, MIN_VOTES, SCALE, Vote, fit, standings
+from desktop.compare.recording import runs_text, spread_text
 from desktop.compare.results import CompareStore, machine_info, to_csv, to_json
 
 
@@ -36,11 +37,38 @@ def test_ties_and_both_bad_count_half_and_the_order_is_transitive() -> None:
     assert [s.model for s in table] == ["big", "mid", "small"]
     big = table[0]
     assert big.games == 14 and big.wins == 13.0
-    assert big.low <= big.rating <= big.high and big.high - big.low > 0
+    assert big.interval is not None
+    assert big.interval[0] <= big.rating <= big.interval[1] and big.interval[1] - big.interval[0] > 0
     # per category: only the votes of that category
     code = standings(votes, category="code", resamples=20)
     assert {s.model for s in code} == {"mid", "small"}
     assert code[0].rating == pytest.approx(code[1].rating)  # two ties: level
+
+
+def test_no_interval_until_the_bootstrap_has_votes_to_resample() -> None:
+    # One vote: every resample is that vote again, so "1092 – 1092" would be no interval at all.
+    (winner, loser) = standings([Vote("A", "B", "a")])
+    assert winner.model == "A" and winner.rating > loser.rating
+    assert winner.interval is None and loser.interval is None and winner.low is None
+    # Fewer than MIN_VOTES games, even if they disagree: still none.
+    few = [Vote("A", "B", "a"), Vote("A", "B", "b"), Vote("A", "B", "a")]
+    assert all(s.interval is None for s in standings(few))
+    # Many games that only ever go one way: the resamples never differ, so no interval either.
+    assert all(s.interval is None for s in standings([Vote("A", "B", "a")] * 12, resamples=30))
+    # Many that differ: a real interval around each rating, with C (too few games) still waiting.
+    many = [Vote("A", "B", "a")] * 8 + [Vote("A", "B", "b")] * 4 + [Vote("A", "C", "a")] * 2
+    table = {s.model: s for s in standings(many, resamples=60)}
+    for model in ("A", "B"):
+        low, high = table[model].interval or (0.0, 0.0)
+        assert table[model].games >= MIN_VOTES and low < table[model].rating < high
+    assert table["C"].games == 2 and table["C"].interval is None
+
+
+def test_a_speed_figure_shows_its_spread_only_when_there_is_one() -> None:
+    assert spread_text([41.26]) == "41.3" and runs_text(1) == "1 run"  # never "± 0.0"
+    assert spread_text([40.0, 42.0, 44.0]) == "42.0 ± 2.0" and runs_text(3) == "3 runs"
+    assert spread_text([512.4, 512.4], 0) == "512 ± 0"  # two runs that agree: a real zero spread
+    assert spread_text([]) == "—"
 
 
 def test_a_model_that_only_wins_still_has_a_finite_rating() -> None:

@@ -13,9 +13,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from desktop.compare.results import CompareStore
+from desktop.library.scan import describe_model
 from desktop.paths import hearth_paths
 from desktop.ui.compare.page import ComparePage
-from desktop.ui.compare.results import chart_points
+from desktop.ui.compare.results import chart_points, summary
 from desktop.ui.shell.main_window import MainWindow
 from tests.test_compare_eval import _text
 from tests.test_ui import open_window
@@ -56,11 +57,62 @@ def _shot(widget, name: str) -> None:
         widget.grab().save(str(Path(folder) / name))
 
 
+def test_one_model_list_serves_every_tab_and_each_tab_says_what_it_takes(
+    qtbot, compare, tiny_model: Path, tmp_path: Path
+) -> None:
+    _window, win = compare
+    tabs = (win.side, win.arena, win.speed, win.quality)
+    assert all(tab.models is win.models for tab in tabs)
+    assert win.findChildren(type(win.models)) == [win.models]  # one list on the page, no other
+    assert win.models.width() >= 200 and win.models.textElideMode() == Qt.TextElideMode.ElideRight
+    assert win.models.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    # checked once, the same models in every tab; beneath the list, what the current tab takes
+    _check(win.models, "Wide-Q8_0", "Wide-Q4_K_M")
+    needs = {}
+    for tab in (*tabs, win.results):
+        win.tabs.setCurrentWidget(tab)
+        assert win.models.isVisible()
+        needs[win.tabs.tabText(win.tabs.currentIndex())] = win.needs.text()
+    assert [m.name for m in win.speed.models.checked()] == ["Wide-Q4_K_M", "Wide-Q8_0"]
+    assert [c.label for c in win.side.runner.columns] == ["Wide-Q4_K_M", "Wide-Q8_0"]
+    assert needs["Side by side"].startswith("Side by side: check 2 to 4 models")
+    assert "2 or more" in needs["Blind arena"] and "up to 12" in needs["Speed"]
+    assert "against the reference" in needs["Quality"] and needs["Results"].startswith("Results:")
+    # each tab keeps its own limits and says so: one model is too few for side by side or the arena
+    _check(win.models, "Wide-Q8_0")
+    assert not win.side.prompt.send_button.isEnabled() and not win.arena.prompt.send_button.isEnabled()
+    win.side.send("Hello")
+    assert win.side.status.text() == "Check two to four models to compare." and not win.side.runner.busy
+    win.arena.send("Hello")
+    assert win.arena.reveal.text() == "The arena needs two or more checked models."
+    # all four: side by side's most, a column each
+    _check(win.models, "tiny-llama-F32", "Wide-F16", "Wide-Q8_0", "Wide-Q4_K_M")
+    assert len(win.side.runner.columns) == 4 and win.side.prompt.send_button.isEnabled()
+    win.tabs.setCurrentWidget(win.side)
+    widths = [view.width() for view in win.side.area.views]
+    assert max(widths) - min(widths) <= 2, widths  # equal columns
+    # a fifth model: fine for the arena, one too many for side by side, which says so
+    fifth = tmp_path / "tiny-llama-copy-F32.gguf"
+    shutil.copyfile(tiny_model, fifth)
+    win.set_library(
+        [*(win.models.item(i).data(Qt.ItemDataRole.UserRole) for i in range(4)), describe_model(fifth)]
+    )
+    for i in range(win.models.count()):
+        win.models.item(i).setCheckState(Qt.CheckState.Checked)
+    too_many = "Side by side takes 2 to 4 models; 5 are checked. Uncheck some."
+    assert win.side.status.text() == too_many and not win.side.prompt.send_button.isEnabled()
+    win.side.send("Hello")
+    assert win.side.status.text() == too_many and not win.side.runner.busy
+    assert win.arena.prompt.send_button.isEnabled()
+    win.models.item(4).setCheckState(Qt.CheckState.Unchecked)
+    assert win.side.status.text() == "" and win.side.prompt.send_button.isEnabled()
+
+
 def test_side_by_side_streams_columns_continues_saves_and_reopens(qtbot, compare) -> None:
     _window, win = compare
     side = win.side
-    assert side.models.count() == 4
-    _check(side.models, "tiny-llama-F32", "Wide-Q4_K_M")
+    assert win.models.count() == 4
+    _check(win.models, "tiny-llama-F32", "Wide-Q4_K_M")
     assert len(side.area.views) == 2 and not side.prompt.text.isReadOnly()
     side.sampling.max_tokens.setValue(12)
     side.prompt.text.setPlainText("Tell me about cats")
@@ -94,7 +146,7 @@ def test_engine_settings_changed_while_compare_is_open_reach_its_models(qtbot, c
     window, win = compare
     window.apply_engine_settings(replace(window.context.settings, load_context=256, batch_size=128))
     side = win.side
-    _check(side.models, "tiny-llama-F32", "Wide-Q4_K_M")
+    _check(win.models, "tiny-llama-F32", "Wide-Q4_K_M")
     side.sampling.max_tokens.setValue(2)
     side.prompt.text.setPlainText("Hi")
     qtbot.mouseClick(side.prompt.send_button, Qt.MouseButton.LeftButton)
@@ -107,7 +159,7 @@ def test_engine_settings_changed_while_compare_is_open_reach_its_models(qtbot, c
 def test_models_that_fit_together_can_answer_at_the_same_time(qtbot, compare) -> None:
     _window, win = compare
     side = win.side
-    _check(side.models, "tiny-llama-F32", "Wide-Q8_0", "Wide-Q4_K_M")
+    _check(win.models, "tiny-llama-F32", "Wide-Q8_0", "Wide-Q4_K_M")
     assert side.parallel.isEnabled()  # a few megabytes: they fit
     side.parallel.setChecked(True)
     side.sampling.max_tokens.setValue(8)
@@ -122,7 +174,7 @@ def test_models_that_fit_together_can_answer_at_the_same_time(qtbot, compare) ->
 def test_stopping_keeps_what_was_written_and_skips_the_rest(qtbot, compare) -> None:
     _window, win = compare
     side = win.side
-    _check(side.models, "tiny-llama-F32", "Wide-Q8_0")
+    _check(win.models, "tiny-llama-F32", "Wide-Q8_0")
     side.sampling.max_tokens.setValue(4000)
     side.send("Write at length")
     qtbot.waitUntil(lambda: len(side.runner.columns[0].reply) > 20, timeout=60_000)
@@ -138,7 +190,7 @@ def test_the_blind_arena_hides_names_until_the_vote(qtbot, compare) -> None:
     _window, win = compare
     arena = win.arena
     win.tabs.setCurrentWidget(arena)
-    _check(arena.pool, "tiny-llama-F32", "Wide-Q4_K_M")
+    _check(win.models, "tiny-llama-F32", "Wide-Q4_K_M")
     arena.sampling.max_tokens.setValue(8)
     arena.category.setCurrentText("Writing")
     arena.send("A haiku about rain")
@@ -154,6 +206,11 @@ def test_the_blind_arena_hides_names_until_the_vote(qtbot, compare) -> None:
     winner = arena.runner.columns[0].model_path
     board = arena.board_model.records()
     assert len(board) == 2 and board[0].model == winner and board[0].wins == 1.0
+    # one vote is nothing to resample: no "1092 – 1092", the interval waits for more votes
+    interval = arena.board_model.index(0, 2)
+    assert arena.board_model.headerData(2, Qt.Orientation.Horizontal) == "95% interval"
+    assert arena.board_model.data(interval) == "needs more votes"
+    assert "at least 5 votes" in arena.board_model.data(interval, Qt.ItemDataRole.ToolTipRole)
     store = CompareStore(hearth_paths().compare_db)
     assert [(v.outcome, v.category) for v in store.votes()] == [("a", "Writing")]
     store.close()
@@ -165,13 +222,17 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     _window, win = compare
     speed, quality, results = win.speed, win.quality, win.results
     win.tabs.setCurrentWidget(speed)
-    _check(speed.models, "Wide-Q8_0", "Wide-Q4_K_M")
+    _check(win.models, "Wide-Q8_0", "Wide-Q4_K_M")
     speed.reps.setValue(1)
     qtbot.mouseClick(speed.run_button, Qt.MouseButton.LeftButton)
     assert speed.progress.bar.isVisible()
     qtbot.waitUntil(lambda: speed.run_button.isEnabled(), timeout=60_000)
     assert speed.table_model.rowCount() == 2, speed.progress.stage.text()
     assert all(r["peak_rss_bytes"] > 0 and r["tg_tps"][0] > 0 for r in speed.table_model.records())
+    # one repetition has no spread: "(1 run)", never "± 0.0"
+    for column in (1, 2):
+        cell = speed.table_model.data(speed.table_model.index(0, column))
+        assert cell.endswith(" (1 run)") and "±" not in cell, cell
     _shot(win, "compare-speed.png")
 
     # a run can be cancelled, and leaves no worker behind
@@ -182,7 +243,7 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     assert speed.engine.worker_pid is None and speed.table_model.rowCount() == 0
 
     win.tabs.setCurrentWidget(quality)
-    _check(quality.models, "Wide-Q8_0", "Wide-Q4_K_M")
+    _check(win.models, "Wide-Q8_0", "Wide-Q4_K_M")
     # the most precise build of the same model, not the most precise file on disk (the F32 tiny one)
     assert quality.reference.currentText().startswith("Wide-F16")
     text = tmp_path / "text.txt"
@@ -195,10 +256,32 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     assert set(rows) == {"Wide-Q8_0", "Wide-Q4_K_M"}, quality.progress.stage.text()
     assert rows["Wide-Q8_0"]["kld_mean"] < rows["Wide-Q4_K_M"]["kld_mean"]  # Q8_0 is closer
     assert "perplexity" in quality.summary.text()
+    # each quality column says which way is better, in its header and on hovering it
+    headers = [quality.table_model.headerData(i, Qt.Orientation.Horizontal) for i in range(1, 5)]
+    assert headers == [
+        "Perplexity (lower is better)",
+        "KL divergence (lower is better)",
+        "Same top (higher is better)",
+        "Δp (nearer 0 is better)",
+    ]
+    tip = quality.table_model.headerData(3, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "most likely next token" in tip and tip.endswith("Higher is better.")
     _shot(win, "compare-quality.png")
 
     win.tabs.setCurrentWidget(results)
     assert results.table_model.rowCount() == 4
+    timed = [r for r in results.table_model.records() if r.kind == "bench"]
+    figures = results.table_model.columnCount() - 1
+    header_tip = results.table_model.headerData(
+        figures, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole
+    )
+    assert "PPL and KLD lower is better" in header_tip and "higher is better" in header_tip
+    scored = next(i for i, r in enumerate(results.table_model.records()) if r.kind == "eval")
+    cell_tip = results.table_model.data(
+        results.table_model.index(scored, figures), Qt.ItemDataRole.ToolTipRole
+    )
+    assert "perplexity (lower is better)" in cell_tip and "same top token (higher is better)" in cell_tip
+    assert all("· 1 run ·" in summary(r) and "±" not in summary(r) for r in timed), timed
     # kept as `hearth bench` and `hearth eval` keep them: the engine's facts go with the run
     for row in win.store.history():
         assert not {"model", "build_info", "devices"} & set(row.metrics), row.metrics
@@ -212,6 +295,22 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     scatter = [item for item in drawn if isinstance(item, pg.ScatterPlotItem)]
     assert len(scatter) == 1 and len(scatter[0].points()) == 2 and not results.empty.isVisible()
     assert {item.textItem.toPlainText() for item in drawn if isinstance(item, pg.TextItem)} == set(points)
+    # plain units on both axes, whatever the figures' size: no "×0.001" beside a label
+    for quality_index in range(results.quality.count()):
+        results.quality.setCurrentIndex(quality_index)
+        for speed_index in range(results.speed.count()):
+            results.speed.setCurrentIndex(speed_index)
+            for name, chosen in (("left", results.quality), ("bottom", results.speed)):
+                axis = results.plot.getAxis(name)
+                assert not axis.autoSIPrefix and axis.autoSIPrefixScale == 1.0 and axis.labelUnits == ""
+                assert axis.labelText == chosen.currentText() and "(x" not in axis.labelString()
+    assert [results.speed.itemText(i) for i in range(3)][2] == "File size (GiB)"
+    results.quality.setCurrentIndex(2)  # the same top token: a percentage, as the tables show it
+    assert "%" in results.plot.getAxis("left").labelText
+    agree = chart_points(win.store.history(), "top1_agreement", "tg_tps")
+    assert all(1.0 < y <= 100.0 for _label, _x, y in agree), agree
+    results.quality.setCurrentIndex(0)
+    results.speed.setCurrentIndex(0)
     _shot(win, "compare-results.png")
     results.kind.setCurrentIndex(2)  # quality only
     out = tmp_path / "results.csv"
@@ -220,6 +319,16 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     assert sorted(r["quant"] for r in table) == ["Q4_K_M", "Q8_0"] and float(table[0]["kld_mean"]) > 0
     results.export(tmp_path / "results.json", "json")
     assert json.loads((tmp_path / "results.json").read_text())[0]["kind"] == "eval"
+
+
+def test_speed_cells_keep_the_spread_of_two_or_more_runs() -> None:
+    from desktop.ui.compare.runs import _speed_columns
+
+    columns = {c.header: c for c in _speed_columns()}
+    record = {"model": "/m/Wide-Q4_K_M.gguf", "pp_tps": [500.0, 520.0, 510.0], "tg_tps": [40.0, 44.0]}
+    assert columns["Prompt t/s"].text(record) == "510.0 ± 10.0"
+    assert columns["Generation t/s"].text(record) == "42.0 ± 2.8"
+    assert columns["Generation t/s"].text({**record, "tg_tps": [41.0]}) == "41.0 (1 run)"
 
 
 def test_a_quant_made_from_the_window_lands_in_the_library(qtbot, compare, models_dir: Path) -> None:

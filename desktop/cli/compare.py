@@ -83,6 +83,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from desktop.app.client_engine import ClientTasks
     from desktop.app.compare_runs import BenchRun, RunEvents
+    from desktop.compare.recording import runs_text, spread_text
 
     models = [resolve_model(ref) for ref in args.models]
     store = _history()
@@ -112,15 +113,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         [
             (
                 r["model"],
-                f"{r['pp_tps']:.1f}",
-                f"{r['tg_tps']:.1f}",
+                spread_text(result["pp_tps"]),
+                spread_text(result["tg_tps"]),
                 f"{r['ttft_ms']:.0f}",
                 f"{r['load_ms']:.0f}",
                 format_bytes(r["peak_rss_bytes"]),
+                runs_text(len(result["tg_tps"])),
             )
-            for r in rows
+            for (_model, result), r in zip(run.measured, rows, strict=True)
         ],
-        ("MODEL", "PP T/S", "TG T/S", "TTFT MS", "LOAD MS", "PEAK RAM"),
+        ("MODEL", "PP T/S", "TG T/S", "TTFT MS", "LOAD MS", "PEAK RAM", "RUNS"),
     )
     return 0
 

@@ -6,6 +6,12 @@ Strengths are the maximum-likelihood Bradley–Terry fit (Hunter's MM iterations
 little prior: one virtual tie against an average opponent, so a model that has only won
 or only lost still gets a finite rating). The uncertainty is a bootstrap over the votes:
 the 95% interval of a model's rating when the votes are drawn again with replacement.
+
+An interval needs votes to resample. After one vote every resample is that vote again and the
+"interval" is a single point; after a few, a model's resampled record takes so few values
+(n + 1 tallies from n games) that the 2.5th and 97.5th percentiles are just its best and worst
+case. So a model gets an interval only once it has played ``MIN_VOTES`` games and the resamples
+actually disagree; until then its ``low`` and ``high`` are None ("needs more votes").
 """
 
 from __future__ import annotations
@@ -18,6 +24,11 @@ from dataclasses import dataclass
 OUTCOMES = ("a", "b", "tie", "both_bad")
 BASE = 1000.0  # the average model's rating
 SCALE = 400.0 / math.log(10)  # Elo points per unit of log-strength
+# Games a model must have played before its rating gets a 95% interval. A resample of n games
+# that draws one game n times says nothing about spread; that happens n·(1/n)^n of the time:
+# always at 1 game, 50% at 2, 11% at 3, 1.6% at 4 (close to the 2.5% tail the interval reads)
+# and 0.2% at 5, the first count where the tails come from resamples that differ.
+MIN_VOTES = 5
 
 
 @dataclass(frozen=True)
@@ -32,10 +43,14 @@ class Vote:
 class Standing:
     model: str
     rating: float
-    low: float  # the 95% interval
-    high: float
+    low: float | None  # the 95% interval; None while it needs more votes (see MIN_VOTES)
+    high: float | None
     games: int
     wins: float  # ties as halves
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        return None if self.low is None or self.high is None else (self.low, self.high)
 
 
 def _scores(votes: Sequence[Vote]) -> tuple[list[str], dict[tuple[int, int], float], list[float]]:
@@ -103,5 +118,8 @@ def standings(
         drawn_ratings = sorted(samples[model])
         low = drawn_ratings[int(0.025 * (len(drawn_ratings) - 1))]
         high = drawn_ratings[int(0.975 * (len(drawn_ratings) - 1))]
-        table.append(Standing(model, ratings[model], low, high, played[model], wins[i]))
+        if played[model] < MIN_VOTES or high - low < 0.5:  # nothing to resample yet: no interval
+            table.append(Standing(model, ratings[model], None, None, played[model], wins[i]))
+        else:
+            table.append(Standing(model, ratings[model], low, high, played[model], wins[i]))
     return sorted(table, key=lambda s: s.rating, reverse=True)

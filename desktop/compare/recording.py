@@ -3,6 +3,7 @@ place for the window's Compare tools and ``hearth bench``/``hearth eval``."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,6 +17,37 @@ QUALITY_TEXT: dict[str, Callable[[float], str]] = {
     "top1_agreement": lambda v: f"{100 * v:.2f}%",
     "delta_p_mean": lambda v: f"{100 * v:+.3f}%",
 }
+
+
+def runs_text(n: int) -> str:
+    return "1 run" if n == 1 else f"{n} runs"
+
+
+def spread_text(values: Sequence[float], digits: int = 1) -> str:
+    """A speed figure over its repetitions: the median ± their standard deviation. One run has
+    no spread, so it reads as the figure alone (never "± 0.0"); none reads as "—"."""
+    if not values:
+        return "—"
+    median = statistics.median(values)
+    if len(values) == 1:
+        return f"{median:.{digits}f}"
+    return f"{median:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+# Which way is better for each quality figure, as both front ends label it.
+QUALITY_BETTER: dict[str, str] = {
+    "ppl": "lower is better",
+    "kld_mean": "lower is better",
+    "top1_agreement": "higher is better",
+    "delta_p_mean": "nearer 0 is better",
+}
+QUALITY_MEANING: dict[str, str] = {
+    "ppl": "Perplexity of the text: how surprised the build is by it, on average.",
+    "kld_mean": "Mean KL divergence of the build's next-token odds from the reference's.",
+    "top1_agreement": "How often the build's most likely next token is the reference's.",
+    "delta_p_mean": "Mean change in the probability of the text's own next token against the reference.",
+}
+
 
 _ENGINE_FACTS = ("model", "build_info", "devices")  # kept once for the run, not in each result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
@@ -17,15 +18,28 @@ from PySide6.QtWidgets import (
 
 from desktop.app.side_by_side import CompareColumn
 from desktop.chats.message_html import model_label
-from desktop.compare.leaderboard import Standing, Vote, standings
+from desktop.compare.leaderboard import MIN_VOTES, Standing, Vote, standings
 from desktop.compare.results import CompareStore
 from desktop.db import StorageError
 from desktop.library.scan import LocalModel
 from desktop.settings import SettingsStore
-from desktop.ui.compare.columns import ColumnsRunner, ModelChecklist, beside_checklist
+from desktop.ui.compare.columns import ColumnsRunner, ModelChecklist
 from desktop.ui.compare.side import CATEGORIES, ColumnsArea, PromptBox, SamplingRow
 from desktop.ui.widgets.record_table import record_table
 from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
+
+
+def _interval_text(s: Standing) -> str:
+    return f"{s.low:.0f} – {s.high:.0f}" if s.low is not None and s.high is not None else "needs more votes"
+
+
+def _interval_tooltip(s: Standing) -> str:
+    if s.interval is None:
+        return (
+            f"A 95% interval needs at least {MIN_VOTES} votes with this model, and votes that"
+            f" differ; it has {s.games}."
+        )
+    return "Where the rating would likely be with other votes like these"
 
 
 def _standing_columns() -> list[TableColumn[Standing]]:
@@ -34,10 +48,10 @@ def _standing_columns() -> list[TableColumn[Standing]]:
         TableColumn("Rating", lambda s: f"{s.rating:.0f}", lambda s: s.rating, numeric=True),
         TableColumn(
             "95% interval",
-            lambda s: f"{s.low:.0f} – {s.high:.0f}",
-            lambda s: s.high - s.low,
+            _interval_text,
+            lambda s: s.high - s.low if s.high is not None and s.low is not None else math.inf,
             numeric=True,
-            tooltip=lambda _s: "Where the rating would likely be with other votes like these",
+            tooltip=_interval_tooltip,
         ),
         TableColumn("Votes", lambda s: str(s.games), lambda s: s.games, numeric=True),
         TableColumn("Wins", lambda s: f"{s.wins:g}", lambda s: s.wins, numeric=True),
@@ -47,10 +61,13 @@ def _standing_columns() -> list[TableColumn[Standing]]:
 class ArenaTab(QWidget):
     """Two hidden models answer; the person votes, then sees which was which."""
 
+    needs = "Blind arena: check 2 or more models; two of them, hidden, answer each prompt."
+
     def __init__(
         self,
         settings: SettingsStore,
         store: CompareStore,
+        models: ModelChecklist,
         parent: QWidget | None = None,
         choose: Callable[[list[LocalModel]], list[LocalModel]] | None = None,
     ) -> None:
@@ -58,7 +75,7 @@ class ArenaTab(QWidget):
         self._store = store
         self._choose = choose or (lambda pool: random.sample(pool, 2))
         self._prompt = ""
-        self.pool = ModelChecklist("Models in the arena", limit=50)
+        self.models = models  # the page's list, shared with the other tabs
         self.category = QComboBox()
         self.category.addItems(CATEGORIES)
         self.category.setAccessibleName("Prompt category")
@@ -105,29 +122,26 @@ class ArenaTab(QWidget):
         right.addWidget(self.prompt)
         right.addLayout(board_head)
         right.addWidget(self.board, 2)
-        beside_checklist(self, "Models in the arena (2 or more)", self.pool, right)
+        self.setLayout(right)
 
         self.prompt.sent.connect(self.send)
         self.prompt.stopped.connect(self.runner.stop)
         self.runner.column_changed.connect(self._show_column)
         self.runner.finished.connect(self._finished)
-        self.pool.changed.connect(self._pool_changed)
+        self.models.changed.connect(self._pool_changed)
         self.board_filter.currentIndexChanged.connect(self.refresh_board)
         for button, outcome in zip(self.votes, ("a", "b", "tie", "both_bad"), strict=True):
             button.clicked.connect(lambda _=False, o=outcome: self.vote(o))
         self._pool_changed()
         self.refresh_board()
 
-    def set_library(self, models: list[LocalModel]) -> None:
-        self.pool.set_models(models)
-
     def _pool_changed(self) -> None:
-        self.prompt.set_busy(self.runner.busy, can_send=len(self.pool.checked()) >= 2)
+        self.prompt.set_busy(self.runner.busy, can_send=len(self.models.checked()) >= 2)
 
     def send(self, prompt: str) -> None:
-        pool = self.pool.checked()
+        pool = self.models.checked()
         if len(pool) < 2:
-            self.reveal.setText("Check at least two models for the arena.")
+            self.reveal.setText("The arena needs two or more checked models.")
             return
         a, b = self._choose(pool)
         self._prompt = prompt
@@ -147,7 +161,7 @@ class ArenaTab(QWidget):
     def _finished(self) -> None:
         for index in range(2):
             self._show_column(index)
-        self.prompt.set_busy(False, can_send=len(self.pool.checked()) >= 2)
+        self.prompt.set_busy(False, can_send=len(self.models.checked()) >= 2)
         answered = all(c.stats is not None for c in self.runner.columns)
         for button in self.votes:
             button.setEnabled(answered)

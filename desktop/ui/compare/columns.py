@@ -1,15 +1,13 @@
 """One prompt, several models, on screen: the model checklist, the reply columns and the
-runner's signals (its scheduling is desktop.app.side_by_side's). Shared by the side-by-side
-and blind-arena tabs."""
+runner's signals (its scheduling is desktop.app.side_by_side's). The checklist is the Compare
+page's, one for every tab; the columns are shared by the side-by-side and blind-arena tabs."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
-    QHBoxLayout,
     QLabel,
-    QLayout,
     QListWidget,
     QListWidgetItem,
     QTextBrowser,
@@ -28,26 +26,31 @@ from desktop.ui.shell.engine_controller import EngineController
 from desktop.units import format_bytes
 
 
-def beside_checklist(owner: QWidget, title: str, checklist: ModelChecklist, content: QLayout) -> None:
-    """The layout every compare tab shares: the titled model list on the left, ``content`` on the right."""
+def checklist_pane(checklist: ModelChecklist, hint: QLabel) -> QWidget:
+    """The Compare page's left column: the one model list every tab uses, titled, with the
+    current tab's needs beneath it (``hint``)."""
     checklist.setMinimumWidth(200)  # model names readable at 1024x700, elided, never scrolled sideways
     checklist.setMaximumWidth(300)
     checklist.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     checklist.setTextElideMode(Qt.TextElideMode.ElideRight)
-    left = QVBoxLayout()
-    left.addWidget(QLabel(title))
+    hint.setWordWrap(True)
+    hint.setMaximumWidth(300)
+    pane = QWidget()
+    left = QVBoxLayout(pane)
+    left.setContentsMargins(0, 0, 0, 0)
+    left.addWidget(QLabel("Models"))
     left.addWidget(checklist, 1)
-    layout = QHBoxLayout(owner)
-    layout.addLayout(left)
-    layout.addLayout(content, 1)
+    left.addWidget(hint)
+    return pane
 
 
 class ModelChecklist(QListWidget):
-    """The library's usable models, each with a check box; at most ``limit`` checked."""
+    """The library's usable models, each with a check box; at most ``limit`` checked (any number
+    without one: the Compare tabs sharing it each say how many they take)."""
 
     changed = Signal()
 
-    def __init__(self, name: str, limit: int = 4, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, limit: int | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName(name)
         self._limit = limit
@@ -83,7 +86,8 @@ class ModelChecklist(QListWidget):
             self.item(i).setCheckState(state)
 
     def _on_change(self, item: QListWidgetItem) -> None:
-        if item.checkState() == Qt.CheckState.Checked and len(self.checked()) > self._limit:
+        checked = item.checkState() == Qt.CheckState.Checked
+        if checked and self._limit is not None and len(self.checked()) > self._limit:
             item.setCheckState(Qt.CheckState.Unchecked)  # re-enters with the box cleared
             return
         self.changed.emit()

@@ -19,24 +19,31 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.chats.message_html import model_label
+from desktop.compare.recording import runs_text, spread_text
 from desktop.compare.results import CompareStore, RunRow, to_csv, to_json
 from desktop.ui.widgets.record_table import record_table, selected_record
 from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
 from desktop.units import format_bytes
 
 QUALITY = {
-    "KL divergence (lower is closer)": "kld_mean",
-    "Perplexity": "ppl",
-    "Same top (higher is closer)": "top1_agreement",
+    "KL divergence (lower is better)": "kld_mean",
+    "Perplexity (lower is better)": "ppl",
+    "Same top token, % (higher is better)": "top1_agreement",
 }
-SPEED = {"Generation tokens/s": "tg_tps", "Prompt tokens/s": "pp_tps", "File size": "size_bytes"}
+SPEED = {"Generation tokens/s": "tg_tps", "Prompt tokens/s": "pp_tps", "File size (GiB)": "size_bytes"}
+# The chart shows figures in plain units: top-token agreement as a percentage (the table's too).
+CHART_SCALE = {"top1_agreement": 100.0}
 
 
 def summary(row: RunRow) -> str:
     m = row.metrics
     if row.kind == "bench":
-        pp, tg, ttft = (statistics.median(m[k]) for k in ("pp_tps", "tg_tps", "ttft_ms"))
-        return f"pp {pp:.0f} · tg {tg:.1f} t/s · {ttft:.0f} ms · {format_bytes(m['peak_rss_bytes'])}"
+        pp, tg = spread_text(m["pp_tps"], 0), spread_text(m["tg_tps"], 1)
+        ttft = statistics.median(m["ttft_ms"])
+        return (
+            f"pp {pp} · tg {tg} t/s · {runs_text(len(m['tg_tps']))} · {ttft:.0f} ms"
+            f" · {format_bytes(m['peak_rss_bytes'])}"
+        )
     return (
         f"PPL {m['ppl']:.3f} · KLD {m['kld_mean']:.4f} · top {100 * m['top1_agreement']:.1f}%"
         f" · Δp {100 * m['delta_p_mean']:+.2f}%"
@@ -45,9 +52,15 @@ def summary(row: RunRow) -> str:
 
 def _tooltip(row: RunRow) -> str:
     if row.kind == "bench":
-        what = "pp: prompt tokens/s · tg: generation tokens/s · time to first token · peak memory"
+        what = (
+            "pp: prompt tokens/s · tg: generation tokens/s (median ± standard deviation over the"
+            " runs) · time to first token · peak memory"
+        )
     else:
-        what = "perplexity · mean KL divergence from the reference · same top token · mean Δp"
+        what = (
+            "perplexity (lower is better) · mean KL divergence from the reference (lower is better)"
+            " · same top token (higher is better) · mean Δp (nearer 0 is better)"
+        )
     machine = row.machine
     devices = ", ".join(machine.get("devices", []))
     return f"{summary(row)}\n{what}\n{machine.get('cpu', '')}; {devices}\n{machine.get('llama_cpp', '')}"
@@ -65,7 +78,11 @@ def _columns() -> list[TableColumn[RunRow]]:
         TableColumn(
             "Figures",
             summary,
-            tooltip=lambda r: f"{r.machine.get('cpu', '')}\n{r.machine.get('llama_cpp', '')}",
+            tooltip=_tooltip,
+            header_tooltip=(
+                "Speed: tokens/s, higher is better. Quality: PPL and KLD lower is better,"
+                " top (same top token) higher is better, Δp nearer 0 is better."
+            ),
         ),
     ]
 
@@ -88,11 +105,14 @@ def chart_points(rows: list[RunRow], quality: str, speed: str) -> list[tuple[str
             timed = newest_bench.get(model)
             x = statistics.median(timed.metrics[speed]) if timed else None
         if x is not None:
-            points.append((scored.quant or model_label(model), float(x), float(y)))
+            scale = CHART_SCALE.get(quality, 1.0)
+            points.append((scored.quant or model_label(model), float(x), scale * float(y)))
     return points
 
 
 class ResultsTab(QWidget):
+    needs = "Results: every run kept, whichever models are checked."
+
     def __init__(self, store: CompareStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         import pyqtgraph as pg  # imported with this tab, not when the app starts
@@ -120,6 +140,9 @@ class ResultsTab(QWidget):
         self.plot.setAccessibleName("Quality against speed")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.getViewBox().setDefaultPadding(0.15)  # room for the labels at the edges
+        for axis in ("left", "bottom"):
+            # plain numbers in the labels' units, never a "×0.001" multiplier beside the label
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
         self.empty = QLabel(
             "Score builds in Quality (and time them in Speed) to see them here, one point a build."
         )
@@ -187,10 +210,7 @@ class ResultsTab(QWidget):
         quality_label, speed_label = self.quality.currentText(), self.speed.currentText()
         points = chart_points(self._rows, QUALITY[quality_label], SPEED[speed_label])
         self.empty.setVisible(not points)
-        for axis, label in (
-            ("left", quality_label),
-            ("bottom", speed_label + (" (GiB)" if "size" in speed_label else "")),
-        ):
+        for axis, label in (("left", quality_label), ("bottom", speed_label)):
             self.plot.setLabel(axis, label, color=text.name())
             self.plot.getAxis(axis).setTextPen(text)
         if not points:

@@ -29,17 +29,22 @@ from PySide6.QtWidgets import (
 from desktop.app.compare_runs import BenchRun, EvalRun, RunEvents
 from desktop.chats.message_html import model_label
 from desktop.compare.recording import (
+    QUALITY_BETTER,
+    QUALITY_MEANING,
     QUALITY_TEXT,
+    runs_text,
+    spread_text,
 )
 from desktop.compare.results import CompareStore
 from desktop.library.scan import LocalModel
-from desktop.ui.compare.columns import ModelChecklist, beside_checklist
+from desktop.ui.compare.columns import ModelChecklist
 from desktop.ui.shell.engine_controller import EngineController
 from desktop.ui.shell.jobs import JobRunner
 from desktop.ui.widgets.record_table import record_table
 from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
 from desktop.units import format_bytes
 
+MOST_RUN = 12  # models timed or scored in one run
 # Quant precision, best first: the reference defaults to the most precise build on disk.
 PRECISION = ("F32", "BF16", "F16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_0", "Q4_K_M", "Q4_K_S", "Q4_0")
 
@@ -89,8 +94,8 @@ def _speed_columns() -> list[TableColumn[dict[str, Any]]]:
     def with_spread(key: str, digits: int = 1) -> Any:
         def text(r: dict[str, Any]) -> str:
             values = r[key]
-            spread = statistics.stdev(values) if len(values) > 1 else 0.0
-            return f"{statistics.median(values):.{digits}f} ± {spread:.{digits}f}"
+            figure = spread_text(values, digits)
+            return figure if len(values) > 1 else f"{figure} ({runs_text(len(values))})"
 
         return text
 
@@ -115,16 +120,20 @@ class SpeedTab(QWidget):
     """pp512 and tg128 as llama-bench measures them, time to first token, load time and peak RAM."""
 
     run_saved = Signal()
+    needs = f"Speed: check up to {MOST_RUN} models to time, one after another."
 
-    def __init__(self, store: CompareStore, parent: QWidget | None = None) -> None:
+    def __init__(self, store: CompareStore, models: ModelChecklist, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.engine = EngineController(self)
-        self.models = ModelChecklist("Models to time", limit=12)
+        self.models = models  # the page's list, shared with the other tabs
         self.reps = QSpinBox()
         self.reps.setRange(1, 20)
         self.reps.setValue(3)
         self.reps.setAccessibleName("Repetitions")
-        self.reps.setToolTip("Each figure is the median of this many runs; ± is their spread.")
+        self.reps.setToolTip(
+            "Each figure is the median of this many runs; ± is their standard deviation"
+            " (one run has none, and says so)."
+        )
         self.run_button = QPushButton("Measure")
         self.progress = RunProgress()
         self.table_model: RecordTableModel[dict[str, Any]] = RecordTableModel(_speed_columns(), self)
@@ -139,7 +148,7 @@ class SpeedTab(QWidget):
         right.addLayout(controls)
         right.addWidget(self.progress)
         right.addWidget(self.table, 1)
-        beside_checklist(self, "Models", self.models, right)
+        self.setLayout(right)
 
         self.run = BenchRun(
             store,
@@ -157,13 +166,15 @@ class SpeedTab(QWidget):
         self.engine.task_done.connect(self.run.on_done)
         self.engine.failed.connect(self.run.on_failed)
 
-    def set_library(self, models: list[LocalModel]) -> None:
-        self.models.set_models(models)
-
     def start(self) -> None:
         models = self.models.checked()
         if not models:
             self.progress.set_running(False, "Check the models to time.")
+            return
+        if len(models) > MOST_RUN:
+            self.progress.set_running(
+                False, f"Speed times up to {MOST_RUN} models at once; {len(models)} are checked."
+            )
             return
         self.table_model.set_records([])
         self.run_button.setEnabled(False)
@@ -183,7 +194,14 @@ class SpeedTab(QWidget):
 
 def _quality_columns() -> list[TableColumn[dict[str, Any]]]:
     def figure(title: str, key: str) -> TableColumn[dict[str, Any]]:
-        return TableColumn(title, lambda r: QUALITY_TEXT[key](r[key]), lambda r: r[key], numeric=True)
+        better = QUALITY_BETTER[key]
+        return TableColumn(
+            f"{title} ({better})",
+            lambda r: QUALITY_TEXT[key](r[key]),
+            lambda r: r[key],
+            numeric=True,
+            header_tooltip=f"{QUALITY_MEANING[key]} {better.capitalize()}.",
+        )
 
     return [
         TableColumn("Model", lambda r: model_label(r["model"])),
@@ -203,8 +221,9 @@ class QualityTab(QWidget):
     run_saved = Signal()
     _text_ready = Signal(object)  # the reference's own writing, or an exception
     _text_progress = Signal(str, float)
+    needs = f"Quality: check up to {MOST_RUN} builds; each is scored against the reference."
 
-    def __init__(self, store: CompareStore, parent: QWidget | None = None) -> None:
+    def __init__(self, store: CompareStore, models: ModelChecklist, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._jobs = JobRunner(self)
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
@@ -216,7 +235,7 @@ class QualityTab(QWidget):
         self.reference.setToolTip(
             "The most precise build on disk is chosen first (F16 over Q8_0 over Q6_K…)."
         )
-        self.models = ModelChecklist("Builds to score", limit=12)
+        self.models = models  # the page's list, shared with the other tabs
         self.own_text = QRadioButton("The reference's own writing (made offline, kept for next time)")
         self.own_text.setChecked(True)
         self.file_text = QRadioButton("A text file:")
@@ -254,7 +273,7 @@ class QualityTab(QWidget):
         right.addWidget(self.progress)
         right.addWidget(self.summary)
         right.addWidget(self.table, 1)
-        beside_checklist(self, "Builds to score", self.models, right)
+        self.setLayout(right)
 
         self.run_button.clicked.connect(self.start)
         self.models.changed.connect(self._suggest_reference)
@@ -280,6 +299,7 @@ class QualityTab(QWidget):
         self._text_progress.connect(lambda stage, f: self.progress.show_progress(stage, 0.1 * f))
 
     def set_library(self, models: list[LocalModel]) -> None:
+        """The reference's choices; the page's list (shared) is filled by the page."""
         usable = sorted((m for m in models if m.ok), key=precision_rank)
         current = self.reference.currentData()
         self.reference.clear()
@@ -287,7 +307,6 @@ class QualityTab(QWidget):
             self.reference.addItem(f"{model_label(str(model.path))} ({model.quant or '?'})", model)
         kept = next((i for i, m in enumerate(usable) if current is not None and m.path == current.path), 0)
         self.reference.setCurrentIndex(kept)
-        self.models.set_models(models)
 
     def _suggest_reference(self) -> None:
         """The most precise build of the same model as the first one checked (same architecture and size)."""
@@ -318,6 +337,11 @@ class QualityTab(QWidget):
         models = [m for m in self.models.checked() if reference is None or m.path != reference.path]
         if reference is None or not models:
             self.progress.set_running(False, "Choose a reference and check the builds to score against it.")
+            return
+        if len(models) > MOST_RUN:
+            self.progress.set_running(
+                False, f"Quality scores up to {MOST_RUN} builds at once; {len(models)} are checked."
+            )
             return
         self._running = (reference, models)
         self.run_button.setEnabled(False)

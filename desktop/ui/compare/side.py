@@ -26,7 +26,7 @@ from desktop.engine.protocol import ChatMessage, Sampling
 from desktop.gguf.fit import system_memory_bytes
 from desktop.library.scan import LocalModel
 from desktop.settings import SettingsStore
-from desktop.ui.compare.columns import ColumnsRunner, ModelChecklist, ReplyColumn, beside_checklist
+from desktop.ui.compare.columns import ColumnsRunner, ModelChecklist, ReplyColumn
 from desktop.units import format_bytes
 
 CATEGORIES = ("General", "Writing", "Code", "Reasoning", "Facts", "Other")
@@ -140,15 +140,28 @@ class ColumnsArea(QSplitter):
         self.views = [ReplyColumn(title) for title in titles]
         for view in self.views:
             self.addWidget(view)
-        self.setSizes([1000] * len(self.views))
+        self.setSizes([0] + [1000] * len(self.views))  # the hint (first, hidden) then equal columns
+
+
+MOST_COLUMNS = 4
 
 
 class SideBySideTab(QWidget):
-    def __init__(self, settings: SettingsStore, store: CompareStore, parent: QWidget | None = None) -> None:
+    """One prompt for 2 to 4 of the models checked in the Compare page's list, in columns."""
+
+    needs = f"Side by side: check 2 to {MOST_COLUMNS} models; each answers in its own column."
+
+    def __init__(
+        self,
+        settings: SettingsStore,
+        store: CompareStore,
+        models: ModelChecklist,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._store = store
         self._saved_id: int | None = None
-        self.models = ModelChecklist("Models to compare", limit=4)
+        self.models = models  # the page's list, shared with the other tabs
         self.sampling = SamplingRow()
         self.parallel = QCheckBox("Run at the same time")
         self.new_button = QPushButton("New")
@@ -157,7 +170,7 @@ class SideBySideTab(QWidget):
         self.new_button.setToolTip("Clear the columns and start again")
         self.save_button.setToolTip("Keep this comparison to open again later")
         self.area = ColumnsArea()
-        self.prompt = PromptBox("One prompt for every checked model (2 to 4)…")
+        self.prompt = PromptBox(f"One prompt for every checked model (2 to {MOST_COLUMNS})…")
         self.status = QLabel()
         self.status.setAccessibleName("Comparison status")
         self.runner = ColumnsRunner(settings, self)
@@ -172,7 +185,7 @@ class SideBySideTab(QWidget):
         right.addWidget(self.area, 1)
         right.addWidget(self.status)
         right.addWidget(self.prompt)
-        beside_checklist(self, "Models (2 to 4)", self.models, right)
+        self.setLayout(right)
 
         # Signals, wired in one place.
         self.models.changed.connect(self._models_changed)
@@ -186,11 +199,14 @@ class SideBySideTab(QWidget):
         self.open_button.clicked.connect(self._open_menu)
         self._models_changed()
 
-    def set_library(self, models: list[LocalModel]) -> None:
-        self.models.set_models(models)
+    def _too_many(self, chosen: list[LocalModel]) -> str:
+        if len(chosen) <= MOST_COLUMNS:
+            return ""
+        return f"Side by side takes 2 to {MOST_COLUMNS} models; {len(chosen)} are checked. Uncheck some."
 
     def _models_changed(self) -> None:
         chosen = self.models.checked()
+        too_many = self._too_many(chosen)
         together = sum(m.size_bytes for m in chosen)
         memory = system_memory_bytes()
         fits = together <= memory * MEMORY_SHARE
@@ -203,9 +219,11 @@ class SideBySideTab(QWidget):
             else f"These models need {format_bytes(together)} together, more than this machine's "
             f"{format_bytes(memory)} of memory allows at once: they answer one after another."
         )
-        if not self.runner.busy and not any(c.messages for c in self.runner.columns):
+        if too_many or self.status.text().startswith("Side by side takes"):
+            self.status.setText(too_many)
+        if not too_many and not self.runner.busy and not any(c.messages for c in self.runner.columns):
             self._reset_columns(chosen)
-        self.prompt.set_busy(self.runner.busy, can_send=len(chosen) >= 2)
+        self.prompt.set_busy(self.runner.busy, can_send=2 <= len(chosen) <= MOST_COLUMNS)
 
     def _reset_columns(self, chosen: list[LocalModel]) -> None:
         columns = [CompareColumn(str(m.path), model_label(str(m.path))) for m in chosen]
@@ -215,11 +233,16 @@ class SideBySideTab(QWidget):
     def new(self) -> None:
         self.runner.stop()
         self._saved_id = None
-        self._reset_columns(self.models.checked())
-        self.status.clear()
-        self.prompt.set_busy(False, can_send=len(self.models.checked()) >= 2)
+        chosen = self.models.checked()
+        self._reset_columns(chosen[:MOST_COLUMNS])
+        self.status.setText(self._too_many(chosen))
+        self.prompt.set_busy(False, can_send=2 <= len(chosen) <= MOST_COLUMNS)
 
     def send(self, prompt: str) -> None:
+        too_many = self._too_many(self.models.checked())
+        if too_many:
+            self.status.setText(too_many)
+            return
         chosen = [str(m.path) for m in self.models.checked()]
         if [c.model_path for c in self.runner.columns] != chosen:
             self._reset_columns(self.models.checked())  # the checked models changed: start afresh

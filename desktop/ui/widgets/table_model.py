@@ -22,6 +22,7 @@ class TableColumn(Generic[T]):
     sort_key: Callable[[T], Any] | None = None
     numeric: bool = False
     tooltip: Callable[[T], str | None] | None = None
+    header_tooltip: str | None = None  # what the column's figure means, on hovering its header
 
 
 class RecordTableModel(QAbstractTableModel, Generic[T]):
@@ -59,6 +60,8 @@ class RecordTableModel(QAbstractTableModel, Generic[T]):
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self._columns[section].header
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return self._columns[section].header_tooltip
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
