@@ -25,6 +25,7 @@ from desktop.gguf.names import (
     quant_from_name,
     shard_filename,
 )
+from desktop.gguf.speed import bytes_per_token
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class LocalModel:
     # want to keep only one of; the list shows them as a hint.
     copies_in: tuple[str, ...] = ()
     model_name: str | None = None  # the file's own general.name (printable, cut), shown over replies
+    # Bytes of weights read per generated token (a mixture-of-experts model reads only its
+    # active experts; 0 where the header could not be read): what predicted speed starts from.
+    bytes_per_token: int = 0
 
     def memory_needed(self, n_ctx: int | None = None) -> int:
         return memory_needed(self.size_bytes, self.shape, n_ctx)
@@ -144,6 +148,7 @@ def describe_model(
         context_length=header.context_length if header else None,
         has_chat_template=bool(header and header.chat_template),
         model_name=own_name(header.name) if header else None,
+        bytes_per_token=bytes_per_token(size, header.fields) if header and reason is None else 0,
         status="broken" if reason else "ok",
         reason=reason,
         shape=ModelShape.from_fields(header.fields) if header else None,

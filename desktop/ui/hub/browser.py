@@ -8,12 +8,15 @@ from functools import partial
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from desktop.app.machine_speed import cached_machine_speed
 from desktop.engine.devices import (
     Device,
     available_memory_bytes,
     gpu_memory_bytes,
 )
+from desktop.engine.hardware import physical_cores
 from desktop.gguf.fit import system_memory_bytes
+from desktop.gguf.speed import MachineSpeed, rule_of_thumb
 from desktop.hub.api import prepare_http
 from desktop.hub.card import RepoCard, card_markdown, load_card
 from desktop.hub.describe import describe_hub_error
@@ -21,8 +24,9 @@ from desktop.hub.errors import HubError
 from desktop.hub.quants import QuantReport, quant_listing, with_header
 from desktop.hub.search import SORT_KEYS, HubModel, SearchFilters, SortKey, search_models
 from desktop.hub.starters import starters_for
+from desktop.paths import hearth_paths
 from desktop.ui.hub.models import HubResultsModel, QuantChoicesModel
-from desktop.ui.shell.device_probe import DeviceProbe
+from desktop.ui.shell.device_probe import DeviceProbe, SpeedProbe
 from desktop.ui.shell.jobs import JobRunner
 
 PAGE = 50
@@ -52,6 +56,7 @@ class HubBrowser(QObject):
     repo_opened = Signal(str)  # repo id whose quants are shown
     card_loaded = Signal(str, str)  # repo id, the card as Markdown
     devices_found = Signal(object)  # int: bytes a model can use (RAM plus free VRAM)
+    machine_changed = Signal(object)  # MachineSpeed: how fast this computer reads weights
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +81,13 @@ class HubBrowser(QObject):
         self._showing_starters = False
         self.device_probe = DeviceProbe(self)
         self.device_probe.found.connect(self._devices_found)
+        # A rule of thumb until the speed probe has measured this computer (once, after the
+        # device probe, in a child process); the cached figure from then on.
+        paths = hearth_paths()
+        self.machine: MachineSpeed = cached_machine_speed(paths) or rule_of_thumb(physical_cores())
+        self.quants.set_machine(self.machine)
+        self.speed_probe = SpeedProbe(self)
+        self.speed_probe.finished.connect(lambda: self.refresh_machine(probe=False))
 
     # Search
 
@@ -107,7 +119,22 @@ class HubBrowser(QObject):
     def _prepare_http(self) -> None:
         self._jobs.start(prepare_http, lambda _r: None, lambda _e: None)
 
+    def refresh_machine(self, probe: bool = True) -> None:
+        """This computer's speed from the cache (calibrated by the speed runs kept so far);
+        measured in a child process first when it never was and ``probe``."""
+        known = cached_machine_speed(hearth_paths(), gpu_free_bytes=self.gpu_bytes)
+        if known is None and probe:
+            self.speed_probe.start()
+        machine = known or rule_of_thumb(physical_cores(), self.gpu_bytes)
+        if machine != self.machine:
+            self.machine = machine
+            self.quants.set_machine(machine)
+            self.machine_changed.emit(machine)
+            if self._showing_starters:
+                self.show_starters()
+
     def shutdown(self) -> None:
+        self.speed_probe.shutdown()
         self.device_probe.shutdown()
         self._prepare_timer.stop()
         self._jobs.wait()
@@ -117,6 +144,7 @@ class HubBrowser(QObject):
         self.gpu_bytes = gpu_memory_bytes(devices)
         self.available_bytes = available_memory_bytes(devices)
         self.devices_found.emit(self.available_bytes)
+        self.refresh_machine()
         if self._showing_starters:
             self.show_starters()
         report = self.quants.report
@@ -131,7 +159,7 @@ class HubBrowser(QObject):
         available = self.available_bytes
         starters = [
             HubModel(s.repo_id, 0, 0, None, False, parameters=s.parameters, note=f"{s.note} ({s.licence})")
-            for s, _fit in starters_for(available, gpu_bytes=self.gpu_bytes)
+            for s, _fit in starters_for(available, gpu_bytes=self.gpu_bytes, machine=self.machine)
         ]
         self.results.set_records(starters)
         self.error.emit("", False)

@@ -159,7 +159,7 @@ class DiscoverTab(QWidget):
         self.repo_label.setWordWrap(True)
         self.quants_view = record_table(quants, "Quantisations")
         # Bits/w, Kind (the line above says it too: one model, one kind), Quality
-        self.quants_view.hide_order = [2, 6, 5]
+        self.quants_view.hide_order = [2, 6, 5, 3]  # Bits/w, Kind, Quality, Memory; Speed stays
         # Whether a quant is already in the library, and where (the window knows the folder).
         self.local_copy: Callable[[str, QuantChoice], Path | None] = lambda _repo, _choice: None
         self.download_button = QPushButton(icon("download", "on_accent"), "Download")

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QIcon
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon
 
 from desktop.gguf.model_kind import kind_label, kind_tip
-from desktop.hub.quants import QuantChoice, QuantReport
+from desktop.gguf.speed import MachineSpeed, Verdict, bytes_per_token, explain, speed_verdict
+from desktop.hub.quants import QuantChoice, QuantReport, recommended_quant
 from desktop.hub.search import HubModel
 from desktop.ui.style.icons import icon
 from desktop.ui.style.theme import current
@@ -88,19 +89,43 @@ def fit_icon(verdict: str) -> QIcon:
     return icon(FIT_ICON[verdict], FIT_TOKEN[verdict])
 
 
+SPEED_TOKEN = {"fast": "success", "usable": "text", "slow": "warning", "won't fit": "danger"}
+
+
+def speed_text(tps: float | None, verdict: Verdict) -> str:
+    """ "12 tok/s · usable"; the verdict alone where it won't fit or the speed is unknown."""
+    if verdict == "won't fit" or tps is None:
+        return verdict
+    shown = f"{tps:.1f}" if tps < 10 else f"{tps:.0f}"
+    return f"{shown} tok/s · {verdict}"
+
+
+def speed_colour(verdict: Verdict) -> str:
+    return str(getattr(current(), SPEED_TOKEN[verdict]))
+
+
+SPEED_HEADER_TIP = (
+    "Predicted generation speed on this computer: the weights each token reads, over how fast "
+    "this computer reads them (measured once, and calibrated by your speed runs)"
+)
+
+
 class QuantChoicesModel(RecordTableModel[QuantChoice]):
     """One row per quant (all shards together), with what it needs on this machine."""
 
     FIT_COLUMN = 4
+    SPEED_COLUMN = 7
 
     def __init__(self, parent: Any = None) -> None:
         self.report: QuantReport | None = None
+        self.machine: MachineSpeed | None = None
+        self._recommended: str | None = None
         # Where a build is already on disk (the window sets how to look); read once a report.
         self.on_disk: Callable[[str, QuantChoice], Path | None] = lambda _repo, _choice: None
         self._local: dict[str, Path] = {}
         super().__init__(
             [
-                TableColumn("Quant", lambda c: c.name, tooltip=self._quant_tip),
+                TableColumn("Quant", self._name, tooltip=self._quant_tip),
                 TableColumn("Size", self._size, lambda c: c.size_bytes, numeric=True),
                 TableColumn(
                     "Bits/w", self._bits, lambda c: c.bits_per_weight(self._params()) or 0, numeric=True
@@ -115,12 +140,56 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
                     "Quality", lambda c: c.quality or ("Vision projector" if c.kind == "mmproj" else "—")
                 ),
                 TableColumn("Kind", self._kind, tooltip=self._kind_tip),
+                TableColumn(
+                    "Speed here",
+                    self._speed,
+                    lambda c: self._tps(c) or 0.0,
+                    numeric=True,
+                    tooltip=self._speed_tip,
+                ),
             ],
             parent,
         )
 
+    def set_machine(self, machine: MachineSpeed) -> None:
+        """How fast this computer reads weights: predictions and the recommended build follow."""
+        self.machine = machine
+        self._recommend()
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, self.columnCount() - 1))
+
+    def _recommend(self) -> None:
+        found = recommended_quant(self.report, self.machine) if self.report and self.machine else None
+        self._recommended = found.name if found else None
+
+    def recommended(self) -> str | None:
+        """The quant marked Recommended: the best quality that fits and is usable here."""
+        return self._recommended
+
+    def _tps(self, c: QuantChoice) -> float | None:
+        if self.report is None or self.machine is None:
+            return None
+        return self.report.predicted_tg_tps(c, self.machine)
+
+    def _speed_verdict(self, c: QuantChoice) -> Verdict | None:
+        fit = self._verdict(c)
+        if fit is None or c.kind != "model":
+            return None
+        return speed_verdict(self._tps(c), fit != "no")
+
+    def _speed(self, c: QuantChoice) -> str:
+        verdict = self._speed_verdict(c)
+        return speed_text(self._tps(c), verdict) if verdict else ""
+
+    def _speed_tip(self, c: QuantChoice) -> str | None:
+        tps = self._tps(c)
+        if tps is None or self.report is None or self.machine is None:
+            return None
+        return explain(bytes_per_token(c.size_bytes, self.report.fields), self.machine, tps)
+
     def set_report(self, report: QuantReport | None) -> None:
         self.report = report
+        self._recommend()
         self._find_local()
         self.set_records(report.choices if report else [])
 
@@ -138,10 +207,16 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
     def local_path(self, c: QuantChoice) -> Path | None:
         return self._local.get(c.name)
 
+    def _name(self, c: QuantChoice) -> str:
+        return f"{c.name} · Recommended" if c.name == self._recommended else c.name
+
     def _quant_tip(self, c: QuantChoice) -> str:
         files = "\n".join(c.filenames)
         local = self._local.get(c.name)
-        return f"In My models: {local}\n{files}" if local else files
+        lines = [f"In My models: {local}"] if local else []
+        if c.name == self._recommended:
+            lines.append("Recommended: the best quality that fits this computer and writes at a usable speed")
+        return "\n".join([*lines, files])
 
     def _params(self) -> int | None:
         return self.report.parameters if self.report else None
@@ -192,6 +267,15 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
         return kind_tip(self.report.has_chat_template) or self.report.kind_unknown_why
 
     def extra_data(self, record: QuantChoice, column: int, role: int) -> Any:
+        if column == self.SPEED_COLUMN:
+            speed = self._speed_verdict(record)
+            if role == Qt.ItemDataRole.ForegroundRole and speed:
+                return QBrush(QColor(speed_colour(speed)))
+            return None
+        if column == 0 and role == Qt.ItemDataRole.FontRole and record.name == self._recommended:
+            font = QFont()
+            font.setBold(True)
+            return font
         if column == 0 and record.name in self._local:
             if role == Qt.ItemDataRole.DecorationRole:
                 return icon("models", "accent")

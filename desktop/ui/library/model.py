@@ -9,8 +9,10 @@ from PySide6.QtGui import QBrush, QColor
 
 from desktop.gguf.fit import DEFAULT_CONTEXT, fit_verdict, system_memory_bytes
 from desktop.gguf.model_kind import kind_label, kind_tip
+from desktop.gguf.speed import MachineSpeed, Verdict, explain, speed_verdict
+from desktop.library.predicted import predicted_for_model
 from desktop.library.scan import LocalModel
-from desktop.ui.hub.models import FIT_TEXT, fit_colour, fit_icon
+from desktop.ui.hub.models import FIT_TEXT, fit_colour, fit_icon, speed_colour, speed_text
 from desktop.ui.style.icons import icon
 from desktop.ui.style.theme import current
 from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
@@ -56,10 +58,12 @@ def _tooltip(m: LocalModel) -> str:
 
 class LocalModelsModel(RecordTableModel[LocalModel]):
     FIT_COLUMN = 10
+    SPEED_COLUMN = 11
 
     def __init__(self, parent: Any = None) -> None:
         self.available_bytes = system_memory_bytes()  # RAM, plus free VRAM once devices are known
         self.context: int | None = None  # None: each model's default context
+        self.machine: MachineSpeed | None = None  # how fast this computer reads weights, once known
         super().__init__(
             [
                 TableColumn(
@@ -96,9 +100,43 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
                     lambda m: ("fits", "tight", "no").index(self._fit(m) or "no"),
                     tooltip=self._fit_tooltip,
                 ),
+                TableColumn(
+                    "Speed here",
+                    self._speed_text,
+                    lambda m: self._tps(m) or 0.0,
+                    numeric=True,
+                    tooltip=self._speed_tip,
+                ),
             ],
             parent,
         )
+
+    def set_machine(self, machine: MachineSpeed) -> None:
+        self.machine = machine
+        last = self.rowCount() - 1
+        if last >= 0:
+            self.dataChanged.emit(self.index(0, self.SPEED_COLUMN), self.index(last, self.SPEED_COLUMN))
+
+    def _tps(self, m: LocalModel) -> float | None:
+        return predicted_for_model(m, self.machine) if self.machine is not None else None
+
+    def predicted_speed(self, m: LocalModel) -> str:
+        """ "12 tok/s · usable" on this computer, or "" before the machine's speed is known."""
+        return self._speed_text(m)
+
+    def _speed_verdict(self, m: LocalModel) -> Verdict | None:
+        fit = self._fit(m)
+        return speed_verdict(self._tps(m), fit != "no") if fit is not None and self.machine else None
+
+    def _speed_text(self, m: LocalModel) -> str:
+        verdict = self._speed_verdict(m)
+        return speed_text(self._tps(m), verdict) if verdict else "—"
+
+    def _speed_tip(self, m: LocalModel) -> str | None:
+        tps = self._tps(m)
+        if tps is None or self.machine is None:
+            return None
+        return explain(m.bytes_per_token or m.size_bytes, self.machine, tps)
 
     def _fit(self, m: LocalModel) -> str | None:
         if not m.ok:
@@ -133,6 +171,9 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
             self.dataChanged.emit(self.index(0, self.FIT_COLUMN), self.index(last, self.FIT_COLUMN))
 
     def extra_data(self, record: LocalModel, column: int, role: int) -> Any:
+        speed = self._speed_verdict(record) if column == self.SPEED_COLUMN else None
+        if speed and role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(QColor(speed_colour(speed)))
         if not record.ok:
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(QColor(current().danger))

@@ -39,8 +39,9 @@ class LocalTab(QWidget):
     def __init__(self, model: LocalModelsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view = record_table(model, "Models on this computer")  # type: ignore[arg-type]
-        # Narrow: Repo, Last used, Arch, Context, Source, Params, Kind go first; Fits stays.
-        self.view.hide_order = [6, 9, 1, 7, 5, 2, 8]
+        # Narrow: Repo, Last used, Arch, Context, Source, Params, Kind, Quant, Size go first;
+        # Fits and Speed here stay.
+        self.view.hide_order = [6, 9, 1, 7, 5, 2, 8, 3, 4]
         self.details = QLabel("Select a model to see what its file says.")
         self.details.setObjectName("modelDetails")
         self.details.setWordWrap(True)

@@ -1,11 +1,13 @@
 """The devices llama.cpp sees (GPUs and their free memory), asked of a child process a few
-seconds after start-up; told through ``found`` once."""
+seconds after start-up; told through ``found`` once. And the speed probe (how fast llama.cpp
+reads weights here: desktop/app/machine_speed.py), run once a machine in a child process."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from desktop.engine.devices import Device, parse_devices, probe_command
+from desktop.childproc import child_argv
+from desktop.engine.devices import LOW_PRIORITY_ENV, Device, parse_devices, probe_command
 
 PROBE_DELAY_MS = 4000
 
@@ -44,6 +46,38 @@ class DeviceProbe(QObject):
 
     def shutdown(self) -> None:
         self._timer.stop()  # closing before the probe started: it never starts
+        if self._process.state() != QProcess.ProcessState.NotRunning:
+            self._process.kill()
+            self._process.waitForFinished(2000)
+
+
+class SpeedProbe(QObject):
+    """Runs the speed probe (``hearth _speed``, a few seconds of llama.cpp writing tokens) in a
+    child process of low priority; ``finished`` once it has written its figure to the cache."""
+
+    finished = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.running = False
+        self._process = QProcess(self)
+        self._process.finished.connect(self._finished)
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self.running = True
+        argv = child_argv("_speed")
+        environment = QProcessEnvironment.systemEnvironment()
+        environment.insert(LOW_PRIORITY_ENV, "1")
+        self._process.setProcessEnvironment(environment)
+        self._process.start(argv[0], argv[1:])
+
+    def _finished(self) -> None:
+        self.running = False
+        self.finished.emit()
+
+    def shutdown(self) -> None:
         if self._process.state() != QProcess.ProcessState.NotRunning:
             self._process.kill()
             self._process.waitForFinished(2000)

@@ -59,7 +59,11 @@ class FirstRun(QObject):
             self.finish()
             return
         self.model = first_model(
-            window.context.models_dir, window.hub.available_bytes, physical_cores(), window.hub.gpu_bytes
+            window.context.models_dir,
+            window.hub.available_bytes,
+            physical_cores(),
+            window.hub.gpu_bytes,
+            window.hub.machine,
         )
         self.page.show_model(self.model, offline=window.context.settings.offline)
         self.page.show_found(found_elsewhere(models))
@@ -69,7 +73,11 @@ class FirstRun(QObject):
     def download(self) -> None:
         window = self._window
         self.model = first_model(  # the disk may have changed since the page was shown
-            window.context.models_dir, window.hub.available_bytes, physical_cores(), window.hub.gpu_bytes
+            window.context.models_dir,
+            window.hub.available_bytes,
+            physical_cores(),
+            window.hub.gpu_bytes,
+            window.hub.machine,
         )
         self.page.show_model(self.model, offline=window.context.settings.offline)
         if self.model is None or not self.page.download_button.isEnabled():

@@ -184,6 +184,8 @@ class MainWindow(QMainWindow):
         discover.context_chosen.connect(self.hub.set_context)
         self.hub.devices_found.connect(lambda available: setattr(discover, "available_bytes", available))
         self.hub.devices_found.connect(self.library.model.set_available)
+        self.library.model.set_machine(self.hub.machine)
+        self.hub.machine_changed.connect(self.library.model.set_machine)
 
         self.downloads.finished.connect(self.hub_actions.download_finished)
         self.downloads.failed.connect(self.hub_actions.download_failed)
@@ -533,6 +535,7 @@ class MainWindow(QMainWindow):
             self.storage.show(exc, "Compare is off until then.", self.open_compare)
             return None
         self.compare_page = page
+        page.speed.run_saved.connect(lambda: self.hub.refresh_machine(probe=False))  # calibrates
         self._update_compare()
         return titled_page(
             "Compare", "Your models side by side, blind, and by speed and quality, measured here.", page
