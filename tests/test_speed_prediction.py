@@ -78,6 +78,10 @@ def test_speed_is_the_rate_over_the_bytes_a_token_reads() -> None:
     assert predict_tg_tps(1 * GB, gpu, gpu_fraction=1.0) == pytest.approx(200.0)
     # Half the layers offloaded: 0.05 s on the CPU + 0.0025 s on the GPU a token.
     assert predict_tg_tps(1 * GB, gpu, gpu_fraction=0.5) == pytest.approx(1 / 0.0525)
+    # A fixed time a token (measured by the probe) adds to the reading time.
+    fixed = MachineSpeed(cpu_bytes_per_s=10 * GB, per_token_s=0.01)
+    assert predict_tg_tps(1 * GB, fixed) == pytest.approx(1 / 0.11)
+    assert "plus about 10 ms a token" in explain(GB, fixed, 9.1)
     # The CPU share dominates: a tenth left on the CPU more than halves the speed.
     assert predict_tg_tps(1 * GB, gpu, gpu_fraction=0.9) < predict_tg_tps(1 * GB, gpu, 1.0) / 2
 

@@ -1,8 +1,10 @@
 """How fast this computer generates: the probe behind every predicted speed (desktop/gguf/speed.py).
 
-The probe times llama.cpp writing tokens with a factory model of some 170 MB (F16, far larger
-than any CPU cache, built once into the cache folder) in a fresh engine worker, as ``hearth
-bench`` runs its speed task: the effective rate is that file's bytes per token x tokens/s. It
+The probe times llama.cpp writing tokens with a factory model of some 150 MB (F16, far larger
+than any CPU cache, built once into the cache folder) and with a small one of the same depth
+that stays in the caches, in one fresh engine worker (the ``speed_probe`` task, beside ``hearth
+bench``'s): a token takes a fixed time plus its bytes over the rate, so the small model gives
+the fixed time and the difference between the two the effective rate. It
 takes a few seconds once; the rate is kept in ``machine-speed.json`` in the cache folder with
 a fingerprint of the hardware (CPU model, physical cores, total memory, GPUs), and measured
 again when the fingerprint changes. The GPU's rate is not measured: it stays the rule of thumb.
@@ -20,6 +22,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,7 @@ from desktop.units import format_bytes
 
 CACHE_NAME = "machine-speed.json"
 PROBE_NAME = "speed-probe-v1.gguf"
-# About 85 M parameters in F16: some 170 MB, ten times a large L3 cache, loaded in well under a second.
+# About 76 M parameters in F16: some 150 MB, ten times a large L3 cache, loaded in well under a second.
 PROBE_SPEC = TinyModelSpec(
     n_vocab=512,
     n_embd=768,
@@ -50,7 +53,13 @@ PROBE_SPEC = TinyModelSpec(
     file_type=LlamaFileType.MOSTLY_F16,
     chat_template=None,
 )
-# Timed single-token decodes a repetition, after the bench task's warm-up; the fastest
+# The same depth, small enough to stay in the CPU's caches (under 4 MB): its time a token is
+# what each token costs whatever the model's size.
+SMALL_NAME = "speed-probe-small-v1.gguf"
+SMALL_SPEC = replace(
+    PROBE_SPEC, n_embd=128, n_head=4, n_head_kv=2, n_ff=256, name="Hearth speed probe (small)"
+)
+# Timed single-token decodes a repetition, after a warm-up; the fastest
 # repetition counts (what the machine can do, not what another program left it).
 PROBE_TOKENS = 16
 PROBE_REPS = 3
@@ -112,6 +121,7 @@ def _read_cache(paths: HearthPaths) -> dict[str, Any] | None:
 
 def _from_cache(paths: HearthPaths, cached: dict[str, Any], gpu_free_bytes: int) -> MachineSpeed:
     rate = float(cached["cpu_bytes_per_s"])
+    fixed = float(cached.get("per_token_s", 0.0))
     note = (
         f"timed llama.cpp writing tokens with a {format_bytes(cached.get('probe_bytes', 0))} model "
         f"on {cached['fingerprint']['cpu']} ({cached['fingerprint']['physical_cores']} cores)"
@@ -119,17 +129,11 @@ def _from_cache(paths: HearthPaths, cached: dict[str, Any], gpu_free_bytes: int)
     gpu = float(GPU_BYTES_PER_S) if gpu_free_bytes > 0 else 0.0
     if gpu:
         note += "; the GPU's rate is a rule of thumb"
-    base = MachineSpeed(rate, gpu, max(0, gpu_free_bytes), measured=True, note=note)
+    base = MachineSpeed(rate, gpu, max(0, gpu_free_bytes), measured=True, note=note, per_token_s=fixed)
     factor, runs = calibration(paths, base)
     if runs:
-        base = MachineSpeed(
-            rate,
-            gpu,
-            base.gpu_free_bytes,
-            measured=True,
-            calibration=factor,
-            note=f"{note}; calibrated by {runs} speed run{'s' if runs != 1 else ''} on this computer",
-        )
+        runs_words = f"{runs} speed run{'s' if runs != 1 else ''}"
+        base = replace(base, calibration=factor, note=f"{note}; calibrated by {runs_words} on this computer")
     return base
 
 
@@ -167,33 +171,48 @@ def machine_speed(
     return _from_cache(paths, with_print, gpu_free_bytes)
 
 
-def probe_model(paths: HearthPaths) -> Path:
-    """The probe's model file in the cache folder, built the first time."""
-    path = paths.cache_dir / PROBE_NAME
+def probe_model(paths: HearthPaths, name: str = PROBE_NAME, spec: TinyModelSpec = PROBE_SPEC) -> Path:
+    """A probe's model file in the cache folder, built the first time."""
+    path = paths.cache_dir / name
     if not path.exists():
         partial = path.with_suffix(".partial.gguf")
-        build_tiny_model(partial, PROBE_SPEC)
+        build_tiny_model(partial, spec)
         partial.replace(path)
     return path
 
 
 def run_probe(paths: HearthPaths, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Times generation with the probe model in a fresh engine worker; the effective rate."""
+    """Times generation with the two probe models in one fresh engine worker. A token takes
+    the fixed time plus the bytes over the rate: the small model's time a token is about the
+    fixed time, and the difference between the two gives the rate."""
     from desktop.app.client_engine import ClientTasks
 
     say = progress or (lambda _text: None)
     start = time.perf_counter()
     say("Measuring this computer's speed (once, a few seconds)")
+    small = probe_model(paths, SMALL_NAME, SMALL_SPEC)
     model = probe_model(paths)
     result = ClientTasks().run(
-        "bench", lambda event: None, model=str(model), reps=PROBE_REPS, n_prompt=8, n_gen=PROBE_TOKENS
+        "speed_probe",
+        lambda event: None,
+        models=[str(small), str(model)],
+        reps=PROBE_REPS,
+        n_gen=PROBE_TOKENS,
     )
-    tps = max(result["tg_tps"])
-    size = model.stat().st_size
+    small_tps, tps = (float(x) for x in result["tg_tps"])
+    size, small_size = bytes_per_token(model.stat().st_size), bytes_per_token(small.stat().st_size)
+    big_s, small_s = 1.0 / tps, 1.0 / small_tps
+    if big_s > 1.2 * small_s:
+        rate = (size - small_size) / (big_s - small_s)
+        fixed = max(0.0, small_s - small_size / rate)
+    else:  # the small one no quicker (a noisy machine): the big one's rate alone
+        rate, fixed = size * tps, 0.0
     return {
-        "cpu_bytes_per_s": bytes_per_token(size) * tps,
+        "cpu_bytes_per_s": rate,
+        "per_token_s": fixed,
         "probe_bytes": size,
         "probe_tg_tps": tps,
+        "small_probe_tg_tps": small_tps,
         "probe_seconds": time.perf_counter() - start,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -233,7 +252,7 @@ def calibration(paths: HearthPaths, machine: MachineSpeed) -> tuple[float, int]:
 
 def calibration_from(rows: list[RunRow], machine: MachineSpeed) -> tuple[float, int]:
     """As :func:`calibration`, from rows already read; the newest run of each file counts."""
-    uncalibrated = MachineSpeed(machine.cpu_bytes_per_s)
+    uncalibrated = MachineSpeed(machine.cpu_bytes_per_s, per_token_s=machine.per_token_s)
     ratios: list[float] = []
     seen: set[str] = set()
     for row in rows:  # newest first

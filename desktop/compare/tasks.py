@@ -109,4 +109,27 @@ def run_bench(command: dict[str, Any], context: TaskContext) -> dict[str, Any]:
     return {**asdict(result), "peak_rss_bytes": peak_rss_bytes()}
 
 
-TASKS: TaskTable = {"eval": run_eval, "quantize": run_quantize, "bench": run_bench}
+def run_speed_probe(command: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+    """Generation speed of each of ``models`` in turn, in one worker (desktop/app/machine_speed's
+    probe): the fastest of ``reps`` runs of ``n_gen`` tokens each, after a warm-up."""
+    reps = max(1, int(command.get("reps", 3)))
+    n_gen = int(command.get("n_gen", 16))
+    best: list[float] = []
+    for model in command["models"]:
+        if context.cancelled():
+            raise TaskFailed("The speed probe was cancelled.")
+        try:
+            llm, _loaded = context.load(LoadOptions(str(model), n_ctx=256))
+        except RuntimeError:
+            raise TaskFailed(f"{Path(str(model)).name} did not load.") from None
+        speed.generation_speed(llm, 4)
+        best.append(max(speed.generation_speed(llm, n_gen) for _ in range(reps)))
+    return {"tg_tps": best}
+
+
+TASKS: TaskTable = {
+    "eval": run_eval,
+    "quantize": run_quantize,
+    "bench": run_bench,
+    "speed_probe": run_speed_probe,
+}

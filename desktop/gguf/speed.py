@@ -29,6 +29,10 @@ class MachineSpeed:
     measured: bool = False  # True from the probe; False from the rule of thumb
     calibration: float = 1.0  # median measured / predicted over this machine's bench runs
     note: str = ""  # how it was worked out, in words
+    # The time each token takes whatever the model's size (building and running llama.cpp's
+    # graph, syncing threads), measured by the probe with a model that fits in the CPU's caches;
+    # 0 for the rule of thumb. It matters for small models only (10 ms against 330 for 2 GB).
+    per_token_s: float = 0.0
 
 
 # The rule of thumb: a CPU core streams some 5 GB/s through llama.cpp (a laptop's two cores
@@ -113,13 +117,13 @@ def bytes_per_token(size_bytes: int, fields: Mapping[str, object] | None = None)
 
 
 def predict_tg_tps(per_token: int, machine: MachineSpeed, gpu_fraction: float = 0.0) -> float:
-    """Generation tokens/s: 1 / (CPU share / CPU rate + GPU share / GPU rate) x calibration.
-    ``gpu_fraction`` is the share of the weights offloaded to the GPU (0 to 1); with no GPU rate
-    it all runs on the CPU."""
+    """Generation tokens/s: 1 / (CPU share / CPU rate + GPU share / GPU rate + the fixed time a
+    token) x calibration. ``gpu_fraction`` is the share of the weights offloaded to the GPU (0
+    to 1); with no GPU rate it all runs on the CPU."""
     if per_token <= 0 or machine.cpu_bytes_per_s <= 0:
         return 0.0
     on_gpu = min(1.0, max(0.0, gpu_fraction)) if machine.gpu_bytes_per_s > 0 else 0.0
-    seconds = per_token * (1.0 - on_gpu) / machine.cpu_bytes_per_s
+    seconds = max(0.0, machine.per_token_s) + per_token * (1.0 - on_gpu) / machine.cpu_bytes_per_s
     if on_gpu:
         seconds += per_token * on_gpu / machine.gpu_bytes_per_s
     return 1.0 / seconds * machine.calibration
@@ -167,6 +171,8 @@ def explain(per_token: int, machine: MachineSpeed, tps: float) -> str:
         f"About {shown} tokens/s: each token reads {format_bytes(per_token)} of weights, and this "
         f"computer's CPU reads {_rate_words(machine.cpu_bytes_per_s)} ({how})"
     )
+    if machine.per_token_s > 0:
+        text += f", plus about {machine.per_token_s * 1000:.0f} ms a token whatever the size"
     if machine.gpu_bytes_per_s > 0:
         free = format_bytes(machine.gpu_free_bytes)
         text += f"; its GPU {_rate_words(machine.gpu_bytes_per_s)} with {free} free"
