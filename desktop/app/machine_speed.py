@@ -20,13 +20,10 @@ from __future__ import annotations
 import contextlib
 import platform
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-from gguf import LlamaFileType
 
 from desktop.compare.results import CompareStore, RunRow
 from desktop.db import StorageError
@@ -34,33 +31,11 @@ from desktop.engine.hardware import physical_cores
 from desktop.gguf.fit import system_memory_bytes
 from desktop.gguf.header import BrokenModel, read_header
 from desktop.gguf.speed import GPU_BYTES_PER_S, MachineSpeed, bytes_per_token, predict_tg_tps, rule_of_thumb
-from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 from desktop.json_file import read_json, write_json
 from desktop.paths import HearthPaths
 from desktop.units import format_bytes
 
 CACHE_NAME = "machine-speed.json"
-PROBE_NAME = "speed-probe-v1.gguf"
-# About 76 M parameters in F16: some 150 MB, ten times a large L3 cache, loaded in well under a second.
-PROBE_SPEC = TinyModelSpec(
-    n_vocab=512,
-    n_embd=768,
-    n_layer=12,
-    n_head=12,
-    n_head_kv=4,
-    n_ff=2048,
-    name="Hearth speed probe",
-    file_type=LlamaFileType.MOSTLY_F16,
-    chat_template=None,
-)
-# The same depth, small enough to stay in the CPU's caches (under 4 MB): its time a token is
-# what each token costs whatever the model's size.
-SMALL_NAME = "speed-probe-small-v1.gguf"
-SMALL_SPEC = replace(
-    PROBE_SPEC, n_embd=128, n_head=4, n_head_kv=2, n_ff=256, name="Hearth speed probe (small)"
-)
-# Timed single-token decodes a repetition, after a warm-up; the fastest
-# repetition counts (what the machine can do, not what another program left it).
 PROBE_TOKENS = 16
 PROBE_REPS = 3
 
@@ -155,6 +130,8 @@ def machine_speed(
     known = cached_machine_speed(paths, gpu_free_bytes=gpu_free_bytes)
     if known is not None or not probe:
         return known or rule_of_thumb(physical_cores(), gpu_free_bytes)
+    from desktop.app.speed_probe import run_probe  # builds GGUFs: gguf and numpy load only here
+
     try:
         measured = run_probe(paths, progress)
     except Exception as exc:  # the engine failed or the disk is full: fall back, saying why
@@ -169,53 +146,6 @@ def machine_speed(
     with contextlib.suppress(StorageError):  # if it can't be kept, measured again next time
         write_json(_cache_file(paths), with_print, "the measured machine speed", dict)
     return _from_cache(paths, with_print, gpu_free_bytes)
-
-
-def probe_model(paths: HearthPaths, name: str = PROBE_NAME, spec: TinyModelSpec = PROBE_SPEC) -> Path:
-    """A probe's model file in the cache folder, built the first time."""
-    path = paths.cache_dir / name
-    if not path.exists():
-        partial = path.with_suffix(".partial.gguf")
-        build_tiny_model(partial, spec)
-        partial.replace(path)
-    return path
-
-
-def run_probe(paths: HearthPaths, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Times generation with the two probe models in one fresh engine worker. A token takes
-    the fixed time plus the bytes over the rate: the small model's time a token is about the
-    fixed time, and the difference between the two gives the rate."""
-    from desktop.app.client_engine import ClientTasks
-
-    say = progress or (lambda _text: None)
-    start = time.perf_counter()
-    say("Measuring this computer's speed (once, a few seconds)")
-    small = probe_model(paths, SMALL_NAME, SMALL_SPEC)
-    model = probe_model(paths)
-    result = ClientTasks().run(
-        "speed_probe",
-        lambda event: None,
-        models=[str(small), str(model)],
-        reps=PROBE_REPS,
-        n_gen=PROBE_TOKENS,
-    )
-    small_tps, tps = (float(x) for x in result["tg_tps"])
-    size, small_size = bytes_per_token(model.stat().st_size), bytes_per_token(small.stat().st_size)
-    big_s, small_s = 1.0 / tps, 1.0 / small_tps
-    if big_s > 1.2 * small_s:
-        rate = (size - small_size) / (big_s - small_s)
-        fixed = max(0.0, small_s - small_size / rate)
-    else:  # the small one no quicker (a noisy machine): the big one's rate alone
-        rate, fixed = size * tps, 0.0
-    return {
-        "cpu_bytes_per_s": rate,
-        "per_token_s": fixed,
-        "probe_bytes": size,
-        "probe_tg_tps": tps,
-        "small_probe_tg_tps": small_tps,
-        "probe_seconds": time.perf_counter() - start,
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
 
 
 def _same_machine(row: RunRow) -> bool:
