@@ -46,6 +46,11 @@ def test_my_models_and_discover_predict_speed_and_recommend_a_build(
     record = library.record(0)
     assert record is not None and record.parameters
     fake_hub.repos[TEST_REPO].gguf = {"total": record.parameters}  # as the Hub counts a GGUF repo's
+    # The recommended starters say how fast their build should write here, usable ones first
+    results = window.hub.results
+    starters = _speed_cells(results, 5)
+    assert starters and all(" tok/s · " in cell for cell in starters[:3])
+    assert not starters[0].endswith("slow")
     window.hub.open_repo(TEST_REPO)
     quants = window.hub.quants
     qtbot.waitUntil(

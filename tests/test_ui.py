@@ -100,7 +100,7 @@ def test_search_download_load_chat_and_restart(
     _select_row(discover.results_view, 0)
     qtbot.waitUntil(lambda: window.hub.quants.rowCount() == 3)
     proxy = discover.quants_view.model()
-    names = [proxy.index(r, 0).data() for r in range(3)]
+    names = [proxy.index(r, 0).data().removesuffix(" · Recommended") for r in range(3)]
     assert names == ["F32", "Q8_0", "mmproj-tiny-llama-f16.gguf"]
     assert proxy.index(0, 4).data() == "Fits"
     assert proxy.index(0, 4).data(Qt.ItemDataRole.DecorationRole).name() == "check-circle"
@@ -206,7 +206,7 @@ def test_pause_resume_across_restart_and_cancel(
     discover.open_repo(TEST_REPO)
     qtbot.waitUntil(lambda: window.hub.quants.rowCount() == 5)
     proxy = discover.quants_view.model()
-    big = next(r for r in range(5) if proxy.index(r, 0).data() == "Q4_K_M")
+    big = next(r for r in range(5) if proxy.index(r, 0).data().startswith("Q4_K_M"))
     discover.quants_view.selectRow(big)
     qtbot.mouseClick(discover.download_button, Qt.MouseButton.LeftButton)
     [item] = window.downloads.model.items

@@ -36,8 +36,6 @@ from desktop.paths import HearthPaths
 from desktop.units import format_bytes
 
 CACHE_NAME = "machine-speed.json"
-PROBE_TOKENS = 16
-PROBE_REPS = 3
 
 
 def fingerprint() -> dict[str, Any]:

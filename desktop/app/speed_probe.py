@@ -12,11 +12,14 @@ from typing import Any
 
 from gguf import LlamaFileType
 
-from desktop.app.machine_speed import PROBE_REPS, PROBE_TOKENS
 from desktop.gguf.speed import bytes_per_token
 from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 from desktop.paths import HearthPaths
 
+# Timed single-token decodes a repetition, after a warm-up; the fastest repetition counts
+# (what the machine can do, not what another program left it).
+PROBE_TOKENS = 16
+PROBE_REPS = 3
 PROBE_NAME = "speed-probe-v1.gguf"
 # About 76 M parameters in F16: some 150 MB, ten times a large L3 cache, loaded in well under a second.
 PROBE_SPEC = TinyModelSpec(
@@ -36,8 +39,6 @@ SMALL_NAME = "speed-probe-small-v1.gguf"
 SMALL_SPEC = replace(
     PROBE_SPEC, n_embd=128, n_head=4, n_head_kv=2, n_ff=256, name="Hearth speed probe (small)"
 )
-# Timed single-token decodes a repetition, after a warm-up; the fastest
-# repetition counts (what the machine can do, not what another program left it).
 
 
 def probe_model(paths: HearthPaths, name: str = PROBE_NAME, spec: TinyModelSpec = PROBE_SPEC) -> Path:

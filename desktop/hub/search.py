@@ -37,6 +37,9 @@ class HubModel:
     gated: bool | str  # False, "auto" or "manual", as the Hub says
     parameters: int | None = None  # from the Hub's GGUF metadata, when it has it
     note: str | None = None  # why a starter model is recommended
+    # A starter's build: its quant and generation tokens/s predicted on this computer
+    starter_quant: str | None = None
+    predicted_tg_tps: float | None = None
 
     def typical_size_bytes(self) -> int | None:
         return int(self.parameters * TYPICAL_BITS_PER_WEIGHT / 8) if self.parameters else None

@@ -158,8 +158,18 @@ class HubBrowser(QObject):
         self._showing_starters = True
         available = self.available_bytes
         starters = [
-            HubModel(s.repo_id, 0, 0, None, False, parameters=s.parameters, note=f"{s.note} ({s.licence})")
-            for s, _fit in starters_for(available, gpu_bytes=self.gpu_bytes, machine=self.machine)
+            HubModel(
+                s.repo_id,
+                0,
+                0,
+                None,
+                False,
+                parameters=s.parameters,
+                note=f"{s.note} ({s.licence})",
+                starter_quant=s.quant,
+                predicted_tg_tps=s.predicted_tg_tps(self.machine) if fit != "no" else None,
+            )
+            for s, fit in starters_for(available, gpu_bytes=self.gpu_bytes, machine=self.machine)
         ]
         self.results.set_records(starters)
         self.error.emit("", False)

@@ -154,7 +154,7 @@ class DiscoverTab(QWidget):
         self.status.hide()
 
         self.results_view = record_table(results, "Search results")
-        self.results_view.hide_order = [3, 4]  # Likes, Updated
+        self.results_view.hide_order = [3, 4, 2]  # Likes, Updated, Downloads; Speed here stays
         self.repo_label = QLabel("Open a model to see its quantisations.")
         self.repo_label.setWordWrap(True)
         self.quants_view = record_table(quants, "Quantisations")

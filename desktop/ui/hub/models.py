@@ -42,6 +42,20 @@ def _model_tip(m: HubModel) -> str:
     return f"{tip}\n{GATED_TIP}" if m.gated else tip
 
 
+def _starter_speed(m: HubModel) -> str:
+    """A starter's predicted speed (its recommended build); a search result's is known once its
+    repository is opened and its files are listed."""
+    if m.predicted_tg_tps is None:
+        return "—"
+    return speed_text(m.predicted_tg_tps, speed_verdict(m.predicted_tg_tps, True))
+
+
+def _starter_speed_tip(m: HubModel) -> str:
+    if m.predicted_tg_tps is None:
+        return "Open the repository to see each build's predicted speed on this computer"
+    return f"{m.starter_quant} build, predicted on this computer (the quant list says how)"
+
+
 class HubResultsModel(RecordTableModel[HubModel]):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(
@@ -61,6 +75,13 @@ class HubResultsModel(RecordTableModel[HubModel]):
                 TableColumn("Likes", lambda m: _count(m, m.likes), lambda m: m.likes, numeric=True),
                 TableColumn(
                     "Updated", _updated, lambda m: m.last_modified.timestamp() if m.last_modified else 0
+                ),
+                TableColumn(
+                    "Speed here",
+                    _starter_speed,
+                    lambda m: m.predicted_tg_tps or 0.0,
+                    numeric=True,
+                    tooltip=_starter_speed_tip,
                 ),
             ],
             parent,
