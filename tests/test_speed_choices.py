@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from desktop.gguf.fit import Fit
 from desktop.gguf.speed import MachineSpeed, rule_of_thumb, speed_verdict
 from desktop.hub.files import HubFile
@@ -102,3 +104,15 @@ def test_the_recommended_quant_is_the_best_quality_usable_here() -> None:
     assert report.bits_per_weight(f16) == round(16.39 * GB * 8 / 8_190_000_000, 2)
     # Nothing fits: nothing recommended.
     assert _recommended(QWEN_8B, 8_190_000_000, 2 * GB, GPU_8GB) is None
+
+
+def test_the_first_run_offers_the_most_capable_quick_model() -> None:
+    """The welcome page's one model: predicted at 10 tokens/s or more (a margin over reading
+    speed for the prediction's error), the most capable of those."""
+    from desktop.app.first_run import FIRST_RUN_TPS, first_model
+
+    laptop = first_model(Path("/"), 24 * GB, 2, machine=LAPTOP)
+    assert laptop is not None and laptop.starter.predicted_tg_tps(LAPTOP) >= FIRST_RUN_TPS
+    assert laptop.starter.parameters < 3_000_000_000  # not the 3B, usable but not quick here
+    desktop = first_model(Path("/"), 32 * GB, 8, machine=DESKTOP)
+    assert desktop is not None and desktop.starter.parameters > laptop.starter.parameters

@@ -35,6 +35,9 @@ class FirstModel:
     enough_disk: bool
 
 
+FIRST_RUN_TPS = 10.0  # tokens/s: twice careful reading speed
+
+
 def first_model(
     models_dir: Path,
     available_bytes: int,
@@ -42,14 +45,18 @@ def first_model(
     gpu_bytes: int = 0,
     machine: MachineSpeed | None = None,
 ) -> FirstModel | None:
-    """The model to offer: the first recommendation for this computer (instruction-tuned, with a
-    chat template, the most capable still usable here); None when nothing fits. ``machine``:
+    """The model to offer: instruction-tuned, with a chat template, the most capable predicted
+    to write at least 10 tokens a second here (else the first recommendation); None when nothing
+    fits. ``machine``:
     this computer's measured speed; without it, the rule of thumb for ``cores``."""
     speed_here = machine or rule_of_thumb(cores, gpu_bytes)
     ranked = starters_for(available_bytes, cores=cores, gpu_bytes=gpu_bytes, machine=speed_here)
     if not ranked:
         return None
-    starter = ranked[0][0]
+    # The first model must be quick, not just usable: a margin over reading speed for the
+    # prediction's error. The most capable of those; else the list's first.
+    quick = [s for s, fit in ranked if fit == "fits" and s.predicted_tg_tps(speed_here) >= FIRST_RUN_TPS]
+    starter = max(quick, key=lambda s: (s.parameters, s.size_bytes)) if quick else ranked[0][0]
     speed = starter.predicted_tg_tps(speed_here)
     where = "the GPU" if gpu_bytes else f"{count_of(cores, 'core')}"
     reason = (
