@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -23,10 +24,28 @@ from tests.fakehub import FakeHub
 TEST_REPO = "hearth-test/Tiny-Llama-GGUF"
 
 
+MEASURED_BYTES_PER_S = 10e9  # a 2-core laptop's rate, as the speed probe would find it
+
+
+def measured_machine(rate: float = MEASURED_BYTES_PER_S) -> None:
+    """This computer as the speed probe measured it (its cache file, for this hardware)."""
+    from desktop.app.machine_speed import CACHE_NAME, fingerprint
+    from desktop.paths import hearth_paths
+
+    cache = hearth_paths().cache_dir
+    cache.mkdir(parents=True, exist_ok=True)
+    record = {"cpu_bytes_per_s": rate, "probe_bytes": 153_000_000, "fingerprint": fingerprint()}
+    (cache / CACHE_NAME).write_text(json.dumps(record))
+
+
 @pytest.fixture(autouse=True)
-def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Path:
     home = tmp_path / "hearth-home"
     monkeypatch.setenv("HEARTH_HOME", str(home))
+    if request.node.get_closest_marker("unmeasured") is None:
+        # Measured before, as a machine is after its first minute: the probe (a few seconds of
+        # llama.cpp) runs only in the tests that are about it.
+        measured_machine()
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     # Nothing in a test may reach the real Hub: unless a test starts the fake one,

@@ -58,6 +58,7 @@ def test_quants_rows_say_the_predicted_speed_and_bits_per_weight(fake_hub: FakeH
     assert sidecar["quant"] is None and "predicted_tg_tps" not in sidecar
 
 
+@pytest.mark.unmeasured
 def test_the_first_list_measures_this_computer_once(models_dir: Path, tiny_model: Path) -> None:
     ours = models_dir / "o" / "r" / "ours-F32.gguf"
     ours.parent.mkdir(parents=True)

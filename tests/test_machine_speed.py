@@ -21,6 +21,7 @@ from desktop.paths import hearth_paths
 GB = 1_000_000_000
 
 
+@pytest.mark.unmeasured
 def test_the_probe_measures_once_and_keeps_it_for_this_hardware() -> None:
     paths = hearth_paths()
     assert cached_machine_speed(paths) is None

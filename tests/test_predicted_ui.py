@@ -11,14 +11,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 
 from desktop.app.machine_speed import cached_machine_speed
 from desktop.paths import hearth_paths
 from desktop.ui.shell.main_window import MainWindow
-from tests.conftest import TEST_REPO
+from tests.conftest import TEST_REPO, measured_machine
 from tests.fakehub import FakeHub
-from tests.test_ui import measured_machine, open_window
+from tests.test_ui import open_window
 
 __all__ = ["open_window"]  # a fixture, shared with test_ui
 
@@ -79,6 +80,7 @@ def test_my_models_and_discover_predict_speed_and_recommend_a_build(
     assert quants.recommended() is None and not any("Recommended" in n for n in _speed_cells(quants, 0))
 
 
+@pytest.mark.unmeasured
 def test_the_speed_probe_measures_this_computer_once_in_a_child_process(tmp_path: Path) -> None:
     """`hearth _speed`, as the window's SpeedProbe runs it: it leaves its figure in the cache."""
     paths = hearth_paths()

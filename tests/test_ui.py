@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -13,7 +12,6 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.app.machine_speed import CACHE_NAME, fingerprint
 from desktop.library.scan import LocalModel
 from desktop.paths import hearth_paths
 from desktop.ui.hub.downloads import StatusRole
@@ -38,7 +36,6 @@ def open_window(qtbot) -> Iterator[Callable[..., MainWindow]]:
 
     def open_(welcome: bool = False) -> MainWindow:
         """``welcome``: as a first run shows it; else as someone past it (the window's pages)."""
-        measured_machine()  # the speed probe has run here before (its own tests run it)
         window = create_main_window()
         if not welcome:
             window.first_run.finish()
@@ -52,17 +49,6 @@ def open_window(qtbot) -> Iterator[Callable[..., MainWindow]]:
     for window in windows:
         if window.isVisible():
             window.close()
-
-
-MEASURED_BYTES_PER_S = 10e9  # a 2-core laptop's rate, as the probe would have found it
-
-
-def measured_machine(rate: float = MEASURED_BYTES_PER_S) -> None:
-    """This computer as measured by the speed probe (its cache file, for this machine)."""
-    paths = hearth_paths()
-    paths.cache_dir.mkdir(parents=True, exist_ok=True)
-    record = {"cpu_bytes_per_s": rate, "probe_bytes": 153_000_000, "fingerprint": fingerprint()}
-    (paths.cache_dir / CACHE_NAME).write_text(json.dumps(record))
 
 
 def screenshot(window: MainWindow, name: str) -> None:

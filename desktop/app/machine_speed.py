@@ -18,7 +18,6 @@ Qt-free and blocking: front ends call ``machine_speed`` off the GUI thread.
 from __future__ import annotations
 
 import contextlib
-import platform
 import statistics
 from collections.abc import Callable
 from dataclasses import replace
@@ -27,7 +26,7 @@ from typing import Any
 
 from desktop.compare.results import CompareStore, RunRow
 from desktop.db import StorageError
-from desktop.engine.hardware import physical_cores
+from desktop.engine.hardware import cpu_name, physical_cores
 from desktop.gguf.fit import system_memory_bytes
 from desktop.gguf.header import BrokenModel, read_header
 from desktop.gguf.speed import GPU_BYTES_PER_S, MachineSpeed, bytes_per_token, predict_tg_tps, rule_of_thumb
@@ -40,14 +39,7 @@ CACHE_NAME = "machine-speed.json"
 
 def fingerprint() -> dict[str, Any]:
     """What the measured rate depends on; a change means measuring again."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return {
         "cpu": cpu,
         "physical_cores": physical_cores(),

@@ -20,6 +20,7 @@ from typing import Any
 from desktop.clock import utc_stamp
 from desktop.compare.leaderboard import OUTCOMES, Vote
 from desktop.db import Migration, Schema, open_database
+from desktop.engine.hardware import cpu_name
 from desktop.gguf.fit import system_memory_bytes
 
 COMPARE_SCHEMA = Schema(
@@ -73,14 +74,7 @@ def machine_info(task_result: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a run's figures depend on: this machine, and the llama.cpp build and devices the
     engine worker reported with its result."""
     result = task_result or {}
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return {
         "cpu": cpu,
         "logical_cpus": os.cpu_count() or 0,

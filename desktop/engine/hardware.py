@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import sys
 from pathlib import Path
+
+
+def cpu_name() -> str:
+    """The CPU's model name as the system gives it ("AMD EPYC 7B13"), else its architecture."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return cpu
 
 
 def physical_cores() -> int:
