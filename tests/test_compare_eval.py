@@ -33,6 +33,7 @@ def test_quants_are_made_with_their_type_and_never_left_half_written(wide_quants
         quantize(wide_quants["F16"], wide_quants["Q8_0"], "Q8_0", threads=1)
 
 
+@pytest.mark.unmeasured  # it checks that nothing is left in its folder
 def test_a_broken_source_fails_cleanly(tmp_path: Path, wide_quants: dict[str, Path]) -> None:
     broken = tmp_path / "Broken-F16.gguf"
     broken.write_bytes(wide_quants["F16"].read_bytes()[:4096])
@@ -88,6 +89,7 @@ def _direct(path: Path, tokens: list[int], bos: int) -> list[np.ndarray]:
     return out
 
 
+@pytest.mark.unmeasured  # it checks that nothing is left in its folder
 def test_scores_match_a_direct_numpy_computation(wide_quants: dict[str, Path], tmp_path: Path) -> None:
     text = _text()
     tokens, _ = tokenize(str(wide_quants["F16"]), text)
