@@ -83,11 +83,11 @@ class HubBrowser(QObject):
         self.device_probe.found.connect(self._devices_found)
         # A rule of thumb until the speed probe has measured this computer (once, after the
         # device probe, in a child process); the cached figure from then on.
-        paths = hearth_paths()
-        self.machine: MachineSpeed = cached_machine_speed(paths) or rule_of_thumb(physical_cores())
+        self.machine: MachineSpeed = rule_of_thumb(physical_cores())
         self.quants.set_machine(self.machine)
         self.speed_probe = SpeedProbe(self)
         self.speed_probe.finished.connect(lambda: self.refresh_machine(probe=False))
+        self.refresh_machine(probe=False)  # the cached figure, read off the GUI thread
 
     # Search
 
@@ -122,10 +122,18 @@ class HubBrowser(QObject):
     def refresh_machine(self, probe: bool = True) -> None:
         """This computer's speed from the cache (calibrated by the speed runs kept so far);
         measured in a child process first when it never was and ``probe``."""
-        known = cached_machine_speed(hearth_paths(), gpu_free_bytes=self.gpu_bytes)
+        paths, gpu = hearth_paths(), self.gpu_bytes
+        # The cache file and the calibration's speed runs (SQLite) are read on a worker thread.
+        self._jobs.start(
+            lambda: cached_machine_speed(paths, gpu_free_bytes=gpu),
+            partial(self._machine_read, probe, gpu),
+            lambda _exc: None,  # unreadable: the rule of thumb stays
+        )
+
+    def _machine_read(self, probe: bool, gpu: int, known: MachineSpeed | None) -> None:
         if known is None and probe:
             self.speed_probe.start()
-        machine = known or rule_of_thumb(physical_cores(), self.gpu_bytes)
+        machine = known or rule_of_thumb(physical_cores(), gpu)
         if machine != self.machine:
             self.machine = machine
             self.quants.set_machine(machine)

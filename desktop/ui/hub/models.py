@@ -121,6 +121,11 @@ def speed_text(tps: float | None, verdict: Verdict) -> str:
     return f"{shown} tok/s · {verdict}"
 
 
+def fitted_speed_verdict(tps: float | None, fit: str | None) -> Verdict | None:
+    """The speed's word for a build whose fit is known (None before it is)."""
+    return speed_verdict(tps, fit != "no") if fit is not None else None
+
+
 def speed_colour(verdict: Verdict) -> str:
     return str(getattr(current(), SPEED_TOKEN[verdict]))
 
@@ -193,10 +198,7 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
         return self.report.predicted_tg_tps(c, self.machine)
 
     def _speed_verdict(self, c: QuantChoice) -> Verdict | None:
-        fit = self._verdict(c)
-        if fit is None or c.kind != "model":
-            return None
-        return speed_verdict(self._tps(c), fit != "no")
+        return fitted_speed_verdict(self._tps(c), self._verdict(c)) if c.kind == "model" else None
 
     def _speed(self, c: QuantChoice) -> str:
         verdict = self._speed_verdict(c)

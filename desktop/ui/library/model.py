@@ -9,10 +9,17 @@ from PySide6.QtGui import QBrush, QColor
 
 from desktop.gguf.fit import DEFAULT_CONTEXT, fit_verdict, system_memory_bytes
 from desktop.gguf.model_kind import kind_label, kind_tip
-from desktop.gguf.speed import MachineSpeed, Verdict, explain, speed_verdict
+from desktop.gguf.speed import MachineSpeed, Verdict, explain
 from desktop.library.predicted import predicted_for_model
 from desktop.library.scan import LocalModel
-from desktop.ui.hub.models import FIT_TEXT, fit_colour, fit_icon, speed_colour, speed_text
+from desktop.ui.hub.models import (
+    FIT_TEXT,
+    fit_colour,
+    fit_icon,
+    fitted_speed_verdict,
+    speed_colour,
+    speed_text,
+)
 from desktop.ui.style.icons import icon
 from desktop.ui.style.theme import current
 from desktop.ui.widgets.table_model import RecordTableModel, TableColumn
@@ -125,8 +132,7 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
         return self._speed_text(m)
 
     def _speed_verdict(self, m: LocalModel) -> Verdict | None:
-        fit = self._fit(m)
-        return speed_verdict(self._tps(m), fit != "no") if fit is not None and self.machine else None
+        return fitted_speed_verdict(self._tps(m), self._fit(m)) if self.machine else None
 
     def _speed_text(self, m: LocalModel) -> str:
         verdict = self._speed_verdict(m)

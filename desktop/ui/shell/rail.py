@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -23,8 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui.style.icons import icon
-from desktop.ui.style.theme import current
-from desktop.ui.style.tokens import RADIUS, SPACING, TYPE
+from desktop.ui.style.tokens import SPACING, TYPE
 
 
 @dataclass(frozen=True)
@@ -117,24 +116,6 @@ class Navigation(QWidget):
         row.setSpacing(0)
         row.addWidget(self.rail)
         row.addWidget(self.stack, 1)
-        self._restyle()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.PaletteChange:  # the theme changed: the rail follows
-            self._restyle()
-        super().changeEvent(event)
-
-    def _restyle(self) -> None:
-        c = current()
-        self.rail.setStyleSheet(
-            f"#navigationRail {{ background: {c.surface_alt}; border-right: 1px solid {c.border}; }}"
-            f"#railButton {{ border: none; border-radius: {RADIUS['m']}px; padding: 6px 2px;"
-            f" color: {c.text_dim}; }}"
-            f"#railButton:hover {{ background: {c.surface}; color: {c.text}; }}"
-            f"#railButton:checked {{ background: {c.selection}; color: {c.on_selection};"
-            " font-weight: bold; }"
-            f"#railButton:focus {{ outline: none; border: 2px solid {c.accent}; }}"
-        )
 
     def add(self, key: str, page: QWidget) -> None:
         self._pages[key] = page

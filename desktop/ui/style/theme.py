@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 from desktop.ui.style.svg import line_icon_svg
-from desktop.ui.style.tokens import DARK, LIGHT, Colours
+from desktop.ui.style.tokens import DARK, LIGHT, RADIUS, Colours
 
 ThemeMode = Literal["system", "light", "dark"]
 THEME_MODES: dict[str, str] = {"system": "System", "light": "Light", "dark": "Dark"}
@@ -142,7 +142,8 @@ def style_sheet(c: Colours) -> str:
     """What Qt's palette does not carry: tooltips; check boxes and radio buttons framed in
     ``control_border`` (3:1 on every background, WCAG 1.4.11), filled with the accent when on; a
     progress bar without text (drawn whole here) filled with the accent; the page's one primary
-    button (``objectName`` "primaryButton": Send, Load, Download) filled with the accent."""
+    button (``objectName`` "primaryButton": Send, Load, Download) filled with the accent; the
+    navigation rail (desktop/ui/shell/rail.py), its page shown in the selection colour."""
     tooltip = f"color: {c.text}; background: {c.surface}; border: 1px solid {c.border}; padding: 4px;"
     check = style_image("check", c.on_accent, 3)
     partly = style_image("minus", c.on_accent, 3)
@@ -182,6 +183,13 @@ QPushButton#primaryButton {{
     padding: 6px 16px; font-weight: bold;
 }}
 QPushButton#primaryButton:focus {{ border: 2px solid {c.text}; }}
+#navigationRail {{ background: {c.surface_alt}; border-right: 1px solid {c.border}; }}
+QToolButton#railButton {{
+    border: none; border-radius: {RADIUS["m"]}px; padding: 6px 2px; color: {c.text_dim};
+}}
+QToolButton#railButton:hover {{ background: {c.surface}; color: {c.text}; }}
+QToolButton#railButton:checked {{ background: {c.selection}; color: {c.on_selection}; font-weight: bold; }}
+QToolButton#railButton:focus {{ outline: none; border: 2px solid {c.accent}; }}
 QPushButton#primaryButton:disabled {{
     background: {c.border}; color: {c.text_dim}; border-color: {c.border};
 }}
