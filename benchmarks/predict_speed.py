@@ -6,9 +6,10 @@ Builds of Gemma 3 270M made here from the package's Q4_K_M with llama.cpp's quan
 ``benchmarks/eval_vs_perplexity.py`` makes them: an F16 (the Q4_K_M weights, requantized up)
 and a Q4_0 of that F16. In a fresh Hearth home (no speed runs recorded), the probe measures this
 machine (desktop/app/machine_speed: its cost printed, target at most 5 s); each build's
-generation speed is predicted from the probe alone (target: within 35% of measured), then each
-build in turn is recorded as a speed run, as ``hearth bench`` records one, and the calibrated
-prediction for the other two is compared (target: within 15%). Measured: the bench task in
+generation speed is predicted from the probe alone (target: within 35% of measured), from each
+file's tensor types as the library reads them, then each build in turn is recorded as a speed
+run, as ``hearth bench`` records one, and the calibrated prediction for the other two is
+compared (target: within 15%). Measured: the bench task in
 an engine worker (``hearth bench``'s path), the fastest of ``--reps`` repetitions of 128 tokens
 (as the probe takes its fastest: on a shared machine the median measures the neighbours; the
 median is printed beside it, and the load average before and after).
@@ -60,7 +61,7 @@ def main() -> int:
         from desktop.compare.quantize import quantize
         from desktop.compare.results import CompareStore, machine_info
         from desktop.gguf.header import read_header
-        from desktop.gguf.speed import bytes_per_token, predict_tg_tps
+        from desktop.gguf.speed import RATE_KINDS, predict_tg_tps, token_reads
         from desktop.paths import hearth_paths
 
         paths = hearth_paths()
@@ -80,14 +81,19 @@ def main() -> int:
         machine = machine_speed(paths)
         again_cost = time.perf_counter() - start
         print(f"machine: {fingerprint()}")
+        rates = ", ".join(f"{k} {machine.rate(k) / 1e9:.1f} GB/s" for k in RATE_KINDS)
         print(
-            f"probe: {machine.cpu_bytes_per_s / 1e9:.2f} GB/s + {machine.per_token_s * 1000:.1f} ms a token; "
-            f"cost {first_cost:.1f} s the first time "
-            f"(building its 153 MB model), {again_cost:.1f} s once built "
-            f"(target ≤ {PROBE_TARGET_S:.0f} s: {_met(max(first_cost, again_cost) <= PROBE_TARGET_S)})"
+            f"probe: {rates}, + {machine.per_token_s * 1000:.2f} ms a token; "
+            f"cost {first_cost:.1f} s, then {again_cost:.1f} s measured again "
+            f"(building its models each time; "
+            f"target ≤ {PROBE_TARGET_S:.0f} s: {_met(max(first_cost, again_cost) <= PROBE_TARGET_S)})"
         )
 
-        per_token = {q: bytes_per_token(p.stat().st_size, read_header(p).fields) for q, p in builds.items()}
+        headers = {q: read_header(p) for q, p in builds.items()}
+        per_token = {
+            q: token_reads(p.stat().st_size, h.fields, weight_reads=h.weight_reads, quant=h.quant)
+            for (q, p), h in zip(builds.items(), headers.values(), strict=True)
+        }
         timed = {q: _measure(p, args.reps) for q, p in builds.items()}
         measured = {q: fastest for q, (fastest, _median) in timed.items()}
         alone = {q: predict_tg_tps(per_token[q], machine) for q in builds}
@@ -97,7 +103,7 @@ def main() -> int:
             error = alone[q] / measured[q] - 1
             worst_alone = max(worst_alone, abs(error))
             print(
-                f"{q:8} {per_token[q] / 1e6:9.1f} {measured[q]:9.1f} {timed[q][1]:9.1f} "
+                f"{q:8} {per_token[q].total / 1e6:9.1f} {measured[q]:9.1f} {timed[q][1]:9.1f} "
                 f"{alone[q]:10.1f} {error:+7.0%}"
             )
         print(
@@ -130,7 +136,8 @@ def main() -> int:
                 cells.append(
                     f"{q} {predict_tg_tps(per_token[q], tuned):.1f} vs {measured[q]:.1f} ({error:+.0%})"
                 )
-            print(f"  from {calibrator} (×{tuned.calibration:.2f}): " + "; ".join(cells))
+            offset = next(iter(tuned.offsets.values()), 0.0) * 1000
+            print(f"  from {calibrator} ({offset:+.2f} ms a token): " + "; ".join(cells))
         print(
             f"calibrated: worst {worst_calibrated:.0%} (target ≤ {CALIBRATED_TARGET:.0%}: "
             f"{_met(worst_calibrated <= CALIBRATED_TARGET)})"

@@ -30,11 +30,17 @@ MEASURED_BYTES_PER_S = 10e9  # a 2-core laptop's rate, as the speed probe would 
 def measured_machine(rate: float = MEASURED_BYTES_PER_S) -> None:
     """This computer as the speed probe measured it (its cache file, for this hardware)."""
     from desktop.app.machine_speed import CACHE_NAME, fingerprint
+    from desktop.app.speed_probe import PROBE_VERSION
     from desktop.paths import hearth_paths
 
     cache = hearth_paths().cache_dir
     cache.mkdir(parents=True, exist_ok=True)
-    record = {"cpu_bytes_per_s": rate, "probe_bytes": 153_000_000, "fingerprint": fingerprint()}
+    record = {
+        "probe_version": PROBE_VERSION,
+        "cpu_bytes_per_s": rate,
+        "probe_bytes": 153_000_000,
+        "fingerprint": fingerprint(),
+    }
     (cache / CACHE_NAME).write_text(json.dumps(record))
 
 

@@ -8,25 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from desktop.app.machine_speed import CACHE_NAME, fingerprint
+from desktop.gguf.header import read_header
+from desktop.gguf.speed import token_reads
 from desktop.paths import hearth_paths
-from tests.conftest import TEST_REPO
+from tests.conftest import TEST_REPO, measured_machine
 from tests.fakehub import FakeHub
 from tests.test_cli import hearth
 
 GB = 1_000_000_000
 
 
-def _measured_rate(rate: float) -> None:
-    """As if the probe had run on this hardware and measured ``rate``."""
-    cache = hearth_paths().cache_dir
-    cache.mkdir(parents=True, exist_ok=True)
-    kept = {"cpu_bytes_per_s": rate, "probe_bytes": 150_000_000, "fingerprint": fingerprint()}
-    (cache / CACHE_NAME).write_text(json.dumps(kept))
-
-
 def test_list_rows_say_the_predicted_speed(models_dir: Path, tiny_model: Path) -> None:
-    _measured_rate(10 * GB)
+    measured_machine(10 * GB)
     ours = models_dir / "o" / "r" / "ours-F32.gguf"
     ours.parent.mkdir(parents=True)
     shutil.copyfile(tiny_model, ours)
@@ -36,15 +29,19 @@ def test_list_rows_say_the_predicted_speed(models_dir: Path, tiny_model: Path) -
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # measured already: no probe, and --json says nothing on stderr
     rows = {r["name"]: r for r in json.loads(result.stdout)}
-    # A dense model on the CPU: the rate over the file's size (no GPU in the test machines).
-    assert rows["ours-F32"]["predicted_tg_tps"] == pytest.approx(10 * GB / ours.stat().st_size, rel=0.01)
+    # A dense model on the CPU: the rate over the weights a token reads (no GPU in the test
+    # machines): the file less its header and the embedding, which is looked up a row at a time.
+    header = read_header(ours)
+    per_token = token_reads(ours.stat().st_size, header.fields, weight_reads=header.weight_reads).total
+    assert 0.5 * ours.stat().st_size < per_token < ours.stat().st_size
+    assert rows["ours-F32"]["predicted_tg_tps"] == pytest.approx(10 * GB / per_token, rel=0.01)
     assert rows["broken"]["predicted_tg_tps"] is None
     table = hearth("list")
     assert "TOK/S" in table.stdout
 
 
 def test_quants_rows_say_the_predicted_speed_and_bits_per_weight(fake_hub: FakeHub) -> None:
-    _measured_rate(10 * GB)
+    measured_machine(10 * GB)
     fake_hub.repos[TEST_REPO].gguf = {"total": 139_584}
     result = hearth("quants", TEST_REPO, "--json")
     assert result.returncode == 0, result.stderr
@@ -65,6 +62,6 @@ def test_the_first_list_measures_this_computer_once(models_dir: Path, tiny_model
     shutil.copyfile(tiny_model, ours)
     first = hearth("list")
     assert first.returncode == 0 and "Measuring this computer's speed" in first.stderr
-    assert (hearth_paths().cache_dir / CACHE_NAME).exists()
+    assert (hearth_paths().cache_dir / "machine-speed.json").exists()
     again = hearth("list", "--json")
     assert again.stderr == "" and json.loads(again.stdout)[0]["predicted_tg_tps"] > 0

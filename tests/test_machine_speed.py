@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from gguf import LlamaFileType
 
 from desktop.app.machine_speed import (
     CACHE_NAME,
@@ -14,9 +15,13 @@ from desktop.app.machine_speed import (
     fingerprint,
     machine_speed,
 )
+from desktop.app.speed_probe import PROBE_VERSION
 from desktop.compare.results import CompareStore, machine_info
-from desktop.gguf.speed import MachineSpeed, predict_tg_tps
+from desktop.gguf.header import read_header
+from desktop.gguf.speed import RATE_KINDS, TokenReads, explain, predict_tg_tps, predicted_seconds, token_reads
+from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 from desktop.paths import hearth_paths
+from tests.conftest import measured_machine
 
 GB = 1_000_000_000
 
@@ -35,11 +40,22 @@ def test_the_probe_measures_once_and_keeps_it_for_this_hardware() -> None:
     # Any computer that runs Hearth reads weights faster than 100 MB/s and slower than 2 TB/s.
     assert 1e8 < measured.cpu_bytes_per_s < 2e12
     kept = json.loads((paths.cache_dir / CACHE_NAME).read_text())
-    assert kept["fingerprint"] == fingerprint() and kept["probe_bytes"] > 100_000_000
+    assert kept["fingerprint"] == fingerprint() and kept["probe_bytes"] > 200_000_000
+    # A rate for each kind of weight, each of them plausible.
+    assert set(kept["rates"]) == set(RATE_KINDS)
+    assert all(1e8 < measured.rate(kind) < 2e12 for kind in RATE_KINDS)
     # The small probe model stays in the caches: far quicker a token, so the fixed time is small.
-    assert kept["small_probe_tg_tps"] > kept["probe_tg_tps"] and 0 <= kept["per_token_s"] < 0.05
+    assert all(kept["small_probe_tg_tps"] > tps for tps in kept["probe_tg_tps"].values())
+    assert 0 <= kept["per_token_s"] < 0.05
     assert cached_machine_speed(paths) == measured
     assert "timed llama.cpp" in measured.note
+    # The large probe models are not kept (some 750 MB); the small one is.
+    assert [p.name for p in paths.cache_dir.glob("speed-probe-*")] == ["speed-probe-small-v2.gguf"]
+
+    # A cache from the earlier probe (one rate for every kind) is measured again.
+    (paths.cache_dir / CACHE_NAME).write_text(json.dumps({**kept, "probe_version": PROBE_VERSION - 1}))
+    assert cached_machine_speed(paths) is None
+    (paths.cache_dir / CACHE_NAME).write_text(json.dumps(kept))
 
     # Other hardware (another CPU in the fingerprint): the kept rate no longer counts.
     kept["fingerprint"]["cpu"] = "Some Other CPU"
@@ -48,53 +64,60 @@ def test_the_probe_measures_once_and_keeps_it_for_this_hardware() -> None:
     assert not machine_speed(paths, probe=False).measured
 
 
-def _keep_rate(rate: float) -> None:
+def test_speed_runs_calibrate_the_builds_of_the_model_they_measured(tmp_path: Path, tiny_model: Path) -> None:
     paths = hearth_paths()
-    paths.cache_dir.mkdir(parents=True, exist_ok=True)
-    kept = {"cpu_bytes_per_s": rate, "probe_bytes": 150_000_000, "fingerprint": fingerprint()}
-    (paths.cache_dir / CACHE_NAME).write_text(json.dumps(kept))
-
-
-def test_speed_runs_on_this_machine_calibrate_the_prediction(tiny_model: Path) -> None:
-    paths = hearth_paths()
-    _keep_rate(10 * GB)
+    measured_machine(10 * GB)
     plain = cached_machine_speed(paths)
-    assert plain is not None and plain.calibration == 1.0 and plain.cpu_bytes_per_s == 10 * GB
+    assert plain is not None and not plain.offsets and plain.cpu_bytes_per_s == 10 * GB
 
+    def reads(path: Path) -> TokenReads:
+        header = read_header(path)
+        return token_reads(
+            path.stat().st_size, header.fields, weight_reads=header.weight_reads, quant=header.quant
+        )
+
+    # Another build of the same model (16-bit, the same shape), and another model.
+    sibling = build_tiny_model(tmp_path / "tiny-F16.gguf", TinyModelSpec(file_type=LlamaFileType.MOSTLY_F16))
+    other = build_tiny_model(tmp_path / "wider.gguf", TinyModelSpec(n_embd=128))
+    assert reads(sibling).shape_key == reads(tiny_model).shape_key != reads(other).shape_key
+    seconds = predicted_seconds(reads(tiny_model), plain)
     size = tiny_model.stat().st_size
-    predicted = predict_tg_tps(size, MachineSpeed(10 * GB))
+
+    def tps_taking(extra_s: float) -> float:
+        return 1.0 / (seconds + extra_s)
+
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     store = CompareStore(paths.compare_db)
     here = machine_info()
-    # An old run of the same file (superseded by the newer one), one from another machine (ignored).
+    # An old run of the same file (superseded by the newer one), one from another machine
+    # (ignored), and one of a file that is gone (ignored).
     store.add_run(
-        "bench", here, {"reps": 1}, [(str(tiny_model), "tiny", "F32", size, {"tg_tps": [predicted * 3]})]
+        "bench", here, {"reps": 1}, [(str(tiny_model), "tiny", "F32", size, {"tg_tps": [tps_taking(0.02)]})]
     )
     store.add_run(
         "bench",
         {**here, "cpu": "Another CPU"},
         {"reps": 1},
-        [(str(tiny_model), "tiny", "F32", size, {"tg_tps": [predicted * 5]})],
+        [(str(tiny_model), "tiny", "F32", size, {"tg_tps": [tps_taking(0.05)]})],
     )
+    newer = [tps_taking(0.004), tps_taking(0.005), tps_taking(0.006)]
     store.add_run(
         "bench",
         here,
         {"reps": 3},
         [
-            (
-                str(tiny_model),
-                "tiny",
-                "F32",
-                size,
-                {"tg_tps": [predicted * 0.7, predicted * 0.8, predicted * 0.9]},
-            ),
-            ("/gone/other.gguf", "other", "Q4_0", 2 * size, {"tg_tps": [predicted * 0.5]}),
+            (str(tiny_model), "tiny", "F32", size, {"tg_tps": newer}),
+            ("/gone/other.gguf", "other", "Q4_0", 2 * size, {"tg_tps": [1.0]}),
         ],
     )
     store.close()
-    factor, runs = calibration(paths, MachineSpeed(10 * GB))
-    assert runs == 2 and factor == pytest.approx((0.8 + 1.0) / 2)
+    offsets, runs = calibration(paths, plain)
+    assert runs == 1 and offsets == {reads(tiny_model).shape_key: pytest.approx(0.005)}
     tuned = cached_machine_speed(paths)
-    assert tuned is not None and tuned.calibration == pytest.approx(0.9)
-    assert "calibrated by 2 speed runs" in tuned.note
-    assert predict_tg_tps(size, tuned) == pytest.approx(predicted * 0.9)
+    assert tuned is not None and "calibrated by 1 speed run" in tuned.note
+    # The measured build, and its sibling, take the 5 ms beyond their weights; the other model does not.
+    assert predict_tg_tps(reads(tiny_model), tuned) == pytest.approx(tps_taking(0.005))
+    sibling_s = predicted_seconds(reads(sibling), plain)
+    assert predict_tg_tps(reads(sibling), tuned) == pytest.approx(1.0 / (sibling_s + 0.005))
+    assert predict_tg_tps(reads(other), tuned) == pytest.approx(predict_tg_tps(reads(other), plain))
+    assert "5.0 ms a token more" in explain(reads(sibling), tuned, 10.0)

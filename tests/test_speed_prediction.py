@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from gguf import LlamaFileType
 
 from desktop.gguf.header import read_header
 from desktop.gguf.speed import (
     MachineSpeed,
+    TokenReads,
     bytes_per_token,
     explain,
     predict_tg_tps,
+    rate_kind,
     rule_of_thumb,
     speed_verdict,
+    token_reads,
 )
 from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 
@@ -37,6 +42,44 @@ def test_a_dense_model_reads_its_whole_file_per_token(tmp_path: Path) -> None:
     size = path.stat().st_size
     assert bytes_per_token(size, header.fields) == size
     assert bytes_per_token(size) == size and bytes_per_token(size, {}) == size
+
+
+def test_a_token_reads_each_tensor_at_its_type_s_kind(tmp_path: Path) -> None:
+    spec = TinyModelSpec(n_vocab=1024, n_embd=128, n_ff=256, file_type=LlamaFileType.MOSTLY_Q8_0)
+    untied = read_header(build_tiny_model(tmp_path / "untied.gguf", spec))
+    tied = read_header(build_tiny_model(tmp_path / "tied.gguf", replace(spec, tied_output=True)))
+    # Q8_0: 34 bytes a block of 32; a row of 128 is 4 blocks.
+    row = 4 * 34
+    per_layer_rows = 128 + 64 + 64 + 128 + 256 + 256  # q, k, v, output; gate, up (128 wide)
+    down = 128 * (256 // 32 * 34)  # 128 rows of 256
+    layers = 2 * (per_layer_rows * row + down)
+    # Untied: the output layer's 1024 rows are read; the embedding is looked up a row at a time.
+    assert untied.weight_reads == {"Q8_0": [layers + 1024 * row, 2 * (per_layer_rows + 128) + 1024]}
+    # Tied: the embedding is the output layer, read whole.
+    assert tied.weight_reads == untied.weight_reads
+    assert tied.data_end < untied.data_end  # one matrix fewer in the file
+
+    reads = token_reads(10, tied.fields, weight_reads=tied.weight_reads, quant=tied.quant)
+    assert reads.parts == {"8-bit": layers + 1024 * row} and reads.shape_key == "llama:2:128:256:"
+    # Without the tensor list, the file's bytes at its quant's kind.
+    assert token_reads(1000, quant="Q4_K_M").parts == {"4-bit": 1000}
+    assert token_reads(1000).parts == {"8-bit": 1000}
+    kinds = {
+        t: rate_kind(t)
+        for t in ("F16", "BF16", "F32", "Q8_0", "Q6_K", "Q5_0", "Q4_0", "Q4_K", "IQ4_XS", "Q2_K")
+    }
+    assert kinds == {
+        "F16": "16-bit",
+        "BF16": "16-bit",
+        "F32": "16-bit",
+        "Q8_0": "8-bit",
+        "Q6_K": "8-bit",
+        "Q5_0": "8-bit",
+        "Q4_0": "4-bit",
+        "Q4_K": "4-bit",
+        "IQ4_XS": "4-bit",
+        "Q2_K": "4-bit",
+    }
 
 
 def _moe_fields(experts: int, used: int, **extra: object) -> dict[str, object]:
@@ -70,8 +113,14 @@ def test_speed_is_the_rate_over_the_bytes_a_token_reads() -> None:
     cpu = MachineSpeed(cpu_bytes_per_s=10 * GB)
     assert predict_tg_tps(1 * GB, cpu) == pytest.approx(10.0)
     assert predict_tg_tps(0, cpu) == 0.0
-    # Calibration multiplies.
-    assert predict_tg_tps(1 * GB, MachineSpeed(10 * GB, calibration=0.8)) == pytest.approx(8.0)
+    # Each kind of weight at its own rate; a kind not measured at the CPU's rate.
+    kinds = MachineSpeed(10 * GB, rates={"16-bit": 20 * GB, "4-bit": 5 * GB})
+    mixed = TokenReads({"16-bit": 1 * GB, "4-bit": 1 * GB, "8-bit": 1 * GB})
+    assert predict_tg_tps(mixed, kinds) == pytest.approx(1 / (0.05 + 0.2 + 0.1))
+    # A model's speed runs add what its tokens took beyond the prediction, to its builds only.
+    tuned = replace(kinds, offsets={"llama:32:4096": 0.05})
+    assert predict_tg_tps(TokenReads({"16-bit": 2 * GB}, "llama:32:4096"), tuned) == pytest.approx(1 / 0.15)
+    assert predict_tg_tps(TokenReads({"16-bit": 2 * GB}, "llama:16:2048"), tuned) == pytest.approx(10.0)
     # No GPU: a GPU share is ignored.
     assert predict_tg_tps(1 * GB, cpu, gpu_fraction=1.0) == pytest.approx(10.0)
     gpu = MachineSpeed(cpu_bytes_per_s=10 * GB, gpu_bytes_per_s=200 * GB, gpu_free_bytes=8 * GB)
@@ -103,5 +152,10 @@ def test_the_tooltip_says_how_it_was_worked_out() -> None:
     assert "about 11.5 GB/s (measured once)" in words and "timed llama.cpp" in words
     guess = explain(2 * GB, rule_of_thumb(2), 4.96)
     assert "About 5.0 tokens/s" in guess and "rule of thumb" in guess
-    calibrated = explain(GB, MachineSpeed(10 * GB, 200 * GB, 8 * GB, True, 0.9), 9.0)
-    assert "GPU about 200.0 GB/s" in calibrated and "scaled by 0.90" in calibrated
+    with_gpu = explain(GB, MachineSpeed(10 * GB, 200 * GB, 8 * GB, True), 9.0)
+    assert "GPU about 200.0 GB/s" in with_gpu
+    rates = {"16-bit": 44 * GB, "4-bit": 47 * GB, "8-bit": 41 * GB}
+    by_kind = MachineSpeed(40 * GB, measured=True, rates=rates)
+    words = explain(TokenReads({"4-bit": 200_000_000, "8-bit": 50_000_000}), by_kind, 100.0)
+    assert "reads 250.0 MB of weights" in words
+    assert "8-bit weights about 41.0 GB/s, 4-bit weights about 47.0 GB/s (measured once)" in words

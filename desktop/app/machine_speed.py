@@ -1,16 +1,16 @@
 """How fast this computer generates: the probe behind every predicted speed (desktop/gguf/speed.py).
 
-The probe times llama.cpp writing tokens with a factory model of some 150 MB (F16, far larger
-than any CPU cache, built once into the cache folder) and with a small one of the same depth
-that stays in the caches, in one fresh engine worker (the ``speed_probe`` task, beside ``hearth
-bench``'s): a token takes a fixed time plus its bytes over the rate, so the small model gives
-the fixed time and the difference between the two the effective rate. It
-takes a few seconds once; the rate is kept in ``machine-speed.json`` in the cache folder with
-a fingerprint of the hardware (CPU model, physical cores, total memory, GPUs), and measured
-again when the fingerprint changes. The GPU's rate is not measured: it stays the rule of thumb.
+The probe (desktop/app/speed_probe.py) times llama.cpp writing tokens with factory models in one
+fresh engine worker (the ``speed_probe`` task, beside ``hearth bench``'s): a small one that stays
+in the CPU's caches gives the fixed time a token, and one of some 250 MB for each kind of weight
+the rate that kind is read at. It takes a few seconds once; the rates are kept in
+``machine-speed.json`` in the cache folder with a fingerprint of the hardware (CPU model,
+physical cores, total memory, GPUs), and measured again when the fingerprint changes. The GPU's
+rate is not measured: it stays the rule of thumb.
 
-Speed runs recorded on this machine (``hearth bench``, the Speed tab) calibrate it: the median
-over those runs of measured / predicted generation speed.
+Speed runs recorded on this machine (``hearth bench``, the Speed tab) calibrate the builds of the
+models they measured: the median, over a model's runs, of the seconds a token took beyond the
+prediction is added to the prediction of each build of that model.
 
 Qt-free and blocking: front ends call ``machine_speed`` off the GUI thread.
 """
@@ -29,7 +29,14 @@ from desktop.db import StorageError
 from desktop.engine.hardware import cpu_name, physical_cores
 from desktop.gguf.fit import system_memory_bytes
 from desktop.gguf.header import BrokenModel, read_header
-from desktop.gguf.speed import GPU_BYTES_PER_S, MachineSpeed, bytes_per_token, predict_tg_tps, rule_of_thumb
+from desktop.gguf.speed import (
+    GPU_BYTES_PER_S,
+    MachineSpeed,
+    TokenReads,
+    predicted_seconds,
+    rule_of_thumb,
+    token_reads,
+)
 from desktop.json_file import read_json, write_json
 from desktop.paths import HearthPaths
 from desktop.units import format_bytes
@@ -80,25 +87,39 @@ def _read_cache(paths: HearthPaths) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict) or value.get("fingerprint") != fingerprint():
         return None
+    from desktop.app.speed_probe import PROBE_VERSION
+
+    if value.get("probe_version") != PROBE_VERSION:
+        return None  # an older probe's single rate: measured again
     rate = value.get("cpu_bytes_per_s")
     return value if isinstance(rate, (int, float)) and rate > 0 else None
+
+
+def _rates(cached: dict[str, Any]) -> dict[str, float]:
+    value = cached.get("rates")
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): float(v) for k, v in value.items() if isinstance(v, (int, float)) and v > 0}
 
 
 def _from_cache(paths: HearthPaths, cached: dict[str, Any], gpu_free_bytes: int) -> MachineSpeed:
     rate = float(cached["cpu_bytes_per_s"])
     fixed = float(cached.get("per_token_s", 0.0))
     note = (
-        f"timed llama.cpp writing tokens with a {format_bytes(cached.get('probe_bytes', 0))} model "
+        f"timed llama.cpp writing tokens with {format_bytes(cached.get('probe_bytes', 0))} models "
         f"on {cached['fingerprint']['cpu']} ({cached['fingerprint']['physical_cores']} cores)"
     )
     gpu = float(GPU_BYTES_PER_S) if gpu_free_bytes > 0 else 0.0
     if gpu:
         note += "; the GPU's rate is a rule of thumb"
-    base = MachineSpeed(rate, gpu, max(0, gpu_free_bytes), measured=True, note=note, per_token_s=fixed)
-    factor, runs = calibration(paths, base)
+    base = MachineSpeed(
+        rate, gpu, max(0, gpu_free_bytes), measured=True, note=note, per_token_s=fixed, rates=_rates(cached)
+    )
+    offsets, runs = calibration(paths, base)
     if runs:
         runs_words = f"{runs} speed run{'s' if runs != 1 else ''}"
-        base = replace(base, calibration=factor, note=f"{note}; calibrated by {runs_words} on this computer")
+        note = f"{note}; calibrated by {runs_words} on this computer"
+        base = replace(base, offsets=offsets, runs=runs, note=note)
     return base
 
 
@@ -143,26 +164,26 @@ def _same_machine(row: RunRow) -> bool:
     return row.machine.get("cpu") == here["cpu"] and row.machine.get("memory_bytes") == system_memory_bytes()
 
 
-def _row_per_token(row: RunRow) -> int | None:
+def _row_reads(row: RunRow) -> TokenReads | None:
     path = Path(row.model)
-    fields: dict[str, Any] | None = None
     try:
-        fields = read_header(path).fields
+        header = read_header(path)
     except (OSError, BrokenModel, ValueError):
-        fields = None
-    size = row.size_bytes or (path.stat().st_size if path.exists() else 0)
-    return bytes_per_token(size, fields) if size else None
+        return None  # gone or changed: its run says nothing about the builds here now
+    size = row.size_bytes or path.stat().st_size
+    return token_reads(size, header.fields, weight_reads=header.weight_reads, quant=header.quant)
 
 
-def calibration(paths: HearthPaths, machine: MachineSpeed) -> tuple[float, int]:
-    """The median of measured / predicted generation speed over the speed runs recorded on this
-    machine (CPU-only predictions), and how many runs that is; (1.0, 0) when there are none."""
+def calibration(paths: HearthPaths, machine: MachineSpeed) -> tuple[dict[str, float], int]:
+    """By model (``shape_key``), the median over its speed runs recorded on this machine
+    (CPU-only) of the seconds a token took beyond the prediction, and how many runs that is;
+    ({}, 0) when there are none."""
     if not paths.compare_db.exists():
-        return 1.0, 0
+        return {}, 0
     try:
         store = CompareStore(paths.compare_db)
     except StorageError:
-        return 1.0, 0
+        return {}, 0
     try:
         rows = store.history("bench")
     finally:
@@ -170,10 +191,10 @@ def calibration(paths: HearthPaths, machine: MachineSpeed) -> tuple[float, int]:
     return calibration_from(rows, machine)
 
 
-def calibration_from(rows: list[RunRow], machine: MachineSpeed) -> tuple[float, int]:
+def calibration_from(rows: list[RunRow], machine: MachineSpeed) -> tuple[dict[str, float], int]:
     """As :func:`calibration`, from rows already read; the newest run of each file counts."""
-    uncalibrated = MachineSpeed(machine.cpu_bytes_per_s, per_token_s=machine.per_token_s)
-    ratios: list[float] = []
+    uncalibrated = replace(machine, offsets={}, gpu_bytes_per_s=0.0)
+    extra: dict[str, list[float]] = {}
     seen: set[str] = set()
     for row in rows:  # newest first
         if row.model in seen or not _same_machine(row) or row.settings.get("gpu_layers"):
@@ -181,9 +202,11 @@ def calibration_from(rows: list[RunRow], machine: MachineSpeed) -> tuple[float, 
         measured = row.metrics.get("tg_tps")
         values = measured if isinstance(measured, list) else [measured]
         numbers = [float(v) for v in values if isinstance(v, (int, float)) and v > 0]
-        per_token = _row_per_token(row)
-        if not numbers or not per_token:
+        reads = _row_reads(row)
+        if not numbers or reads is None or not reads.shape_key or not reads.total:
             continue
         seen.add(row.model)
-        ratios.append(statistics.median(numbers) / predict_tg_tps(per_token, uncalibrated))
-    return (float(statistics.median(ratios)), len(ratios)) if ratios else (1.0, 0)
+        took = 1.0 / statistics.median(numbers)
+        extra.setdefault(reads.shape_key, []).append(took - predicted_seconds(reads, uncalibrated))
+    offsets = {key: float(statistics.median(values)) for key, values in extra.items()}
+    return offsets, sum(len(v) for v in extra.values())

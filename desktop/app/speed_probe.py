@@ -1,87 +1,128 @@
-"""The speed probe itself: two factory models of one depth timed in an engine worker (the
-``speed_probe`` task), for desktop/app/machine_speed.py. Kept apart because building the models
-loads gguf and numpy, which the window must not import at start-up."""
+"""The speed probe itself: factory models timed in an engine worker (the ``speed_probe`` task),
+for desktop/app/machine_speed.py. Kept apart because building the models loads gguf and numpy,
+which the window must not import at start-up.
+
+One small model that stays in the CPU's caches gives the time each token takes whatever the
+model's size; one model of each kind of weight (16-bit, 8-bit, 4-bit; desktop/gguf/speed.py),
+each some 250 MB, eight times a large L3 cache, gives the rate this computer reads that kind at.
+Their weights are a random tile repeated (speed does not depend on the values), so they build in
+a fraction of a second each; they are deleted once timed, as the probe runs again only when the
+hardware changes.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import statistics
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from gguf import LlamaFileType
 
-from desktop.gguf.speed import bytes_per_token
+from desktop.gguf.header import read_header
+from desktop.gguf.speed import token_reads
 from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 from desktop.paths import HearthPaths
 
+PROBE_VERSION = 2  # a cache from another version of the probe is measured again
 # Timed single-token decodes a repetition, after a warm-up; the fastest repetition counts
 # (what the machine can do, not what another program left it).
 PROBE_TOKENS = 16
 PROBE_REPS = 3
-PROBE_NAME = "speed-probe-v1.gguf"
-# About 76 M parameters in F16: some 150 MB, ten times a large L3 cache, loaded in well under a second.
-PROBE_SPEC = TinyModelSpec(
+# As `hearth bench` loads a model: a smaller context makes llama.cpp's graph measurably quicker
+# for 16-bit weights (about 15% on two cores), which a person's chats would not see.
+PROBE_CONTEXT = 1024
+_WIDE = TinyModelSpec(
     n_vocab=512,
-    n_embd=768,
-    n_layer=12,
-    n_head=12,
+    n_embd=2048,
+    n_layer=2,
+    n_head=16,
     n_head_kv=4,
-    n_ff=2048,
+    n_ff=8192,
     name="Hearth speed probe",
     file_type=LlamaFileType.MOSTLY_F16,
     chat_template=None,
-)
-# The same depth, small enough to stay in the CPU's caches (under 4 MB): its time a token is
-# what each token costs whatever the model's size.
-SMALL_NAME = "speed-probe-small-v1.gguf"
-SMALL_SPEC = replace(
-    PROBE_SPEC, n_embd=128, n_head=4, n_head_kv=2, n_ff=256, name="Hearth speed probe (small)"
+    tiled_weights=True,
 )
 
 
-def probe_model(paths: HearthPaths, name: str = PROBE_NAME, spec: TinyModelSpec = PROBE_SPEC) -> Path:
-    """A probe's model file in the cache folder, built the first time."""
-    path = paths.cache_dir / name
+@dataclass(frozen=True)
+class ProbeModel:
+    name: str
+    spec: TinyModelSpec
+    kind: str  # desktop/gguf/speed.RATE_KINDS, or "" for the small one
+
+
+# About 250 MB each: two layers of 16-bit weights, four of 8-bit, eight of 4-bit.
+_Q8 = replace(_WIDE, n_layer=4, file_type=LlamaFileType.MOSTLY_Q8_0)
+_Q4 = replace(_WIDE, n_layer=8, file_type=LlamaFileType.MOSTLY_Q4_0)
+KIND_MODELS = (
+    ProbeModel("speed-probe-16bit-v2.gguf", _WIDE, "16-bit"),
+    ProbeModel("speed-probe-8bit-v2.gguf", _Q8, "8-bit"),
+    ProbeModel("speed-probe-4bit-v2.gguf", _Q4, "4-bit"),
+)
+# The same depth as a small model's, small enough to stay in the CPU's caches (under 4 MB).
+SMALL_MODEL = ProbeModel(
+    "speed-probe-small-v2.gguf",
+    replace(_WIDE, n_embd=128, n_layer=12, n_head=4, n_head_kv=2, n_ff=256, name="Hearth speed probe, small"),
+    "",
+)
+
+
+def probe_model(paths: HearthPaths, model: ProbeModel = SMALL_MODEL) -> Path:
+    """A probe's model file in the cache folder, built when missing."""
+    path = paths.cache_dir / model.name
     if not path.exists():
         partial = path.with_suffix(".partial.gguf")
-        build_tiny_model(partial, spec)
+        build_tiny_model(partial, model.spec)
         partial.replace(path)
     return path
 
 
 def run_probe(paths: HearthPaths, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Times generation with the two probe models in one fresh engine worker. A token takes
-    the fixed time plus the bytes over the rate: the small model's time a token is about the
-    fixed time, and the difference between the two gives the rate."""
+    """Times generation with the probe models in one fresh engine worker. A token takes the
+    fixed time plus the bytes of each kind over its rate: the small model's time a token is
+    about the fixed time, and each kind's model, less that, gives its rate."""
     from desktop.app.client_engine import ClientTasks
 
     say = progress or (lambda _text: None)
     start = time.perf_counter()
     say("Measuring this computer's speed (once, a few seconds)")
-    small = probe_model(paths, SMALL_NAME, SMALL_SPEC)
-    model = probe_model(paths)
-    result = ClientTasks().run(
-        "speed_probe",
-        lambda event: None,
-        models=[str(small), str(model)],
-        reps=PROBE_REPS,
-        n_gen=PROBE_TOKENS,
-    )
-    small_tps, tps = (float(x) for x in result["tg_tps"])
-    size, small_size = bytes_per_token(model.stat().st_size), bytes_per_token(small.stat().st_size)
-    big_s, small_s = 1.0 / tps, 1.0 / small_tps
-    if big_s > 1.2 * small_s:
-        rate = (size - small_size) / (big_s - small_s)
-        fixed = max(0.0, small_s - small_size / rate)
-    else:  # the small one no quicker (a noisy machine): the big one's rate alone
-        rate, fixed = size * tps, 0.0
+    small = probe_model(paths)
+    big: list[Path] = []
+    try:
+        for model in KIND_MODELS:
+            big.append(probe_model(paths, model))
+        result = ClientTasks().run(
+            "speed_probe",
+            lambda event: None,
+            models=[str(small), *(str(p) for p in big)],
+            reps=PROBE_REPS,
+            n_gen=PROBE_TOKENS,
+            n_ctx=PROBE_CONTEXT,
+        )
+        sizes = [token_reads(0, weight_reads=read_header(p).weight_reads).total for p in big]
+    finally:
+        for path in big:  # some 750 MB the cache folder need not keep
+            with contextlib.suppress(OSError):
+                path.unlink()
+    small_tps, *kind_tps = (float(x) for x in result["tg_tps"])
+    fixed = 1.0 / small_tps
+    rates: dict[str, float] = {}
+    for model, size, tps in zip(KIND_MODELS, sizes, kind_tps, strict=True):
+        seconds = 1.0 / tps
+        # A noisy machine can make the small one no quicker: then the whole time counts.
+        rates[model.kind] = size / (seconds - fixed) if seconds > 1.2 * fixed else size / seconds
     return {
-        "cpu_bytes_per_s": rate,
+        "probe_version": PROBE_VERSION,
+        "cpu_bytes_per_s": statistics.median(rates.values()),
+        "rates": rates,
         "per_token_s": fixed,
-        "probe_bytes": size,
-        "probe_tg_tps": tps,
+        "probe_bytes": max(sizes),
+        "probe_tg_tps": dict(zip((m.kind for m in KIND_MODELS), kind_tps, strict=True)),
         "small_probe_tg_tps": small_tps,
         "probe_seconds": time.perf_counter() - start,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

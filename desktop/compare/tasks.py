@@ -119,7 +119,7 @@ def run_speed_probe(command: dict[str, Any], context: TaskContext) -> dict[str, 
         if context.cancelled():
             raise TaskFailed("The speed probe was cancelled.")
         try:
-            llm, _loaded = context.load(LoadOptions(str(model), n_ctx=256))
+            llm, _loaded = context.load(LoadOptions(str(model), n_ctx=int(command.get("n_ctx", 1024))))
         except RuntimeError:
             raise TaskFailed(f"{Path(str(model)).name} did not load.") from None
         speed.generation_speed(llm, 4)

@@ -70,6 +70,10 @@ class GGUFHeader:
     data_end: int  # bytes the tensors need; a shorter file is truncated
     version: int = 3
     fields: dict[str, Any] = field(default_factory=dict, repr=False)
+    # What writing one token reads, by tensor type name: [bytes, rows] of the weight matrices
+    # (desktop/gguf/speed.py predicts speed from it). Empty when unknown (a header cached by an
+    # older Hearth).
+    weight_reads: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
 
 @functools.cache
@@ -78,6 +82,13 @@ def _quant_sizes() -> dict[int, tuple[int, int]]:
     from gguf import GGML_QUANT_SIZES
 
     return {int(kind): sizes for kind, sizes in GGML_QUANT_SIZES.items()}
+
+
+@functools.cache
+def _tensor_type_names() -> dict[int, str]:
+    from gguf import GGMLQuantizationType
+
+    return {int(kind): kind.name for kind in GGMLQuantizationType}
 
 
 @functools.cache
@@ -321,18 +332,22 @@ def _parse(buf: mmap.mmap, size: int) -> GGUFHeader:
 
     parameters = 0
     tensor_end = 0
+    reads = _WeightReads()
     for _ in range(n_tensors):
-        cur.skip_string()
+        name = cur.string()
         n_dims = int(cur.unpack("<I"))
         if n_dims > 8:
             raise BrokenModel(f"truncated or corrupt header (a tensor with {n_dims} dimensions)")
+        dims = [int(cur.unpack("<Q")) for _ in range(n_dims)]
         elements = 1
-        for _ in range(n_dims):
-            elements *= int(cur.unpack("<Q"))
+        for d in dims:
+            elements *= d
         type_id = int(cur.unpack("<I"))
         offset = int(cur.unpack("<Q"))
         parameters += elements
-        tensor_end = max(tensor_end, offset + _tensor_bytes(type_id, elements))
+        size_bytes = _tensor_bytes(type_id, elements)
+        tensor_end = max(tensor_end, offset + size_bytes)
+        reads.add(name, type_id, dims, size_bytes)
 
     alignment = _alignment(fields, size)
     data_start = -(-cur.pos // alignment) * alignment
@@ -365,7 +380,54 @@ def _parse(buf: mmap.mmap, size: int) -> GGUFHeader:
         data_end=data_end,
         version=version,
         fields=fields,
+        weight_reads=reads.by_type(),
     )
+
+
+_TOKEN_EMBEDDING = "token_embd.weight"
+_OUTPUT = "output.weight"
+
+
+class _WeightReads:
+    """Sums, by tensor type, the bytes and rows of the matrices one token reads: every weight of
+    two or more dimensions, but the token embedding only where the output layer is tied to it
+    (no ``output.weight``): otherwise a token looks up one row of it."""
+
+    def __init__(self) -> None:
+        self._sums: dict[int, list[int]] = {}
+        self._embedding: tuple[int, int, int] | None = None
+        self._has_output = False
+
+    def add(self, name: str, type_id: int, dims: list[int], size_bytes: int) -> None:
+        if len(dims) < 2:
+            return  # norms and biases: a rounding error
+        rows = _rows(dims)
+        if name == _TOKEN_EMBEDDING:
+            self._embedding = (type_id, size_bytes, rows)
+            return
+        self._has_output = self._has_output or name == _OUTPUT
+        entry = self._sums.setdefault(type_id, [0, 0])
+        entry[0] += size_bytes
+        entry[1] += rows
+
+    def by_type(self) -> dict[str, list[int]]:
+        sums = {kind: list(entry) for kind, entry in self._sums.items()}
+        if self._embedding is not None and not self._has_output:
+            kind, size_bytes, rows = self._embedding
+            entry = sums.setdefault(kind, [0, 0])
+            entry[0] += size_bytes
+            entry[1] += rows
+        names = _tensor_type_names()
+        return {names.get(kind, str(kind)): entry for kind, entry in sums.items()}
+
+
+def _rows(dims: list[int]) -> int:
+    """A matrix's rows as llama.cpp multiplies it: every dimension after the first (the
+    first is a row's length)."""
+    rows = 1
+    for d in dims[1:]:
+        rows *= d
+    return rows
 
 
 def _alignment(fields: dict[str, Any], size: int) -> int:

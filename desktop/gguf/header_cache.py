@@ -103,7 +103,10 @@ class HeaderCache:
             if row[1] is not None:
                 raise BrokenModel(row[1])
             try:
-                return GGUFHeader(**json.loads(row[0]))
+                kept_header = json.loads(row[0])
+                # Kept by an older Hearth (no tensor summary, fewer shape fields): read again.
+                if "weight_reads" in kept_header:
+                    return GGUFHeader(**kept_header)
             except (TypeError, ValueError):
                 pass  # kept by another version of Hearth, or damaged: read the file again
         self.reads += 1

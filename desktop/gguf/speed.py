@@ -4,8 +4,16 @@ Writing one token reads the model's weights once (for a mixture-of-experts model
 weights and the experts the router picks), so generation is bound by how fast the machine reads
 memory: tokens/s is about the bytes read per second over the bytes read per token. The rate is
 an *effective* one — what llama.cpp achieves, measured by timing it (desktop/app/machine_speed),
-or, until then, a rule of thumb from the number of cores. Bench runs on this machine calibrate
-it: the median of measured over predicted multiplies every prediction.
+or, until then, a rule of thumb from the number of cores. It depends on the weights' type: on a
+CPU with few cores, unpacking 8-bit blocks costs more than reading 16-bit floats or llama.cpp's
+repacked 4-bit ones, so the probe measures one rate per kind (:data:`RATE_KINDS`), and a file's
+bytes are counted by the type of each tensor (the header's tensor list), or by its file type
+where only that is known.
+
+Speed runs of a model on this machine calibrate the other builds of the same model (the same
+architecture and shape): what a token took beyond what its weights explain (the model's own
+operations, its many short rows) is much the same for each of its builds, so it is added to
+their predictions.
 
 Qt-free; no I/O.
 """
@@ -13,8 +21,8 @@ Qt-free; no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from desktop.units import format_bytes
 
@@ -27,12 +35,62 @@ class MachineSpeed:
     gpu_bytes_per_s: float = 0.0
     gpu_free_bytes: int = 0
     measured: bool = False  # True from the probe; False from the rule of thumb
-    calibration: float = 1.0  # median measured / predicted over this machine's bench runs
     note: str = ""  # how it was worked out, in words
     # The time each token takes whatever the model's size (building and running llama.cpp's
     # graph, syncing threads), measured by the probe with a model that fits in the CPU's caches;
     # 0 for the rule of thumb. It matters for small models only (10 ms against 330 for 2 GB).
     per_token_s: float = 0.0
+    # Measured rates by kind of weight (RATE_KINDS), bytes/s; a kind missing reads at cpu_bytes_per_s.
+    rates: Mapping[str, float] = field(default_factory=dict)
+    # By model (shape_key): seconds a token took beyond the prediction in speed runs here.
+    offsets: Mapping[str, float] = field(default_factory=dict)
+    runs: int = 0  # speed runs the offsets come from
+
+    def rate(self, kind: str) -> float:
+        return float(self.rates.get(kind, self.cpu_bytes_per_s))
+
+
+# How llama.cpp reads a weight type on a CPU, by tensor type name: floats; 4-bit types it
+# repacks for the CPU's vector units (and the smaller ones, which cost as little); the rest
+# (8-, 5- and 6-bit blocks) unpacked block by block, the costliest per byte on few cores.
+RateKind = Literal["16-bit", "8-bit", "4-bit"]
+RATE_KINDS: tuple[RateKind, ...] = ("16-bit", "8-bit", "4-bit")
+_FLOAT_TYPES = frozenset({"F32", "F16", "BF16", "F64"})
+_SMALL_TYPES_PREFIXES = ("Q4", "IQ4", "Q3", "IQ3", "Q2", "IQ2", "IQ1", "TQ")
+
+
+def rate_kind(type_name: str) -> RateKind:
+    """The kind a tensor type (or a file type's label, "Q4_K_M") is read at."""
+    name = type_name.upper()
+    if name in _FLOAT_TYPES or name.startswith(("F16", "BF16", "F32")):
+        return "16-bit"
+    if name.startswith(_SMALL_TYPES_PREFIXES):
+        return "4-bit"
+    return "8-bit"
+
+
+@dataclass(frozen=True)
+class TokenReads:
+    """The bytes of weights one token reads, by the kind they are read at, and which model's
+    (shape_key: builds of one model share it)."""
+
+    parts: Mapping[str, int]
+    shape_key: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(self.parts.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"parts": dict(self.parts), "shape_key": self.shape_key}
+
+    @classmethod
+    def from_json(cls, value: object) -> TokenReads | None:
+        if not isinstance(value, dict) or not isinstance(value.get("parts"), dict):
+            return None
+        parts = {str(k): int(v) for k, v in value["parts"].items() if isinstance(v, int)}
+        key = value.get("shape_key")
+        return cls(parts, key if isinstance(key, str) else "")
 
 
 # The rule of thumb: a CPU core streams some 5 GB/s through llama.cpp (a laptop's two cores
@@ -100,33 +158,88 @@ def bytes_per_token(size_bytes: int, fields: Mapping[str, object] | None = None)
     """Bytes of weights read to write one token. For a dense model, the file's size (the header
     and vocabulary are a rounding error). For a mixture-of-experts model
     (``<arch>.expert_count`` and ``<arch>.expert_used_count`` in the header), an estimate: the
-    non-expert weights whole, plus the used share of the experts' weights, the experts' share of
-    the file from :func:`expert_share`."""
-    size = max(0, int(size_bytes))
+    non-expert weights whole, plus the used share of the experts' weights (:func:`active_share`)."""
+    return int(max(0, int(size_bytes)) * active_share(fields))
+
+
+def shape_key(fields: Mapping[str, object] | None) -> str:
+    """What the builds of one model share and other models do not: architecture, depth, width,
+    feed-forward width and experts ("" when the header does not say)."""
     if not fields:
-        return size
+        return ""
     arch = fields.get("general.architecture")
     if not isinstance(arch, str):
-        return size
+        return ""
+    parts = [arch] + [
+        str(fields.get(f"{arch}.{key}", ""))
+        for key in ("block_count", "embedding_length", "feed_forward_length", "expert_count")
+    ]
+    return ":".join(parts) if parts[1] else ""
+
+
+def active_share(fields: Mapping[str, object] | None) -> float:
+    """The share of a model's weights one token reads: 1 for a dense model; for a
+    mixture-of-experts one, the non-expert weights plus the used share of the experts'."""
+    if not fields:
+        return 1.0
+    arch = fields.get("general.architecture")
+    if not isinstance(arch, str):
+        return 1.0
     experts = _int_field(fields, f"{arch}.expert_count")
     used = _int_field(fields, f"{arch}.expert_used_count")
     if not experts or not used or experts <= 1 or used >= experts:
-        return size
+        return 1.0
     share = expert_share(fields)
-    return int(size * ((1.0 - share) + share * used / experts))
+    return (1.0 - share) + share * used / experts
 
 
-def predict_tg_tps(per_token: int, machine: MachineSpeed, gpu_fraction: float = 0.0) -> float:
-    """Generation tokens/s: 1 / (CPU share / CPU rate + GPU share / GPU rate + the fixed time a
-    token) x calibration. ``gpu_fraction`` is the share of the weights offloaded to the GPU (0
-    to 1); with no GPU rate it all runs on the CPU."""
-    if per_token <= 0 or machine.cpu_bytes_per_s <= 0:
-        return 0.0
+def token_reads(
+    size_bytes: int,
+    fields: Mapping[str, object] | None = None,
+    *,
+    weight_reads: Mapping[str, list[int]] | None = None,
+    quant: str | None = None,
+) -> TokenReads:
+    """What a token of this build reads: from the header's tensor list (``weight_reads``, by
+    tensor type) where there is one, else the file's bytes (:func:`bytes_per_token`) at the
+    kind of its file type (``quant``, "Q4_K_M"; 8-bit when not known either)."""
+    key = shape_key(fields)
+    if weight_reads:
+        share = active_share(fields)
+        parts: dict[str, int] = {}
+        for type_name, (size, _rows) in weight_reads.items():
+            kind = rate_kind(type_name)
+            parts[kind] = parts.get(kind, 0) + int(size * share)
+        return TokenReads(parts, key)
+    per_token = bytes_per_token(size_bytes, fields)
+    return TokenReads({rate_kind(quant) if quant else "8-bit": per_token}, key)
+
+
+def predicted_seconds(reads: TokenReads | int, machine: MachineSpeed, gpu_fraction: float = 0.0) -> float:
+    """Seconds a token: the fixed time, the CPU's share of each kind of weight over its rate,
+    the GPU's share over the GPU's, and what speed runs of this model here add."""
+    if isinstance(reads, int):
+        reads = TokenReads({"": reads})
     on_gpu = min(1.0, max(0.0, gpu_fraction)) if machine.gpu_bytes_per_s > 0 else 0.0
-    seconds = max(0.0, machine.per_token_s) + per_token * (1.0 - on_gpu) / machine.cpu_bytes_per_s
+    seconds = max(0.0, machine.per_token_s)
+    for kind, size in reads.parts.items():
+        seconds += size * (1.0 - on_gpu) / machine.rate(kind)
     if on_gpu:
-        seconds += per_token * on_gpu / machine.gpu_bytes_per_s
-    return 1.0 / seconds * machine.calibration
+        seconds += reads.total * on_gpu / machine.gpu_bytes_per_s
+    offset = machine.offsets.get(reads.shape_key, 0.0) if reads.shape_key else 0.0
+    # A run much quicker than its weights explain was measured wrongly, not faster than memory.
+    return max(seconds / 2, seconds + offset)
+
+
+def predict_tg_tps(per_token: TokenReads | int, machine: MachineSpeed, gpu_fraction: float = 0.0) -> float:
+    """Generation tokens/s: 1 / :func:`predicted_seconds`. ``gpu_fraction`` is the share of the
+    weights offloaded to the GPU (0 to 1); with no GPU rate it all runs on the CPU.
+    ``per_token``: bytes (read at the CPU's rate) or :class:`TokenReads`."""
+    total = per_token if isinstance(per_token, int) else per_token.total
+    if total <= 0 or machine.cpu_bytes_per_s <= 0:
+        return 0.0
+    seconds = predicted_seconds(per_token, machine, gpu_fraction)
+    return 1.0 / seconds if seconds > 0 else 0.0
 
 
 def gpu_fraction(memory_bytes: int | None, machine: MachineSpeed) -> float:
@@ -163,21 +276,29 @@ def _rate_words(rate: float) -> str:
     return f"about {format_bytes(rate)}/s"
 
 
-def explain(per_token: int, machine: MachineSpeed, tps: float) -> str:
+def explain(per_token: TokenReads | int, machine: MachineSpeed, tps: float) -> str:
     """The tooltip: how the prediction was worked out, in words."""
     shown = f"{tps:.1f}" if tps < 10 else f"{tps:.0f}"
     how = "measured once" if machine.measured else "a rule of thumb"
-    text = (
-        f"About {shown} tokens/s: each token reads {format_bytes(per_token)} of weights, and this "
-        f"computer's CPU reads {_rate_words(machine.cpu_bytes_per_s)} ({how})"
-    )
+    reads = per_token if isinstance(per_token, TokenReads) else TokenReads({"": per_token})
+    kinds = [k for k in RATE_KINDS if reads.parts.get(k)]
+    if machine.rates and kinds:
+        rates = ", ".join(f"{k} weights {_rate_words(machine.rate(k))}" for k in kinds)
+        reading = f"this computer's CPU reads {rates} ({how})"
+    else:
+        reading = f"this computer's CPU reads {_rate_words(machine.cpu_bytes_per_s)} ({how})"
+    text = f"About {shown} tokens/s: each token reads {format_bytes(reads.total)} of weights, and {reading}"
+    offset = machine.offsets.get(reads.shape_key, 0.0) if reads.shape_key else 0.0
+    if offset:
+        text += (
+            f"; speed runs of this model here took {abs(offset) * 1000:.1f} ms a token "
+            f"{'more' if offset > 0 else 'less'} than that"
+        )
     if machine.per_token_s > 0:
         text += f", plus about {machine.per_token_s * 1000:.0f} ms a token whatever the size"
     if machine.gpu_bytes_per_s > 0:
         free = format_bytes(machine.gpu_free_bytes)
         text += f"; its GPU {_rate_words(machine.gpu_bytes_per_s)} with {free} free"
-    if machine.calibration != 1.0:
-        text += f"; scaled by {machine.calibration:.2f} from speeds measured on this computer"
     text += "."
     if machine.note:
         text += f" Worked out: {machine.note}."

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from gguf import GGUFWriter, LlamaFileType, TokenType
+from gguf import GGMLQuantizationType, GGUFWriter, LlamaFileType, TokenType
+from gguf.quants import quantize
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -133,6 +134,13 @@ _WORDS = [
 
 
 _PADDING_PIECE = 8_000_000
+# File types the factory writes quantized (by the gguf package's own quantizer), by the tensor
+# type their matrices get; norms stay F32.
+_QUANTIZED = {
+    LlamaFileType.MOSTLY_Q8_0: GGMLQuantizationType.Q8_0,
+    LlamaFileType.MOSTLY_Q4_0: GGMLQuantizationType.Q4_0,
+}
+_TILE_ROWS = 64  # rows drawn at random for a tiled matrix; the rest repeat them
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,13 @@ class TinyModelSpec:
     # Filler metadata before the vocabulary, in bytes (as a huge vocabulary would take): a header
     # larger than a reader's bound. Strings of at most 8 MB, which llama.cpp skips as unknown keys.
     metadata_padding: int = 0
+    # No output.weight: the output layer is the token embedding, as in Gemma and other small
+    # models (llama.cpp multiplies by it unrepacked, which the speed probe times).
+    tied_output: bool = False
+    # Weights repeated from a small random block rather than drawn one by one: a model of
+    # hundreds of MB (the speed probe's) builds in a fraction of a second. Speed does not depend
+    # on the values; replies from such a model are not meant to be read.
+    tiled_weights: bool = False
 
 
 def _vocabulary(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
@@ -188,6 +203,12 @@ def _vocabulary(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
     # SentencePiece prefers higher scores: longer pieces win, so words merge whole.
     scores = [float(len(t)) if ty == TokenType.NORMAL else 0.0 for t, ty in zip(tokens, types, strict=True)]
     return tokens, scores, [int(t) for t in types]
+
+
+def _repeat_rows(block: np.ndarray, rows: int) -> np.ndarray:
+    """``block``'s rows repeated down to ``rows`` rows (np.tile: np.resize is 10x slower)."""
+    times = -(-rows // block.shape[0])
+    return np.tile(block, (times, 1))[:rows]
 
 
 def build_tiny_model(path: Path, spec: TinyModelSpec | None = None) -> Path:
@@ -228,29 +249,54 @@ def build_tiny_model(path: Path, spec: TinyModelSpec | None = None) -> Path:
             writer.add_float32(f"general.sampling.{key}", float(value))
 
     dtype = np.float16 if spec.file_type == LlamaFileType.MOSTLY_F16 else np.float32
+    quantized = _QUANTIZED.get(spec.file_type)
 
     def weights(*shape: int, scale: float = 0.2) -> np.ndarray:
-        return (rng.standard_normal(shape) * scale).astype(dtype)
+        if not spec.tiled_weights:
+            return (rng.standard_normal(shape) * scale).astype(dtype)
+        rows, width = shape
+        block = (rng.standard_normal((min(rows, _TILE_ROWS), width)) * scale).astype(dtype)
+        return _repeat_rows(block, rows)
+
+    def matrix(*shape: int, scale: float = 0.2) -> np.ndarray:
+        """A weight matrix in the file's type: quantized by the gguf package where the type is
+        one (a tile of rows, repeated, when tiled), else floats."""
+        if quantized is None:
+            return weights(*shape, scale=scale)
+        rows, width = shape
+        first = rows if not spec.tiled_weights else min(rows, _TILE_ROWS)
+        block = quantize((rng.standard_normal((first, width)) * scale).astype(np.float32), quantized)
+        return _repeat_rows(block, rows)
 
     kv = head_dim * spec.n_head_kv
-    writer.add_tensor("token_embd.weight", weights(spec.n_vocab, spec.n_embd, scale=1.0))
+    embedding = matrix(spec.n_vocab, spec.n_embd, scale=1.0)
+    writer.add_tensor("token_embd.weight", embedding, raw_dtype=quantized)
     writer.add_tensor("output_norm.weight", np.ones(spec.n_embd, dtype=np.float32))
-    output = weights(spec.n_vocab, spec.n_embd, scale=spec.output_scale)
-    # Zero rows for the control and byte tokens: against these large random logits they
-    # are never sampled, so replies are words (not stray bytes) and run to max_tokens,
-    # which keeps tests predictable.
-    output[: 5 + 256] = 0
-    writer.add_tensor("output.weight", output)
+    if not spec.tied_output:
+        output = weights(spec.n_vocab, spec.n_embd, scale=spec.output_scale)
+        # Zero rows for the control and byte tokens: against these large random logits they
+        # are never sampled, so replies are words (not stray bytes) and run to max_tokens,
+        # which keeps tests predictable.
+        output[: 5 + 256] = 0
+        if quantized is not None:
+            output = quantize(output.astype(np.float32), quantized)
+        writer.add_tensor("output.weight", output, raw_dtype=quantized)
     for i in range(spec.n_layer):
         writer.add_tensor(f"blk.{i}.attn_norm.weight", np.ones(spec.n_embd, dtype=np.float32))
-        writer.add_tensor(f"blk.{i}.attn_q.weight", weights(spec.n_embd, spec.n_embd))
-        writer.add_tensor(f"blk.{i}.attn_k.weight", weights(kv, spec.n_embd))
-        writer.add_tensor(f"blk.{i}.attn_v.weight", weights(kv, spec.n_embd))
-        writer.add_tensor(f"blk.{i}.attn_output.weight", weights(spec.n_embd, spec.n_embd))
+        for name, rows, width in (
+            ("attn_q", spec.n_embd, spec.n_embd),
+            ("attn_k", kv, spec.n_embd),
+            ("attn_v", kv, spec.n_embd),
+            ("attn_output", spec.n_embd, spec.n_embd),
+        ):
+            writer.add_tensor(f"blk.{i}.{name}.weight", matrix(rows, width), raw_dtype=quantized)
         writer.add_tensor(f"blk.{i}.ffn_norm.weight", np.ones(spec.n_embd, dtype=np.float32))
-        writer.add_tensor(f"blk.{i}.ffn_gate.weight", weights(spec.n_ff, spec.n_embd))
-        writer.add_tensor(f"blk.{i}.ffn_up.weight", weights(spec.n_ff, spec.n_embd))
-        writer.add_tensor(f"blk.{i}.ffn_down.weight", weights(spec.n_embd, spec.n_ff))
+        for name, rows, width in (
+            ("ffn_gate", spec.n_ff, spec.n_embd),
+            ("ffn_up", spec.n_ff, spec.n_embd),
+            ("ffn_down", spec.n_embd, spec.n_ff),
+        ):
+            writer.add_tensor(f"blk.{i}.{name}.weight", matrix(rows, width), raw_dtype=quantized)
 
     writer.write_header_to_file()
     writer.write_kv_data_to_file()

@@ -17,10 +17,11 @@ from desktop.gguf.fit import (
 from desktop.gguf.names import is_gguf, is_projector, parse_shard
 from desktop.gguf.speed import (
     MachineSpeed,
-    bytes_per_token,
+    TokenReads,
     gpu_fraction,
     predict_tg_tps,
     speed_verdict,
+    token_reads,
 )
 from desktop.hub.api import hub_api
 from desktop.hub.files import HubFile, list_files
@@ -151,8 +152,13 @@ class QuantReport:
         choice of unknown size."""
         if choice.kind != "model" or choice.size_bytes <= 0:
             return None
-        per_token = bytes_per_token(choice.size_bytes, self.fields)
-        return predict_tg_tps(per_token, machine, gpu_fraction(self.memory_for(choice), machine))
+        share = gpu_fraction(self.memory_for(choice), machine)
+        return predict_tg_tps(self.token_reads(choice), machine, share)
+
+    def token_reads(self, choice: QuantChoice) -> TokenReads:
+        """What a token of this build reads: its size at its quant's kind (the remote header's
+        tensor list is not read), as this model's shape (calibrated by its builds on disk)."""
+        return token_reads(choice.size_bytes, self.fields, quant=choice.quant)
 
     def with_header_of(self, other: QuantReport) -> QuantReport:
         """This report (its context and memory) with what ``other``'s header read found."""

@@ -6,7 +6,14 @@ import json
 from dataclasses import dataclass
 
 from desktop.gguf.fit import Fit, fit_verdict, memory_needed, system_memory_bytes
-from desktop.gguf.speed import MachineSpeed, gpu_fraction, predict_tg_tps, rule_of_thumb, speed_verdict
+from desktop.gguf.speed import (
+    MachineSpeed,
+    gpu_fraction,
+    predict_tg_tps,
+    rule_of_thumb,
+    speed_verdict,
+    token_reads,
+)
 from desktop.resources import resource_path
 
 # Without a header to read, the KV cache at the default context is taken as a share of the weights.
@@ -30,8 +37,10 @@ class Starter:
 
     def predicted_tg_tps(self, machine: MachineSpeed) -> float:
         """Generation tokens/s on ``machine`` (desktop/gguf/speed.py): dense models, so the
-        file's size is read for each token; on the GPU as far as it holds the model."""
-        return predict_tg_tps(self.size_bytes, machine, gpu_fraction(self.memory(), machine))
+        file's size is read for each token, at its quant's kind; on the GPU as far as it holds
+        the model."""
+        reads = token_reads(self.size_bytes, quant=self.quant)
+        return predict_tg_tps(reads, machine, gpu_fraction(self.memory(), machine))
 
 
 def load_starters() -> list[Starter]:

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from desktop.gguf.header import BrokenModel
 from desktop.gguf.header_cache import HeaderCache
-from desktop.gguf.speed import MachineSpeed, bytes_per_token, gpu_fraction, predict_tg_tps
+from desktop.gguf.speed import MachineSpeed, gpu_fraction, predict_tg_tps, token_reads
 from desktop.library.scan import LocalModel
 
 
@@ -16,22 +14,21 @@ def predicted_for_model(
     machine: MachineSpeed,
     *,
     headers: HeaderCache | None = None,
-    fields: Mapping[str, object] | None = None,
 ) -> float | None:
-    """Generation tokens/s on ``machine``; None for a broken model. ``fields``: the header's (a
-    mixture-of-experts model reads only its active experts), read through ``headers`` when
-    given and not passed, else from what the scan worked out (``LocalModel.bytes_per_token``);
-    without any of them, the model is taken as dense."""
+    """Generation tokens/s on ``machine``; None for a broken model. What a token reads comes
+    from the scan (``LocalModel.token_reads``), else from the header read through ``headers``,
+    else from the file's size and quant (taken as dense)."""
     if not model.ok or model.size_bytes <= 0:
         return None
-    if fields is None and headers is not None and not model.bytes_per_token:
+    reads = model.token_reads
+    if reads is None and headers is not None:
         try:
-            fields = headers.read(model.path).fields
+            header = headers.read(model.path)
+            weights = header.weight_reads
+            reads = token_reads(model.size_bytes, header.fields, weight_reads=weights, quant=model.quant)
         except (OSError, BrokenModel):
-            fields = None
-    if fields is None and model.bytes_per_token:
-        per_token = model.bytes_per_token  # worked out from the header when the library was scanned
-    else:
-        per_token = bytes_per_token(model.size_bytes, fields)
+            reads = None
+    if reads is None:
+        reads = token_reads(model.size_bytes, quant=model.quant)
     share = gpu_fraction(model.memory_needed(), machine)
-    return predict_tg_tps(per_token, machine, share)
+    return predict_tg_tps(reads, machine, share)

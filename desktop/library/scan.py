@@ -25,7 +25,7 @@ from desktop.gguf.names import (
     quant_from_name,
     shard_filename,
 )
-from desktop.gguf.speed import bytes_per_token
+from desktop.gguf.speed import TokenReads, token_reads
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,10 @@ class LocalModel:
     copies_in: tuple[str, ...] = ()
     model_name: str | None = None  # the file's own general.name (printable, cut), shown over replies
     # Bytes of weights read per generated token (a mixture-of-experts model reads only its
-    # active experts; 0 where the header could not be read): what predicted speed starts from.
+    # active experts; 0 where the header could not be read), and by kind of weight with the
+    # model's shape (None where the header could not be read): what predicted speed starts from.
     bytes_per_token: int = 0
+    token_reads: TokenReads | None = None
 
     def memory_needed(self, n_ctx: int | None = None) -> int:
         return memory_needed(self.size_bytes, self.shape, n_ctx)
@@ -74,6 +76,7 @@ class LocalModel:
                     "path": Path(row["path"]),
                     "shape": ModelShape(**shape) if shape else None,
                     "copies_in": tuple(row.get("copies_in", ())),
+                    "token_reads": TokenReads.from_json(row.get("token_reads")),
                 }
             )
         )
@@ -120,6 +123,7 @@ def describe_model(
     header: GGUFHeader | None = None
     reason: str | None = None
     parameters = 0
+    weights: dict[str, list[int]] = {}  # every part's tensors, by type
     try:
         if missing:
             raise BrokenModel(
@@ -129,11 +133,18 @@ def describe_model(
             part_header = read(part)
             parameters += part_header.parameters
             header = header or part_header
+            for kind, (size_bytes, rows) in part_header.weight_reads.items():
+                summed = weights.setdefault(kind, [0, 0])
+                summed[0] += size_bytes
+                summed[1] += rows
         arch = header.architecture if header else None
         if arch and is_known_architecture(arch) is False:
             raise BrokenModel(f"architecture '{arch}' is unknown to this build of llama.cpp (update Hearth)")
     except BrokenModel as exc:
         reason = str(exc)
+    reads = None
+    if header and reason is None:
+        reads = token_reads(size, header.fields, weight_reads=weights, quant=header.quant)
     return LocalModel(
         id=model_id_for(path),
         name=name or model_name(path.name),
@@ -148,7 +159,8 @@ def describe_model(
         context_length=header.context_length if header else None,
         has_chat_template=bool(header and header.chat_template),
         model_name=own_name(header.name) if header else None,
-        bytes_per_token=bytes_per_token(size, header.fields) if header and reason is None else 0,
+        bytes_per_token=reads.total if reads else 0,
+        token_reads=reads,
         status="broken" if reason else "ok",
         reason=reason,
         shape=ModelShape.from_fields(header.fields) if header else None,

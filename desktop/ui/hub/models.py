@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon
 
 from desktop.gguf.model_kind import kind_label, kind_tip
-from desktop.gguf.speed import MachineSpeed, Verdict, bytes_per_token, explain, speed_verdict
+from desktop.gguf.speed import MachineSpeed, Verdict, explain, speed_verdict
 from desktop.hub.quants import QuantChoice, QuantReport, recommended_quant
 from desktop.hub.search import HubModel
 from desktop.ui.style.icons import icon
@@ -208,7 +208,7 @@ class QuantChoicesModel(RecordTableModel[QuantChoice]):
         tps = self._tps(c)
         if tps is None or self.report is None or self.machine is None:
             return None
-        return explain(bytes_per_token(c.size_bytes, self.report.fields), self.machine, tps)
+        return explain(self.report.token_reads(c), self.machine, tps)
 
     def set_report(self, report: QuantReport | None) -> None:
         self.report = report

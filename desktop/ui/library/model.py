@@ -142,7 +142,7 @@ class LocalModelsModel(RecordTableModel[LocalModel]):
         tps = self._tps(m)
         if tps is None or self.machine is None:
             return None
-        return explain(m.bytes_per_token or m.size_bytes, self.machine, tps)
+        return explain(m.token_reads or m.bytes_per_token or m.size_bytes, self.machine, tps)
 
     def _fit(self, m: LocalModel) -> str | None:
         if not m.ok:
