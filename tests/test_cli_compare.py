@@ -80,6 +80,12 @@ def test_eval_without_a_text_writes_one_with_the_reference_once(wide_quants: dic
     assert written.is_file() and len(written.read_text().split()) > 50
     again = hearth(*args)
     assert json.loads(again.stdout) == json.loads(first.stdout)  # the same text, from the cache
+    # The table says which way is better for each figure.
+    table = hearth(*args[:-1])
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[-1] == (
+        "PPL lower is better; KLD lower is better; SAME TOP higher is better; ΔP nearer 0 is better"
+    )
 
 
 def test_bench_measures_each_model(tiny_model: Path, wide_quants: dict[str, Path]) -> None:

@@ -130,7 +130,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from desktop.app.client_engine import ClientTasks
     from desktop.app.compare_runs import EvalRun, RunEvents
-    from desktop.compare.recording import QUALITY_TEXT, reference_summary
+    from desktop.compare.recording import QUALITY_BETTER, QUALITY_TEXT, reference_summary
     from desktop.compare.reference_text import reference_text
 
     reference = resolve_model(args.reference)
@@ -185,6 +185,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         [(r["model"], *(text(r[key]) for key, text in QUALITY_TEXT.items())) for r in rows],
         ("MODEL", "PPL", "KLD", "SAME TOP", "ΔP"),
     )
+    columns = zip(("PPL", "KLD", "SAME TOP", "ΔP"), QUALITY_TEXT, strict=True)
+    print("; ".join(f"{name} {QUALITY_BETTER[key]}" for name, key in columns))
     return 0
 
 
