@@ -259,10 +259,10 @@ def test_speed_and_quality_runs_land_in_results_and_export(qtbot, compare, tmp_p
     # each quality column says which way is better, in its header and on hovering it
     headers = [quality.table_model.headerData(i, Qt.Orientation.Horizontal) for i in range(1, 5)]
     assert headers == [
-        "Perplexity (lower is better)",
-        "KL divergence (lower is better)",
-        "Same top (higher is better)",
-        "Δp (nearer 0 is better)",
+        "Perplexity\nlower is better",
+        "KL divergence\nlower is better",
+        "Same top\nhigher is better",
+        "Δp\nnearer 0 is better",
     ]
     tip = quality.table_model.headerData(3, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
     assert "most likely next token" in tip and tip.endswith("Higher is better.")

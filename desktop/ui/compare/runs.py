@@ -196,7 +196,7 @@ def _quality_columns() -> list[TableColumn[dict[str, Any]]]:
     def figure(title: str, key: str) -> TableColumn[dict[str, Any]]:
         better = QUALITY_BETTER[key]
         return TableColumn(
-            f"{title} ({better})",
+            f"{title}\n{better}",  # on two lines: the Model column keeps room at 1024 px
             lambda r: QUALITY_TEXT[key](r[key]),
             lambda r: r[key],
             numeric=True,
