@@ -83,7 +83,8 @@ def main() -> int:
         print(f"machine: {fingerprint()}")
         rates = ", ".join(f"{k} {machine.rate(k) / 1e9:.1f} GB/s" for k in RATE_KINDS)
         print(
-            f"probe: {rates}, + {machine.per_token_s * 1000:.2f} ms a token; "
+            f"probe: {rates}, + {machine.per_token_s * 1000:.2f} ms a token "
+            f"+ {machine.per_row_s * 1e9:.1f} ns a row; "
             f"cost {first_cost:.1f} s, then {again_cost:.1f} s measured again "
             f"(building its models each time; "
             f"target ≤ {PROBE_TARGET_S:.0f} s: {_met(max(first_cost, again_cost) <= PROBE_TARGET_S)})"

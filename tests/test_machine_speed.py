@@ -47,6 +47,8 @@ def test_the_probe_measures_once_and_keeps_it_for_this_hardware() -> None:
     # The small probe model stays in the caches: far quicker a token, so the fixed time is small.
     assert all(kept["small_probe_tg_tps"] > tps for tps in kept["probe_tg_tps"].values())
     assert 0 <= kept["per_token_s"] < 0.05
+    # Short rows cost some nanoseconds each beyond their bytes.
+    assert 0 <= kept["per_row_s"] < 1e-6
     assert cached_machine_speed(paths) == measured
     assert "timed llama.cpp" in measured.note
     # The large probe models are not kept (some 750 MB); the small one is.

@@ -61,6 +61,9 @@ def test_a_token_reads_each_tensor_at_its_type_s_kind(tmp_path: Path) -> None:
 
     reads = token_reads(10, tied.fields, weight_reads=tied.weight_reads, quant=tied.quant)
     assert reads.parts == {"8-bit": layers + 1024 * row} and reads.shape_key == "llama:2:128:256:"
+    # Without the tensor list (a remote header), the rows are worked out from the shape.
+    assert reads.rows == 2 * (per_layer_rows + 128) + 1024
+    assert token_reads(10, tied.fields, quant="Q8_0").rows == reads.rows
     # Without the tensor list, the file's bytes at its quant's kind.
     assert token_reads(1000, quant="Q4_K_M").parts == {"4-bit": 1000}
     assert token_reads(1000).parts == {"8-bit": 1000}
@@ -130,7 +133,12 @@ def test_speed_is_the_rate_over_the_bytes_a_token_reads() -> None:
     # A fixed time a token (measured by the probe) adds to the reading time.
     fixed = MachineSpeed(cpu_bytes_per_s=10 * GB, per_token_s=0.01)
     assert predict_tg_tps(1 * GB, fixed) == pytest.approx(1 / 0.11)
-    assert "plus about 10 ms a token" in explain(GB, fixed, 9.1)
+    assert "plus about 10.0 ms a token" in explain(GB, fixed, 9.1)
+    # Each row of a weight matrix costs its set-up time too.
+    rowed = MachineSpeed(cpu_bytes_per_s=10 * GB, per_token_s=0.01, per_row_s=1e-8)
+    reads = TokenReads({"8-bit": 1 * GB}, rows=1_000_000)
+    assert predict_tg_tps(reads, rowed) == pytest.approx(1 / 0.12)
+    assert "and 10.0 ms for its 1,000,000 rows of weights" in explain(reads, rowed, 8.3)
     # The CPU share dominates: a tenth left on the CPU more than halves the speed.
     assert predict_tg_tps(1 * GB, gpu, gpu_fraction=0.9) < predict_tg_tps(1 * GB, gpu, 1.0) / 2
 

@@ -112,8 +112,16 @@ def _from_cache(paths: HearthPaths, cached: dict[str, Any], gpu_free_bytes: int)
     gpu = float(GPU_BYTES_PER_S) if gpu_free_bytes > 0 else 0.0
     if gpu:
         note += "; the GPU's rate is a rule of thumb"
+    per_row = cached.get("per_row_s", 0.0)
     base = MachineSpeed(
-        rate, gpu, max(0, gpu_free_bytes), measured=True, note=note, per_token_s=fixed, rates=_rates(cached)
+        rate,
+        gpu,
+        max(0, gpu_free_bytes),
+        measured=True,
+        note=note,
+        per_token_s=fixed,
+        per_row_s=float(per_row) if isinstance(per_row, (int, float)) else 0.0,
+        rates=_rates(cached),
     )
     offsets, runs = calibration(paths, base)
     if runs:

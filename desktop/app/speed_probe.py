@@ -4,7 +4,9 @@ which the window must not import at start-up.
 
 One small model that stays in the CPU's caches gives the time each token takes whatever the
 model's size; one model of each kind of weight (16-bit, 8-bit, 4-bit; desktop/gguf/speed.py),
-each some 250 MB, eight times a large L3 cache, gives the rate this computer reads that kind at.
+each some 250 MB of long rows, eight times a large L3 cache, gives the rate this computer reads
+that kind at; and one of short rows (a small model's large vocabulary as its output layer)
+what each row costs beyond its bytes.
 Their weights are a random tile repeated (speed does not depend on the values), so they build in
 a fraction of a second each; they are deleted once timed, as the probe runs again only when the
 hardware changes.
@@ -64,6 +66,23 @@ KIND_MODELS = (
     ProbeModel("speed-probe-8bit-v2.gguf", _Q8, "8-bit"),
     ProbeModel("speed-probe-4bit-v2.gguf", _Q4, "4-bit"),
 )
+# Rows of 640 (Gemma 3 270M's width) in a 131,072-entry output layer tied to the embedding, as
+# small models have it: 8-bit, some 90 MB. Its time beyond its bytes is the rows' cost.
+ROWS_MODEL = ProbeModel(
+    "speed-probe-rows-v2.gguf",
+    replace(
+        _WIDE,
+        n_vocab=131_072,
+        n_embd=640,
+        n_layer=1,
+        n_head=10,
+        n_head_kv=2,
+        n_ff=1024,
+        tied_output=True,
+        file_type=LlamaFileType.MOSTLY_Q8_0,
+    ),
+    "8-bit",
+)
 # The same depth as a small model's, small enough to stay in the CPU's caches (under 4 MB).
 SMALL_MODEL = ProbeModel(
     "speed-probe-small-v2.gguf",
@@ -94,7 +113,7 @@ def run_probe(paths: HearthPaths, progress: Callable[[str], None] | None = None)
     small = probe_model(paths)
     big: list[Path] = []
     try:
-        for model in KIND_MODELS:
+        for model in (*KIND_MODELS, ROWS_MODEL):
             big.append(probe_model(paths, model))
         result = ClientTasks().run(
             "speed_probe",
@@ -104,25 +123,29 @@ def run_probe(paths: HearthPaths, progress: Callable[[str], None] | None = None)
             n_gen=PROBE_TOKENS,
             n_ctx=PROBE_CONTEXT,
         )
-        sizes = [token_reads(0, weight_reads=read_header(p).weight_reads).total for p in big]
+        reads = [token_reads(0, weight_reads=read_header(p).weight_reads) for p in big]
     finally:
-        for path in big:  # some 750 MB the cache folder need not keep
+        for path in big:  # some 850 MB the cache folder need not keep
             with contextlib.suppress(OSError):
                 path.unlink()
-    small_tps, *kind_tps = (float(x) for x in result["tg_tps"])
+    small_tps, *kind_tps, rows_tps = (float(x) for x in result["tg_tps"])
     fixed = 1.0 / small_tps
     rates: dict[str, float] = {}
-    for model, size, tps in zip(KIND_MODELS, sizes, kind_tps, strict=True):
+    for model, read, tps in zip(KIND_MODELS, reads[:-1], kind_tps, strict=True):
         seconds = 1.0 / tps
         # A noisy machine can make the small one no quicker: then the whole time counts.
-        rates[model.kind] = size / (seconds - fixed) if seconds > 1.2 * fixed else size / seconds
+        rates[model.kind] = read.total / (seconds - fixed) if seconds > 1.2 * fixed else read.total / seconds
+    rows = reads[-1]
+    beyond_bytes = 1.0 / rows_tps - fixed - rows.total / rates[ROWS_MODEL.kind]
     return {
         "probe_version": PROBE_VERSION,
         "cpu_bytes_per_s": statistics.median(rates.values()),
         "rates": rates,
         "per_token_s": fixed,
-        "probe_bytes": max(sizes),
+        "per_row_s": max(0.0, beyond_bytes / rows.rows) if rows.rows else 0.0,
+        "probe_bytes": max(r.total for r in reads),
         "probe_tg_tps": dict(zip((m.kind for m in KIND_MODELS), kind_tps, strict=True)),
+        "rows_probe_tg_tps": rows_tps,
         "small_probe_tg_tps": small_tps,
         "probe_seconds": time.perf_counter() - start,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -40,6 +40,10 @@ class MachineSpeed:
     # graph, syncing threads), measured by the probe with a model that fits in the CPU's caches;
     # 0 for the rule of thumb. It matters for small models only (10 ms against 330 for 2 GB).
     per_token_s: float = 0.0
+    # The time each row of a weight matrix takes beyond its bytes (a dot product's set-up),
+    # measured by the probe with a model of short rows: a small model's large vocabulary makes
+    # it a third of its time. 0 for the rule of thumb.
+    per_row_s: float = 0.0
     # Measured rates by kind of weight (RATE_KINDS), bytes/s; a kind missing reads at cpu_bytes_per_s.
     rates: Mapping[str, float] = field(default_factory=dict)
     # By model (shape_key): seconds a token took beyond the prediction in speed runs here.
@@ -76,13 +80,14 @@ class TokenReads:
 
     parts: Mapping[str, int]
     shape_key: str = ""
+    rows: int = 0  # rows of the weight matrices a token multiplies by
 
     @property
     def total(self) -> int:
         return sum(self.parts.values())
 
     def to_json(self) -> dict[str, Any]:
-        return {"parts": dict(self.parts), "shape_key": self.shape_key}
+        return {"parts": dict(self.parts), "shape_key": self.shape_key, "rows": self.rows}
 
     @classmethod
     def from_json(cls, value: object) -> TokenReads | None:
@@ -90,7 +95,8 @@ class TokenReads:
             return None
         parts = {str(k): int(v) for k, v in value["parts"].items() if isinstance(v, int)}
         key = value.get("shape_key")
-        return cls(parts, key if isinstance(key, str) else "")
+        rows = value.get("rows")
+        return cls(parts, key if isinstance(key, str) else "", rows if isinstance(rows, int) else 0)
 
 
 # The rule of thumb: a CPU core streams some 5 GB/s through llama.cpp (a laptop's two cores
@@ -204,15 +210,48 @@ def token_reads(
     tensor type) where there is one, else the file's bytes (:func:`bytes_per_token`) at the
     kind of its file type (``quant``, "Q4_K_M"; 8-bit when not known either)."""
     key = shape_key(fields)
+    share = active_share(fields)
     if weight_reads:
-        share = active_share(fields)
         parts: dict[str, int] = {}
-        for type_name, (size, _rows) in weight_reads.items():
+        rows = 0
+        for type_name, (size, type_rows) in weight_reads.items():
             kind = rate_kind(type_name)
             parts[kind] = parts.get(kind, 0) + int(size * share)
-        return TokenReads(parts, key)
+            rows += int(type_rows * share)
+        return TokenReads(parts, key, rows)
     per_token = bytes_per_token(size_bytes, fields)
-    return TokenReads({rate_kind(quant) if quant else "8-bit": per_token}, key)
+    return TokenReads(
+        {rate_kind(quant) if quant else "8-bit": per_token}, key, int(estimated_rows(fields) * share)
+    )
+
+
+def estimated_rows(fields: Mapping[str, object] | None) -> int:
+    """The rows a token multiplies by, from the header's shape where the tensor list is not
+    known (a remote header): each layer's attention (query, key, value, output) and
+    feed-forward (gate, up, down) rows, and the output layer's, one a vocabulary entry."""
+    if not fields:
+        return 0
+    arch = fields.get("general.architecture")
+    if not isinstance(arch, str):
+        return 0
+    layers = _int_field(fields, f"{arch}.block_count")
+    width = _int_field(fields, f"{arch}.embedding_length")
+    if not layers or not width:
+        return 0
+    heads = _int_field(fields, f"{arch}.attention.head_count") or 1
+    kv_heads = _int_field(fields, f"{arch}.attention.head_count_kv") or heads
+    ff = _int_field(fields, f"{arch}.feed_forward_length") or 4 * width
+    experts = _int_field(fields, f"{arch}.expert_count") or 1
+    ff_rows = 2 * ff * experts if experts > 1 else 2 * ff  # gate and up; active share applied later
+    kv_rows = 2 * width * kv_heads // heads
+    vocab = _int_field(fields, f"{arch}.vocab_size") or 0
+    tokens = fields.get("tokenizer.ggml.tokens")
+    if not vocab and isinstance(tokens, list):
+        vocab = len(tokens)
+    count = getattr(tokens, "count", None)
+    if not vocab and isinstance(count, int):
+        vocab = count  # an ArraySummary of a long vocabulary
+    return layers * (2 * width + kv_rows + ff_rows + width) + vocab
 
 
 def predicted_seconds(reads: TokenReads | int, machine: MachineSpeed, gpu_fraction: float = 0.0) -> float:
@@ -221,7 +260,7 @@ def predicted_seconds(reads: TokenReads | int, machine: MachineSpeed, gpu_fracti
     if isinstance(reads, int):
         reads = TokenReads({"": reads})
     on_gpu = min(1.0, max(0.0, gpu_fraction)) if machine.gpu_bytes_per_s > 0 else 0.0
-    seconds = max(0.0, machine.per_token_s)
+    seconds = max(0.0, machine.per_token_s) + reads.rows * max(0.0, machine.per_row_s) * (1.0 - on_gpu)
     for kind, size in reads.parts.items():
         seconds += size * (1.0 - on_gpu) / machine.rate(kind)
     if on_gpu:
@@ -295,7 +334,9 @@ def explain(per_token: TokenReads | int, machine: MachineSpeed, tps: float) -> s
             f"{'more' if offset > 0 else 'less'} than that"
         )
     if machine.per_token_s > 0:
-        text += f", plus about {machine.per_token_s * 1000:.0f} ms a token whatever the size"
+        text += f", plus about {machine.per_token_s * 1000:.1f} ms a token whatever the size"
+    if machine.per_row_s > 0 and reads.rows:
+        text += f" and {reads.rows * machine.per_row_s * 1000:.1f} ms for its {reads.rows:,} rows of weights"
     if machine.gpu_bytes_per_s > 0:
         free = format_bytes(machine.gpu_free_bytes)
         text += f"; its GPU {_rate_words(machine.gpu_bytes_per_s)} with {free} free"
