@@ -129,6 +129,12 @@ class ModelService:
                 self._slots[model.id] = slot
             return slot
 
+    def waiting(self, model: LocalModel) -> int:
+        """Requests waiting for their turn with ``model`` (the one answering not counted)."""
+        with self._lock:
+            slot = self._slots.get(model.id)
+        return slot.turns.waiting if slot is not None else 0
+
     def loaded(self) -> list[LoadedModel]:
         now, wall = time.monotonic(), time.time()
         with self._lock:
@@ -144,13 +150,15 @@ class ModelService:
 
     # Loading
 
-    def preload(self, model: LocalModel) -> ModelLoaded:
-        """Blocking: ``model`` loaded and kept until a request says otherwise; GenerationFailed
-        or ModelWontFit say why not."""
+    def preload(self, model: LocalModel, keep_alive_s: float | None = None) -> ModelLoaded:
+        """Blocking: ``model`` loaded, then kept ``keep_alive_s`` idle (None: as before, or the
+        server's idle time); GenerationFailed or ModelWontFit say why not."""
         slot = self._slot(model)
-        slot.keep_alive_s = math.inf
         with slot.turns.turn(threading.Event()):
-            return self._ensure_loaded(slot, 0)
+            loaded = self._ensure_loaded(slot, 0)
+            if keep_alive_s is not None:
+                slot.keep_alive_s = keep_alive_s
+            return loaded
 
     def unload(self, model: LocalModel) -> bool:
         """Unloads ``model`` once its queue is done (Ollama's keep_alive 0); whether it was loaded."""
