@@ -31,8 +31,10 @@ def chat(model: str, max_tokens: int, **extra: object) -> dict[str, object]:
     }
 
 
-def start_long_reply(server: RunningServer, model: str) -> http.client.HTTPConnection:
-    """A streamed reply that runs until its client goes away; returns the open connection."""
+def start_long_reply(
+    server: RunningServer, model: str
+) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    """A streamed reply that runs until its client goes away: the open connection and response."""
     conn = server.connection()
     conn.request(
         "POST", "/v1/chat/completions", body=json.dumps(chat(model, LONG_CONTEXT - 100, stream=True))
@@ -40,7 +42,7 @@ def start_long_reply(server: RunningServer, model: str) -> http.client.HTTPConne
     response = conn.getresponse()
     assert response.status == 200
     assert response.readline().startswith(b"data: ")  # it is writing
-    return conn
+    return conn, response
 
 
 def in_thread(func: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
@@ -54,7 +56,14 @@ def test_full_queue_is_429_and_a_gone_client_frees_its_turn(models_dir: Path, mo
     long_model(models_dir, model_cache)
     with running_server(ServerConfig(queue_length=1), settings=Settings(load_context=LONG_CONTEXT)) as server:
         model = server.service.directory.models()[0]
-        busy = start_long_reply(server, model.id)
+        busy, _ = start_long_reply(server, model.id)
+        # A client that gives up while it waits leaves the queue.
+        impatient = server.connection()
+        impatient.request("POST", "/v1/chat/completions", body=json.dumps(chat(model.id, 3)))
+        server.wait_for(lambda: server.service.waiting(model) == 1)
+        impatient.close()
+        server.wait_for(lambda: server.service.waiting(model) == 0, timeout=5)
+
         waiter, result = in_thread(lambda: server.request("POST", "/v1/chat/completions", chat(model.id, 3)))
         server.wait_for(lambda: server.service.waiting(model) == 1)
 
@@ -131,7 +140,7 @@ def test_no_room_next_to_a_busy_model_is_503_in_words(models_dir: Path, model_ca
         first, second = (m.id for m in server.service.directory.models())
         if server.service.directory.find(first).context_length != LONG_CONTEXT:
             first, second = second, first
-        busy = start_long_reply(server, first)
+        busy, _ = start_long_reply(server, first)
         status, _, body = server.request("POST", "/v1/chat/completions", chat(second, 2))
         message = json.loads(body)["error"]["message"]
         assert status == 503 and "needs about" in message and "answering other requests" in message
@@ -142,3 +151,24 @@ def test_no_room_next_to_a_busy_model_is_503_in_words(models_dir: Path, model_ca
         status, _, _ = server.request("POST", "/v1/chat/completions", chat(second, 2))
         assert status == 200
         assert [m.model.id for m in server.service.loaded()] == [second]
+
+
+def test_stopping_cuts_replies_short_in_words(models_dir: Path, model_cache) -> None:
+    long_model(models_dir, model_cache)
+    with running_server(settings=Settings(load_context=LONG_CONTEXT)) as server:
+        model = server.service.directory.models()[0]
+        _, streaming = start_long_reply(server, model.id)
+        waiter, result = in_thread(lambda: server.request("POST", "/v1/chat/completions", chat(model.id, 3)))
+        server.wait_for(lambda: server.service.waiting(model) == 1)
+
+        assert server.service.cancel_all() == 2  # what SIGTERM and Ctrl+C do first
+        last = streaming.read().decode().split("\n\n")[-2]
+        assert json.loads(last.removeprefix("data: "))["error"]["message"] == (
+            "The server is stopping: this reply was cut short."
+        )
+        waiter.join(30)
+        status, _, body = result[0]  # type: ignore[misc]
+        assert status == 503
+        assert json.loads(body)["error"]["message"] == "The server is stopping: this reply was cut short."
+        status, _, body = server.request("POST", "/v1/chat/completions", chat(model.id, 3))
+        assert status == 503 and "stopping" in json.loads(body)["error"]["message"]

@@ -107,6 +107,9 @@ class Generation:
                 put(_End())
 
         threading.Thread(target=work, daemon=True, name="generation").start()
+        # Until the answer starts, a client that goes away (while queued, say) gives up its turn;
+        # after, the streamed response notices by itself.
+        watcher = asyncio.create_task(self._watch_disconnect())
         try:
             item = await self._next()
             if isinstance(item, ModelLoaded):
@@ -117,11 +120,15 @@ class Generation:
         except BaseException:
             self.cancel.set()
             raise
+        finally:
+            watcher.cancel()
 
     async def _next(self) -> Event:
         item = await self._queue.get()
         if isinstance(item, _Failed):
             if isinstance(item.error, TurnCancelled):
+                if self.stopped:
+                    raise ApiError(503, STOPPING_NOTE)
                 raise ApiError(499, "the client went away")
             raise api_error(item.error)
         if isinstance(item, _End):
@@ -151,6 +158,8 @@ class Generation:
             texts: list[str] = []
             async for item in self.events():
                 if isinstance(item, GenerationStats):
+                    if item.stop_reason == "cancelled" and self.stopped:
+                        raise ApiError(503, STOPPING_NOTE)
                     return texts, item
                 texts.append(item.text)
             raise ApiError(500, "the engine ended the reply without its figures")

@@ -109,6 +109,8 @@ def _sampling(body: Fields, *, default_max: int) -> Sampling:
 
 def _refuse_later_features(body: Fields) -> None:
     """Fields a program relies on that Hearth cannot honour yet: refused, never ignored."""
+    if body.data.get("logprobs"):
+        raise ApiError(400, "logprobs are not supported by Hearth's server", param="logprobs")
     if body.data.get("tools") or body.data.get("functions"):
         raise ApiError(400, "tool calls are not supported by Hearth's server yet", param="tools")
     response_format = body.object("response_format")

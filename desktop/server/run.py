@@ -96,6 +96,11 @@ def serve(
         app = build_app(service, config, write_log)
         uv_config = uvicorn.Config(
             app,
+            # Named, not detected: the same protocol code runs from a checkout and from the
+            # bundle (PyInstaller sees no import uvicorn makes by name at run time).
+            http="h11",
+            loop="asyncio",
+            ws="none",
             log_level="warning",
             access_log=False,
             lifespan="off",
