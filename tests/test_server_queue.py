@@ -45,8 +45,12 @@ def start_long_reply(
     return conn, response
 
 
-def in_thread(func: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
-    result: list[object] = []
+Answer = tuple[int, dict[str, str], bytes]
+
+
+def in_thread(func: Callable[[], Answer]) -> tuple[threading.Thread, list[Answer]]:
+    """``func`` run on a thread; its answer lands in the list."""
+    result: list[Answer] = []
     thread = threading.Thread(target=lambda: result.append(func()), daemon=True)
     thread.start()
     return thread, result
@@ -78,7 +82,7 @@ def test_full_queue_is_429_and_a_gone_client_frees_its_turn(models_dir: Path, mo
         busy.close()  # the first client goes away: its reply stops, the next in line is served
         waiter.join(30)
         assert not waiter.is_alive()
-        status, _, body = result[0]  # type: ignore[misc]
+        status, _, body = result[0]
         assert status == 200 and json.loads(body)["usage"]["completion_tokens"] == 3
         server.wait_for(lambda: server.service.in_flight() == 0)
 
@@ -167,7 +171,7 @@ def test_stopping_cuts_replies_short_in_words(models_dir: Path, model_cache) -> 
             "The server is stopping: this reply was cut short."
         )
         waiter.join(30)
-        status, _, body = result[0]  # type: ignore[misc]
+        status, _, body = result[0]
         assert status == 503
         assert json.loads(body)["error"]["message"] == "The server is stopping: this reply was cut short."
         status, _, body = server.request("POST", "/v1/chat/completions", chat(model.id, 3))
