@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from desktop.app.model_service import (
@@ -60,10 +61,16 @@ def api_error(exc: BaseException) -> ApiError:
     raise exc
 
 
-def find_model(request: Request, name: str) -> LocalModel:
+async def library_models(request: Request) -> list[LocalModel]:
+    """The models served, read off the event loop (a rescan reads the library)."""
+    service: ModelService = request.app.state.service
+    return await run_in_threadpool(service.directory.models)
+
+
+async def find_model(request: Request, name: str) -> LocalModel:
     service: ModelService = request.app.state.service
     try:
-        model = service.directory.find(name)
+        model = await run_in_threadpool(service.directory.find, name)
     except UnknownModel as exc:
         raise api_error(exc) from None
     log(request).model = model.id

@@ -22,7 +22,14 @@ from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
 from desktop.gguf.reasoning import ReasoningStream, split_reasoning
 from desktop.library.scan import LocalModel
 from desktop.server.errors import ApiError
-from desktop.server.generation import STOPPING_NOTE, Generation, api_error, find_model, unlimited_tokens
+from desktop.server.generation import (
+    STOPPING_NOTE,
+    Generation,
+    api_error,
+    find_model,
+    library_models,
+    unlimited_tokens,
+)
 from desktop.server.request_body import Fields, json_body
 from desktop.units import format_count
 
@@ -69,8 +76,7 @@ def _entry(model: LocalModel) -> dict[str, Any]:
 
 
 async def tags(request: Request) -> Response:
-    service: ModelService = request.app.state.service
-    return JSONResponse({"models": [_entry(m) for m in service.directory.models()]})
+    return JSONResponse({"models": [_entry(m) for m in await library_models(request)]})
 
 
 async def version(_request: Request) -> Response:
@@ -98,7 +104,7 @@ async def show(request: Request) -> Response:
     name = body.string("model") or body.string("name")
     if not name:
         raise ApiError(400, "'model' is required", param="model")
-    model = find_model(request, name)
+    model = await find_model(request, name)
     architecture = model.architecture or "unknown"
     info: dict[str, Any] = {"general.architecture": architecture, "general.name": model.name}
     if model.parameters:
@@ -217,7 +223,7 @@ async def _in_thread(func: Callable[[], object]) -> None:
 
 async def chat(request: Request) -> Response:
     body = await json_body(request, request.app.state.config.max_body_bytes)
-    model = find_model(request, body.required_string("model"))
+    model = await find_model(request, body.required_string("model"))
     keep_alive = keep_alive_seconds(body.data.get("keep_alive"))
     if body.data.get("tools"):
         raise ApiError(400, "tool calls are not supported by Hearth's server yet", param="tools")
@@ -240,7 +246,7 @@ async def chat(request: Request) -> Response:
 
 async def generate(request: Request) -> Response:
     body = await json_body(request, request.app.state.config.max_body_bytes)
-    model = find_model(request, body.required_string("model"))
+    model = await find_model(request, body.required_string("model"))
     keep_alive = keep_alive_seconds(body.data.get("keep_alive"))
     if body.data.get("format"):
         raise ApiError(400, "'format' is not supported by Hearth's server yet", param="format")

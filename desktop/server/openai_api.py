@@ -12,12 +12,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from desktop.app.model_service import GenerationRequest, ModelService
+from desktop.app.model_service import GenerationRequest
 from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
 from desktop.gguf.reasoning import ReasoningStream, split_reasoning
 from desktop.library.scan import LocalModel
 from desktop.server.errors import ApiError
-from desktop.server.generation import STOPPING_NOTE, Generation, find_model, finish_reason, unlimited_tokens
+from desktop.server.generation import (
+    STOPPING_NOTE,
+    Generation,
+    find_model,
+    finish_reason,
+    library_models,
+    unlimited_tokens,
+)
 from desktop.server.request_body import Fields, json_body
 
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
@@ -32,7 +39,6 @@ def _created(model: LocalModel) -> int:
 
 
 async def list_models(request: Request) -> Response:
-    service: ModelService = request.app.state.service
     return JSONResponse(
         {
             "object": "list",
@@ -44,7 +50,7 @@ async def list_models(request: Request) -> Response:
                     "owned_by": "hearth",
                     "name": m.name,
                 }
-                for m in service.directory.models()
+                for m in await library_models(request)
             ],
         }
     )
@@ -140,7 +146,7 @@ def _stream_error(generation: Generation, exc: ApiError | None) -> str:
 
 async def chat_completions(request: Request) -> Response:
     body = await json_body(request, request.app.state.config.max_body_bytes)
-    model = find_model(request, body.required_string("model"))
+    model = await find_model(request, body.required_string("model"))
     _refuse_later_features(body)
     job = GenerationRequest(
         model, _messages(body), _sampling(body, default_max=unlimited_tokens()), stop=body.strings("stop")
@@ -241,7 +247,7 @@ def _prompt(body: Fields) -> str:
 
 async def completions(request: Request) -> Response:
     body = await json_body(request, request.app.state.config.max_body_bytes)
-    model = find_model(request, body.required_string("model"))
+    model = await find_model(request, body.required_string("model"))
     prompt = _prompt(body)
     if body.data.get("echo") or body.data.get("suffix") or body.data.get("logprobs"):
         raise ApiError(400, "echo, suffix and logprobs are not supported by Hearth's server")
