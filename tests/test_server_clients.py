@@ -83,6 +83,17 @@ def test_openai_client_stop_strings_and_completions(server: RunningServer) -> No
     assert cut.choices[0].finish_reason == "stop"
     assert cut.choices[0].message.content == text[: text.index(stop)]
 
+    # Penalties change which token greedy decoding picks once words repeat.
+    long = client.chat.completions.create(model=model, messages=messages, max_tokens=40, temperature=0)
+    varied = client.chat.completions.create(
+        model=model, messages=messages, max_tokens=40, temperature=0, frequency_penalty=2.0
+    )
+    fresh = client.chat.completions.create(
+        model=model, messages=messages, max_tokens=40, temperature=0, presence_penalty=2.0
+    )
+    assert len({long.choices[0].message.content, varied.choices[0].message.content}) == 2
+    assert len({long.choices[0].message.content, fresh.choices[0].message.content}) == 2
+
     completion = client.completions.create(
         model=model, prompt="Once upon a time", max_tokens=5, temperature=0
     )
