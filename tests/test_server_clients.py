@@ -26,6 +26,7 @@ def test_openai_client_lists_models_and_chats(server: RunningServer) -> None:
     models = client.models.list().data
     assert [m.id for m in models] == [server.model_id()]
     model = models[0].id
+    assert client.models.retrieve(model).id == model
 
     reply = client.chat.completions.create(
         model=model,

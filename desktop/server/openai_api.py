@@ -38,22 +38,22 @@ def _created(model: LocalModel) -> int:
         return 0
 
 
+def _model_entry(model: LocalModel) -> dict[str, Any]:
+    return {
+        "id": model.id,
+        "object": "model",
+        "created": _created(model),
+        "owned_by": "hearth",
+        "name": model.name,
+    }
+
+
 async def list_models(request: Request) -> Response:
-    return JSONResponse(
-        {
-            "object": "list",
-            "data": [
-                {
-                    "id": m.id,
-                    "object": "model",
-                    "created": _created(m),
-                    "owned_by": "hearth",
-                    "name": m.name,
-                }
-                for m in await library_models(request)
-            ],
-        }
-    )
+    return JSONResponse({"object": "list", "data": [_model_entry(m) for m in await library_models(request)]})
+
+
+async def one_model(request: Request) -> Response:
+    return JSONResponse(_model_entry(await find_model(request, request.path_params["model"])))
 
 
 def _content(message: Fields) -> str:
@@ -297,6 +297,7 @@ async def completions(request: Request) -> Response:
 
 ROUTES = [
     Route("/v1/models", list_models, methods=["GET"]),
+    Route("/v1/models/{model:path}", one_model, methods=["GET"]),
     Route("/v1/chat/completions", chat_completions, methods=["POST"]),
     Route("/v1/completions", completions, methods=["POST"]),
 ]
