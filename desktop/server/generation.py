@@ -158,17 +158,16 @@ class Generation:
         finally:
             self.cancel.set()
 
-    async def stats(self) -> tuple[list[str], GenerationStats]:
-        """The whole reply (not streamed), cancelled if the client goes away meanwhile."""
+    async def stats(self) -> GenerationStats:
+        """The whole reply (not streamed; its text is the stats'), cancelled if the client goes
+        away meanwhile."""
         watcher = asyncio.create_task(self._watch_disconnect())
         try:
-            texts: list[str] = []
             async for item in self.events():
                 if isinstance(item, GenerationStats):
                     if item.stop_reason == "cancelled" and self.stopped:
                         raise ApiError(503, STOPPING_NOTE)
-                    return texts, item
-                texts.append(item.text)
+                    return item
             raise ApiError(500, "the engine ended the reply without its figures")
         finally:
             watcher.cancel()

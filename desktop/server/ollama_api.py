@@ -288,7 +288,7 @@ async def _respond(request: Request, body: Fields, job: GenerationRequest, key: 
         return data
 
     if not stream:
-        _texts, stats = await generation.stats()
+        stats = await generation.stats()
         segments = split_reasoning(stats.text) if job.mode == "chat" else []
         if any(s.thinking for s in segments):
             answer = "\n\n".join(s.text for s in segments if not s.thinking)

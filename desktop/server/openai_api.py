@@ -159,7 +159,7 @@ async def chat_completions(request: Request) -> Response:
     created = int(time.time())
 
     if not stream:
-        _texts, stats = await generation.stats()
+        stats = await generation.stats()
         message: dict[str, Any] = {"role": "assistant", "content": stats.text}
         segments = split_reasoning(stats.text)
         if any(s.thinking for s in segments):
@@ -272,7 +272,7 @@ async def completions(request: Request) -> Response:
         }
 
     if not stream:
-        _texts, stats = await generation.stats()
+        stats = await generation.stats()
         return JSONResponse(record(stats.text, finish_reason(stats)) | {"usage": _usage(stats)})
 
     async def events() -> AsyncIterator[str]:
