@@ -192,7 +192,7 @@ class ModelService:
     def _make_room(self, slot: _Slot, n_ctx: int) -> None:
         """Unloads idle models, least recently used first, until ``slot``'s fits; ModelWontFit
         when it still does not fit next to busy ones. Alone, a model is left to the engine to try."""
-        needed = slot.model.memory_needed(n_ctx or None)
+        needed = slot.model.memory_needed(n_ctx or self._settings.load_context or None)
         with self._lock:
             others = sorted(
                 (s for s in self._slots.values() if s is not slot and s.info is not None),
