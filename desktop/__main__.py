@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from desktop.app.server_config import ServerConfig
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,7 +68,14 @@ def _run_cli(args: list[str]) -> int:
     setup_logging()
     from desktop.cli.main import run_cli
 
-    return run_cli(args)
+    return run_cli(args, serve=_serve)
+
+
+def _serve(config: ServerConfig) -> int:
+    # Starlette and uvicorn load only for `hearth serve`.
+    from desktop.server.run import serve_headless
+
+    return serve_headless(config)
 
 
 if __name__ == "__main__":

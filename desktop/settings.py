@@ -41,6 +41,7 @@ class Settings:
     use_mmap: bool = True
     use_mlock: bool = False
     unload_after_minutes: int = 0  # 0: keep the model loaded
+    server_queue_length: int = 16  # requests that may wait for one model; more get a 429
     last_conversation_id: int | None = None
     # Window geometry and splitter state as base64 text, written by the UI.
     window_geometry: str | None = None

@@ -14,6 +14,7 @@ from desktop.cli.chats import cmd_chat, cmd_chats, cmd_export, cmd_run, cmd_temp
 from desktop.cli.hub import cmd_files, cmd_pull, cmd_quants, cmd_search
 from desktop.cli.models import cmd_devices, cmd_list, cmd_rm
 from desktop.cli.output import CommandFailed, fail, gpu_layers_arg, positive_int, print_json
+from desktop.cli.serve import ServeRunner, add_serve_command
 from desktop.db import StorageError
 from desktop.hub.download import DownloadError
 from desktop.hub.errors import HubError
@@ -34,7 +35,7 @@ def cmd_self_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(serve: ServeRunner | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hearth",
         description="Run open language models offline. With no command, the app opens.",
@@ -113,11 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     from desktop.cli.compare import add_commands
 
     add_commands(command)
+    add_serve_command(command, serve)
     return parser
 
 
-def run_cli(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(argv)
+def run_cli(argv: Sequence[str], serve: ServeRunner | None = None) -> int:
+    """``serve`` runs ``hearth serve``'s server (the entry point hands it in: the command line
+    does not import another front end)."""
+    args = build_parser(serve).parse_args(argv)
     func: Callable[[argparse.Namespace], int] | None = (
         cmd_self_test if args.self_test else getattr(args, "func", None)
     )

@@ -115,9 +115,10 @@ class EngineClient:
         *,
         context_policy: str = "stop",
         mode: str = "chat",
+        stop: Sequence[str] = (),
     ) -> str:
         request = ChatRequest(
-            f"r{next(self._ids)}", list(messages), sampling or Sampling(), context_policy, mode
+            f"r{next(self._ids)}", list(messages), sampling or Sampling(), context_policy, mode, tuple(stop)
         )
         child = self._child
         if child is None or not child.send(command_to_dict(request)):

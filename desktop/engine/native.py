@@ -33,8 +33,9 @@ class SamplerChain:
     The samplers and their order are those ``Llama.generate`` builds (its typical_p of 1.0
     does nothing and is left out), with one saving: a repeat penalty above 1 only lowers the
     tokens it finds, so the top ``top_k + PENALTY_LAST_N`` candidates hold every token that can
-    still be chosen; cut to those first, the penalty looks at about a hundred tokens instead
-    of the whole vocabulary, and the same token comes out.
+    still be chosen (so do positive frequency and presence penalties); cut to those first, the
+    penalty looks at about a hundred tokens instead of the whole vocabulary, and the same token
+    comes out.
     """
 
     def __init__(self, llm: Any, sampling: Sampling) -> None:
@@ -43,16 +44,19 @@ class SamplerChain:
         self._ll = ll
         self.handle = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
         seed = ll.LLAMA_DEFAULT_SEED if sampling.seed is None else sampling.seed & 0xFFFFFFFF
-        self.penalised = sampling.repeat_penalty != 1.0
+        repeat, frequency, presence = (
+            sampling.repeat_penalty,
+            sampling.frequency_penalty,
+            sampling.presence_penalty,
+        )
+        self.penalised = repeat != 1.0 or frequency != 0.0 or presence != 0.0
         greedy = sampling.temperature == 0
         keep = 1 if greedy else sampling.top_k if sampling.temperature > 0 else 0
         if self.penalised:
-            if sampling.repeat_penalty > 1.0 and keep > 0:
+            if repeat >= 1.0 and frequency >= 0.0 and presence >= 0.0 and keep > 0:
                 self._add(ll.llama_sampler_init_top_k(keep + PENALTY_LAST_N))
             n_vocab = int(llm.n_vocab())  # llama-cpp-python 0.3.36's llama.h still takes it
-            self._add(
-                ll.llama_sampler_init_penalties(n_vocab, PENALTY_LAST_N, sampling.repeat_penalty, 0.0, 0.0)
-            )
+            self._add(ll.llama_sampler_init_penalties(n_vocab, PENALTY_LAST_N, repeat, frequency, presence))
         if greedy:
             self._add(ll.llama_sampler_init_greedy())
         elif sampling.temperature < 0:

@@ -64,6 +64,10 @@ class Sampling:
     min_p: float = 0.05
     repeat_penalty: float = 1.0
     seed: int | None = None
+    # OpenAI's penalties: subtracted from a token's logit once it has appeared (presence), and
+    # once per appearance (frequency), over the last PENALTY_LAST_N tokens.
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,7 @@ class ChatRequest:
     sampling: Sampling = field(default_factory=Sampling)
     context_policy: str = "stop"  # or "drop_oldest": leave out the oldest turns, keep the system prompt
     mode: str = "chat"  # or "complete": the messages' text continued as is, no template (notebook)
+    stop: tuple[str, ...] = ()  # the caller's own stop strings, cut like the template's end markers
 
 
 @dataclass(frozen=True)
@@ -280,6 +285,7 @@ def command_from_dict(data: dict[str, Any]) -> EngineCommand:
                 sampling=from_dict(Sampling, data.get("sampling", {})),
                 context_policy=str(data.get("context_policy", "stop")),
                 mode=str(data.get("mode", "chat")),
+                stop=tuple(str(text) for text in data.get("stop", ()) if text),
             )
         if cls is RenderRequest:
             return RenderRequest(

@@ -410,7 +410,7 @@ class Worker:
         max_new = min(request.sampling.max_tokens, n_ctx - len(tokens))
 
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        stops = StopFilter(prompt.stop_strings)
+        stops = StopFilter(prompt.stop_strings + request.stop)
         pieces: list[str] = []
         opened = _opened_thinking(prompt.text) if request.mode == "chat" else None
         if opened:

@@ -78,3 +78,60 @@ def answer_only(text: str) -> str:
 def template_handles_reasoning(template: str | None) -> bool:
     """Whether a chat template drops thinking from past turns itself (Qwen3, DeepSeek-R1 do)."""
     return bool(template) and any(closing in (template or "") for _, closing in MARKERS)
+
+
+class ReasoningStream:
+    """``split_reasoning`` for a reply as it streams: each piece of text in, the thinking and
+    the answer it adds out. Text that may be the start of a marker waits for the next piece."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+        self._closing: str | None = None  # inside a thinking block: the marker that ends it
+        self._after_marker = False  # newlines next to a marker belong to neither part
+
+    def feed(self, text: str) -> tuple[str, str]:
+        """The (thinking, answer) text that ``text`` completes."""
+        self._pending += text
+        thinking, answer = "", ""
+        while True:
+            if self._closing is not None:
+                at = self._pending.find(self._closing)
+                if at < 0:
+                    thinking += self._take(_safe_length(self._pending, (self._closing,)))
+                    return thinking, answer
+                thinking += self._take(at).rstrip("\n")
+                self._pending = self._pending[len(self._closing) :]
+                self._closing = None
+                self._after_marker = True
+            else:
+                found = _first_marker(self._pending, 0)
+                if found is None:
+                    answer += self._take(_safe_length(self._pending, tuple(o for o, _ in MARKERS)))
+                    return thinking, answer
+                at, opening, closing = found
+                answer += self._take(at)
+                self._pending = self._pending[len(opening) :]
+                self._closing = closing
+                self._after_marker = True
+
+    def flush(self) -> tuple[str, str]:
+        """What was held back, at the end of the reply (an unclosed block stays thinking)."""
+        rest = self._take(len(self._pending))
+        return (rest, "") if self._closing is not None else ("", rest)
+
+    def _take(self, n: int) -> str:
+        out, self._pending = self._pending[:n], self._pending[n:]
+        if self._after_marker:
+            stripped = out.lstrip("\n")
+            if stripped:
+                self._after_marker = False
+            out = stripped
+        return out
+
+
+def _safe_length(text: str, markers: tuple[str, ...]) -> int:
+    """How much of ``text`` can go out: all but a tail that may grow into one of ``markers``."""
+    for n in range(min(len(text), max(len(m) for m in markers) - 1), 0, -1):
+        if any(m.startswith(text[-n:]) for m in markers):
+            return len(text) - n
+    return len(text)
