@@ -17,11 +17,11 @@ from typing import Any
 import uvicorn
 
 from desktop.app.model_service import ModelService
+from desktop.app.request_log import RequestLog
 from desktop.app.served_models import ModelDirectory
 from desktop.app.server_config import ServerConfig
 from desktop.library.catalog import scan_library
 from desktop.server.app import build_app
-from desktop.server.request_log import RequestLog
 from desktop.server.run import bind
 from desktop.settings import Settings
 

@@ -1,11 +1,16 @@
 """The engine as an application holds it: one worker behind an EngineClient, what state it is
 in, which model it has loaded and which request runs. Qt-free: the window's EngineController
-pumps the events on a thread and hands them to ``dispatch`` on its own; a server does the same."""
+pumps the events on a thread and hands them to ``dispatch`` on its own; a server does the same.
+
+The server in the window's process answers requests for the window's model with the window's
+worker (one copy in memory): ``lend`` starts such a reply, whose events go to a queue of the
+borrower's instead of to the window's chat."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import queue
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 
 from desktop.engine.client import EngineClient
@@ -30,6 +35,7 @@ class EngineState(Enum):
     LOADING = "Loading…"
     READY = "Ready"
     GENERATING = "Writing…"
+    SERVING = "Answering another program…"
     FAILED = "Stopped"
 
 
@@ -49,6 +55,14 @@ class HostEvents:
     task_done: Callable[[TaskDone], None] = _nothing
 
 
+@dataclass
+class LentReply:
+    """A reply the window's worker writes for another front end: its events, in order."""
+
+    request_id: str
+    events: queue.Queue[EngineEvent] = field(default_factory=queue.Queue)
+
+
 class EngineHost:
     def __init__(self, events: HostEvents) -> None:
         self._client = EngineClient()
@@ -56,6 +70,7 @@ class EngineHost:
         self._state = EngineState.EMPTY
         self.active_request: str | None = None
         self.model: ModelLoaded | None = None
+        self._lent: dict[str, LentReply] = {}
 
     @property
     def state(self) -> EngineState:
@@ -75,6 +90,19 @@ class EngineHost:
         return self._client.next_event(timeout)
 
     def dispatch(self, event: EngineEvent) -> None:
+        lent = self._lent.get(getattr(event, "request_id", None) or "")
+        if lent is not None:
+            lent.events.put(event)
+            if not isinstance(event, (GenerationStats, EngineError)):
+                return
+            del self._lent[lent.request_id]
+            if not (isinstance(event, EngineError) and event.kind == "crashed"):
+                self.active_request = None
+                self._set_state(EngineState.READY if self.model is not None else EngineState.EMPTY)
+                return
+            # The worker crashed answering: the window loses its model as for its own reply.
+        elif isinstance(event, Unloaded) or (isinstance(event, EngineError) and event.kind == "crashed"):
+            self._end_lent(event)
         if isinstance(event, TokenEvent):
             self._events.token(event.request_id, event.text)
         elif isinstance(event, LoadProgress):
@@ -113,6 +141,7 @@ class EngineHost:
             # Switching models: a fresh worker, so every byte of the old one is returned;
             # a load still running is abandoned with its worker, not waited for.
             self._client.shutdown(wait=False)
+            self._end_lent(Unloaded())
         self.model = None
         self._set_state(EngineState.LOADING)
         self._client.load(options)
@@ -140,8 +169,34 @@ class EngineHost:
         self.active_request = self._client.start_task(kind, **payload)
         return self.active_request
 
+    def lend(
+        self, messages: list[ChatMessage], sampling: Sampling, *, mode: str = "chat", stop: Sequence[str] = ()
+    ) -> LentReply | None:
+        """A reply for another front end with the loaded model, when it is ready (None when not:
+        loading, writing the window's own reply, or none loaded). Its events go to the returned
+        queue; the window sees only the state (SERVING, then READY)."""
+        if not self.ready():
+            return None
+        request_id = self._client.chat(messages, sampling, context_policy="stop", mode=mode, stop=stop)
+        lent = LentReply(request_id)
+        self._lent[request_id] = lent
+        self.active_request = request_id
+        self._set_state(EngineState.SERVING)
+        return lent
+
+    def cancel_lent(self, request_id: str) -> None:
+        if request_id in self._lent:
+            self._client.cancel(request_id)
+
+    def _end_lent(self, event: EngineEvent) -> None:
+        """Each lent reply ends with ``event``'s news (the worker gone), in words."""
+        for lent in list(self._lent.values()):
+            lent.events.put(EngineError("The model was unloaded in the app.", "unloaded", lent.request_id))
+        self._lent.clear()
+        del event
+
     def cancel(self) -> None:
-        if self.active_request is not None:
+        if self.active_request is not None and self.active_request not in self._lent:
             self._client.cancel(self.active_request)
 
     def unload(self) -> None:
@@ -149,6 +204,7 @@ class EngineHost:
         unload inside a live process left some 50 MB in its allocator). The next load starts
         a fresh worker. Returns at once: the caller does not wait for the memory to be freed."""
         self._client.shutdown(wait=False)
+        self._end_lent(Unloaded())
         self.model = None
         self.active_request = None
         self._set_state(EngineState.EMPTY)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from desktop.app.served_models import ModelDirectory
+from desktop.app.shared_engine import SharedEngine, SharedReplyFailed, shared_reply
 from desktop.app.turn_queue import TurnQueue
 from desktop.engine.client import EngineClient, EngineFailure
 from desktop.engine.protocol import (
@@ -97,8 +98,12 @@ class ModelService:
         queue_length: int,
         idle_unload_s: float = math.inf,
         available_memory: Callable[[], int | None] = available_memory_now,
+        shared: SharedEngine | None = None,
     ) -> None:
         self.directory = directory
+        # The window's worker, for the model the window has loaded (desktop/app/shared_engine.py).
+        self._shared = shared
+        self._shared_turns = TurnQueue(queue_length)
         self._settings = settings
         self._queue_length = queue_length
         self._idle_unload_s = idle_unload_s
@@ -146,6 +151,11 @@ class ModelService:
             left = slot.last_used + slot.keep_alive_s - now
             expires = None if math.isinf(left) else wall + max(0.0, left)
             rows.append(LoadedModel(slot.model, slot.info, expires))
+        shared = self._shared.loaded() if self._shared is not None else None
+        if shared is not None and not any(r.info.model_path == shared.model_path for r in rows):
+            found = self.directory.by_path(shared.model_path)
+            if found is not None:
+                rows.append(LoadedModel(found, shared, None))  # the window's: kept while it is loaded
         return rows
 
     # Loading
@@ -226,6 +236,9 @@ class ModelService:
         """Blocking: waits for the model's turn (QueueFull at once if its queue is full), loads it
         if needed and yields its ModelLoaded, then the reply's tokens and its stats. Setting
         ``cancel`` stops the reply at the next token (its stats say "cancelled")."""
+        if self._is_shared(request.model):
+            yield from self._shared_generate(request, cancel)
+            return
         slot = self._slot(request.model)
         with self._lock:
             self._active.add(cancel)
@@ -243,6 +256,46 @@ class ModelService:
         finally:
             with self._lock:
                 self._active.discard(cancel)
+
+    def _is_shared(self, model: LocalModel) -> bool:
+        info = self._shared.loaded() if self._shared is not None else None
+        return info is not None and info.model_path == str(model.path)
+
+    def _shared_generate(
+        self, request: GenerationRequest, cancel: threading.Event
+    ) -> Iterator[ModelLoaded | TokenEvent | GenerationStats]:
+        """A request for the window's model, answered by the window's worker at its context."""
+        assert self._shared is not None
+        if self._stopping.is_set():
+            raise ServiceStopping("the server is stopping")
+        self._drop_copy(request.model)
+        with self._lock:
+            self._active.add(cancel)
+        try:
+            yield from shared_reply(
+                self._shared,
+                self._shared_turns,
+                request.messages,
+                request.sampling,
+                mode=request.mode,
+                stop=request.stop,
+                cancel=cancel,
+            )
+        except SharedReplyFailed as exc:
+            raise GenerationFailed(str(exc), exc.kind) from exc
+        finally:
+            with self._lock:
+                self._active.discard(cancel)
+
+    def _drop_copy(self, model: LocalModel) -> None:
+        """The server's own copy of a model the window has since loaded, unloaded when idle."""
+        with self._lock:
+            slot = self._slots.get(model.id)
+        if slot is not None and slot.info is not None and slot.turns.try_acquire():
+            try:
+                slot.unload(wait=False)
+            finally:
+                slot.turns.release()
 
     def _reply(
         self, slot: _Slot, request: GenerationRequest, cancel: threading.Event

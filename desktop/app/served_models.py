@@ -48,6 +48,10 @@ class ModelDirectory:
         self._models = [*self._pinned, *found]
         self._scanned_at = time.monotonic()
 
+    def by_path(self, path: str) -> LocalModel | None:
+        """The offered model at ``path`` (the window's loaded one, say); None if not offered."""
+        return next((m for m in self.models() if str(m.path) == path), None)
+
     def find(self, name: str) -> LocalModel:
         """The model ``name`` means; UnknownModel when none, or more than one, has that name."""
         wanted = name.strip()

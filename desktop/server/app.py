@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from desktop.app.model_service import ModelService
+from desktop.app.request_log import RequestLog
 from desktop.app.server_config import ServerConfig
 from desktop.server import ollama_api, openai_api
 from desktop.server.errors import ApiError
 from desktop.server.guards import ApiKeyCheck, RequestGuard
-from desktop.server.request_log import RequestLog
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

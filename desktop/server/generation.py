@@ -21,12 +21,12 @@ from desktop.app.model_service import (
     ModelWontFit,
     ServiceStopping,
 )
+from desktop.app.request_log import RequestLog
 from desktop.app.served_models import UnknownModel
 from desktop.app.turn_queue import QueueFull, TurnCancelled
 from desktop.engine.protocol import GenerationStats, ModelLoaded, TokenEvent
 from desktop.library.scan import LocalModel
 from desktop.server.errors import ApiError
-from desktop.server.request_log import RequestLog
 
 RETRY_AFTER_S = 5  # a queue full of replies frees a place within seconds on a small model
 DISCONNECT_POLL_S = 0.25
@@ -57,6 +57,8 @@ def api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, GenerationFailed):
         if exc.kind == "context":
             return ApiError(400, str(exc), param="messages", code="context_length_exceeded")
+        if exc.kind == "unloaded":  # the app's own model, unloaded there mid-reply: try again
+            return ApiError(503, str(exc))
         return ApiError(500, str(exc))
     raise exc
 

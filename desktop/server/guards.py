@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from desktop.app.request_log import RequestLog
 from desktop.app.server_config import LOOPBACK_NAMES
 from desktop.server.errors import ApiError
-from desktop.server.request_log import RequestLog
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 

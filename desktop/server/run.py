@@ -14,9 +14,9 @@ from types import FrameType
 import uvicorn
 
 from desktop.app.model_service import GenerationFailed, ModelService, ModelWontFit
+from desktop.app.request_log import RequestLog
 from desktop.app.server_config import ServeFailed, ServerConfig
 from desktop.server.app import build_app
-from desktop.server.request_log import RequestLog
 
 
 def say(line: str) -> None:
