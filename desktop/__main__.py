@@ -8,7 +8,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from desktop.app.server_config import ServerConfig
+    from collections.abc import Callable
+
+    from desktop.app.model_service import ModelService
+    from desktop.app.request_log import RequestLog
+    from desktop.app.server_config import RunningServer, ServerConfig
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.disable()
     from desktop.ui.shell.app import run_gui
 
-    return run_gui(args)
+    return run_gui(args, server_launcher=_serve_in_background)
 
 
 def _run_cli(args: list[str]) -> int:
@@ -69,6 +73,15 @@ def _run_cli(args: list[str]) -> int:
     from desktop.cli.main import run_cli
 
     return run_cli(args, serve=_serve)
+
+
+def _serve_in_background(
+    service: ModelService, config: ServerConfig, write_log: Callable[[RequestLog], None]
+) -> RunningServer:
+    # Starlette and uvicorn load only when the Server page starts the server.
+    from desktop.server.run import start_in_background
+
+    return start_in_background(service, config, write_log)
 
 
 def _serve(config: ServerConfig) -> int:

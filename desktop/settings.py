@@ -42,11 +42,15 @@ class Settings:
     use_mlock: bool = False
     unload_after_minutes: int = 0  # 0: keep the model loaded
     server_queue_length: int = 16  # requests that may wait for one model; more get a 429
+    # The window's Server page (the key itself is kept apart: desktop/app/api_key.py).
+    server_port: int = 5151
+    server_lan: bool = False  # listen on every interface (needs the API key), not only this computer
+    server_cors_origins: list[str] = field(default_factory=list)
     last_conversation_id: int | None = None
     # Window geometry and splitter state as base64 text, written by the UI.
     window_geometry: str | None = None
     window_state: str | None = None
-    section: str = "chat"  # the page shown last: chat, discover, models or compare
+    section: str = "chat"  # the page shown last: chat, discover, models, compare or server
     chat_list: bool = True  # the list of chats shown beside the conversation
     chat_splitter_state: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

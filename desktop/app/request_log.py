@@ -18,6 +18,7 @@ class RequestLog:
     tps: float | None = None
     note: str | None = None
     started: float = field(default_factory=time.monotonic)
+    wall_time: float = field(default_factory=time.time)  # when it came, for a log a person reads
 
     def line(self) -> str:
         parts = [self.client, self.method, self.path, str(self.status)]

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
+from desktop.app.request_log import RequestLog
 from desktop.library.scan import LocalModel
+
+if TYPE_CHECKING:
+    from desktop.app.model_service import ModelService
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5151  # no peer uses it: runs beside llama-server (8080), Ollama (11434), LM Studio (1234)
@@ -53,3 +59,19 @@ class ServerConfig:
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+
+class RunningServer(Protocol):
+    """A server started in this process (the window's), until ``stop``."""
+
+    @property
+    def url(self) -> str: ...
+
+    def stop(self) -> None:
+        """Cancels the replies in flight, stops listening and ends the service's workers."""
+        ...
+
+
+# Starts the HTTP server on a thread of its own (desktop/server/run.py, handed to the window by
+# the program's entry point: a front end does not import another). ServeFailed says why not.
+ServerLauncher = Callable[["ModelService", ServerConfig, Callable[[RequestLog], None]], RunningServer]

@@ -8,10 +8,12 @@ import errno
 import math
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from desktop.app.model_service import GenerationFailed, ModelService, ModelWontFit
 from desktop.app.request_log import RequestLog
@@ -74,6 +76,22 @@ class _Server(uvicorn.Server):
         self._captured_signals.clear()
 
 
+def _uvicorn_config(app: ASGIApp) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        # Named, not detected: the same protocol code runs from a checkout and from the
+        # bundle (PyInstaller sees no import uvicorn makes by name at run time).
+        http="h11",
+        loop="asyncio",
+        ws="none",
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+        server_header=False,
+    )
+
+
 def serve(
     service: ModelService,
     config: ServerConfig,
@@ -94,25 +112,48 @@ def serve(
         port = sock.getsockname()[1]
         url = ServerConfig(host=config.host, port=port).url
         app = build_app(service, config, write_log)
-        uv_config = uvicorn.Config(
-            app,
-            # Named, not detected: the same protocol code runs from a checkout and from the
-            # bundle (PyInstaller sees no import uvicorn makes by name at run time).
-            http="h11",
-            loop="asyncio",
-            ws="none",
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=5,
-            server_header=False,
-        )
-        server = _Server(uv_config, service, lambda: on_listening(url))
+        server = _Server(_uvicorn_config(app), service, lambda: on_listening(url))
         asyncio.run(server.serve(sockets=[sock]))
     finally:
         service.close()
         sock.close()
     return 0
+
+
+class BackgroundServer:
+    """The server on a thread of its own in the window's process, until ``stop``."""
+
+    def __init__(
+        self, service: ModelService, config: ServerConfig, write_log: Callable[[RequestLog], None]
+    ) -> None:
+        self._service = service
+        self._sock = bind(config.host, config.port)  # ServeFailed here, before any thread
+        self.url = ServerConfig(host=config.host, port=self._sock.getsockname()[1]).url
+        self._listening = threading.Event()
+        self._server = _Server(
+            _uvicorn_config(build_app(service, config, write_log)), service, self._listening.set
+        )
+        self._thread = threading.Thread(target=self._run, daemon=True, name="api-server")
+        self._thread.start()
+        self._listening.wait(10.0)
+
+    def _run(self) -> None:
+        # uvicorn leaves signals alone off the main thread: the window keeps its own.
+        asyncio.run(self._server.serve(sockets=[self._sock]))
+
+    def stop(self) -> None:
+        self._service.cancel_all()
+        self._server.should_exit = True
+        self._thread.join(timeout=10.0)
+        self._service.close()
+        self._sock.close()
+
+
+def start_in_background(
+    service: ModelService, config: ServerConfig, write_log: Callable[[RequestLog], None]
+) -> BackgroundServer:
+    """The window's server (desktop/app/server_config.ServerLauncher); ServeFailed says why not."""
+    return BackgroundServer(service, config, write_log)
 
 
 def serve_headless(config: ServerConfig) -> int:

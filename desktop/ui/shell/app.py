@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import qVersion
 from PySide6.QtGui import QIcon
@@ -19,6 +20,9 @@ from desktop.settings import load_settings
 from desktop.ui.shell.context import AppContext
 from desktop.ui.shell.main_window import MainWindow
 from desktop.ui.style.theme import apply_theme
+
+if TYPE_CHECKING:
+    from desktop.app.server_config import ServerLauncher
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +47,13 @@ def create_application(argv: Sequence[str]) -> QApplication:
     return app
 
 
-def create_main_window() -> MainWindow:
+def create_main_window(server_launcher: ServerLauncher | None = None) -> MainWindow:
     paths = hearth_paths()
     settings = load_settings(paths)
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_theme(app, settings.theme)  # before the window: it is built in its colours
-    window = MainWindow(AppContext(paths, settings))
+    window = MainWindow(AppContext(paths, settings, server_launcher))
     # Everything built at start-up lives as long as the app: moved out of the collector's
     # reach, a full collection (which a worker thread can trigger at any time, holding the
     # interpreter lock) no longer walks it and stalls the window.
@@ -58,12 +62,12 @@ def create_main_window() -> MainWindow:
     return window
 
 
-def run_gui(argv: Sequence[str]) -> int:
+def run_gui(argv: Sequence[str], server_launcher: ServerLauncher | None = None) -> int:
     app = create_application(argv)
     # Ctrl+C in the terminal that started the app ends it (Qt would otherwise swallow it);
     # the engine and download processes notice their parent is gone and exit too.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    window = create_main_window()
+    window = create_main_window(server_launcher)
     gc.enable()  # off while the modules loaded and the window was built (see desktop.__main__)
     window.show()
     log.info("main window shown (Hearth %s, Qt %s)", __version__, qVersion())

@@ -4,10 +4,12 @@ handed to it on the GUI thread; an idle timer unloads a model nobody uses, when 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from desktop.app.engine_host import EngineHost, EngineState, HostEvents
+from desktop.app.engine_host import EngineHost, EngineState, HostEvents, LentReply
 from desktop.engine.protocol import (
     ChatMessage,
     EngineEvent,
@@ -18,6 +20,8 @@ from desktop.engine.protocol import (
 )
 
 __all__ = ["EngineController", "EngineState"]
+
+T = TypeVar("T")
 
 
 class EngineController(QObject):
@@ -33,6 +37,8 @@ class EngineController(QObject):
 
     # Internal: crosses from the pump thread to the GUI thread.
     _event = Signal(object)
+    # Internal: a call from another thread (the server's), run on the GUI thread.
+    _call = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +56,7 @@ class EngineController(QObject):
         )
         self._stop = threading.Event()
         self._event.connect(self._dispatch)
+        self._call.connect(lambda call: call())
         self._thread = threading.Thread(target=self._pump, daemon=True, name="engine-events")
         self._thread.start()
         # Unloads an unused model after a while, when the person asked for that.
@@ -114,6 +121,31 @@ class EngineController(QObject):
 
     def cancel(self) -> None:
         self._host.cancel()
+
+    def lend(
+        self, messages: list[ChatMessage], sampling: Sampling, *, mode: str, stop: tuple[str, ...]
+    ) -> LentReply | None:
+        """A reply for the server with the window's model (EngineHost.lend)."""
+        self._idle.stop()
+        return self._host.lend(messages, sampling, mode=mode, stop=stop)
+
+    def cancel_lent(self, request_id: str) -> None:
+        self._host.cancel_lent(request_id)
+
+    def on_gui_thread(self, call: Callable[[], T], timeout_s: float = 5.0) -> T | None:
+        """From another thread: ``call`` run on the GUI thread, its result; None when the
+        window does not get to it in time (closing, say)."""
+        done = threading.Event()
+        result: list[T] = []
+
+        def run() -> None:
+            try:
+                result.append(call())
+            finally:
+                done.set()
+
+        self._call.emit(run)
+        return result[0] if done.wait(timeout_s) and result else None
 
     def set_idle_minutes(self, minutes: int) -> None:
         self.idle_ms = max(0, minutes) * 60_000

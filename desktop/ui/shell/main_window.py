@@ -12,8 +12,10 @@ from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QStackedWidget,
+    QSystemTrayIcon,
     QVBoxLayout,
     QWidget,
 )
@@ -52,6 +54,8 @@ from desktop.units import count_of, format_ms
 if TYPE_CHECKING:  # both load when first opened (the compare tools bring pyqtgraph)
     from desktop.ui.compare.page import ComparePage
     from desktop.ui.library.quantize_dialog import QuantizeDialog
+    from desktop.ui.server.controller import ServerController
+    from desktop.ui.server.page import ServerPage
 
 
 class MainWindow(QMainWindow):
@@ -64,6 +68,10 @@ class MainWindow(QMainWindow):
         self.message_after_refresh: str | None = None  # what a removal or import did, said once listed
         self._closed = False
         self.compare_page: ComparePage | None = None  # made when first opened
+        self.server: ServerController | None = None  # made with the Server page
+        self.server_page: ServerPage | None = None
+        self.close_question: QMessageBox | None = None  # closing while the server is on
+        self.tray: QSystemTrayIcon | None = None  # serving in the background
 
         self.storage = WindowStorage(self)
         self.storage_notices = self.storage.notices
@@ -97,6 +105,7 @@ class MainWindow(QMainWindow):
             titled_page("My models", "The models on this computer, ready to chat with.", self.my_models),
         )
         self.navigation.add_later("compare", self._make_compare)
+        self.navigation.add_later("server", self._make_server)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
@@ -544,6 +553,68 @@ class MainWindow(QMainWindow):
     def _update_compare(self) -> None:
         if self.compare_page is not None:
             self.compare_page.set_library(self.library.model.records())
+        if self.server_page is not None:
+            self.server_page.set_library(self.library.model.records())
+
+    def open_server(self) -> ServerPage | None:
+        return self.server_page if self.navigation.show_key("server") else None
+
+    def _make_server(self) -> QWidget:
+        from desktop.ui.server.controller import ServerController
+        from desktop.ui.server.page import ServerPage
+
+        ctx = self.context
+        self.server = ServerController(ctx.settings_store, ctx.paths, self.engine, ctx.server_launcher, self)
+        self.server_page = ServerPage(self.server, ctx.settings_store, ctx.paths, self.storage.save_settings)
+        self.server_page.set_library(self.library.model.records())
+        return titled_page(
+            "Server",
+            "Your models for other programs: an OpenAI- and Ollama-compatible API on this computer.",
+            self.server_page,
+        )
+
+    def _ask_before_closing_server(self) -> str:
+        """Closing while the server is on: "background" (keep serving, window hidden, a tray
+        icon to come back), "stop" (stop it and close) or "cancel"."""
+        question = QMessageBox(
+            QMessageBox.Icon.Question,
+            "The server is on",
+            "Other programs are using your models through Hearth's server. Keep serving them "
+            "with the window closed, or stop the server?",
+            parent=self,
+        )
+        background = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            background = question.addButton(
+                "Keep serving in the background", QMessageBox.ButtonRole.AcceptRole
+            )
+        stop = question.addButton("Stop the server and quit", QMessageBox.ButtonRole.DestructiveRole)
+        question.addButton(QMessageBox.StandardButton.Cancel)
+        question.setDefaultButton(stop)
+        self.close_question = question
+        question.exec()
+        self.close_question = None
+        clicked = question.clickedButton()
+        if background is not None and clicked is background:
+            return "background"
+        return "stop" if clicked is stop else "cancel"
+
+    def _serve_in_background(self) -> None:
+        from desktop.ui.server.background import tray_icon
+
+        self.tray = tray_icon(self, on_show=self._show_from_tray, on_quit=self._quit_from_tray)
+        self.tray.show()
+        self.hide()
+
+    def _show_from_tray(self) -> None:
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def _quit_from_tray(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        self.close()
 
     def make_quant(self) -> QuantizeDialog:
         from desktop.ui.library.quantize_dialog import QuantizeDialog
@@ -560,6 +631,16 @@ class MainWindow(QMainWindow):
         self.library.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.server is not None and self.server.running is not None:
+            answer = self._ask_before_closing_server()
+            if answer != "stop":
+                event.ignore()
+                if answer == "background":
+                    self._serve_in_background()
+                return
+            self.server.stop()
+        if self.tray is not None:
+            self.tray.hide()
         if self.compare_page is not None:
             self.compare_page.shutdown()
         s = self.context.settings

@@ -1,4 +1,4 @@
-"""The navigation rail: the app's parts (Chat, Discover, My models, Compare) as full pages.
+"""The navigation rail: the app's parts (Chat, Discover, My models, Compare, Server) as full pages.
 
 A slim column of buttons at the window's left, as LM Studio's and Jan's, each with Ctrl+1…
 for the keyboard; a page made on first use (Compare brings its charts) is added when chosen.
@@ -28,7 +28,7 @@ from desktop.ui.style.tokens import SPACING, TYPE
 
 @dataclass(frozen=True)
 class Section:
-    key: str  # "chat", "discover", "models", "compare"
+    key: str  # "chat", "discover", "models", "compare", "server"
     label: str
     icon: str  # a name in resources/icons
     tip: str
@@ -39,6 +39,7 @@ SECTIONS = (
     Section("discover", "Discover", "discover", "Find models on the Hugging Face Hub and download them"),
     Section("models", "My models", "models", "The models on this computer: load, verify, remove"),
     Section("compare", "Compare", "compare", "Side by side, blind arena, speed and quality of your models"),
+    Section("server", "Server", "server", "Your models for other programs, through a local API"),
 )
 
 RAIL_WIDTH = 84

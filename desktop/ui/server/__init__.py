@@ -1,0 +1,1 @@
+"""The Server page: Hearth's models for other programs, from the window."""
