@@ -50,6 +50,10 @@ def window(qtbot: Any, models_dir: Path, tiny_model: Path) -> Iterator[MainWindo
     win.deleteLater()
 
 
+def _serving(window: MainWindow) -> bool:
+    return window.server is not None and window.server.running is not None
+
+
 def _in_thread(call: Any) -> dict[str, Any]:
     """``call`` on a thread (the window must keep running to lend its engine); its outcome."""
     outcome: dict[str, Any] = {}
@@ -124,7 +128,7 @@ def test_the_server_page_serves_the_window_s_model_with_its_own_worker(
     assert (row.model, row.completion_tokens, row.status) == (record.id, 8, 200)
 
     page.switch.click()
-    assert window.server.running is None and page.switch.text() == "Start server" and page.port.isEnabled()
+    assert not _serving(window) and page.switch.text() == "Start server" and page.port.isEnabled()
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + "/v1/models", timeout=2)
 
@@ -187,10 +191,10 @@ def test_closing_while_serving_asks_and_stop_ends_the_server(qtbot: Any, window:
     QTimer.singleShot(0, lambda: answer("cancel"))
     window.close()
     assert asked and "Keep serving them" in asked[0]
-    assert window.isVisible() and window.server.running is not None  # cancelled: still serving
+    assert window.isVisible() and _serving(window)  # cancelled: still serving
     QTimer.singleShot(0, lambda: answer("stop"))
     window.close()
-    assert not window.isVisible() and window.server.running is None
+    assert not window.isVisible() and not _serving(window)
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + "/v1/models", timeout=2)
     QApplication.processEvents()
