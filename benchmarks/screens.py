@@ -59,12 +59,13 @@ def main() -> int:
 
     from desktop.app.first_run import first_model
     from desktop.engine.hardware import physical_cores
+    from desktop.server.run import start_in_background
     from desktop.ui.chat.model_picker import ModelPicker
     from desktop.ui.shell.app import create_application, create_main_window
     from desktop.ui.shell.engine_settings_dialog import EngineSettingsDialog
 
     app = create_application([])
-    window = create_main_window()
+    window = create_main_window(start_in_background)
     window.first_run.finish()  # the welcome is shown below, on purpose
     window.show()
 
@@ -160,12 +161,46 @@ def main() -> int:
                     compare.tabs.setCurrentIndex(index)
                     title = compare.tabs.tabText(index).replace("&", "").lower().replace(" ", "-")
                     save(window, f"compare-{title}-{size}.png")
+            server = window.open_server()
+            if server is not None:
+                if window.server is not None and window.server.running is None:
+                    server.port.setValue(_free_port())
+                    server.switch.click()
+                    _ask_in_thread(server.address(), settle)  # real requests, in the log
+                save(window, f"server-{size}.png")
             nav.show_key("chat")
+    if window.server is not None:
+        window.server.stop()
     window.close()
     hub.stop()
     QApplication.processEvents()
     print(f"{len(list(out.glob('*.png')))} screenshots in {out}")
     return 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ask_in_thread(url: str, settle: Callable[..., None]) -> None:
+    """Two requests from another program (a thread here): the window keeps running meanwhile."""
+    import threading
+    import urllib.request
+
+    done = threading.Event()
+
+    def ask() -> None:
+        for path in ("/v1/models", "/api/tags"):
+            with urllib.request.urlopen(url + path, timeout=10) as answer:
+                answer.read()
+        done.set()
+
+    threading.Thread(target=ask, daemon=True).start()
+    settle(done.is_set)
 
 
 if __name__ == "__main__":

@@ -54,9 +54,7 @@ def _log_columns() -> list[TableColumn[RequestLog]]:
             return ""
         return f"{r.prompt_tokens} + {r.completion_tokens}"
 
-    return [
-        TableColumn("Time", lambda r: time.strftime("%H:%M:%S", time.localtime(r.wall_time))),
-        TableColumn("Client", lambda r: r.client),
+    return [  # the first column takes the width left: the request, what a person scans for
         TableColumn("Request", lambda r: f"{r.method} {r.path}"),
         TableColumn("Model", lambda r: r.model or ""),
         TableColumn(
@@ -70,7 +68,15 @@ def _log_columns() -> list[TableColumn[RequestLog]]:
         TableColumn(
             "Status", lambda r: str(r.status), lambda r: r.status, numeric=True, tooltip=lambda r: r.note
         ),
+        TableColumn("Client", lambda r: _host_of(r.client), tooltip=lambda r: r.client),
+        TableColumn("Time", lambda r: time.strftime("%H:%M:%S", time.localtime(r.wall_time))),
     ]
+
+
+def _host_of(client: str) -> str:
+    """ "127.0.0.1:52144" → "127.0.0.1": the port a client happened to use says nothing."""
+    host, sep, port = client.rpartition(":")
+    return host if sep and port.isdigit() else client
 
 
 def _model_columns() -> list[TableColumn[LocalModel]]:

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from desktop.app.engine_host import EngineHost, EngineState, HostEvents, LentReply
 from desktop.engine.protocol import (
@@ -56,7 +56,8 @@ class EngineController(QObject):
         )
         self._stop = threading.Event()
         self._event.connect(self._dispatch)
-        self._call.connect(lambda call: call())
+        # Queued, always: a lambda has no thread of its own, so Qt would run it on the caller's.
+        self._call.connect(self._run_call, Qt.ConnectionType.QueuedConnection)
         self._thread = threading.Thread(target=self._pump, daemon=True, name="engine-events")
         self._thread.start()
         # Unloads an unused model after a while, when the person asked for that.
@@ -131,6 +132,9 @@ class EngineController(QObject):
 
     def cancel_lent(self, request_id: str) -> None:
         self._host.cancel_lent(request_id)
+
+    def _run_call(self, call: Callable[[], object]) -> None:
+        call()
 
     def on_gui_thread(self, call: Callable[[], T], timeout_s: float = 5.0) -> T | None:
         """From another thread: ``call`` run on the GUI thread, its result; None when the
