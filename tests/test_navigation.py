@@ -44,7 +44,8 @@ def test_the_rail_shows_each_part_as_a_full_page_and_remembers_the_last(
 ) -> None:
     window = open_window()
     rail = window.navigation
-    assert [b.accessibleName() for b in rail.buttons.values()] == ["Chat", "Discover", "My models", "Compare"]
+    names = [b.accessibleName() for b in rail.buttons.values()]
+    assert names == ["Chat", "Discover", "My models", "Compare", "Server"]
     assert rail.current_key() == "chat" and rail.buttons["chat"].isChecked()
     assert window.chat_pane.isVisible() and not window.my_models.isVisible()
 
@@ -63,6 +64,14 @@ def test_the_rail_shows_each_part_as_a_full_page_and_remembers_the_last(
     _ctrl(qtbot, window, Qt.Key.Key_4)
     assert _compare_made(window) and window.compare_page is not None and window.compare_page.isVisible()
     assert rail.buttons["compare"].isChecked() and _page_title(window) == "Compare"
+
+    assert window.server_page is None  # made when first asked for, as Compare
+    _ctrl(qtbot, window, Qt.Key.Key_5)
+    assert window.server_page is not None and window.server_page.isVisible()
+    assert rail.buttons["server"].isChecked() and _page_title(window) == "Server"
+    # A window started without its server (as here) says so and offers no switch.
+    assert not window.server_page.switch.isEnabled()
+    assert "without its server" in window.server_page.status.text()
 
     _ctrl(qtbot, window, Qt.Key.Key_3)
     window.close()
