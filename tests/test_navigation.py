@@ -65,13 +65,13 @@ def test_the_rail_shows_each_part_as_a_full_page_and_remembers_the_last(
     assert _compare_made(window) and window.compare_page is not None and window.compare_page.isVisible()
     assert rail.buttons["compare"].isChecked() and _page_title(window) == "Compare"
 
-    assert window.server_page is None  # made when first asked for, as Compare
+    assert rail.page("server") is None  # made when first asked for, as Compare
     _ctrl(qtbot, window, Qt.Key.Key_5)
-    assert window.server_page is not None and window.server_page.isVisible()
+    server = window.server_page
+    assert server is not None and server.isVisible()
     assert rail.buttons["server"].isChecked() and _page_title(window) == "Server"
     # A window started without its server (as here) says so and offers no switch.
-    assert not window.server_page.switch.isEnabled()
-    assert "without its server" in window.server_page.status.text()
+    assert not server.switch.isEnabled() and "without its server" in server.status.text()
 
     _ctrl(qtbot, window, Qt.Key.Key_3)
     window.close()

@@ -124,6 +124,11 @@ def rule_of_thumb(cores: int, gpu_free_bytes: int = 0) -> MachineSpeed:
 DEFAULT_EXPERT_SHARE = 0.9
 
 
+def _architecture(fields: Mapping[str, object] | None) -> str | None:
+    arch = fields.get("general.architecture") if fields else None
+    return arch if isinstance(arch, str) else None
+
+
 def _int_field(fields: Mapping[str, object], key: str) -> int | None:
     value = fields.get(key)
     if isinstance(value, bool):
@@ -138,8 +143,8 @@ def expert_share(fields: Mapping[str, object]) -> float:
     has them: each layer's experts hold 3 matrices (gate, up, down) of width x expert FFN
     width; the rest is about 4 width² of attention a layer plus the embeddings and output
     (2 x vocabulary x width). Quantization is taken to be the same throughout."""
-    arch = fields.get("general.architecture")
-    if not isinstance(arch, str):
+    arch = _architecture(fields)
+    if arch is None:
         return DEFAULT_EXPERT_SHARE
     experts = _int_field(fields, f"{arch}.expert_count")
     layers = _int_field(fields, f"{arch}.block_count")
@@ -171,10 +176,8 @@ def bytes_per_token(size_bytes: int, fields: Mapping[str, object] | None = None)
 def shape_key(fields: Mapping[str, object] | None) -> str:
     """What the builds of one model share and other models do not: architecture, depth, width,
     feed-forward width and experts ("" when the header does not say)."""
-    if not fields:
-        return ""
-    arch = fields.get("general.architecture")
-    if not isinstance(arch, str):
+    arch = _architecture(fields)
+    if fields is None or arch is None:
         return ""
     parts = [arch] + [
         str(fields.get(f"{arch}.{key}", ""))
@@ -186,10 +189,8 @@ def shape_key(fields: Mapping[str, object] | None) -> str:
 def active_share(fields: Mapping[str, object] | None) -> float:
     """The share of a model's weights one token reads: 1 for a dense model; for a
     mixture-of-experts one, the non-expert weights plus the used share of the experts'."""
-    if not fields:
-        return 1.0
-    arch = fields.get("general.architecture")
-    if not isinstance(arch, str):
+    arch = _architecture(fields)
+    if fields is None or arch is None:
         return 1.0
     experts = _int_field(fields, f"{arch}.expert_count")
     used = _int_field(fields, f"{arch}.expert_used_count")
@@ -229,10 +230,8 @@ def estimated_rows(fields: Mapping[str, object] | None) -> int:
     """The rows a token multiplies by, from the header's shape where the tensor list is not
     known (a remote header): each layer's attention (query, key, value, output) and
     feed-forward (gate, up, down) rows, and the output layer's, one a vocabulary entry."""
-    if not fields:
-        return 0
-    arch = fields.get("general.architecture")
-    if not isinstance(arch, str):
+    arch = _architecture(fields)
+    if fields is None or arch is None:
         return 0
     layers = _int_field(fields, f"{arch}.block_count")
     width = _int_field(fields, f"{arch}.embedding_length")
