@@ -102,7 +102,7 @@ class EngineHost:
                 return
             # The worker crashed answering: the window loses its model as for its own reply.
         elif isinstance(event, Unloaded) or (isinstance(event, EngineError) and event.kind == "crashed"):
-            self._end_lent(event)
+            self._end_lent()
         if isinstance(event, TokenEvent):
             self._events.token(event.request_id, event.text)
         elif isinstance(event, LoadProgress):
@@ -141,7 +141,7 @@ class EngineHost:
             # Switching models: a fresh worker, so every byte of the old one is returned;
             # a load still running is abandoned with its worker, not waited for.
             self._client.shutdown(wait=False)
-            self._end_lent(Unloaded())
+            self._end_lent()
         self.model = None
         self._set_state(EngineState.LOADING)
         self._client.load(options)
@@ -188,12 +188,11 @@ class EngineHost:
         if request_id in self._lent:
             self._client.cancel(request_id)
 
-    def _end_lent(self, event: EngineEvent) -> None:
-        """Each lent reply ends with ``event``'s news (the worker gone), in words."""
+    def _end_lent(self) -> None:
+        """Each lent reply ends, saying why in words: the window's worker is gone."""
         for lent in list(self._lent.values()):
             lent.events.put(EngineError("The model was unloaded in the app.", "unloaded", lent.request_id))
         self._lent.clear()
-        del event
 
     def cancel(self) -> None:
         if self.active_request is not None and self.active_request not in self._lent:
@@ -204,7 +203,7 @@ class EngineHost:
         unload inside a live process left some 50 MB in its allocator). The next load starts
         a fresh worker. Returns at once: the caller does not wait for the memory to be freed."""
         self._client.shutdown(wait=False)
-        self._end_lent(Unloaded())
+        self._end_lent()
         self.model = None
         self.active_request = None
         self._set_state(EngineState.EMPTY)

@@ -129,6 +129,7 @@ class ServerPage(QWidget):
         self._settings = settings
         self._paths = paths
         self._persist = save
+        self._has_key = read_key(paths) is not None  # the key file is read once, and kept in step below
         self.key_dialog: KeyDialog | None = None
 
         self.switch = QPushButton()
@@ -243,7 +244,7 @@ class ServerPage(QWidget):
         self._persist(chosen)
 
     def _lan_toggled(self, on: bool) -> None:
-        if on and read_key(self._paths) is None and not self._make_key():
+        if on and not self._has_key and not self._make_key():
             self.lan.setChecked(False)  # no key could be kept: stay on this computer
             return
         self._save(server_lan=on)
@@ -259,6 +260,7 @@ class ServerPage(QWidget):
         except OSError as exc:
             self.status.setText(f"The API key could not be kept: {exc.strerror or exc}")
             return False
+        self._has_key = True
         self.key_dialog = KeyDialog(key, self)
         self.key_dialog.open()
         self._show_state()
@@ -266,6 +268,7 @@ class ServerPage(QWidget):
 
     def _forget_key(self) -> None:
         forget_key(self._paths)
+        self._has_key = False
         if self.lan.isChecked():
             self.lan.setChecked(False)  # off this computer a key is required
         self._show_state()
@@ -274,7 +277,7 @@ class ServerPage(QWidget):
 
     def _show_state(self) -> None:
         running = self.controller.running
-        has_key = read_key(self._paths) is not None
+        has_key = self._has_key
         self.key_state.setText("Set (kept in a file only you can read)" if has_key else "None")
         self.forget_key_button.setEnabled(has_key and running is None)
         for widget in (self.port, self.lan, self.cors, self.new_key_button):
@@ -327,7 +330,7 @@ class ServerPage(QWidget):
         return first.id if first is not None else "MODEL-ID"
 
     def _show_snippets(self) -> None:
-        shown = snippets(self.address(), self._snippet_model(), needs_key=read_key(self._paths) is not None)
+        shown = snippets(self.address(), self._snippet_model(), needs_key=self._has_key)
         current = self.snippet_tabs.currentIndex()
         while len(self.snippet_views) < len(shown):
             view = QPlainTextEdit()
