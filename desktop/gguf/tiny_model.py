@@ -7,11 +7,13 @@ benchmarks' overhead figures use it.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from gguf import GGMLQuantizationType, GGUFWriter, LlamaFileType, TokenType
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter, LlamaFileType, TokenType
 from gguf.quants import quantize
 
 CHATML_TEMPLATE = (
@@ -139,8 +141,8 @@ _PADDING_PIECE = 8_000_000
 _QUANTIZED = {
     LlamaFileType.MOSTLY_Q8_0: GGMLQuantizationType.Q8_0,
     LlamaFileType.MOSTLY_Q4_0: GGMLQuantizationType.Q4_0,
+    LlamaFileType.MOSTLY_Q5_0: GGMLQuantizationType.Q5_0,
 }
-_TILE_ROWS = 64  # rows drawn at random for a tiled matrix; the rest repeat them
 
 
 @dataclass(frozen=True)
@@ -169,10 +171,12 @@ class TinyModelSpec:
     # No output.weight: the output layer is the token embedding, as in Gemma and other small
     # models (llama.cpp multiplies by it unrepacked, which the speed probe times).
     tied_output: bool = False
-    # Weights repeated from a small random block rather than drawn one by one: a model of
-    # hundreds of MB (the speed probe's) builds in a fraction of a second. Speed does not depend
-    # on the values; replies from such a model are not meant to be read.
-    tiled_weights: bool = False
+    # Every weight zero, and none written: the file's data is a hole the size of the weights
+    # (a sparse file), so a model of hundreds of MB (the speed probe's) takes a millisecond and
+    # no disk. Speed does not depend on the values. Loaded without mmap, llama.cpp reads the hole
+    # into memory of its own, as it would real weights; mapped, every page would be the same
+    # zero page, in the CPU's caches. Not for splitting into shards.
+    zero_weights: bool = False
 
 
 def _vocabulary(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
@@ -205,12 +209,6 @@ def _vocabulary(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
     return tokens, scores, [int(t) for t in types]
 
 
-def _repeat_rows(block: np.ndarray, rows: int) -> np.ndarray:
-    """``block``'s rows repeated down to ``rows`` rows (np.tile: np.resize is 10x slower)."""
-    times = -(-rows // block.shape[0])
-    return np.tile(block, (times, 1))[:rows]
-
-
 def build_tiny_model(path: Path, spec: TinyModelSpec | None = None) -> Path:
     """Write the model to ``path`` (the first shard's name when split) and return it."""
     spec = spec or TinyModelSpec()
@@ -234,8 +232,12 @@ def build_tiny_model(path: Path, spec: TinyModelSpec | None = None) -> Path:
     tokens, scores, types = _vocabulary(spec.n_vocab)
     writer.add_tokenizer_model("llama")
     writer.add_token_list(tokens)
-    writer.add_token_scores(scores)
-    writer.add_token_types(types)
+    if not spec.zero_weights:
+        # Optional to llama.cpp (every piece then scores 0 and is a normal token). Writing them
+        # is two thirds of the time a 262,144-entry vocabulary takes, and a model of zeros
+        # writes nothing worth reading.
+        writer.add_token_scores(scores)
+        writer.add_token_types(types)
     writer.add_bos_token_id(1)
     writer.add_eos_token_id(2)
     writer.add_unk_token_id(0)
@@ -250,56 +252,88 @@ def build_tiny_model(path: Path, spec: TinyModelSpec | None = None) -> Path:
 
     dtype = np.float16 if spec.file_type == LlamaFileType.MOSTLY_F16 else np.float32
     quantized = _QUANTIZED.get(spec.file_type)
+    zero_bytes: list[int] = []  # each tensor's size, when none is written
+
+    def add(
+        name: str, shape: tuple[int, ...], qtype: GGMLQuantizationType | None, make: Callable[[], np.ndarray]
+    ) -> None:
+        """A tensor of ``shape`` (rows, width) in ``qtype`` (None: floats): made and written, or,
+        for zero weights, its size alone (the file is cut to length at the end)."""
+        if not spec.zero_weights:
+            writer.add_tensor(name, make(), raw_dtype=qtype)
+            return
+        if qtype is None:
+            floats = np.dtype(np.float32 if len(shape) == 1 else dtype)
+            nbytes = int(np.prod(shape)) * floats.itemsize
+            writer.add_tensor_info(name, shape, floats, nbytes)
+        else:
+            block, type_size = GGML_QUANT_SIZES[qtype]
+            rows, width = shape
+            nbytes = rows * (width // block) * type_size
+            writer.add_tensor_info(name, (rows, nbytes // rows), np.dtype(np.uint8), nbytes, raw_dtype=qtype)
+        zero_bytes.append(nbytes)
 
     def weights(*shape: int, scale: float = 0.2) -> np.ndarray:
-        if not spec.tiled_weights:
-            return (rng.standard_normal(shape) * scale).astype(dtype)
-        rows, width = shape
-        block = (rng.standard_normal((min(rows, _TILE_ROWS), width)) * scale).astype(dtype)
-        return _repeat_rows(block, rows)
+        return (rng.standard_normal(shape) * scale).astype(dtype)
 
-    def matrix(*shape: int, scale: float = 0.2) -> np.ndarray:
+    def matrix(name: str, rows: int, width: int, scale: float = 0.2) -> None:
         """A weight matrix in the file's type: quantized by the gguf package where the type is
-        one (a tile of rows, repeated, when tiled), else floats."""
+        one, else floats."""
         if quantized is None:
-            return weights(*shape, scale=scale)
-        rows, width = shape
-        first = rows if not spec.tiled_weights else min(rows, _TILE_ROWS)
-        block = quantize((rng.standard_normal((first, width)) * scale).astype(np.float32), quantized)
-        return _repeat_rows(block, rows)
+            add(name, (rows, width), None, lambda: weights(rows, width, scale=scale))
+        else:
+            qtype = quantized
 
-    kv = head_dim * spec.n_head_kv
-    embedding = matrix(spec.n_vocab, spec.n_embd, scale=1.0)
-    writer.add_tensor("token_embd.weight", embedding, raw_dtype=quantized)
-    writer.add_tensor("output_norm.weight", np.ones(spec.n_embd, dtype=np.float32))
-    if not spec.tied_output:
-        output = weights(spec.n_vocab, spec.n_embd, scale=spec.output_scale)
+            def quantized_matrix() -> np.ndarray:
+                floats = (rng.standard_normal((rows, width)) * scale).astype(np.float32)
+                return quantize(floats, qtype)
+
+            add(name, (rows, width), qtype, quantized_matrix)
+
+    def norm(name: str) -> None:
+        add(name, (spec.n_embd,), None, lambda: np.ones(spec.n_embd, dtype=np.float32))
+
+    def output() -> np.ndarray:
+        out = weights(spec.n_vocab, spec.n_embd, scale=spec.output_scale)
         # Zero rows for the control and byte tokens: against these large random logits they
         # are never sampled, so replies are words (not stray bytes) and run to max_tokens,
         # which keeps tests predictable.
-        output[: 5 + 256] = 0
-        if quantized is not None:
-            output = quantize(output.astype(np.float32), quantized)
-        writer.add_tensor("output.weight", output, raw_dtype=quantized)
+        out[: 5 + 256] = 0
+        return quantize(out.astype(np.float32), quantized) if quantized is not None else out
+
+    kv = head_dim * spec.n_head_kv
+    matrix("token_embd.weight", spec.n_vocab, spec.n_embd, scale=1.0)
+    norm("output_norm.weight")
+    if not spec.tied_output:
+        add("output.weight", (spec.n_vocab, spec.n_embd), quantized, output)
     for i in range(spec.n_layer):
-        writer.add_tensor(f"blk.{i}.attn_norm.weight", np.ones(spec.n_embd, dtype=np.float32))
+        norm(f"blk.{i}.attn_norm.weight")
         for name, rows, width in (
             ("attn_q", spec.n_embd, spec.n_embd),
             ("attn_k", kv, spec.n_embd),
             ("attn_v", kv, spec.n_embd),
             ("attn_output", spec.n_embd, spec.n_embd),
         ):
-            writer.add_tensor(f"blk.{i}.{name}.weight", matrix(rows, width), raw_dtype=quantized)
-        writer.add_tensor(f"blk.{i}.ffn_norm.weight", np.ones(spec.n_embd, dtype=np.float32))
+            matrix(f"blk.{i}.{name}.weight", rows, width)
+        norm(f"blk.{i}.ffn_norm.weight")
         for name, rows, width in (
             ("ffn_gate", spec.n_ff, spec.n_embd),
             ("ffn_up", spec.n_ff, spec.n_embd),
             ("ffn_down", spec.n_embd, spec.n_ff),
         ):
-            writer.add_tensor(f"blk.{i}.{name}.weight", matrix(rows, width), raw_dtype=quantized)
+            matrix(f"blk.{i}.{name}.weight", rows, width)
 
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
+    if spec.zero_weights:
+        writer.write_ti_data_to_file()
+        assert writer.fout is not None and len(writer.fout) == 1, "zero weights are not split"
+        align = writer.data_alignment
+        end = GGUFWriter.ggml_pad(writer.fout[0].tell(), align)
+        end += sum(GGUFWriter.ggml_pad(n, align) for n in zero_bytes)
+        writer.close()
+        os.truncate(path, end)
+        return path
     writer.write_tensors_to_file()
     writer.close()
     if spec.split_max_tensors:
