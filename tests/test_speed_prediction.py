@@ -64,25 +64,41 @@ def test_a_token_reads_each_tensor_at_its_type_s_kind(tmp_path: Path) -> None:
     # Without the tensor list (a remote header), the rows are worked out from the shape.
     assert reads.rows == 2 * (per_layer_rows + 128) + 1024
     assert token_reads(10, tied.fields, quant="Q8_0").rows == reads.rows
+    # Only rows unpacked block by block cost a set-up each: not floats, not repacked 4-bit rows.
+    assert token_reads(10, tied.fields, quant="F16").rows == 0
+    assert token_reads(10, tied.fields, quant="Q4_0").rows == 0
+    mixed = token_reads(10, weight_reads={"F16": [1000, 10], "Q4_K": [500, 20], "Q5_0": [700, 30]})
+    assert mixed.parts == {"16-bit": 1000, "4-bit": 500, "5-bit": 700} and mixed.rows == 30
     # Without the tensor list, the file's bytes at its quant's kind.
     assert token_reads(1000, quant="Q4_K_M").parts == {"4-bit": 1000}
     assert token_reads(1000).parts == {"8-bit": 1000}
-    kinds = {
-        t: rate_kind(t)
-        for t in ("F16", "BF16", "F32", "Q8_0", "Q6_K", "Q5_0", "Q4_0", "Q4_K", "IQ4_XS", "Q2_K")
-    }
+    types = ("F16", "BF16", "F32", "Q8_0", "Q6_K", "Q5_0", "Q5_K", "Q4_1", "Q4_0", "Q4_K", "IQ4_NL")
+    kinds = {t: rate_kind(t) for t in (*types, "MXFP4", "IQ4_XS", "Q3_K", "Q2_K", "IQ2_XXS", "Q5_K_M")}
     assert kinds == {
         "F16": "16-bit",
         "BF16": "16-bit",
         "F32": "16-bit",
         "Q8_0": "8-bit",
         "Q6_K": "8-bit",
-        "Q5_0": "8-bit",
+        # The types llama.cpp's CPU backend repacks.
         "Q4_0": "4-bit",
         "Q4_K": "4-bit",
-        "IQ4_XS": "4-bit",
-        "Q2_K": "4-bit",
+        "IQ4_NL": "4-bit",
+        "MXFP4": "4-bit",
+        # The rest, whose unpacking costs more than their bytes.
+        "Q5_0": "5-bit",
+        "Q5_K": "5-bit",
+        "Q4_1": "5-bit",
+        "IQ4_XS": "5-bit",
+        "Q3_K": "5-bit",
+        "Q2_K": "5-bit",
+        "IQ2_XXS": "5-bit",
+        "Q5_K_M": "5-bit",
     }
+    # A summary kept by a Hearth that reckoned kinds and rows otherwise is read as missing.
+    assert TokenReads.from_json(reads.to_json()) == reads
+    assert TokenReads.from_json({**reads.to_json(), "version": 1}) is None
+    assert TokenReads.from_json({"parts": {"8-bit": 1}, "rows": 3}) is None
 
 
 def _moe_fields(experts: int, used: int, **extra: object) -> dict[str, object]:
@@ -120,9 +136,11 @@ def test_speed_is_the_rate_over_the_bytes_a_token_reads() -> None:
     kinds = MachineSpeed(10 * GB, rates={"16-bit": 20 * GB, "4-bit": 5 * GB})
     mixed = TokenReads({"16-bit": 1 * GB, "4-bit": 1 * GB, "8-bit": 1 * GB})
     assert predict_tg_tps(mixed, kinds) == pytest.approx(1 / (0.05 + 0.2 + 0.1))
-    # A model's speed runs add what its tokens took beyond the prediction, to its builds only.
-    tuned = replace(kinds, offsets={"llama:32:4096": 0.05})
+    # A model's speed runs scale its builds' predictions by the time they took over the
+    # predicted time, and no other model's; a run quicker than half the prediction counts as half.
+    tuned = replace(kinds, scales={"llama:32:4096": 1.5, "llama:8:1024": 0.1})
     assert predict_tg_tps(TokenReads({"16-bit": 2 * GB}, "llama:32:4096"), tuned) == pytest.approx(1 / 0.15)
+    assert predict_tg_tps(TokenReads({"16-bit": 2 * GB}, "llama:8:1024"), tuned) == pytest.approx(20.0)
     assert predict_tg_tps(TokenReads({"16-bit": 2 * GB}, "llama:16:2048"), tuned) == pytest.approx(10.0)
     # No GPU: a GPU share is ignored.
     assert predict_tg_tps(1 * GB, cpu, gpu_fraction=1.0) == pytest.approx(10.0)

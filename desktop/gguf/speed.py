@@ -5,15 +5,18 @@ weights and the experts the router picks), so generation is bound by how fast th
 memory: tokens/s is about the bytes read per second over the bytes read per token. The rate is
 an *effective* one — what llama.cpp achieves, measured by timing it (desktop/app/machine_speed),
 or, until then, a rule of thumb from the number of cores. It depends on the weights' type: on a
-CPU with few cores, unpacking 8-bit blocks costs more than reading 16-bit floats or llama.cpp's
-repacked 4-bit ones, so the probe measures one rate per kind (:data:`RATE_KINDS`), and a file's
+CPU with few cores, unpacking 5-bit blocks costs more than reading 16-bit floats or llama.cpp's
+repacked 4-bit ones, and every row unpacked block by block has a set-up cost, so the probe measures
+one rate per kind (:data:`RATE_KINDS`) and the cost of a row, and a file's
 bytes are counted by the type of each tensor (the header's tensor list), or by its file type
 where only that is known.
 
 Speed runs of a model on this machine calibrate the other builds of the same model (the same
-architecture and shape): what a token took beyond what its weights explain (the model's own
-operations, its many short rows) is much the same for each of its builds, so it is added to
-their predictions.
+architecture and shape): how much longer (or shorter) a token took than predicted is much the
+same share for each of its builds, so their predictions are scaled by it. (A share, not a time:
+most of what the probe misses moves with the bytes, as the memory's rate on a shared machine
+does, and a 16-bit build's token takes twice a 4-bit one's. Across models it says little: a
+tiny model's overheads would mislead about a 7B.)
 
 Qt-free; no I/O.
 """
@@ -40,27 +43,35 @@ class MachineSpeed:
     # graph, syncing threads), measured by the probe with a model that fits in the CPU's caches;
     # 0 for the rule of thumb. It matters for small models only (10 ms against 330 for 2 GB).
     per_token_s: float = 0.0
-    # The time each row of a weight matrix takes beyond its bytes (a dot product's set-up),
-    # measured by the probe with a model of short rows: a small model's large vocabulary makes
-    # it a third of its time. 0 for the rule of thumb.
+    # The time each row of a weight matrix unpacked block by block (ROW_KINDS) takes beyond its
+    # bytes (a dot product's set-up), measured by the probe with a model of short rows: a small
+    # model's large 8-bit vocabulary makes it a quarter of its time. 0 for the rule of thumb.
     per_row_s: float = 0.0
     # Measured rates by kind of weight (RATE_KINDS), bytes/s; a kind missing reads at cpu_bytes_per_s.
     rates: Mapping[str, float] = field(default_factory=dict)
-    # By model (shape_key): seconds a token took beyond the prediction in speed runs here.
-    offsets: Mapping[str, float] = field(default_factory=dict)
-    runs: int = 0  # speed runs the offsets come from
+    # By model (shape_key): the time a token took in speed runs here over the predicted time.
+    scales: Mapping[str, float] = field(default_factory=dict)
+    runs: int = 0  # speed runs the scales come from
 
     def rate(self, kind: str) -> float:
         return float(self.rates.get(kind, self.cpu_bytes_per_s))
 
 
-# How llama.cpp reads a weight type on a CPU, by tensor type name: floats; 4-bit types it
-# repacks for the CPU's vector units (and the smaller ones, which cost as little); the rest
-# (8-, 5- and 6-bit blocks) unpacked block by block, the costliest per byte on few cores.
-RateKind = Literal["16-bit", "8-bit", "4-bit"]
-RATE_KINDS: tuple[RateKind, ...] = ("16-bit", "8-bit", "4-bit")
+# How llama.cpp reads a weight type on a CPU, by tensor type name (measured on two cores,
+# benchmarks/predict_speed): floats, streamed; the 4-bit types its CPU backend repacks for the
+# vector units (Q4_0, Q4_K, IQ4_NL, MXFP4), as quick per byte; 8-bit blocks (Q8_0, and Q6_K,
+# within a tenth of it), unpacked block by block; and the rest (5-bit, Q4_1, 3- and 2-bit,
+# the i-quants but IQ4_NL), whose unpacking costs more than their bytes: on few cores they run
+# at two thirds of the memory's rate or less.
+RateKind = Literal["16-bit", "8-bit", "4-bit", "5-bit"]
+RATE_KINDS: tuple[RateKind, ...] = ("16-bit", "8-bit", "4-bit", "5-bit")
+# Kinds unpacked block by block: every row has a set-up cost, so short rows cost more than their
+# bytes (a small model's large vocabulary: some 5 ns a row of 640 on two cores). Floats, and the
+# repacked 4-bit kind, which reads eight rows at once, show none worth counting.
+ROW_KINDS: frozenset[str] = frozenset({"8-bit", "5-bit"})
 _FLOAT_TYPES = frozenset({"F32", "F16", "BF16", "F64"})
-_SMALL_TYPES_PREFIXES = ("Q4", "IQ4", "Q3", "IQ3", "Q2", "IQ2", "IQ1", "TQ")
+_REPACKED_PREFIXES = ("Q4_0", "Q4_K", "IQ4_NL", "MXFP4")
+_EIGHT_BIT_PREFIXES = ("Q8", "Q6")
 
 
 def rate_kind(type_name: str) -> RateKind:
@@ -68,9 +79,11 @@ def rate_kind(type_name: str) -> RateKind:
     name = type_name.upper()
     if name in _FLOAT_TYPES or name.startswith(("F16", "BF16", "F32")):
         return "16-bit"
-    if name.startswith(_SMALL_TYPES_PREFIXES):
+    if name.startswith(_REPACKED_PREFIXES):
         return "4-bit"
-    return "8-bit"
+    if name.startswith(_EIGHT_BIT_PREFIXES):
+        return "8-bit"
+    return "5-bit"
 
 
 @dataclass(frozen=True)
@@ -80,18 +93,25 @@ class TokenReads:
 
     parts: Mapping[str, int]
     shape_key: str = ""
-    rows: int = 0  # rows of the weight matrices a token multiplies by
+    rows: int = 0  # rows of the weight matrices a token multiplies by, of the ROW_KINDS
+
+    # Kept with a scan (desktop/library/catalog): a summary from another reckoning of kinds
+    # or rows is read as missing, and the header is read again.
+    VERSION = 2
 
     @property
     def total(self) -> int:
         return sum(self.parts.values())
 
     def to_json(self) -> dict[str, Any]:
-        return {"parts": dict(self.parts), "shape_key": self.shape_key, "rows": self.rows}
+        parts = dict(self.parts)
+        return {"parts": parts, "shape_key": self.shape_key, "rows": self.rows, "version": self.VERSION}
 
     @classmethod
     def from_json(cls, value: object) -> TokenReads | None:
         if not isinstance(value, dict) or not isinstance(value.get("parts"), dict):
+            return None
+        if value.get("version") != cls.VERSION:
             return None
         parts = {str(k): int(v) for k, v in value["parts"].items() if isinstance(v, int)}
         key = value.get("shape_key")
@@ -218,12 +238,13 @@ def token_reads(
         for type_name, (size, type_rows) in weight_reads.items():
             kind = rate_kind(type_name)
             parts[kind] = parts.get(kind, 0) + int(size * share)
-            rows += int(type_rows * share)
+            if kind in ROW_KINDS:
+                rows += int(type_rows * share)
         return TokenReads(parts, key, rows)
     per_token = bytes_per_token(size_bytes, fields)
-    return TokenReads(
-        {rate_kind(quant) if quant else "8-bit": per_token}, key, int(estimated_rows(fields) * share)
-    )
+    kind = rate_kind(quant) if quant else "8-bit"
+    rows = int(estimated_rows(fields) * share) if kind in ROW_KINDS else 0
+    return TokenReads({kind: per_token}, key, rows)
 
 
 def estimated_rows(fields: Mapping[str, object] | None) -> int:
@@ -264,9 +285,9 @@ def predicted_seconds(reads: TokenReads | int, machine: MachineSpeed, gpu_fracti
         seconds += size * (1.0 - on_gpu) / machine.rate(kind)
     if on_gpu:
         seconds += reads.total * on_gpu / machine.gpu_bytes_per_s
-    offset = machine.offsets.get(reads.shape_key, 0.0) if reads.shape_key else 0.0
+    scale = machine.scales.get(reads.shape_key, 1.0) if reads.shape_key else 1.0
     # A run much quicker than its weights explain was measured wrongly, not faster than memory.
-    return max(seconds / 2, seconds + offset)
+    return seconds * max(0.5, scale)
 
 
 def predict_tg_tps(per_token: TokenReads | int, machine: MachineSpeed, gpu_fraction: float = 0.0) -> float:
@@ -326,16 +347,17 @@ def explain(per_token: TokenReads | int, machine: MachineSpeed, tps: float) -> s
     else:
         reading = f"this computer's CPU reads {_rate_words(machine.cpu_bytes_per_s)} ({how})"
     text = f"About {shown} tokens/s: each token reads {format_bytes(reads.total)} of weights, and {reading}"
-    offset = machine.offsets.get(reads.shape_key, 0.0) if reads.shape_key else 0.0
-    if offset:
+    scale = machine.scales.get(reads.shape_key, 1.0) if reads.shape_key else 1.0
+    if round(abs(scale - 1.0) * 100):
         text += (
-            f"; speed runs of this model here took {abs(offset) * 1000:.1f} ms a token "
-            f"{'more' if offset > 0 else 'less'} than that"
+            f"; speed runs of this model here took {abs(scale - 1.0):.0%} "
+            f"{'longer' if scale > 1 else 'less time'} than that"
         )
     if machine.per_token_s > 0:
         text += f", plus about {machine.per_token_s * 1000:.1f} ms a token whatever the size"
     if machine.per_row_s > 0 and reads.rows:
-        text += f" and {reads.rows * machine.per_row_s * 1000:.1f} ms for its {reads.rows:,} rows of weights"
+        row_ms = reads.rows * machine.per_row_s * 1000
+        text += f" and {row_ms:.1f} ms for its {reads.rows:,} rows of weights"
     if machine.gpu_bytes_per_s > 0:
         free = format_bytes(machine.gpu_free_bytes)
         text += f"; its GPU {_rate_words(machine.gpu_bytes_per_s)} with {free} free"
