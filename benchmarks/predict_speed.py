@@ -137,8 +137,8 @@ def main() -> int:
                 cells.append(
                     f"{q} {predict_tg_tps(per_token[q], tuned):.1f} vs {measured[q]:.1f} ({error:+.0%})"
                 )
-            offset = next(iter(tuned.offsets.values()), 0.0) * 1000
-            print(f"  from {calibrator} ({offset:+.2f} ms a token): " + "; ".join(cells))
+            scale = next(iter(tuned.scales.values()), 1.0)
+            print(f"  from {calibrator} (x{scale:.2f} the predicted time): " + "; ".join(cells))
         print(
             f"calibrated: worst {worst_calibrated:.0%} (target ≤ {CALIBRATED_TARGET:.0%}: "
             f"{_met(worst_calibrated <= CALIBRATED_TARGET)})"

@@ -2,15 +2,15 @@
 
 The probe (desktop/app/speed_probe.py) times llama.cpp writing tokens with factory models in one
 fresh engine worker (the ``speed_probe`` task, beside ``hearth bench``'s): a small one that stays
-in the CPU's caches gives the fixed time a token, and one of some 250 MB for each kind of weight
-the rate that kind is read at. It takes a few seconds once; the rates are kept in
-``machine-speed.json`` in the cache folder with a fingerprint of the hardware (CPU model,
-physical cores, total memory, GPUs), and measured again when the fingerprint changes. The GPU's
-rate is not measured: it stays the rule of thumb.
+in the CPU's caches gives the fixed time a token, one of some 130-250 MB for each kind of weight
+the rate that kind is read at, and one of short rows what a row costs. It takes a few seconds
+once; the rates are kept in ``machine-speed.json`` in the cache folder with a fingerprint of the
+hardware (CPU model, physical cores, total memory, GPUs), and measured again when the
+fingerprint changes. The GPU's rate is not measured: it stays the rule of thumb.
 
 Speed runs recorded on this machine (``hearth bench``, the Speed tab) calibrate the builds of the
-models they measured: the median, over a model's runs, of the seconds a token took beyond the
-prediction is added to the prediction of each build of that model.
+models they measured: the median, over a model's runs, of the time a token took over the
+predicted time scales the prediction of each build of that model.
 
 Qt-free and blocking: front ends call ``machine_speed`` off the GUI thread.
 """
@@ -123,11 +123,11 @@ def _from_cache(paths: HearthPaths, cached: dict[str, Any], gpu_free_bytes: int)
         per_row_s=float(per_row) if isinstance(per_row, (int, float)) else 0.0,
         rates=_rates(cached),
     )
-    offsets, runs = calibration(paths, base)
+    scales, runs = calibration(paths, base)
     if runs:
         runs_words = f"{runs} speed run{'s' if runs != 1 else ''}"
         note = f"{note}; calibrated by {runs_words} on this computer"
-        base = replace(base, offsets=offsets, runs=runs, note=note)
+        base = replace(base, scales=scales, runs=runs, note=note)
     return base
 
 
@@ -184,7 +184,7 @@ def _row_reads(row: RunRow) -> TokenReads | None:
 
 def calibration(paths: HearthPaths, machine: MachineSpeed) -> tuple[dict[str, float], int]:
     """By model (``shape_key``), the median over its speed runs recorded on this machine
-    (CPU-only) of the seconds a token took beyond the prediction, and how many runs that is;
+    (CPU-only) of the time a token took over the predicted time, and how many runs that is;
     ({}, 0) when there are none."""
     if not paths.compare_db.exists():
         return {}, 0
@@ -201,8 +201,8 @@ def calibration(paths: HearthPaths, machine: MachineSpeed) -> tuple[dict[str, fl
 
 def calibration_from(rows: list[RunRow], machine: MachineSpeed) -> tuple[dict[str, float], int]:
     """As :func:`calibration`, from rows already read; the newest run of each file counts."""
-    uncalibrated = replace(machine, offsets={}, gpu_bytes_per_s=0.0)
-    extra: dict[str, list[float]] = {}
+    uncalibrated = replace(machine, scales={}, gpu_bytes_per_s=0.0)
+    ratios: dict[str, list[float]] = {}
     seen: set[str] = set()
     for row in rows:  # newest first
         if row.model in seen or not _same_machine(row) or row.settings.get("gpu_layers"):
@@ -215,6 +215,6 @@ def calibration_from(rows: list[RunRow], machine: MachineSpeed) -> tuple[dict[st
             continue
         seen.add(row.model)
         took = 1.0 / statistics.median(numbers)
-        extra.setdefault(reads.shape_key, []).append(took - predicted_seconds(reads, uncalibrated))
-    offsets = {key: float(statistics.median(values)) for key, values in extra.items()}
-    return offsets, sum(len(v) for v in extra.values())
+        ratios.setdefault(reads.shape_key, []).append(took / predicted_seconds(reads, uncalibrated))
+    scales = {key: float(statistics.median(values)) for key, values in ratios.items()}
+    return scales, sum(len(v) for v in ratios.values())

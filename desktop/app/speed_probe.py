@@ -3,13 +3,14 @@ for desktop/app/machine_speed.py. Kept apart because building the models loads g
 which the window must not import at start-up.
 
 One small model that stays in the CPU's caches gives the time each token takes whatever the
-model's size; one model of each kind of weight (16-bit, 8-bit, 4-bit; desktop/gguf/speed.py),
-each some 250 MB of long rows, eight times a large L3 cache, gives the rate this computer reads
-that kind at; and one of short rows (a small model's large vocabulary as its output layer)
-what each row costs beyond its bytes.
-Their weights are a random tile repeated (speed does not depend on the values), so they build in
-a fraction of a second each; they are deleted once timed, as the probe runs again only when the
-hardware changes.
+model's size; one model of each kind of weight (16-bit, 8-bit, 4-bit, 5-bit;
+desktop/gguf/speed.py), each some 130-250 MB of long rows, several times a large L3 cache, gives
+the rate this computer reads that kind at; and one of short rows (a small model's large 8-bit
+vocabulary as its output layer) what each row read block by block costs beyond its bytes.
+Their weights are zeros that are never written (speed does not depend on the values): each file
+is a header and a hole, made in a millisecond, which the engine reads into memory of its own
+(not mapped, so that each page is its own). They are deleted once timed, as the probe runs again
+only when the hardware changes.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from desktop.gguf.speed import token_reads
 from desktop.gguf.tiny_model import TinyModelSpec, build_tiny_model
 from desktop.paths import HearthPaths
 
-PROBE_VERSION = 2  # a cache from another version of the probe is measured again
+PROBE_VERSION = 3  # a cache from another version of the probe is measured again
 # Timed single-token decodes a repetition, after a warm-up; the fastest repetition counts
 # (what the machine can do, not what another program left it).
 PROBE_TOKENS = 16
-PROBE_REPS = 3
+PROBE_REPS = 2
 # As `hearth bench` loads a model: a smaller context makes llama.cpp's graph measurably quicker
 # for 16-bit weights (about 15% on two cores), which a person's chats would not see.
 PROBE_CONTEXT = 1024
@@ -47,7 +48,7 @@ _WIDE = TinyModelSpec(
     name="Hearth speed probe",
     file_type=LlamaFileType.MOSTLY_F16,
     chat_template=None,
-    tiled_weights=True,
+    zero_weights=True,
 )
 
 
@@ -58,21 +59,31 @@ class ProbeModel:
     kind: str  # desktop/gguf/speed.RATE_KINDS, or "" for the small one
 
 
-# About 250 MB each: two layers of 16-bit weights, four of 8-bit, eight of 4-bit.
+# Two layers of 16-bit weights and four of 8-bit, about 250 MB each, eight times a large L3
+# cache: half that reads them some 6-10% quicker than a model of hundreds of MB, and the 16-bit
+# one unsteadily. Four layers of 4-bit and three of 5-bit, about 130 MB, which size does not
+# flatter as much. The 5-bit kind is timed with Q5_0: of the types whose unpacking costs more
+# than their bytes, the one in the middle, and the one Gemma 3's Q4_K_M holds where its rows
+# are too short for K-quants.
+_F16 = _WIDE
 _Q8 = replace(_WIDE, n_layer=4, file_type=LlamaFileType.MOSTLY_Q8_0)
-_Q4 = replace(_WIDE, n_layer=8, file_type=LlamaFileType.MOSTLY_Q4_0)
+_Q4 = replace(_WIDE, n_layer=4, file_type=LlamaFileType.MOSTLY_Q4_0)
+_Q5 = replace(_WIDE, n_layer=3, file_type=LlamaFileType.MOSTLY_Q5_0)
 KIND_MODELS = (
-    ProbeModel("speed-probe-16bit-v2.gguf", _WIDE, "16-bit"),
-    ProbeModel("speed-probe-8bit-v2.gguf", _Q8, "8-bit"),
-    ProbeModel("speed-probe-4bit-v2.gguf", _Q4, "4-bit"),
+    ProbeModel("speed-probe-16bit-v3.gguf", _F16, "16-bit"),
+    ProbeModel("speed-probe-8bit-v3.gguf", _Q8, "8-bit"),
+    ProbeModel("speed-probe-4bit-v3.gguf", _Q4, "4-bit"),
+    ProbeModel("speed-probe-5bit-v3.gguf", _Q5, "5-bit"),
 )
-# Rows of 640 (Gemma 3 270M's width) in a 131,072-entry output layer tied to the embedding, as
-# small models have it: 8-bit, some 90 MB. Its time beyond its bytes is the rows' cost.
+# Rows of 640 (Gemma 3 270M's width) in a 262,144-entry output layer tied to the embedding, as
+# small models have it (Gemma 3's vocabulary; Qwen's is 151,936, Llama 3's 128,256): 8-bit, some
+# 190 MB. Its time beyond its bytes is the rows' cost. Half the entries, half the size, is read
+# partly from the L3 cache and makes a row look half as costly.
 ROWS_MODEL = ProbeModel(
-    "speed-probe-rows-v2.gguf",
+    "speed-probe-rows-v3.gguf",
     replace(
         _WIDE,
-        n_vocab=131_072,
+        n_vocab=262_144,
         n_embd=640,
         n_layer=1,
         n_head=10,
@@ -85,7 +96,7 @@ ROWS_MODEL = ProbeModel(
 )
 # The same depth as a small model's, small enough to stay in the CPU's caches (under 4 MB).
 SMALL_MODEL = ProbeModel(
-    "speed-probe-small-v2.gguf",
+    "speed-probe-small-v3.gguf",
     replace(_WIDE, n_embd=128, n_layer=12, n_head=4, n_head_kv=2, n_ff=256, name="Hearth speed probe, small"),
     "",
 )
@@ -101,6 +112,15 @@ def probe_model(paths: HearthPaths, model: ProbeModel = SMALL_MODEL) -> Path:
     return path
 
 
+def _remove_older_probes(paths: HearthPaths) -> None:
+    """An older probe's models, which this one does not use (its small model stays cached)."""
+    current = {m.name for m in (SMALL_MODEL, *KIND_MODELS, ROWS_MODEL)}
+    for path in paths.cache_dir.glob("speed-probe-*.gguf"):
+        if path.name not in current:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
 def run_probe(paths: HearthPaths, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Times generation with the probe models in one fresh engine worker. A token takes the
     fixed time plus the bytes of each kind over its rate: the small model's time a token is
@@ -110,6 +130,7 @@ def run_probe(paths: HearthPaths, progress: Callable[[str], None] | None = None)
     say = progress or (lambda _text: None)
     start = time.perf_counter()
     say("Measuring this computer's speed (once, a few seconds)")
+    _remove_older_probes(paths)
     small = probe_model(paths)
     big: list[Path] = []
     try:
@@ -118,17 +139,19 @@ def run_probe(paths: HearthPaths, progress: Callable[[str], None] | None = None)
         result = ClientTasks().run(
             "speed_probe",
             lambda event: None,
-            models=[str(small), *(str(p) for p in big)],
+            # The small one last: the first model a fresh worker times runs slower.
+            models=[*(str(p) for p in big), str(small)],
             reps=PROBE_REPS,
             n_gen=PROBE_TOKENS,
             n_ctx=PROBE_CONTEXT,
+            use_mmap=False,
         )
         reads = [token_reads(0, weight_reads=read_header(p).weight_reads) for p in big]
     finally:
-        for path in big:  # some 850 MB the cache folder need not keep
+        for path in big:  # holes, but some 950 MB to a program that copies the folder
             with contextlib.suppress(OSError):
                 path.unlink()
-    small_tps, *kind_tps, rows_tps = (float(x) for x in result["tg_tps"])
+    *kind_tps, rows_tps, small_tps = (float(x) for x in result["tg_tps"])
     fixed = 1.0 / small_tps
     rates: dict[str, float] = {}
     for model, read, tps in zip(KIND_MODELS, reads[:-1], kind_tps, strict=True):
