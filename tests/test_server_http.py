@@ -80,6 +80,24 @@ def test_bad_requests_are_400s_that_name_the_field(server: RunningServer) -> Non
         "POST", "/api/generate", {"model": model, "prompt": "hi", "keep_alive": "soon"}
     )
     assert status == 400 and "keep_alive" in json.loads(body)["error"]
+    for field, value in (("suffix", "}"), ("template", "{{ .Prompt }}"), ("context", [1, 2])):
+        status, _, body = server.request(
+            "POST", "/api/generate", {"model": model, "prompt": "hi", field: value}
+        )
+        assert status == 400 and json.loads(body)["error"].startswith(f"'{field}' is not supported"), field
+    status, _, _ = server.request(  # empty, as some clients send them, they change nothing
+        "POST",
+        "/api/generate",
+        {
+            "model": model,
+            "prompt": "hi",
+            "suffix": "",
+            "context": [],
+            "stream": False,
+            "options": {"num_predict": 4},
+        },
+    )
+    assert status == 200
 
 
 def test_a_path_is_never_a_model(server: RunningServer, tiny_path: Path) -> None:

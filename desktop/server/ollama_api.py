@@ -169,6 +169,13 @@ def _options(body: Fields) -> tuple[Sampling, int, tuple[str, ...]]:
     return sampling, options.integer("num_ctx", 0, low=0) or 0, options.strings("stop")
 
 
+_UNSUPPORTED_GENERATE = {
+    "suffix": "fill-in-the-middle needs a model's own infill template, which Hearth does not apply",
+    "template": "the prompt is made with the model's own chat template (or send 'raw': true)",
+    "context": "send the conversation as messages to /api/chat instead",
+}
+
+
 def _refuse_images(message: Fields) -> None:
     if message.data.get("images"):
         raise ApiError(
@@ -250,6 +257,11 @@ async def generate(request: Request) -> Response:
     keep_alive = keep_alive_seconds(body.data.get("keep_alive"))
     if body.data.get("format"):
         raise ApiError(400, "'format' is not supported by Hearth's server yet", param="format")
+    # Fields that would change the answer: refused in words rather than ignored, so that an
+    # editor asking for fill-in-the-middle gets an error and not a continuation of the prefix.
+    for name, why in _UNSUPPORTED_GENERATE.items():
+        if body.data.get(name):
+            raise ApiError(400, f"'{name}' is not supported by Hearth's server: {why}", param=name)
     _refuse_images(body)
     prompt = body.string("prompt", "") or ""
     if not prompt:
