@@ -50,6 +50,17 @@ class SamplerChain:
             sampling.presence_penalty,
         )
         self.penalised = repeat != 1.0 or frequency != 0.0 or presence != 0.0
+        self.constrained = bool(sampling.json_schema)
+        if self.constrained:
+            # First, as llama-server puts it: every later sampler sees only tokens it allows.
+            from desktop.engine.json_schema import grammar_for
+
+            grammar = grammar_for(sampling.json_schema)
+            vocab = ll.llama_model_get_vocab(llm.model)
+            sampler = ll.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
+            if not sampler:
+                raise ValueError("llama.cpp could not parse the grammar made from the JSON schema")
+            self._add(sampler)
         greedy = sampling.temperature == 0
         keep = 1 if greedy else sampling.top_k if sampling.temperature > 0 else 0
         if self.penalised:
@@ -73,8 +84,9 @@ class SamplerChain:
         self._ll.llama_sampler_chain_add(self.handle, sampler)
 
     def remember(self, tokens: Sequence[int]) -> None:
-        """The prompt's last tokens count for the repeat penalty, as the reply's own do."""
-        if self.penalised:
+        """The prompt's last tokens count for the repeat penalty, as the reply's own do (not
+        under a grammar, which would take them for the reply's and refuse them)."""
+        if self.penalised and not self.constrained:
             for token in tokens[-PENALTY_LAST_N:]:
                 self._ll.llama_sampler_accept(self.handle, token)
 

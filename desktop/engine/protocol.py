@@ -68,6 +68,9 @@ class Sampling:
     # once per appearance (frequency), over the last PENALTY_LAST_N tokens.
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
+    # A JSON schema (its JSON text, checked by desktop/engine/json_schema) the reply must be
+    # valid against, enforced by a grammar; "" for free text.
+    json_schema: str = ""
 
 
 @dataclass(frozen=True)

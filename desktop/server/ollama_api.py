@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from desktop import __version__
 from desktop.app.model_service import GenerationRequest, ModelService
+from desktop.engine.json_schema import ANY_OBJECT, UnsupportedSchema, parse_schema
 from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
 from desktop.gguf.reasoning import ReasoningStream, split_reasoning
 from desktop.library.scan import LocalModel
@@ -165,8 +166,26 @@ def _options(body: Fields) -> tuple[Sampling, int, tuple[str, ...]]:
         presence_penalty=options.number("presence_penalty", 0.0) or 0.0,
         frequency_penalty=options.number("frequency_penalty", 0.0) or 0.0,
         seed=options.integer("seed"),
+        json_schema=_format_schema(body),
     )
     return sampling, options.integer("num_ctx", 0, low=0) or 0, options.strings("stop")
+
+
+def _format_schema(body: Fields) -> str:
+    """Ollama's ``format``: "json" (any JSON object) or a JSON schema; "" when absent."""
+    value = body.data.get("format")
+    if value is None or value == "":
+        return ""
+    if value == "json":
+        return ANY_OBJECT
+    if not isinstance(value, dict):
+        raise ApiError(400, "'format' must be \"json\" or a JSON schema", param="format")
+    try:
+        return parse_schema(value)
+    except UnsupportedSchema as exc:
+        param = "format." + exc.keyword.removeprefix("schema.")
+        message = str(exc).replace(f"'{exc.keyword}'", f"'{param}'")
+        raise ApiError(400, message, param=param) from None
 
 
 _UNSUPPORTED_GENERATE = {
@@ -234,8 +253,6 @@ async def chat(request: Request) -> Response:
     keep_alive = keep_alive_seconds(body.data.get("keep_alive"))
     if body.data.get("tools"):
         raise ApiError(400, "tool calls are not supported by Hearth's server yet", param="tools")
-    if body.data.get("format"):
-        raise ApiError(400, "'format' is not supported by Hearth's server yet", param="format")
     raw_messages = body.objects("messages")
     if not raw_messages:
         return await _load_or_unload(request, model, keep_alive, "message")
@@ -255,8 +272,6 @@ async def generate(request: Request) -> Response:
     body = await json_body(request, request.app.state.config.max_body_bytes)
     model = await find_model(request, body.required_string("model"))
     keep_alive = keep_alive_seconds(body.data.get("keep_alive"))
-    if body.data.get("format"):
-        raise ApiError(400, "'format' is not supported by Hearth's server yet", param="format")
     # Fields that would change the answer: refused in words rather than ignored, so that an
     # editor asking for fill-in-the-middle gets an error and not a continuation of the prefix.
     for name, why in _UNSUPPORTED_GENERATE.items():

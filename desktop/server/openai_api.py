@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from desktop.app.model_service import GenerationRequest
+from desktop.engine.json_schema import ANY_OBJECT, UnsupportedSchema, parse_schema
 from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
 from desktop.gguf.reasoning import ReasoningStream, split_reasoning
 from desktop.library.scan import LocalModel
@@ -119,12 +121,30 @@ def _refuse_later_features(body: Fields) -> None:
         raise ApiError(400, "logprobs are not supported by Hearth's server", param="logprobs")
     if body.data.get("tools") or body.data.get("functions"):
         raise ApiError(400, "tool calls are not supported by Hearth's server yet", param="tools")
+
+
+def _response_schema(body: Fields) -> str:
+    """The JSON schema ``response_format`` asks the reply to keep, as JSON text ("" for text)."""
     response_format = body.object("response_format")
     kind = response_format.string("type", "text")
-    if kind != "text":
-        raise ApiError(
-            400, f"response_format '{kind}' is not supported by Hearth's server yet", param="response_format"
-        )
+    if kind == "text":
+        return ""
+    if kind == "json_object":
+        return ANY_OBJECT
+    if kind == "json_schema":
+        spec = response_format.object("json_schema")
+        if "schema" not in spec.data:  # OpenAI's own default: any JSON value
+            return "{}"
+        try:
+            return parse_schema(spec.data["schema"])
+        except UnsupportedSchema as exc:
+            param = "response_format.json_schema." + exc.keyword
+            raise ApiError(400, str(exc).replace(f"'{exc.keyword}'", f"'{param}'"), param=param) from None
+    raise ApiError(
+        400,
+        f"'response_format.type' must be text, json_object or json_schema, not '{kind}'",
+        param="response_format.type",
+    )
 
 
 def _usage(stats: GenerationStats) -> dict[str, int]:
@@ -148,9 +168,8 @@ async def chat_completions(request: Request) -> Response:
     body = await json_body(request, request.app.state.config.max_body_bytes)
     model = await find_model(request, body.required_string("model"))
     _refuse_later_features(body)
-    job = GenerationRequest(
-        model, _messages(body), _sampling(body, default_max=unlimited_tokens()), stop=body.strings("stop")
-    )
+    sampling = replace(_sampling(body, default_max=unlimited_tokens()), json_schema=_response_schema(body))
+    job = GenerationRequest(model, _messages(body), sampling, stop=body.strings("stop"))
     stream = body.boolean("stream", False)
     include_usage = body.object("stream_options").boolean("include_usage", False)
     generation = Generation(request, job)

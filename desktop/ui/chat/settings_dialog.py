@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -232,13 +233,13 @@ class ChatSettingsDialog(QDialog):
     # Result
 
     def chosen_sampling(self) -> Sampling:
-        values = {name: box.value() for name, box in self.floats.items()}
-        return Sampling(
+        sampling = Sampling(
             max_tokens=self.max_tokens.value(),
             top_k=self.top_k.value(),
             seed=None if self.seed.value() < 0 else self.seed.value(),
-            **values,
         )
+        values: dict[str, Any] = {name: box.value() for name, box in self.floats.items()}
+        return replace(sampling, **values)
 
     def chosen_settings(self) -> ChatSettings:
         """Only the values that differ from the model's are kept, so a new model's advice still applies."""
