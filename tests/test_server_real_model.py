@@ -129,3 +129,28 @@ def test_an_instruct_model_answers_a_conversation_through_its_own_template(
         model=f"{model}:latest", messages=messages, options={"num_predict": 32, "temperature": 0}
     )
     assert answer.message.content == reply and answer.done_reason == "stop"
+
+
+def test_an_instruct_model_answers_in_the_json_its_schema_asks_for(smollm2_server: RunningServer) -> None:
+    import json
+
+    import jsonschema
+
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "maxLength": 40}, "country": {"enum": ["France", "Italy"]}},
+        "required": ["city", "country"],
+        "additionalProperties": False,
+    }
+    client = openai.OpenAI(base_url=f"{smollm2_server.url}/v1", api_key="unused", max_retries=0)
+    for seed in range(2):
+        reply = client.chat.completions.create(
+            model=smollm2_server.model_id(),
+            messages=[{"role": "user", "content": "Name the capital of France as JSON."}],
+            max_tokens=64,
+            temperature=1.0,
+            seed=seed,
+            response_format={"type": "json_schema", "json_schema": {"name": "capital", "schema": schema}},
+        )
+        assert reply.choices[0].finish_reason == "stop"
+        jsonschema.validate(json.loads(reply.choices[0].message.content or ""), schema)

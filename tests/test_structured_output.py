@@ -145,3 +145,26 @@ def test_schema_check_passes_what_it_enforces() -> None:
     check_schema(SCHEMA)
     check_schema({"$defs": {"a": {"type": "string"}}, "anyOf": [{"$ref": "#/$defs/a"}, {"type": "null"}]})
     check_schema({"title": "annotations constrain nothing", "description": "x", "type": "boolean"})
+
+
+def test_hearth_run_json_schema_prints_a_reply_that_validates(
+    tmp_path: Path, model_cache: Callable[..., Path]
+) -> None:
+    from tests.test_cli import hearth
+
+    model = model_cache()
+    schema_file = tmp_path / "schema.json"
+    small = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    schema_file.write_text(json.dumps(small))
+    run = hearth("run", str(model), "JSON please", "--json-schema", str(schema_file), "--temperature", "0")
+    assert run.returncode == 0, run.stderr
+    jsonschema.validate(json.loads(run.stdout), small)
+
+    schema_file.write_text(json.dumps({"type": "integer", "maximum": 3}))
+    refused = hearth("run", str(model), "hi", "--json-schema", str(schema_file))
+    assert (
+        refused.returncode == 1 and "'schema.maximum'" in refused.stderr and "Traceback" not in refused.stderr
+    )
+    schema_file.write_text("{not json")
+    broken = hearth("run", str(model), "hi", "--json-schema", str(schema_file))
+    assert broken.returncode == 1 and "not valid JSON" in broken.stderr

@@ -150,6 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from desktop.engine.protocol import AUTO_GPU_LAYERS, ChatMessage, GenerationStats, LoadOptions, Sampling
 
     model = resolve_model(args.model)
+    json_schema = _read_schema(args.json_schema) if args.json_schema else ""
     gpu_layers = AUTO_GPU_LAYERS if args.gpu_layers == "auto" else int(args.gpu_layers)
     client = EngineClient()
     try:
@@ -163,7 +164,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"note: {loaded.load_note}", file=sys.stderr)
         messages = [ChatMessage("system", args.system)] if args.system else []
         messages.append(ChatMessage("user", args.prompt))
-        sampling = Sampling(max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed)
+        sampling = Sampling(
+            max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed, json_schema=json_schema
+        )
         request = client.chat(messages, sampling)
         stats: GenerationStats | None = None
         try:
@@ -199,4 +202,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     else:
         sys.stdout.write("\n")
+    if json_schema and stats.stop_reason != "stop":
+        raise CommandFailed(
+            f"the reply ended ({stats.stop_reason}) before its JSON was complete: raise --max-tokens"
+        )
     return 0
+
+
+_SCHEMA_BYTES = 1024 * 1024
+
+
+def _read_schema(path: Path) -> str:
+    """The schema in FILE, checked for what the grammar can enforce, as JSON text."""
+    from desktop.engine.json_schema import UnsupportedSchema, parse_schema
+
+    try:
+        with path.open("rb") as file:
+            data = file.read(_SCHEMA_BYTES + 1)
+    except OSError as exc:
+        raise CommandFailed(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > _SCHEMA_BYTES:
+        raise CommandFailed(f"{path} is larger than 1 MB: not a JSON schema Hearth will read")
+    try:
+        return parse_schema(json.loads(data))
+    except (ValueError, UnicodeDecodeError) as exc:  # UnsupportedSchema is a ValueError too
+        what = "" if isinstance(exc, UnsupportedSchema) else "not valid JSON: "
+        raise CommandFailed(f"{path}: {what}{exc}") from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from desktop import __version__
 from desktop.cli.chats import cmd_chat, cmd_chats, cmd_export, cmd_run, cmd_template
@@ -110,6 +111,13 @@ def build_parser(serve: ServeRunner | None = None) -> argparse.ArgumentParser:
         help="layers to offload to the GPU, or 'auto' (default: what fits its free memory)",
     )
     p.add_argument("--system", default=None, help="a system prompt")
+    p.add_argument(
+        "--json-schema",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a JSON schema the reply must validate against (enforced by a grammar)",
+    )
 
     from desktop.cli.compare import add_commands
 
