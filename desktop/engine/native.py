@@ -50,17 +50,19 @@ class SamplerChain:
             sampling.presence_penalty,
         )
         self.penalised = repeat != 1.0 or frequency != 0.0 or presence != 0.0
+        # A JSON schema's grammar, kept out of the chain: see ``sample``.
+        self.grammar: Any = None
         self.constrained = bool(sampling.json_schema)
         if self.constrained:
-            # First, as llama-server puts it: every later sampler sees only tokens it allows.
             from desktop.engine.json_schema import grammar_for
 
-            grammar = grammar_for(sampling.json_schema)
             vocab = ll.llama_model_get_vocab(llm.model)
-            sampler = ll.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
-            if not sampler:
+            self.grammar = ll.llama_sampler_init_grammar(
+                vocab, grammar_for(sampling.json_schema).encode(), b"root"
+            )
+            if not self.grammar:
                 raise ValueError("llama.cpp could not parse the grammar made from the JSON schema")
-            self._add(sampler)
+            self._candidates = _Candidates(int(llm.n_vocab()))
         greedy = sampling.temperature == 0
         keep = 1 if greedy else sampling.top_k if sampling.temperature > 0 else 0
         if self.penalised:
@@ -90,10 +92,36 @@ class SamplerChain:
             for token in tokens[-PENALTY_LAST_N:]:
                 self._ll.llama_sampler_accept(self.handle, token)
 
+    def sample(self, ctx: Any) -> int:
+        """The next token, accepted by the chain (and the grammar, under one).
+
+        Under a grammar, as llama-server samples: the chain picks from the whole vocabulary, and
+        only that token is checked against the grammar; only when the grammar refuses it is the
+        grammar applied to every token and the chain asked again. Checking every token first
+        costs a grammar walk per vocabulary entry per token, several times the reply's time."""
+        ll = self._ll
+        if self.grammar is None:
+            return int(ll.llama_sampler_sample(self.handle, ctx, -1))
+        candidates = self._candidates
+        candidates.load(ll.llama_get_logits_ith(ctx, -1))
+        ll.llama_sampler_apply(self.handle, candidates.pointer)
+        token = candidates.chosen()
+        if not candidates.allowed(ll, self.grammar, token):
+            candidates.load(ll.llama_get_logits_ith(ctx, -1))
+            ll.llama_sampler_apply(self.grammar, candidates.pointer)
+            ll.llama_sampler_apply(self.handle, candidates.pointer)
+            token = candidates.chosen()
+        ll.llama_sampler_accept(self.grammar, token)
+        ll.llama_sampler_accept(self.handle, token)
+        return token
+
     def close(self) -> None:
         if self.handle is not None:
             self._ll.llama_sampler_free(self.handle)
             self.handle = None
+        if self.grammar is not None:
+            self._ll.llama_sampler_free(self.grammar)
+            self.grammar = None
 
     def __enter__(self) -> SamplerChain:
         return self
@@ -146,6 +174,46 @@ def decode_prompt(llm: Any, tokens: Sequence[int], cancelled: Callable[[], bool]
     return cached
 
 
+class _Candidates:
+    """The vocabulary's logits as llama.cpp's token data array, for sampling step by step."""
+
+    def __init__(self, n_vocab: int) -> None:
+        import llama_cpp as ll
+        import numpy as np
+
+        self._n_vocab = n_vocab
+        self._data = np.zeros(
+            n_vocab, dtype=np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
+        )
+        self._ids = np.arange(n_vocab, dtype=np.intc)
+        self._array = ll.llama_token_data_array(
+            data=self._data.ctypes.data_as(ll.llama_token_data_p), size=n_vocab, selected=-1, sorted=False
+        )
+        self.pointer = ctypes.byref(self._array)
+        self._one = (ll.llama_token_data * 1)()
+        self._one_array = ll.llama_token_data_array(data=self._one, size=1, selected=-1, sorted=False)
+
+    def load(self, logits: Any) -> None:
+        import numpy as np
+
+        self._data["id"] = self._ids
+        self._data["logit"] = np.ctypeslib.as_array(logits, shape=(self._n_vocab,))
+        self._data["p"] = 0.0
+        self._array.size, self._array.selected, self._array.sorted = self._n_vocab, -1, False
+
+    def chosen(self) -> int:
+        # Through the array's own pointer: a sampler may have moved its data.
+        return int(self._array.data[self._array.selected].id)
+
+    def allowed(self, ll: Any, grammar: Any, token: int) -> bool:
+        """Whether the grammar lets ``token`` come next (it sets a refused one's logit to -inf)."""
+        entry: Any = self._one[0]
+        entry.id, entry.logit, entry.p = token, 1.0, 0.0
+        self._one_array.size, self._one_array.selected, self._one_array.sorted = 1, -1, False
+        ll.llama_sampler_apply(grammar, ctypes.byref(self._one_array))
+        return bool(entry.logit != float("-inf"))
+
+
 def generate(llm: Any, sampler: SamplerChain) -> Iterator[int]:
     """One sampled token after another, after ``decode_prompt``.
 
@@ -160,7 +228,7 @@ def generate(llm: Any, sampler: SamplerChain) -> Iterator[int]:
     one = (ll.llama_token * 1)()
     batch = ll.llama_batch_get_one(one, 1)
     while True:
-        token = int(ll.llama_sampler_sample(sampler.handle, ctx, -1))  # also accepted by the chain
+        token = sampler.sample(ctx)
         yield token
         if llm.n_tokens >= n_ctx:
             return
