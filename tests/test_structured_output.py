@@ -61,6 +61,21 @@ def test_every_sampled_reply_validates_against_the_schema(server: RunningServer)
         finished += 1
     assert finished >= 6
 
+    # With penalties, which remember the prompt's tokens (the grammar sees the reply's only).
+    penalised = client.chat.completions.create(
+        model=server.model_id(),
+        messages=[{"role": "user", "content": "Answer in JSON."}],
+        max_tokens=160,
+        temperature=0,
+        frequency_penalty=0.5,
+        presence_penalty=0.5,
+        response_format=response_format,
+    )
+    if penalised.choices[0].finish_reason == "stop":
+        jsonschema.validate(json.loads(penalised.choices[0].message.content or ""), SCHEMA)
+    else:
+        assert (penalised.choices[0].message.content or "").startswith("{")
+
     # Any JSON object, streamed: the pieces make one that parses, unless cut by max_tokens.
     endings = []
     for seed in range(6):

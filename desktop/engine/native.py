@@ -52,8 +52,7 @@ class SamplerChain:
         self.penalised = repeat != 1.0 or frequency != 0.0 or presence != 0.0
         # A JSON schema's grammar, kept out of the chain: see ``sample``.
         self.grammar: Any = None
-        self.constrained = bool(sampling.json_schema)
-        if self.constrained:
+        if sampling.json_schema:
             from desktop.engine.json_schema import grammar_for
 
             vocab = ll.llama_model_get_vocab(llm.model)
@@ -86,9 +85,9 @@ class SamplerChain:
         self._ll.llama_sampler_chain_add(self.handle, sampler)
 
     def remember(self, tokens: Sequence[int]) -> None:
-        """The prompt's last tokens count for the repeat penalty, as the reply's own do (not
-        under a grammar, which would take them for the reply's and refuse them)."""
-        if self.penalised and not self.constrained:
+        """The prompt's last tokens count for the repeat penalty, as the reply's own do (a
+        grammar is outside the chain: it sees the reply's tokens only)."""
+        if self.penalised:
             for token in tokens[-PENALTY_LAST_N:]:
                 self._ll.llama_sampler_accept(self.handle, token)
 
