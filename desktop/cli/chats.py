@@ -225,6 +225,6 @@ def _read_schema(path: Path) -> str:
         raise CommandFailed(f"{path} is larger than 1 MB: not a JSON schema Hearth will read")
     try:
         return parse_schema(json.loads(data))
-    except (ValueError, UnicodeDecodeError) as exc:  # UnsupportedSchema is a ValueError too
+    except ValueError as exc:  # bad JSON, bad UTF-8 and UnsupportedSchema alike
         what = "" if isinstance(exc, UnsupportedSchema) else "not valid JSON: "
         raise CommandFailed(f"{path}: {what}{exc}") from exc

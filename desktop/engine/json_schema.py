@@ -83,13 +83,48 @@ def check_schema(schema: object, path: str = "schema") -> None:
             check_schema(value, where)
         elif key == "$ref" and not (isinstance(value, str) and value.startswith("#/")):
             raise UnsupportedSchema(f"'{where}': only references inside the schema (#/…) are followed", where)
-    string_rules = [k for k in ("pattern", "format") if k in schema]
-    if string_rules and ("minLength" in schema or "maxLength" in schema):
-        raise UnsupportedSchema(
-            f"'{path}': a length together with a {string_rules[0]} cannot both be enforced; "
-            "put the length in the pattern",
-            f"{path}.{string_rules[0]}",
-        )
+    _check_one_branch(schema, path)
+
+
+# The converter reads one branch of each schema, the first of these that applies, and skips the
+# keywords of the others: a schema with two (a pattern and a format, an anyOf beside properties)
+# would be kept only in part. Containers ($defs) and annotations belong to no branch; ``type``
+# is read by every branch that needs it.
+_BRANCHES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("$ref", frozenset({"$ref"})),
+    ("oneOf", frozenset({"oneOf"})),
+    ("anyOf", frozenset({"anyOf"})),
+    ("const", frozenset({"const"})),
+    ("enum", frozenset({"enum"})),
+    ("properties", frozenset({"properties", "required", "additionalProperties"})),
+    ("additionalProperties", frozenset({"required", "additionalProperties"})),
+    ("allOf", frozenset({"allOf"})),
+    ("items", frozenset({"items", "minItems", "maxItems"})),
+    ("prefixItems", frozenset({"prefixItems", "minItems", "maxItems"})),
+    ("pattern", frozenset({"pattern"})),
+    ("format", frozenset({"format"})),
+    ("minLength", frozenset({"minLength", "maxLength"})),
+    ("maxLength", frozenset({"minLength", "maxLength"})),
+)
+_OUTSIDE_BRANCHES = frozenset({"type", "$defs", "definitions"}) | _ANNOTATIONS
+
+
+def _check_one_branch(schema: dict[str, Any], path: str) -> None:
+    constraining = [key for key in schema if key not in _OUTSIDE_BRANCHES]
+    if not constraining:
+        return
+    if isinstance(schema.get("type"), list) and len(schema["type"]) > 1:
+        read: frozenset[str] = frozenset()  # a union of plain types: nothing else is read
+    else:
+        read = next((keys for first, keys in _BRANCHES if first in schema), frozenset())
+    for key in constraining:
+        if key not in read:
+            chosen = next(iter(sorted(read)), "type")
+            raise UnsupportedSchema(
+                f"'{path}.{key}': '{key}' beside '{chosen}' in one schema cannot both be enforced; "
+                "split them with allOf or drop one",
+                f"{path}.{key}",
+            )
 
 
 def grammar_for(schema_json: str) -> str:
