@@ -6,6 +6,7 @@ a conversation into a reply with no template markup in it."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,3 +155,54 @@ def test_an_instruct_model_answers_in_the_json_its_schema_asks_for(smollm2_serve
         )
         assert reply.choices[0].finish_reason == "stop"
         jsonschema.validate(json.loads(reply.choices[0].message.content or ""), schema)
+
+
+def test_an_instruct_model_calls_a_tool_and_reads_its_result(smollm2_server: RunningServer) -> None:
+    """SmolLM2's template knows no tools: the generic form, a JSON reply held by the grammar."""
+    from tests.test_tool_calls import TOOLS
+
+    server = smollm2_server
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    question: list[ChatCompletionMessageParam] = [
+        {"role": "user", "content": "What is the weather like in Paris right now?"}
+    ]
+    call = None
+    for seed in range(6):  # auto: the model may answer in words instead
+        reply = client.chat.completions.create(
+            model=server.model_id(), messages=question, tools=TOOLS, max_tokens=100, seed=seed
+        )
+        if reply.choices[0].message.tool_calls:
+            assert reply.choices[0].finish_reason == "tool_calls"
+            call = reply.choices[0].message.tool_calls[0]
+            break
+        assert reply.choices[0].finish_reason in ("stop", "length")
+        assert not (reply.choices[0].message.content or "").lstrip().startswith("{")
+    assert call is not None and call.type == "function"
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments)["city"] == "Paris"
+
+    answer = client.chat.completions.create(
+        model=server.model_id(),
+        messages=[
+            *question,
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": call.function.name, "arguments": call.function.arguments},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": call.id, "content": '{"temperature_celsius": 18}'},
+        ],
+        tools=TOOLS,
+        tool_choice="none",  # 135M parameters: left to choose, it asks for the weather again
+        max_tokens=60,
+        temperature=0,
+    )
+    words = answer.choices[0].message.content or ""
+    assert answer.choices[0].message.tool_calls is None
+    assert words.strip() and "tool_response" not in words and "<|im" not in words, words

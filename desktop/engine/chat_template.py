@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -30,6 +30,7 @@ from jinja2.visitor import NodeTransformer
 
 from desktop.engine import template_budget as tb
 from desktop.engine.protocol import ChatMessage
+from desktop.engine.tool_calls import template_messages
 from desktop.gguf.reasoning import answer_only, template_handles_reasoning
 
 CHATML = (
@@ -202,12 +203,18 @@ def _compiled(template: str) -> Template:
 
 
 def _render(
-    template: str, messages: Sequence[ChatMessage], add_generation_prompt: bool, **tokens: str
+    template: str,
+    messages: Sequence[ChatMessage],
+    add_generation_prompt: bool,
+    tools: Sequence[dict[str, Any]] | None = None,
+    **tokens: str,
 ) -> str:
-    as_dicts: list[dict[str, Any]] = [{"role": m.role, "content": m.content} for m in messages]
-    with tb.budget(sum(len(m.content) for m in messages)):
+    as_dicts = template_messages(messages)
+    extra: dict[str, Any] = {"tools": list(tools)} if tools else {}
+    given = sum(len(m.content) + sum(len(c.arguments) for c in m.tool_calls) for m in messages)
+    with tb.budget(given + (len(json.dumps(extra)) if extra else 0)):
         return _compiled(template).render(
-            messages=as_dicts, add_generation_prompt=add_generation_prompt, **tokens
+            messages=as_dicts, add_generation_prompt=add_generation_prompt, **extra, **tokens
         )
 
 
@@ -224,14 +231,16 @@ def render_prompt(
     bos_token: str = "",
     eos_token: str = "",
     add_generation_prompt: bool = True,
+    tools: Sequence[dict[str, Any]] | None = None,
 ) -> RenderedPrompt:
+    """The prompt; ``tools`` (OpenAI's entries) are handed to a template that reads them."""
     note: str | None
     if template and template in _too_slow:
         note = _too_slow[template]
     elif template:
         try:
             text = _render(
-                template, messages, add_generation_prompt, bos_token=bos_token, eos_token=eos_token
+                template, messages, add_generation_prompt, tools, bos_token=bos_token, eos_token=eos_token
             )
             return RenderedPrompt(text, "gguf", (), None)
         except tb.TemplateBudgetExceeded as exc:
@@ -258,6 +267,7 @@ def build_prompt(
     architecture: str | None,
     messages: list[ChatMessage],
     add_generation_prompt: bool = True,
+    tools: Sequence[dict[str, Any]] | None = None,
 ) -> tuple[RenderedPrompt, bool]:
     """The exact prompt text for ``messages``, and whether the engine adds BOS in front of it."""
     model = llm._model
@@ -266,7 +276,7 @@ def build_prompt(
     if not template_handles_reasoning(template):
         # Thinking stays out of later prompts unless the template decides what to keep.
         messages = [
-            ChatMessage(m.role, answer_only(m.content)) if m.role == "assistant" else m for m in messages
+            replace(m, content=answer_only(m.content)) if m.role == "assistant" else m for m in messages
         ]
     prompt = render_prompt(
         messages,
@@ -275,6 +285,7 @@ def build_prompt(
         bos_token=bos_text,
         eos_token=eos_text,
         add_generation_prompt=add_generation_prompt,
+        tools=tools,
     )
     add_bos = bool(model.add_bos_token()) and not (bos_text and prompt.text.startswith(bos_text))
     return prompt, add_bos

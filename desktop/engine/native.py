@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from desktop.engine.protocol import Sampling
+from desktop.engine.tool_calls import ToolGrammar
 
 PENALTY_LAST_N = 64  # as llama-cpp-python's Llama (last_n_tokens_size)
 
@@ -38,7 +39,7 @@ class SamplerChain:
     comes out.
     """
 
-    def __init__(self, llm: Any, sampling: Sampling) -> None:
+    def __init__(self, llm: Any, sampling: Sampling, tool_grammar: ToolGrammar | None = None) -> None:
         import llama_cpp as ll
 
         self._ll = ll
@@ -50,17 +51,21 @@ class SamplerChain:
             sampling.presence_penalty,
         )
         self.penalised = repeat != 1.0 or frequency != 0.0 or presence != 0.0
-        # A JSON schema's grammar, kept out of the chain: see ``sample``.
+        # A JSON schema's grammar or the tool calls', kept out of the chain: see ``sample``.
         self.grammar: Any = None
+        if sampling.json_schema and tool_grammar is not None:
+            raise ValueError("a reply is held either to a JSON schema or to tool calls, not both")
         if sampling.json_schema:
             from desktop.engine.json_schema import grammar_for
 
-            vocab = ll.llama_model_get_vocab(llm.model)
-            self.grammar = ll.llama_sampler_init_grammar(
-                vocab, grammar_for(sampling.json_schema).encode(), b"root"
-            )
+            self.grammar = _grammar(ll, llm, grammar_for(sampling.json_schema), None)
             if not self.grammar:
                 raise ValueError("llama.cpp could not parse the grammar made from the JSON schema")
+        elif tool_grammar is not None:
+            self.grammar = _grammar(ll, llm, tool_grammar.gbnf, tool_grammar.trigger)
+            if not self.grammar:
+                raise ValueError("llama.cpp could not parse the grammar made from the tools")
+        if self.grammar is not None:
             self._candidates = _Candidates(int(llm.n_vocab()))
         greedy = sampling.temperature == 0
         keep = 1 if greedy else sampling.top_k if sampling.temperature > 0 else 0
@@ -127,6 +132,16 @@ class SamplerChain:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _grammar(ll: Any, llm: Any, gbnf: str, trigger: str | None) -> Any:
+    """A grammar sampler; with a trigger (a regular expression), a lazy one: it lets every token
+    through until the reply's text matches, then holds the rest from the match on."""
+    vocab = ll.llama_model_get_vocab(llm.model)
+    if trigger is None:
+        return ll.llama_sampler_init_grammar(vocab, gbnf.encode(), b"root")
+    patterns = (ctypes.c_char_p * 1)(trigger.encode())
+    return ll.llama_sampler_init_grammar_lazy_patterns(vocab, gbnf.encode(), b"root", patterns, 1, None, 0)
 
 
 def cached_prefix(llm: Any, tokens: Sequence[int]) -> int:
@@ -242,18 +257,19 @@ def generate(llm: Any, sampler: SamplerChain) -> Iterator[int]:
 class Pieces:
     """Each token's text (special tokens as nothing), from ``llama_token_to_piece`` into one buffer."""
 
-    def __init__(self, llm: Any, size: int = 64) -> None:
+    def __init__(self, llm: Any, size: int = 64, *, special: bool = False) -> None:
         import llama_cpp as ll
 
+        self._special = special  # control tokens as their text (a family's tool-call marker)
         self._to_piece = ll.llama_token_to_piece
         self._vocab = ll.llama_model_get_vocab(llm.model)
         self._size = size
         self._buffer = ctypes.create_string_buffer(self._size)
 
     def __call__(self, token: int) -> bytes:
-        n = self._to_piece(self._vocab, token, self._buffer, self._size, 0, False)
+        n = self._to_piece(self._vocab, token, self._buffer, self._size, 0, self._special)
         if n < 0:  # longer than the buffer: grow it once for this and later tokens
             self._size = -n
             self._buffer = ctypes.create_string_buffer(self._size)
-            n = self._to_piece(self._vocab, token, self._buffer, self._size, 0, False)
+            n = self._to_piece(self._vocab, token, self._buffer, self._size, 0, self._special)
         return self._buffer.raw[:n]

@@ -10,13 +10,24 @@ from typing import Any, Literal, TypeVar
 
 from desktop.settings import Settings
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A call of one of a program's tools, as the model wrote it."""
+
+    id: str
+    name: str
+    arguments: str  # JSON text (an object), as OpenAI's API carries it
 
 
 @dataclass(frozen=True)
 class ChatMessage:
     role: str
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # an assistant turn's calls
+    tool_call_id: str = ""  # a "tool" turn: the call whose result it carries
 
 
 ENGINE_SUBCOMMAND = "_engine"  # `python -m desktop _engine` runs the worker
@@ -71,6 +82,12 @@ class Sampling:
     # A JSON schema (its JSON text, checked by desktop/engine/json_schema) the reply must be
     # valid against, enforced by a grammar; "" for free text.
     json_schema: str = ""
+    # Tools the reply may call: their OpenAI ``tools`` entries as JSON text (checked by
+    # desktop/engine/tool_calls), "" for none; the choice is "auto", "none", "required" or the
+    # name of the one function the reply must call.
+    tools: str = ""
+    tool_choice: str = "auto"
+    parallel_tool_calls: bool = True
 
 
 @dataclass(frozen=True)
@@ -116,6 +133,8 @@ class GenerationStats:
     # token to last; gen_tps is llama.cpp's own decode timing.
     wall_tps: float = 0.0
     peak_rss_bytes: int = 0  # the worker's peak memory since this model was loaded
+    # The calls of tools the reply made (``text`` is then its words around them, often "").
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,8 +229,14 @@ def event_from_dict(data: dict[str, Any]) -> EngineEvent:
     cls = _EVENT_NAMES.get(str(data.get("event")))
     if cls is None:
         return EngineError(f"unknown event from the engine: {data.get('event')!r}", kind="protocol")
+    if cls is GenerationStats:
+        data = {**data, "tool_calls": _tool_calls(data.get("tool_calls"))}
     event: EngineEvent = from_dict(cls, data)
     return event
+
+
+def _tool_calls(value: Any) -> tuple[ToolCall, ...]:
+    return tuple(from_dict(ToolCall, call) for call in value or ())
 
 
 @dataclass(frozen=True)
@@ -303,4 +328,7 @@ def command_from_dict(data: dict[str, Any]) -> EngineCommand:
 
 
 def _messages(data: dict[str, Any]) -> list[ChatMessage]:
-    return [from_dict(ChatMessage, m) for m in data.get("messages", [])]
+    return [
+        from_dict(ChatMessage, {**m, "tool_calls": _tool_calls(m.get("tool_calls"))})
+        for m in data.get("messages", [])
+    ]

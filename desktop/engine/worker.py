@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.childproc import Event, ParentLink
-from desktop.engine import heap_limit, native
+from desktop.engine import heap_limit, native, tool_calls
 from desktop.engine.chat_template import RenderedPrompt, build_prompt, render_prompt
 from desktop.engine.devices import load_backends
 from desktop.engine.hardware import peak_rss_bytes, physical_cores, reset_peak_rss
@@ -44,6 +44,7 @@ from desktop.engine.protocol import (
     TaskProgress,
     TaskRequest,
     TokenEvent,
+    ToolCall,
     Unload,
     Unloaded,
     command_from_dict,
@@ -342,23 +343,38 @@ class Worker:
         return self._loaded.llm, self._loaded.info
 
     def _tokens(
-        self, loaded: _Loaded, messages: list[ChatMessage], mode: str
-    ) -> tuple[list[int], RenderedPrompt]:
+        self, loaded: _Loaded, messages: list[ChatMessage], request: ChatRequest
+    ) -> tuple[list[int], RenderedPrompt, str]:
+        """The prompt's tokens and text, and the form tool calls take in it (tool_calls.GENERIC
+        when the template knows no tools, or failed with them and a fallback wrote the prompt)."""
         llm = loaded.llm
-        if mode == "complete":
+        if request.mode == "complete":
             # Notebook: the text is continued as it stands; no template, no special tokens parsed.
             prompt = RenderedPrompt("".join(m.content for m in messages), "none", (), None)
-            return llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=False), prompt
-        prompt, add_bos = build_prompt(llm, loaded.template, loaded.info.architecture, messages)
-        return llm.tokenize(prompt.text.encode("utf-8"), add_bos=add_bos, special=True), prompt
+            return llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=False), prompt, ""
+        use = tool_calls.tool_use(request.sampling)
+        offered = use if use is not None and use.active else None
+        fmt = tool_calls.format_for(loaded.template)
+        if fmt != tool_calls.GENERIC:
+            tools = offered.tools if offered is not None else None
+            prompt, add_bos = build_prompt(
+                llm, loaded.template, loaded.info.architecture, messages, tools=tools
+            )
+            uses_tools = offered is not None or any(m.role == "tool" or m.tool_calls for m in messages)
+            if prompt.source == "gguf" or not uses_tools:
+                return llm.tokenize(prompt.text.encode("utf-8"), add_bos=add_bos, special=True), prompt, fmt
+            fmt = tool_calls.GENERIC
+        generic = tool_calls.generic_messages(messages, offered)
+        prompt, add_bos = build_prompt(llm, loaded.template, loaded.info.architecture, generic)
+        return llm.tokenize(prompt.text.encode("utf-8"), add_bos=add_bos, special=True), prompt, fmt
 
     def _fit_context(
         self, loaded: _Loaded, request: ChatRequest
-    ) -> tuple[list[int], RenderedPrompt, int] | EngineError:
+    ) -> tuple[list[int], RenderedPrompt, int, str] | EngineError:
         """The prompt's tokens, leaving out the oldest turns if the policy allows and it must."""
         n_ctx = int(loaded.llm.n_ctx())
         messages = list(request.messages)
-        tokens, prompt = self._tokens(loaded, messages, request.mode)
+        tokens, prompt, fmt = self._tokens(loaded, messages, request)
         dropped = 0
         if request.context_policy == "drop_oldest":
             room = min(request.sampling.max_tokens, max(16, n_ctx // 4))  # left for the reply
@@ -377,7 +393,7 @@ class Worker:
                 count = 2 if len(turns) > 2 and messages[turns[1]].role == "assistant" else 1
                 del messages[first : first + count]
                 dropped += count
-                tokens, prompt = self._tokens(loaded, messages, request.mode)
+                tokens, prompt, fmt = self._tokens(loaded, messages, request)
         if len(tokens) >= n_ctx:
             advice = (
                 "Shorten the message or load the model with a larger context."
@@ -391,7 +407,7 @@ class Worker:
                 kind="context",
                 request_id=request.request_id,
             )
-        return tokens, prompt, dropped
+        return tokens, prompt, dropped, fmt
 
     def chat(self, request: ChatRequest) -> None:
         import llama_cpp
@@ -405,7 +421,14 @@ class Worker:
         if isinstance(fitted, EngineError):
             self.send(fitted)
             return
-        tokens, prompt, dropped = fitted
+        tokens, prompt, dropped, fmt = fitted
+        use = tool_calls.tool_use(request.sampling) if request.mode == "chat" else None
+        calling = use is not None and use.active
+        # The words before a call are streamed; the call itself (and a reply whose form shows
+        # only at its end) is held back and comes parsed with the reply's figures.
+        opening = tool_calls.stream_opening(fmt) if calling else None
+        gate = StopFilter((opening,)) if opening else None
+        held = calling and gate is None
         n_ctx = int(llm.n_ctx())
         max_new = min(request.sampling.max_tokens, n_ctx - len(tokens))
 
@@ -423,10 +446,11 @@ class Worker:
         first_at = last_at = 0.0
         unsent, sent_at = "", 0.0  # text not yet sent, and when text last was
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
-        text_of = native.Pieces(llm)
+        text_of = native.Pieces(llm, special=gate is not None)
         llama_cpp.llama_perf_context_reset(llm.ctx)
         start = time.perf_counter()
-        with native.SamplerChain(llm, request.sampling) as sampler:
+        tool_grammar = tool_calls.grammar(fmt, use) if calling and use is not None else None
+        with native.SamplerChain(llm, request.sampling, tool_grammar) as sampler:
             try:
                 cached = native.decode_prompt(llm, tokens, lambda: self._is_cancelled(request.request_id))
             except native.Cancelled:
@@ -448,8 +472,10 @@ class Worker:
                 text = stops.feed(decoder.decode(text_of(token)))
                 if text:
                     pieces.append(text)
-                    unsent += text
-                    if now - sent_at >= EVENT_INTERVAL_S:
+                    if gate is not None:
+                        text = "" if gate.stopped else gate.feed(text)
+                    unsent += "" if held else text
+                    if unsent and now - sent_at >= EVENT_INTERVAL_S:
                         self.send(TokenEvent(request.request_id, unsent))
                         unsent, sent_at = "", now
                 if stops.stopped:
@@ -460,6 +486,13 @@ class Worker:
         tail = stops.feed(decoder.decode(b"", final=True)) + ("" if stops.stopped else stops.flush())
         if tail:
             pieces.append(tail)
+        reply, calls = "".join(pieces), tuple[ToolCall, ...]()
+        if calling:
+            words, calls = tool_calls.parse_reply(fmt, reply)
+            reply = words if calls or fmt == tool_calls.GENERIC else reply
+            if gate is not None and not gate.stopped:
+                tail = gate.feed(tail) + gate.flush()
+            tail = "" if held or (gate is not None and gate.stopped) else tail
         if unsent + tail:
             self.send(TokenEvent(request.request_id, unsent + tail))
         perf = llama_cpp.llama_perf_context(llm.ctx)
@@ -468,7 +501,7 @@ class Worker:
         self.send(
             GenerationStats(
                 request_id=request.request_id,
-                text="".join(pieces),
+                text=reply,
                 stop_reason=stop_reason,
                 prompt_tokens=len(tokens),
                 completion_tokens=produced,
@@ -482,9 +515,10 @@ class Worker:
                 if produced > 1 and last_at > first_at
                 else 0.0,
                 peak_rss_bytes=peak_rss_bytes(),
+                tool_calls=calls,
             )
         )
-        if request.mode == "chat" and stop_reason in ("stop", "length") and not dropped:
+        if request.mode == "chat" and stop_reason in ("stop", "length") and not dropped and not calling:
             self._prepare_next_turn(loaded, request.messages, "".join(pieces))
 
     def _prepare_next_turn(self, loaded: _Loaded, messages: list[ChatMessage], reply: str) -> None:

@@ -195,6 +195,8 @@ class Generation:
 
 
 def finish_reason(stats: GenerationStats) -> str:
+    if stats.tool_calls:
+        return "tool_calls"
     return "length" if stats.stop_reason in ("length", "context") else "stop"
 
 

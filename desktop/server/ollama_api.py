@@ -8,6 +8,7 @@ import math
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,8 @@ from starlette.routing import Route
 from desktop import __version__
 from desktop.app.model_service import GenerationRequest, ModelService
 from desktop.engine.json_schema import ANY_OBJECT, UnsupportedSchema, parse_schema
-from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
+from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling, ToolCall
+from desktop.engine.tool_calls import BadTools, check_tools
 from desktop.gguf.reasoning import ReasoningStream, split_reasoning
 from desktop.library.scan import LocalModel
 from desktop.server.errors import ApiError
@@ -37,7 +39,7 @@ from desktop.units import format_count
 # The Ollama API level these routes follow; clients compare it to enable features, so it is
 # Ollama's numbering, not Hearth's (which is given beside it).
 OLLAMA_API_VERSION = "0.6.0"
-ROLES = ("system", "user", "assistant")
+ROLES = ("system", "user", "assistant", "tool")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -251,8 +253,7 @@ async def chat(request: Request) -> Response:
     body = await json_body(request, request.app.state.config.max_body_bytes)
     model = await find_model(request, body.required_string("model"))
     keep_alive = keep_alive_seconds(body.data.get("keep_alive"))
-    if body.data.get("tools"):
-        raise ApiError(400, "tool calls are not supported by Hearth's server yet", param="tools")
+    tools = _tools(body)
     raw_messages = body.objects("messages")
     if not raw_messages:
         return await _load_or_unload(request, model, keep_alive, "message")
@@ -260,12 +261,60 @@ async def chat(request: Request) -> Response:
     for message in raw_messages:
         role = message.required_string("role")
         if role not in ROLES:
-            raise message.bad("role", "'system', 'user' or 'assistant'")
+            raise message.bad("role", "'system', 'user', 'assistant' or 'tool'")
         _refuse_images(message)
-        messages.append(ChatMessage(role, message.string("content", "") or ""))
+        calls = tuple(_call(call) for call in message.objects("tool_calls")) if role == "assistant" else ()
+        answers = (
+            (message.string("tool_call_id") or message.string("tool_name") or "") if role == "tool" else ""
+        )
+        messages.append(ChatMessage(role, message.string("content", "") or "", calls, answers))
     sampling, n_ctx, stop = _options(body)
+    if tools and sampling.json_schema:
+        raise ApiError(
+            400,
+            "'format' and 'tools' together: a reply is held to a JSON schema or to tool calls, not both",
+            param="format",
+        )
+    sampling = replace(sampling, **tools)
     job = GenerationRequest(model, messages, sampling, n_ctx=n_ctx, keep_alive_s=keep_alive, stop=stop)
     return await _respond(request, body, job, "message")
+
+
+def _tools(body: Fields) -> dict[str, Any]:
+    """Ollama's ``tools`` (OpenAI's form), as Sampling's fields: the model calls them if it will."""
+    if not body.has("tools"):
+        return {}
+    try:
+        tools = check_tools(body.data["tools"])
+    except BadTools as exc:
+        raise ApiError(400, str(exc), param=exc.where) from None
+    return {"tools": json.dumps(tools), "tool_choice": "auto"} if tools else {}
+
+
+def _call(call: Fields) -> ToolCall:
+    """A call the assistant made earlier: Ollama sends its arguments as an object."""
+    function = call.object("function")
+    arguments = function.data.get("arguments", {})
+    if isinstance(arguments, str):
+        arguments = _json_object(function, arguments)
+    if not isinstance(arguments, dict):
+        raise function.bad("arguments", "an object")
+    name = function.required_string("name")
+    return ToolCall(call.string("id", "") or "", name, json.dumps(arguments, ensure_ascii=False))
+
+
+def _json_object(where: Fields, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise where.bad("arguments", "an object") from None
+
+
+def _ollama_calls(calls: tuple[ToolCall, ...]) -> list[dict[str, Any]]:
+    return [
+        {"id": c.id, "function": {"index": i, "name": c.name, "arguments": json.loads(c.arguments)}}
+        for i, c in enumerate(calls)
+    ]
 
 
 async def generate(request: Request) -> Response:
@@ -302,12 +351,14 @@ async def _respond(request: Request, body: Fields, job: GenerationRequest, key: 
     await generation.start()
     model_id = job.model.id
 
-    def record(text: str, thinking: str = "") -> dict[str, Any]:
+    def record(text: str, thinking: str = "", calls: tuple[ToolCall, ...] = ()) -> dict[str, Any]:
         data: dict[str, Any] = {"model": model_id, "created_at": _iso(time.time())}
         if key == "message":
             data["message"] = {"role": "assistant", "content": text}
             if thinking:
                 data["message"]["thinking"] = thinking
+            if calls:
+                data["message"]["tool_calls"] = _ollama_calls(calls)
         else:
             data["response"] = text
             if thinking:
@@ -322,21 +373,29 @@ async def _respond(request: Request, body: Fields, job: GenerationRequest, key: 
             thinking = "\n\n".join(s.text for s in segments if s.thinking)
         else:
             answer, thinking = stats.text, ""
-        return JSONResponse(record(answer, thinking) | {"done": True} | _stats_fields(generation, stats))
+        return JSONResponse(
+            record(answer, thinking, stats.tool_calls) | {"done": True} | _stats_fields(generation, stats)
+        )
 
     async def lines() -> AsyncIterator[str]:
         split = ReasoningStream()
+        streamed = ""
         try:
             async for item in generation.events():
                 if isinstance(item, GenerationStats):
-                    thinking, answer = split.flush() if job.mode == "chat" else ("", "")
-                    if thinking or answer:
-                        yield _ndjson(record(answer, thinking) | {"done": False})
+                    # Text the engine held back (a reply that was tool-call JSON until its end).
+                    rest = item.text[len(streamed) :] if item.text.startswith(streamed) else ""
+                    thinking, answer = split.feed(rest) if rest and job.mode == "chat" else ("", rest)
+                    more_thinking, more_answer = split.flush() if job.mode == "chat" else ("", "")
+                    thinking, answer = thinking + more_thinking, answer + more_answer
+                    if thinking or answer or item.tool_calls:
+                        yield _ndjson(record(answer, thinking, item.tool_calls) | {"done": False})
                     if item.stop_reason == "cancelled" and generation.stopped:
                         yield _ndjson({"error": STOPPING_NOTE})
                         return
                     yield _ndjson(record("") | {"done": True} | _stats_fields(generation, item))
                 else:
+                    streamed += item.text
                     thinking, answer = split.feed(item.text) if job.mode == "chat" else ("", item.text)
                     if thinking or answer:
                         yield _ndjson(record(answer, thinking) | {"done": False})

@@ -15,7 +15,8 @@ from starlette.routing import Route
 
 from desktop.app.model_service import GenerationRequest
 from desktop.engine.json_schema import ANY_OBJECT, UnsupportedSchema, parse_schema
-from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
+from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling, ToolCall
+from desktop.engine.tool_calls import CHOICES, BadTools, check_tools
 from desktop.gguf.reasoning import ReasoningStream, split_reasoning
 from desktop.library.scan import LocalModel
 from desktop.server.errors import ApiError
@@ -29,7 +30,7 @@ from desktop.server.generation import (
 )
 from desktop.server.request_body import Fields, json_body
 
-ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -88,11 +89,69 @@ def _messages(body: Fields) -> list[ChatMessage]:
     for message in body.objects("messages", required=True):
         role = message.required_string("role")
         if role not in ROLES:
-            raise message.bad("role", "'system', 'user' or 'assistant'")
-        messages.append(ChatMessage(ROLES[role], _content(message)))
+            raise message.bad("role", "'system', 'user', 'assistant' or 'tool'")
+        calls = tuple(_call(call) for call in message.objects("tool_calls")) if role == "assistant" else ()
+        answers = message.required_string("tool_call_id") if role == "tool" else ""
+        messages.append(ChatMessage(ROLES[role], _content(message), calls, answers))
     if not messages:
         raise ApiError(400, "'messages' must hold at least one message", param="messages")
     return messages
+
+
+def _call(call: Fields) -> ToolCall:
+    """A call the assistant made earlier, as the client sends it back."""
+    function = call.object("function")
+    arguments = function.string("arguments", "{}") or "{}"
+    try:
+        json.loads(arguments)
+    except ValueError:
+        raise function.bad("arguments", "JSON text (an object)") from None
+    return ToolCall(call.string("id", "") or "", function.required_string("name"), arguments)
+
+
+def _tools(body: Fields) -> dict[str, Any]:
+    """The tools the reply may call, as Sampling's fields (none when the request has none)."""
+    if body.has("functions") or body.has("function_call"):
+        raise ApiError(
+            400, "'functions' is OpenAI's old form: send the functions as 'tools'", param="functions"
+        )
+    if not body.has("tools"):
+        if body.has("tool_choice") and body.data["tool_choice"] not in ("none", "auto"):
+            raise ApiError(400, "'tool_choice' asks for a call, but 'tools' is empty", param="tool_choice")
+        return {}
+    try:
+        tools = check_tools(body.data["tools"])
+    except BadTools as exc:
+        raise ApiError(400, str(exc), param=exc.where) from None
+    choice = body.data.get("tool_choice", "auto")
+    if isinstance(choice, dict):
+        name = Fields(choice, "tool_choice").object("function").required_string("name")
+        if name not in [t["function"]["name"] for t in tools]:
+            raise ApiError(
+                400, f"'tool_choice' names '{name}', which is not one of 'tools'", param="tool_choice"
+            )
+        choice = name
+    elif choice not in CHOICES:
+        raise body.bad("tool_choice", "'auto', 'none', 'required' or a function")
+    if body.has("response_format") and body.object("response_format").string("type", "text") != "text":
+        raise ApiError(
+            400,
+            "'response_format' and 'tools' together: a reply is held to a JSON schema or to tool "
+            "calls, not both",
+            param="response_format",
+        )
+    return {
+        "tools": json.dumps(tools),
+        "tool_choice": choice,
+        "parallel_tool_calls": body.boolean("parallel_tool_calls", True),
+    }
+
+
+def openai_calls(calls: tuple[ToolCall, ...]) -> list[dict[str, Any]]:
+    return [
+        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for c in calls
+    ]
 
 
 def _sampling(body: Fields, *, default_max: int) -> Sampling:
@@ -119,8 +178,6 @@ def _refuse_later_features(body: Fields) -> None:
     """Fields a program relies on that Hearth cannot honour yet: refused, never ignored."""
     if body.data.get("logprobs"):
         raise ApiError(400, "logprobs are not supported by Hearth's server", param="logprobs")
-    if body.data.get("tools") or body.data.get("functions"):
-        raise ApiError(400, "tool calls are not supported by Hearth's server yet", param="tools")
 
 
 def _response_schema(body: Fields) -> str:
@@ -168,7 +225,10 @@ async def chat_completions(request: Request) -> Response:
     body = await json_body(request, request.app.state.config.max_body_bytes)
     model = await find_model(request, body.required_string("model"))
     _refuse_later_features(body)
-    sampling = replace(_sampling(body, default_max=unlimited_tokens()), json_schema=_response_schema(body))
+    tools = _tools(body)
+    sampling = replace(
+        _sampling(body, default_max=unlimited_tokens()), json_schema=_response_schema(body), **tools
+    )
     job = GenerationRequest(model, _messages(body), sampling, stop=body.strings("stop"))
     stream = body.boolean("stream", False)
     include_usage = body.object("stream_options").boolean("include_usage", False)
@@ -184,6 +244,9 @@ async def chat_completions(request: Request) -> Response:
         if any(s.thinking for s in segments):
             message["content"] = "\n\n".join(s.text for s in segments if not s.thinking)
             message["reasoning_content"] = "\n\n".join(s.text for s in segments if s.thinking)
+        if stats.tool_calls:
+            message["content"] = message["content"] or None
+            message["tool_calls"] = openai_calls(stats.tool_calls)
         return JSONResponse(
             {
                 "id": reply_id,
@@ -211,13 +274,20 @@ async def chat_completions(request: Request) -> Response:
 
     async def events() -> AsyncIterator[str]:
         split = ReasoningStream()
+        streamed = ""
         yield chunk({"role": "assistant", "content": ""})
         try:
             async for item in generation.events():
                 if isinstance(item, GenerationStats):
-                    thinking, answer = split.flush()
+                    # Text the engine held back (a reply that was tool-call JSON until its end).
+                    rest = item.text[len(streamed) :] if item.text.startswith(streamed) else ""
+                    thinking, answer = split.feed(rest) if rest else ("", "")
+                    more_thinking, more_answer = split.flush()
+                    thinking, answer = thinking + more_thinking, answer + more_answer
                     if thinking or answer:
                         yield chunk(_delta(thinking, answer))
+                    for index, call in enumerate(openai_calls(item.tool_calls)):
+                        yield chunk({"tool_calls": [{"index": index, **call}]})
                     if item.stop_reason == "cancelled" and generation.stopped:
                         yield _stream_error(generation, None)
                         return
@@ -233,6 +303,7 @@ async def chat_completions(request: Request) -> Response:
                         }
                         yield _sse(usage)
                 else:
+                    streamed += item.text
                     thinking, answer = split.feed(item.text)
                     if thinking or answer:
                         yield chunk(_delta(thinking, answer))
