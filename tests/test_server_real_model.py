@@ -206,3 +206,24 @@ def test_an_instruct_model_calls_a_tool_and_reads_its_result(smollm2_server: Run
     words = answer.choices[0].message.content or ""
     assert answer.choices[0].message.tool_calls is None
     assert words.strip() and "tool_response" not in words and "<|im" not in words, words
+
+
+def test_an_instruct_model_embeds_texts_by_meaning(smollm2_server: RunningServer) -> None:
+    """Mean pooling over a generative model's states: rough, but it places texts by meaning."""
+    client = openai.OpenAI(base_url=f"{smollm2_server.url}/v1", api_key="unused", max_retries=0)
+    texts = ["The cat sleeps on the sofa.", "A kitten naps on the couch.", "Interest rates rose again."]
+    data = client.embeddings.create(
+        model=smollm2_server.model_id(), input=texts, encoding_format="float"
+    ).data
+    cat, kitten, rates = (d.embedding for d in data)
+    assert len(cat) == 576  # SmolLM2 135M's n_embd
+
+    def cosine(a: list[float], b: list[float]) -> float:
+        return sum(x * y for x, y in zip(a, b, strict=True))
+
+    assert cosine(cat, kitten) > cosine(cat, rates)
+    assert cosine(cat, kitten) > cosine(kitten, rates)
+    ollama_vectors = ollama.Client(host=smollm2_server.url).embed(
+        model=smollm2_server.model_id(), input=texts[0]
+    )
+    assert list(ollama_vectors.embeddings[0]) == pytest.approx(cat, abs=1e-6)

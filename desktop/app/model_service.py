@@ -17,10 +17,11 @@ from dataclasses import dataclass, field, replace
 
 from desktop.app.served_models import ModelDirectory
 from desktop.app.shared_engine import SharedEngine, SharedReplyFailed, shared_reply
-from desktop.app.turn_queue import TurnQueue
+from desktop.app.turn_queue import TurnCancelled, TurnQueue
 from desktop.engine.client import EngineClient, EngineFailure
 from desktop.engine.protocol import (
     ChatMessage,
+    Embeddings,
     EngineError,
     GenerationStats,
     LoadOptions,
@@ -256,6 +257,54 @@ class ModelService:
         finally:
             with self._lock:
                 self._active.discard(cancel)
+
+    def embed(
+        self, model: LocalModel, texts: list[str], cancel: threading.Event, *, truncate: bool = True
+    ) -> tuple[ModelLoaded, Embeddings]:
+        """Blocking: the texts' embeddings, in the model's turn (loaded if needed). A model the
+        window has loaded is loaded here too: its weights are the same mapped file, and the
+        window's worker is left to its chat."""
+        slot = self._slot(model)
+        with self._lock:
+            self._active.add(cancel)
+        try:
+            with slot.turns.turn(cancel):
+                try:
+                    info = self._ensure_loaded(slot, 0)
+                    return info, self._embeddings(slot, texts, truncate, cancel)
+                finally:
+                    slot.last_used = time.monotonic()
+        finally:
+            with self._lock:
+                self._active.discard(cancel)
+
+    def _embeddings(
+        self, slot: _Slot, texts: list[str], truncate: bool, cancel: threading.Event
+    ) -> Embeddings:
+        client = slot.client
+        request_id = client.embed(texts, truncate=truncate)
+        cancel_sent = False
+        silent = 0.0
+        while True:
+            if cancel.is_set() and not cancel_sent:
+                client.cancel(request_id)
+                cancel_sent = True
+            event = client.next_event(POLL_S)
+            if event is None:
+                silent += POLL_S
+                if silent >= SILENCE_TIMEOUT_S:
+                    slot.unload(wait=False)
+                    raise GenerationFailed("The engine did not answer in time.", "embed")
+                continue
+            silent = 0.0
+            if isinstance(event, Embeddings) and event.request_id == request_id:
+                return event
+            if isinstance(event, EngineError) and event.request_id in (request_id, None):
+                if event.kind == "crashed":
+                    slot.info = None
+                if event.kind == "cancelled":
+                    raise TurnCancelled
+                raise GenerationFailed(event.message, event.kind)
 
     def _is_shared(self, model: LocalModel) -> bool:
         info = self._shared.loaded() if self._shared is not None else None

@@ -21,6 +21,7 @@ from desktop.engine.protocol import (
     Cancel,
     ChatMessage,
     ChatRequest,
+    EmbedRequest,
     EngineError,
     EngineEvent,
     GenerationStats,
@@ -125,6 +126,14 @@ class EngineClient:
             self._events.put(
                 EngineError("No model is loaded.", kind="generate", request_id=request.request_id)
             )
+        return request.request_id
+
+    def embed(self, texts: Sequence[str], *, truncate: bool = True) -> str:
+        """Asks for the loaded model's embeddings of ``texts``; an Embeddings event answers."""
+        request = EmbedRequest(f"r{next(self._ids)}", list(texts), truncate)
+        child = self._child
+        if child is None or not child.send(command_to_dict(request)):
+            self._events.put(EngineError("No model is loaded.", kind="embed", request_id=request.request_id))
         return request.request_id
 
     def render(

@@ -188,6 +188,16 @@ class TaskDone:
     result: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Embeddings:
+    """Texts' pooled embeddings, each of length 1, in the order they were asked for."""
+
+    request_id: str
+    vectors: list[list[float]] = field(default_factory=list)
+    prompt_tokens: int = 0
+    pooling: str = ""  # how the tokens' states became one vector ("mean", "cls", "last" …)
+
+
 EngineEvent = (
     ModelLoaded
     | GenerationStats
@@ -198,6 +208,7 @@ EngineEvent = (
     | LoadProgress
     | TaskProgress
     | TaskDone
+    | Embeddings
 )
 
 _EVENT_NAMES: dict[str, type[Any]] = {
@@ -210,6 +221,7 @@ _EVENT_NAMES: dict[str, type[Any]] = {
     "progress": LoadProgress,
     "task_progress": TaskProgress,
     "task_done": TaskDone,
+    "embeddings": Embeddings,
 }
 _NAME_OF = {cls: name for name, cls in _EVENT_NAMES.items()}
 
@@ -250,6 +262,15 @@ class ChatRequest:
 
 
 @dataclass(frozen=True)
+class EmbedRequest:
+    """The loaded model's embeddings of texts; ``truncate``: cut a text too long, else refuse it."""
+
+    request_id: str
+    texts: list[str] = field(default_factory=list)
+    truncate: bool = True
+
+
+@dataclass(frozen=True)
 class RenderRequest:
     """The prompt a conversation becomes for a model, read from its vocabulary alone."""
 
@@ -282,13 +303,16 @@ class Shutdown:
     pass
 
 
-EngineCommand = LoadOptions | ChatRequest | RenderRequest | TaskRequest | Cancel | Unload | Shutdown
+EngineCommand = (
+    LoadOptions | ChatRequest | RenderRequest | TaskRequest | EmbedRequest | Cancel | Unload | Shutdown
+)
 
 _COMMAND_NAMES: dict[str, type[Any]] = {
     "load": LoadOptions,
     "chat": ChatRequest,
     "render": RenderRequest,
     "task": TaskRequest,
+    "embed": EmbedRequest,
     "cancel": Cancel,
     "unload": Unload,
     "shutdown": Shutdown,
@@ -319,6 +343,11 @@ def command_from_dict(data: dict[str, Any]) -> EngineCommand:
             return RenderRequest(
                 str(data["model_path"]), _messages(data), bool(data.get("add_generation_prompt", True))
             )
+        if cls is EmbedRequest:
+            texts = data["texts"]
+            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+                raise TypeError("texts must be a list of strings")
+            return EmbedRequest(str(data["request_id"]), texts, bool(data.get("truncate", True)))
         if cls is TaskRequest:
             return TaskRequest(str(data["request_id"]), str(data["kind"]), dict(data.get("params", {})))
         command: EngineCommand = from_dict(cls, data)

@@ -21,6 +21,7 @@ from desktop.childproc import Event, ParentLink
 from desktop.engine import heap_limit, native, tool_calls
 from desktop.engine.chat_template import RenderedPrompt, build_prompt, render_prompt
 from desktop.engine.devices import load_backends
+from desktop.engine.embedder import Embedder, EmbeddingError
 from desktop.engine.hardware import peak_rss_bytes, physical_cores, reset_peak_rss
 from desktop.engine.llama_log import LlamaLog
 from desktop.engine.llama_setup import backend_name, load_progress, model_header, new_llama, system_info
@@ -32,6 +33,8 @@ from desktop.engine.protocol import (
     Cancel,
     ChatMessage,
     ChatRequest,
+    Embeddings,
+    EmbedRequest,
     EngineError,
     EngineEvent,
     GenerationStats,
@@ -74,6 +77,12 @@ class _Loaded:
     options: LoadOptions
     info: ModelLoaded
     template: str | None
+    embedder: Embedder | None = None  # made at the first request for embeddings
+
+    def close(self) -> None:
+        if self.embedder is not None:
+            self.embedder.close()
+        self.llm.close()
 
 
 _GGML_TYPES = {"f16": 1, "q4_0": 2, "q8_0": 8}  # ggml_type values for the KV cache
@@ -101,6 +110,7 @@ class Worker:
             ChatRequest: self.chat,
             RenderRequest: self.render,
             TaskRequest: self.task,
+            EmbedRequest: self.embed,
             Cancel: lambda command: self.cancel(command.request_id),
             Unload: self._unload_and_say,
         }
@@ -150,7 +160,7 @@ class Worker:
 
     def unload(self) -> None:
         if self._loaded is not None:
-            self._loaded.llm.close()
+            self._loaded.close()
             self._loaded = None
 
     def load(self, options: LoadOptions) -> None:
@@ -305,6 +315,34 @@ class Worker:
         finally:
             llm.close()
         self.send(Rendered(prompt.text, prompt.source, add_bos, prompt.note))
+
+    def embed(self, request: EmbedRequest) -> None:
+        """The texts' embeddings from the loaded model, by a context of their own (the chat's KV
+        cache is left as it is)."""
+        loaded = self._loaded
+        if loaded is None:
+            self.send(EngineError("No model is loaded.", kind="embed", request_id=request.request_id))
+            return
+        try:
+            if loaded.embedder is None:
+                metadata: dict[str, str] = dict(loaded.llm.metadata or {})
+                threads = loaded.info.n_threads or physical_cores()
+                loaded.embedder = Embedder(loaded.llm, threads, metadata, loaded.info.architecture)
+            embedder = loaded.embedder
+            vectors, counted = [], 0
+            for text in request.texts:
+                if self._is_cancelled(request.request_id):
+                    raise EmbeddingError("cancelled", "cancelled")
+                tokens = embedder.tokens(text, request.truncate)
+                counted += len(tokens)
+                vectors.append(embedder.embed(tokens))
+        except EmbeddingError as exc:
+            self.send(EngineError(str(exc), kind=exc.kind, request_id=request.request_id))
+            return
+        finally:
+            with self._cancel_lock:
+                self._cancelled.discard(request.request_id)
+        self.send(Embeddings(request.request_id, vectors, counted, embedder.pooling))
 
     def task(self, command: TaskRequest) -> None:
         """A registered long task, with progress events, then TaskDone or an error."""

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from desktop.app.model_service import ModelService
 from desktop.app.request_log import RequestLog
 from desktop.app.server_config import ServerConfig
-from desktop.server import ollama_api, openai_api
+from desktop.server import embeddings, ollama_api, openai_api
 from desktop.server.errors import ApiError
 from desktop.server.guards import ApiKeyCheck, RequestGuard
 
@@ -51,7 +51,7 @@ def build_app(
     if config.api_key:
         middleware.append(Middleware(ApiKeyCheck, api_key=config.api_key))
     app = Starlette(
-        routes=[*openai_api.ROUTES, *ollama_api.ROUTES],
+        routes=[*openai_api.ROUTES, *ollama_api.ROUTES, *embeddings.ROUTES],
         middleware=middleware,
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )
