@@ -14,7 +14,7 @@ import openai
 import pytest
 from openai.types.shared_params import ResponseFormatJSONSchema
 
-from desktop.engine.json_schema import UnsupportedSchema, check_schema
+from desktop.engine.json_schema import MAX_COUNT, UnsupportedSchema, check_schema
 from tests.serving import RunningServer, add_to_library, running_server
 
 SCHEMA = {
@@ -154,6 +154,12 @@ def test_a_keyword_the_grammar_cannot_enforce_is_refused_by_name(server: Running
         ({"type": "array", "items": {"type": "integer"}, "uniqueItems": True}, "schema.uniqueItems"),
         ({"$ref": "https://example.com/s.json"}, "schema.$ref"),
         ({"type": "widget"}, "schema.type"),
+        # Counts past what llama.cpp's grammar parser holds, and nesting past reason.
+        ({"type": "string", "maxLength": 5000}, "schema.maxLength"),
+        ({"type": "array", "items": {"type": "string"}, "minItems": 1001}, "schema.minItems"),
+        ({"type": "string", "pattern": "^[a-z]{2,3000}$"}, "schema.pattern"),
+        ({"type": "string", "maxLength": -1}, "schema.maxLength"),
+        (json.loads('{"items": ' * 70 + "{}" + "}" * 70), "schema" + ".items" * 65),
     ],
 )
 def test_schema_check_names_what_it_cannot_enforce(schema: object, where: str) -> None:
@@ -166,6 +172,32 @@ def test_schema_check_passes_what_it_enforces() -> None:
     check_schema(SCHEMA)
     check_schema({"$defs": {"a": {"type": "string"}}, "anyOf": [{"$ref": "#/$defs/a"}, {"type": "null"}]})
     check_schema({"title": "annotations constrain nothing", "description": "x", "type": "boolean"})
+    check_schema({"type": "string", "maxLength": 1000})
+    check_schema({"type": "string", "pattern": "^[a-z]{2,1000}$"})
+
+
+def test_the_largest_counts_allowed_make_grammars_llama_cpp_takes(server: RunningServer) -> None:
+    """At MAX_COUNT, the grammar still parses in the engine (a reply, not an error)."""
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    schemas: list[dict[str, object]] = [
+        {"type": "string", "maxLength": MAX_COUNT},
+        {"type": "array", "items": {"type": "integer"}, "maxItems": MAX_COUNT},
+        {"type": "string", "pattern": f"^a{{0,{MAX_COUNT}}}$"},
+    ]
+    for schema in schemas:
+        response_format: ResponseFormatJSONSchema = {
+            "type": "json_schema",
+            "json_schema": {"name": "x", "schema": schema},
+        }
+        reply = client.chat.completions.create(
+            model=server.model_id(),
+            messages=[{"role": "user", "content": "JSON"}],
+            max_tokens=4,
+            response_format=response_format,
+        )
+        assert reply.choices[0].finish_reason in ("stop", "length")
+    status, _, raw = server.request("POST", "/v1/chat/completions", b"[" * 100_000)
+    assert status == 400 and "nests too deep" in json.loads(raw)["error"]["message"]
 
 
 def test_hearth_run_json_schema_prints_a_reply_that_validates(

@@ -31,6 +31,14 @@ _ANNOTATIONS = frozenset(
 _FORMATS = re.compile(r"^(date|time|date-time|uuid[1-5]?)$")
 _TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
 
+# The converter writes a count as that many nested rules, and llama.cpp's grammar parser refuses
+# more than about 1,400 of them: a larger count (or a regex repetition {m,n} past it) is refused
+# here, in words, rather than failing in the engine.
+MAX_COUNT = 1000
+_COUNTS = ("minLength", "maxLength", "minItems", "maxItems")
+_REPEAT = re.compile(r"\{\s*(\d+)\s*(?:,\s*(\d*)\s*)?\}")
+MAX_DEPTH = 64  # schemas inside schemas
+
 # Any JSON object: OpenAI's response_format {"type": "json_object"}, Ollama's format "json".
 ANY_OBJECT = '{"type": "object"}'
 
@@ -43,10 +51,12 @@ class UnsupportedSchema(ValueError):
         self.keyword = keyword
 
 
-def check_schema(schema: object, path: str = "schema") -> None:
+def check_schema(schema: object, path: str = "schema", depth: int = 0) -> None:
     """Raises UnsupportedSchema for the first keyword the grammar would not enforce."""
     if isinstance(schema, bool):
         return
+    if depth > MAX_DEPTH:
+        raise UnsupportedSchema(f"'{path}': schemas nest more than {MAX_DEPTH} deep", path)
     if not isinstance(schema, dict):
         raise UnsupportedSchema(f"'{path}' must be a JSON schema (an object)", path)
     for key, value in schema.items():
@@ -65,6 +75,13 @@ def check_schema(schema: object, path: str = "schema") -> None:
                 "date-time and uuid can)",
                 where,
             )
+        if key in _COUNTS:
+            _check_count(value, where)
+        if key == "pattern":
+            if not isinstance(value, str):
+                raise UnsupportedSchema(f"'{where}' must be a regular expression (a string)", where)
+            for match in _REPEAT.finditer(value):
+                _check_count(max(int(n) for n in match.groups() if n), where)
         if key == "type":
             types = value if isinstance(value, list) else [value]
             if not types or any(t not in _TYPES for t in types):
@@ -73,17 +90,28 @@ def check_schema(schema: object, path: str = "schema") -> None:
             if not isinstance(value, dict):
                 raise UnsupportedSchema(f"'{where}' must be an object of schemas", where)
             for name, sub in value.items():
-                check_schema(sub, f"{where}.{name}")
+                check_schema(sub, f"{where}.{name}", depth + 1)
         elif key in ("anyOf", "oneOf", "allOf", "prefixItems"):
             if not isinstance(value, list) or not value:
                 raise UnsupportedSchema(f"'{where}' must be a list of schemas", where)
             for index, sub in enumerate(value):
-                check_schema(sub, f"{where}[{index}]")
+                check_schema(sub, f"{where}[{index}]", depth + 1)
         elif key in ("items", "additionalProperties"):
-            check_schema(value, where)
+            check_schema(value, where, depth + 1)
         elif key == "$ref" and not (isinstance(value, str) and value.startswith("#/")):
             raise UnsupportedSchema(f"'{where}': only references inside the schema (#/…) are followed", where)
     _check_one_branch(schema, path)
+
+
+def _check_count(value: object, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UnsupportedSchema(f"'{where}' must be a whole number, 0 or more", where)
+    if value > MAX_COUNT:
+        raise UnsupportedSchema(
+            f"'{where}': {value:,} is more than a grammar can count ({MAX_COUNT:,} at most); "
+            "check a larger limit in your program",
+            where,
+        )
 
 
 # The converter reads one branch of each schema, the first of these that applies, and skips the

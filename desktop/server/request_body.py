@@ -25,6 +25,8 @@ async def json_body(request: Request, max_bytes: int) -> Fields:
         data = json.loads(body)
     except ValueError as exc:
         raise ApiError(400, f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "the request body nests too deep to read") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the request body must be a JSON object")
     return Fields(data)
