@@ -23,6 +23,7 @@ from desktop.engine.protocol import (
     ChatMessage,
     Embeddings,
     EngineError,
+    EngineEvent,
     GenerationStats,
     LoadOptions,
     ModelLoaded,
@@ -281,30 +282,11 @@ class ModelService:
     def _embeddings(
         self, slot: _Slot, texts: list[str], truncate: bool, cancel: threading.Event
     ) -> Embeddings:
-        client = slot.client
-        request_id = client.embed(texts, truncate=truncate)
-        cancel_sent = False
-        silent = 0.0
-        while True:
-            if cancel.is_set() and not cancel_sent:
-                client.cancel(request_id)
-                cancel_sent = True
-            event = client.next_event(POLL_S)
-            if event is None:
-                silent += POLL_S
-                if silent >= SILENCE_TIMEOUT_S:
-                    slot.unload(wait=False)
-                    raise GenerationFailed("The engine did not answer in time.", "embed")
-                continue
-            silent = 0.0
-            if isinstance(event, Embeddings) and event.request_id == request_id:
+        request_id = slot.client.embed(texts, truncate=truncate)
+        for event in self._answers(slot, request_id, cancel, "embed"):
+            if isinstance(event, Embeddings):
                 return event
-            if isinstance(event, EngineError) and event.request_id in (request_id, None):
-                if event.kind == "crashed":
-                    slot.info = None
-                if event.kind == "cancelled":
-                    raise TurnCancelled
-                raise GenerationFailed(event.message, event.kind)
+        raise GenerationFailed("The engine ended without the embeddings.", "embed")
 
     def _is_shared(self, model: LocalModel) -> bool:
         info = self._shared.loaded() if self._shared is not None else None
@@ -349,10 +331,22 @@ class ModelService:
     def _reply(
         self, slot: _Slot, request: GenerationRequest, cancel: threading.Event
     ) -> Iterator[TokenEvent | GenerationStats]:
-        client = slot.client
-        request_id = client.chat(
+        request_id = slot.client.chat(
             request.messages, request.sampling, context_policy="stop", mode=request.mode, stop=request.stop
         )
+        for event in self._answers(slot, request_id, cancel, "generate"):
+            if isinstance(event, TokenEvent):
+                yield event
+            elif isinstance(event, GenerationStats):
+                yield event
+                return
+
+    def _answers(
+        self, slot: _Slot, request_id: str, cancel: threading.Event, doing: str
+    ) -> Iterator[EngineEvent]:
+        """The worker's events for one request, until the caller has what it waits for; cancels
+        it when ``cancel`` is set, and raises GenerationFailed for its error or a long silence."""
+        client = slot.client
         cancel_sent = False
         silent = 0.0
         while True:
@@ -364,18 +358,17 @@ class ModelService:
                 silent += POLL_S
                 if silent >= SILENCE_TIMEOUT_S:
                     slot.unload(wait=False)  # a worker that stopped answering is not trusted again
-                    raise GenerationFailed("The engine did not answer in time.", "generate")
+                    raise GenerationFailed("The engine did not answer in time.", doing)
                 continue
             silent = 0.0
-            if isinstance(event, TokenEvent) and event.request_id == request_id:
-                yield event
-            elif isinstance(event, GenerationStats) and event.request_id == request_id:
-                yield event
-                return
-            elif isinstance(event, EngineError) and event.request_id in (request_id, None):
+            if isinstance(event, EngineError) and event.request_id in (request_id, None):
                 if event.kind == "crashed":
                     slot.info = None  # the next request loads it again in a new worker
+                if event.kind == "cancelled":
+                    raise TurnCancelled
                 raise GenerationFailed(event.message, event.kind)
+            if getattr(event, "request_id", None) == request_id:
+                yield event
 
     # Ending
 
