@@ -410,6 +410,20 @@ def test_ollama_chat_takes_tools(generic_server: RunningServer) -> None:
     assert found is not None
     assert found.function.name == "get_forecast"
     assert dict(found.function.arguments) in ({"city": "Oslo"}, {"city": "Bergen"})
+    # Streamed, the call comes whole in one message before the last.
+    parts = list(
+        client.chat(
+            model=generic_server.model_id(),
+            messages=[{"role": "user", "content": "Weather in Oslo?"}],
+            tools=[FORECAST],
+            options={"seed": seed, "temperature": 1.0, "num_predict": 250},
+            stream=True,
+        )
+    )
+    streamed = [call for part in parts for call in part.message.tool_calls or []]
+    assert parts[-1].done and [c.function.name for c in streamed] == ["get_forecast"]
+    assert dict(streamed[0].function.arguments) == dict(found.function.arguments)
+    assert not "".join(part.message.content or "" for part in parts)
     # The result back as Ollama sends it: a "tool" message naming the tool.
     answer = client.chat(
         model=generic_server.model_id(),
