@@ -226,4 +226,4 @@ def test_an_instruct_model_embeds_texts_by_meaning(smollm2_server: RunningServer
     ollama_vectors = ollama.Client(host=smollm2_server.url).embed(
         model=smollm2_server.model_id(), input=texts[0]
     )
-    assert list(ollama_vectors.embeddings[0]) == pytest.approx(cat, abs=1e-6)
+    assert cosine(list(ollama_vectors.embeddings[0]), cat) > 0.9999  # alone, not in a batch of 3

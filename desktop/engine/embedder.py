@@ -4,7 +4,9 @@ The chat's context keeps its KV cache (the next turn still reuses its prompt); t
 with ``embeddings`` on and pools each text's token states into one vector: by the model's own
 pooling where its GGUF names one (an embedding model's CLS, mean or last token), by their mean
 for a generative model, which has none. Each vector is scaled to length 1, as OpenAI's and
-Ollama's are, so that a dot product is the cosine.
+Ollama's are, so that a dot product is the cosine. Texts are decoded up to 16 at a time, each as
+a sequence of its own in one batch; a vector then differs from the same text's alone only by
+rounding (the batch's shape changes the order of the sums).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 MAX_EMBED_CTX = 2048  # tokens a text may have: the whole text is one batch for pooling
+MAX_SEQUENCES = 16  # texts decoded together in one batch, each as a sequence of its own
 
 
 class EmbeddingError(RuntimeError):
@@ -45,7 +48,8 @@ class Embedder:
         params = ll.llama_context_default_params()
         self.n_ctx = min(int(llm.n_ctx()), MAX_EMBED_CTX)
         params.n_ctx = params.n_batch = params.n_ubatch = self.n_ctx
-        params.n_seq_max = 1
+        params.n_seq_max = MAX_SEQUENCES
+        params.kv_unified = True  # the sequences share the context's cells (else each gets 1/16)
         params.n_threads = params.n_threads_batch = n_threads
         params.embeddings = True
         own = not self.pooling.startswith("mean (")
@@ -75,33 +79,55 @@ class Embedder:
             tokens = tokens[: self.n_ctx]
         return tokens
 
-    def embed(self, tokens: Sequence[int]) -> list[float]:
-        """One text's pooled embedding, of length 1."""
+    def embed(self, texts: Sequence[Sequence[int]]) -> list[list[float]]:
+        """The texts' pooled embeddings, each of length 1: several texts a batch, each its own
+        sequence, as many as fit the context together."""
+        vectors: list[list[float]] = []
+        batch: list[Sequence[int]] = []
+        for tokens in texts:
+            if batch and (len(batch) == MAX_SEQUENCES or sum(map(len, batch)) + len(tokens) > self.n_ctx):
+                vectors += self._batch(batch)
+                batch = []
+            batch.append(tokens)
+        if batch:
+            vectors += self._batch(batch)
+        return vectors
+
+    def _batch(self, texts: Sequence[Sequence[int]]) -> list[list[float]]:
         import numpy as np
 
         ll = self._ll
         ll.llama_memory_clear(ll.llama_get_memory(self._ctx), True)
-        batch = ll.llama_batch_init(len(tokens), 0, 1)
+        total = sum(map(len, texts))
+        batch = ll.llama_batch_init(total, 0, 1)
         try:
-            for i, token in enumerate(tokens):
-                batch.token[i] = token
-                batch.pos[i] = i
-                batch.n_seq_id[i] = 1
-                batch.seq_id[i][0] = 0
-                batch.logits[i] = True
-            batch.n_tokens = len(tokens)
+            i = 0
+            for seq, tokens in enumerate(texts):
+                for pos, token in enumerate(tokens):
+                    batch.token[i] = token
+                    batch.pos[i] = pos
+                    batch.n_seq_id[i] = 1
+                    batch.seq_id[i][0] = seq
+                    batch.logits[i] = True
+                    i += 1
+            batch.n_tokens = total
             run = ll.llama_encode if self._encoder_only else ll.llama_decode
             status = run(self._ctx, batch)
         finally:
             ll.llama_batch_free(batch)
         if status != 0:
-            raise EmbeddingError(f"llama.cpp could not read the text for its embedding (status {status}).")
-        pointer = ll.llama_get_embeddings_seq(self._ctx, 0)
-        if not pointer:
-            raise EmbeddingError("llama.cpp gave no pooled embedding for this model.")
-        vector = np.array(np.ctypeslib.as_array(pointer, shape=(self.dimensions,)), dtype=np.float64)
-        norm = float(np.linalg.norm(vector))
-        return [float(x) for x in (vector / norm if norm > 0 else vector)]
+            raise EmbeddingError(
+                f"llama.cpp could not read the texts for their embeddings (status {status})."
+            )
+        vectors = []
+        for seq in range(len(texts)):
+            pointer = ll.llama_get_embeddings_seq(self._ctx, seq)
+            if not pointer:
+                raise EmbeddingError("llama.cpp gave no pooled embedding for this model.")
+            vector = np.array(np.ctypeslib.as_array(pointer, shape=(self.dimensions,)), dtype=np.float64)
+            norm = float(np.linalg.norm(vector))
+            vectors.append([float(x) for x in (vector / norm if norm > 0 else vector)])
+        return vectors
 
     def close(self) -> None:
         if self._ctx is not None:

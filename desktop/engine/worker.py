@@ -21,7 +21,7 @@ from desktop.childproc import Event, ParentLink
 from desktop.engine import heap_limit, native, tool_calls
 from desktop.engine.chat_template import RenderedPrompt, build_prompt, render_prompt
 from desktop.engine.devices import load_backends
-from desktop.engine.embedder import Embedder, EmbeddingError
+from desktop.engine.embedder import MAX_SEQUENCES, Embedder, EmbeddingError
 from desktop.engine.hardware import peak_rss_bytes, physical_cores, reset_peak_rss
 from desktop.engine.llama_log import LlamaLog
 from desktop.engine.llama_setup import backend_name, load_progress, model_header, new_llama, system_info
@@ -329,20 +329,19 @@ class Worker:
                 threads = loaded.info.n_threads or physical_cores()
                 loaded.embedder = Embedder(loaded.llm, threads, metadata, loaded.info.architecture)
             embedder = loaded.embedder
-            vectors, counted = [], 0
-            for text in request.texts:
+            texts = [embedder.tokens(text, request.truncate) for text in request.texts]
+            vectors: list[list[float]] = []
+            for start in range(0, len(texts), MAX_SEQUENCES):  # a cancel is seen between batches
                 if self._is_cancelled(request.request_id):
                     raise EmbeddingError("cancelled", "cancelled")
-                tokens = embedder.tokens(text, request.truncate)
-                counted += len(tokens)
-                vectors.append(embedder.embed(tokens))
+                vectors += embedder.embed(texts[start : start + MAX_SEQUENCES])
         except EmbeddingError as exc:
             self.send(EngineError(str(exc), kind=exc.kind, request_id=request.request_id))
             return
         finally:
             with self._cancel_lock:
                 self._cancelled.discard(request.request_id)
-        self.send(Embeddings(request.request_id, vectors, counted, embedder.pooling))
+        self.send(Embeddings(request.request_id, vectors, sum(map(len, texts)), embedder.pooling))
 
     def task(self, command: TaskRequest) -> None:
         """A registered long task, with progress events, then TaskDone or an error."""
