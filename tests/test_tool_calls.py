@@ -457,6 +457,8 @@ def test_what_tool_calls_cannot_do_is_refused_by_name(hermes_server: RunningServ
     assert status == 400 and error["param"] == "response_format"
     status, error = post({"tools": None, "functions": [{"name": "f"}]})
     assert status == 400 and "old form" in error["message"]
+    status, error = post({"tools": [], "tool_choice": "required"})
+    assert status == 400 and error["param"] == "tool_choice"
     status, error = post({"messages": [{"role": "tool", "content": "4"}]})
     assert status == 400 and error["param"] == "messages[0].tool_call_id"
 

@@ -115,14 +115,14 @@ def _tools(body: Fields) -> dict[str, Any]:
         raise ApiError(
             400, "'functions' is OpenAI's old form: send the functions as 'tools'", param="functions"
         )
-    if not body.has("tools"):
+    try:
+        tools = check_tools(body.data["tools"]) if body.has("tools") else ()
+    except BadTools as exc:
+        raise ApiError(400, str(exc), param=exc.where) from None
+    if not tools:
         if body.has("tool_choice") and body.data["tool_choice"] not in ("none", "auto"):
             raise ApiError(400, "'tool_choice' asks for a call, but 'tools' is empty", param="tool_choice")
         return {}
-    try:
-        tools = check_tools(body.data["tools"])
-    except BadTools as exc:
-        raise ApiError(400, str(exc), param=exc.where) from None
     choice = body.data.get("tool_choice", "auto")
     if isinstance(choice, dict):
         name = Fields(choice, "tool_choice").object("function").required_string("name")
