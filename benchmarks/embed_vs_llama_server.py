@@ -18,18 +18,20 @@ Exit status 0 when the target is met, 1 when not, 2 without llama-server (see
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 from benchmarks.real_model import smollm2_model
-from benchmarks.server_vs_llama_server import Side, free_port, hearth_server, how_to_build, wait_ready
+from benchmarks.server_vs_llama_server import (
+    Side,
+    hearth_server,
+    llama_server,
+    peer_benchmark_parser,
+    require_llama_server,
+)
 
 TARGET = 0.95
 SUBJECTS = (
@@ -48,21 +50,6 @@ def sentences(count: int) -> list[str]:
     return [f"Sentence {n}: a few words about {SUBJECTS[n % len(SUBJECTS)]}." for n in range(count)]
 
 
-@contextmanager
-def llama_embedding_server(exe: Path, model: Path, threads: int, ctx: int) -> Iterator[Side]:
-    port = free_port()
-    command = [str(exe), "-m", str(model), "-t", str(threads), "-c", str(ctx), "--embeddings"]
-    command += ["--pooling", "mean", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, "/health", process)
-        yield Side("llama-server", url, model.name)
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
 def embed(side: Side, texts: list[str]) -> tuple[float, list[list[float]]]:
     client = side.client()
     start = time.perf_counter()
@@ -71,17 +58,10 @@ def embed(side: Side, texts: list[str]) -> tuple[float, list[list[float]]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--llama-server", type=Path, default=None)
-    parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--ctx", type=int, default=2048)
-    parser.add_argument("--reps", type=int, default=5)
+    parser = peer_benchmark_parser(__doc__)
     parser.add_argument("--texts", type=int, default=32)
     args = parser.parse_args()
-    if args.llama_server is None or not args.llama_server.is_file():
-        print("llama-server is needed for this comparison.\n\n" + how_to_build(), file=sys.stderr)
-        raise SystemExit(2)
+    llama_server_exe = require_llama_server(args.llama_server)
     model = args.model or smollm2_model()
     texts = sentences(args.texts)
     rates: dict[str, list[float]] = {}
@@ -90,7 +70,8 @@ def main() -> None:
     with ExitStack() as stack:
         home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hearth-embed-bench-")))
         hearth = stack.enter_context(hearth_server(model, args.threads, args.ctx, home))
-        peer = stack.enter_context(llama_embedding_server(args.llama_server, model, args.threads, args.ctx))
+        pooled = ("--embeddings", "--pooling", "mean")
+        peer = stack.enter_context(llama_server(llama_server_exe, model, args.threads, args.ctx, pooled))
         vectors = {side.label: embed(side, texts)[1] for side in (hearth, peer)}  # warm-up, and the check
         cosines = [
             sum(x * y for x, y in zip(a, b, strict=True))

@@ -19,10 +19,8 @@ Exit status 0 when the target is met, 1 when not, 2 without llama-server (see
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from contextlib import ExitStack
@@ -32,7 +30,13 @@ import jsonschema
 from openai.types.shared_params import ResponseFormatJSONSchema, ResponseFormatText
 
 from benchmarks.real_model import smollm2_model
-from benchmarks.server_vs_llama_server import Side, hearth_server, how_to_build, llama_server
+from benchmarks.server_vs_llama_server import (
+    Side,
+    hearth_server,
+    llama_server,
+    peer_benchmark_parser,
+    require_llama_server,
+)
 
 TARGET = 0.95
 SCHEMA = {"type": "array", "items": {"type": "string", "maxLength": 60}, "minItems": 12}
@@ -74,17 +78,10 @@ def timed_reply(side: Side, schema: bool, tokens: int, seed: int) -> tuple[float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--llama-server", type=Path, default=None)
-    parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--ctx", type=int, default=2048)
-    parser.add_argument("--reps", type=int, default=5)
+    parser = peer_benchmark_parser(__doc__)
     parser.add_argument("--tokens", type=int, default=96)
     args = parser.parse_args()
-    if args.llama_server is None or not args.llama_server.is_file():
-        print("llama-server is needed for this comparison.\n\n" + how_to_build(), file=sys.stderr)
-        raise SystemExit(2)
+    llama_server_exe = require_llama_server(args.llama_server)
     model = args.model or smollm2_model()
     rates: dict[tuple[str, bool], list[float]] = {}
     ratios: list[float] = []
@@ -92,7 +89,7 @@ def main() -> None:
     with ExitStack() as stack:
         home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hearth-schema-bench-")))
         hearth = stack.enter_context(hearth_server(model, args.threads, args.ctx, home))
-        peer = stack.enter_context(llama_server(args.llama_server, model, args.threads, args.ctx))
+        peer = stack.enter_context(llama_server(llama_server_exe, model, args.threads, args.ctx))
         for side in (hearth, peer):  # warm-up: the model loaded, the first grammar built
             timed_reply(side, True, 8, 0)
         for rep in range(args.reps):

@@ -63,7 +63,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,7 +231,8 @@ def hearth_server(model: Path, threads: int, ctx: int, home: Path) -> Iterator[S
 
 
 @contextmanager
-def llama_server(exe: Path, model: Path, threads: int, ctx: int) -> Iterator[Side]:
+def llama_server(exe: Path, model: Path, threads: int, ctx: int, extra: Sequence[str] = ()) -> Iterator[Side]:
+    """llama-server on ``model``; ``extra``: more of its options (``--embeddings``)."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -242,6 +243,7 @@ def llama_server(exe: Path, model: Path, threads: int, ctx: int) -> Iterator[Sid
             str(threads),
             "-c",
             str(ctx),
+            *extra,
             "--host",
             "127.0.0.1",
             "--port",
@@ -316,6 +318,26 @@ def run(hearth: Side, peer: Side, args: argparse.Namespace) -> bool:
 def how_to_build() -> str:
     doc = __doc__ or ""
     return doc[doc.index("Building llama-server") : doc.index("``--peer-url")].rstrip()
+
+
+def peer_benchmark_parser(doc: str | None, *, ctx: int = 2048, reps: int = 5) -> argparse.ArgumentParser:
+    """The options every comparison with llama-server on one model takes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--llama-server", type=Path, help="the llama-server binary (see how to build it)")
+    parser.add_argument("--model", type=Path, default=None, help="a GGUF file (default: each script's own)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--ctx", type=int, default=ctx)
+    parser.add_argument("--reps", type=int, default=reps)
+    return parser
+
+
+def require_llama_server(path: Path | None) -> Path:
+    """The llama-server binary, or exit status 2 with how to build it."""
+    if path is None or not path.is_file():
+        print("llama-server is needed for this comparison (--llama-server PATH).\n", file=sys.stderr)
+        print(how_to_build(), file=sys.stderr)
+        raise SystemExit(2)
+    return path
 
 
 def main() -> None:

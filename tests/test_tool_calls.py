@@ -310,8 +310,9 @@ def test_required_and_named_calls_are_well_formed_and_round_trip(hermes_server: 
         model=hermes_server.model_id(), messages=round_trip, tools=TOOLS, max_tokens=8, seed=1
     )
     assert answer.choices[0].finish_reason in ("stop", "length", "tool_calls")
-    assert answer.usage is not None
-    assert answer.usage.prompt_tokens > named.usage.prompt_tokens if named.usage else True
+    # The call and its result are in the prompt the model answered (it grew by both).
+    assert answer.usage is not None and named.usage is not None
+    assert answer.usage.prompt_tokens > named.usage.prompt_tokens + len(calls[0].function.arguments) // 4
 
 
 def test_a_forced_call_streams_as_tool_call_deltas(hermes_server: RunningServer) -> None:
@@ -367,6 +368,17 @@ def test_auto_in_the_generic_form_is_a_call_or_words(generic_server: RunningServ
             assert not (choice.message.content or "").startswith('{"response"')
             kinds.add("words")
     assert "call" in kinds
+    # Cut short, the held-back JSON is the reply's words: streamed at its end, the same text.
+    question: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Weather?"}]
+    model = generic_server.model_id()
+    whole = client.chat.completions.create(
+        model=model, messages=question, tools=TOOLS, max_tokens=20, temperature=0
+    )
+    assert whole.choices[0].finish_reason == "length" and whole.choices[0].message.content
+    pieces = client.chat.completions.create(
+        model=model, messages=question, tools=TOOLS, max_tokens=20, temperature=0, stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in pieces) == whole.choices[0].message.content
     none = client.chat.completions.create(
         model=generic_server.model_id(),
         messages=[{"role": "user", "content": "Weather?"}],
@@ -430,12 +442,16 @@ def test_ollama_chat_takes_tools(generic_server: RunningServer) -> None:
         messages=[
             {"role": "user", "content": "Weather in Oslo?"},
             {"role": "assistant", "content": "", "tool_calls": [found]},
-            {"role": "tool", "content": '{"temperature": 4}', "tool_name": "get_weather"},
+            {"role": "tool", "content": '{"temperature": 4}', "tool_name": "get_forecast"},
         ],
+        tools=[FORECAST],
         options={"num_predict": 8},
         stream=False,
     )
     assert answer.done
+    # The call and its result went into the prompt: longer than the question's (with the same
+    # tools) alone.
+    assert (answer.prompt_eval_count or 0) > (response.prompt_eval_count or 0) + 10
 
 
 def test_what_tool_calls_cannot_do_is_refused_by_name(hermes_server: RunningServer) -> None:

@@ -466,6 +466,7 @@ class Worker:
         opening = tool_calls.stream_opening(fmt) if calling else None
         gate = StopFilter((opening,)) if opening else None
         held = calling and gate is None
+        shown = ""  # what the stream has been given, for what is still owed it at the end
         n_ctx = int(llm.n_ctx())
         max_new = min(request.sampling.max_tokens, n_ctx - len(tokens))
 
@@ -511,7 +512,9 @@ class Worker:
                     pieces.append(text)
                     if gate is not None:
                         text = "" if gate.stopped else gate.feed(text)
-                    unsent += "" if held else text
+                    if not held:
+                        unsent += text
+                        shown += text
                     if unsent and now - sent_at >= EVENT_INTERVAL_S:
                         self.send(TokenEvent(request.request_id, unsent))
                         unsent, sent_at = "", now
@@ -523,13 +526,14 @@ class Worker:
         tail = stops.feed(decoder.decode(b"", final=True)) + ("" if stops.stopped else stops.flush())
         if tail:
             pieces.append(tail)
-        reply, calls = "".join(pieces), tuple[ToolCall, ...]()
+        reply = "".join(pieces)
+        calls: tuple[ToolCall, ...] = ()
         if calling:
             words, calls = tool_calls.parse_reply(fmt, reply)
             reply = words if calls or fmt == tool_calls.GENERIC else reply
-            if gate is not None and not gate.stopped:
-                tail = gate.feed(tail) + gate.flush()
-            tail = "" if held or (gate is not None and gate.stopped) else tail
+            # The words the stream still owes: all of a reply held to its end, what waited on
+            # a marker that began no call; nothing of the calls themselves.
+            tail = reply[len(shown) :] if reply.startswith(shown) else ""
         if unsent + tail:
             self.send(TokenEvent(request.request_id, unsent + tail))
         perf = llama_cpp.llama_perf_context(llm.ctx)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,7 +26,9 @@ from desktop.app.model_service import (
 from desktop.app.request_log import RequestLog
 from desktop.app.served_models import UnknownModel
 from desktop.app.turn_queue import QueueFull, TurnCancelled
+from desktop.engine.json_schema import UnsupportedSchema
 from desktop.engine.protocol import GenerationStats, ModelLoaded, TokenEvent
+from desktop.engine.tool_calls import CHOICES, BadTools, check_tools
 from desktop.library.scan import LocalModel
 from desktop.server.errors import ApiError
 
@@ -192,6 +196,42 @@ class Generation:
     @property
     def stopped(self) -> bool:
         return self._service.stopping
+
+
+def offered_tools(
+    value: object, choice: str, parallel: bool, *, schema: str, schema_param: str
+) -> dict[str, Any]:
+    """A request's ``tools`` and ``tool_choice`` (one of CHOICES or a function's name) as
+    Sampling's fields ({} for none), checked: a tool the grammar cannot hold to its parameters,
+    a choice of a call without tools or of a tool not listed, or tools beside a JSON schema
+    (sent as ``schema_param``) is a 400."""
+    try:
+        tools = check_tools(value) if value is not None else ()
+    except BadTools as exc:
+        raise ApiError(400, str(exc), param=exc.where) from None
+    if not tools:
+        if choice not in ("none", "auto"):
+            raise ApiError(400, "'tool_choice' asks for a call, but 'tools' is empty", param="tool_choice")
+        return {}
+    if choice not in CHOICES and choice not in [t["function"]["name"] for t in tools]:
+        raise ApiError(
+            400, f"'tool_choice' names '{choice}', which is not one of 'tools'", param="tool_choice"
+        )
+    if schema:
+        raise ApiError(
+            400,
+            f"'{schema_param}' and 'tools' together: a reply is held to a JSON schema or to tool "
+            "calls, not both",
+            param=schema_param,
+        )
+    return {"tools": json.dumps(tools), "tool_choice": choice, "parallel_tool_calls": parallel}
+
+
+def schema_refused(exc: UnsupportedSchema, at: str) -> ApiError:
+    """The 400 for a schema the grammar cannot enforce, naming the keyword under ``at``, the
+    field the request sent the schema in."""
+    param = at + exc.keyword.removeprefix("schema")
+    return ApiError(400, str(exc).replace(f"'{exc.keyword}'", f"'{param}'"), param=param)
 
 
 def finish_reason(stats: GenerationStats) -> str:

@@ -21,7 +21,6 @@ from desktop import __version__
 from desktop.app.model_service import GenerationRequest, ModelService
 from desktop.engine.json_schema import ANY_OBJECT, UnsupportedSchema, parse_schema
 from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling, ToolCall
-from desktop.engine.tool_calls import BadTools, check_tools
 from desktop.gguf.reasoning import ReasoningStream, split_reasoning
 from desktop.library.scan import LocalModel
 from desktop.server.errors import ApiError
@@ -31,6 +30,8 @@ from desktop.server.generation import (
     api_error,
     find_model,
     library_models,
+    offered_tools,
+    schema_refused,
     unlimited_tokens,
 )
 from desktop.server.request_body import Fields, json_body
@@ -185,9 +186,7 @@ def _format_schema(body: Fields) -> str:
     try:
         return parse_schema(value)
     except UnsupportedSchema as exc:
-        param = "format." + exc.keyword.removeprefix("schema.")
-        message = str(exc).replace(f"'{exc.keyword}'", f"'{param}'")
-        raise ApiError(400, message, param=param) from None
+        raise schema_refused(exc, "format") from None
 
 
 _UNSUPPORTED_GENERATE = {
@@ -253,7 +252,6 @@ async def chat(request: Request) -> Response:
     body = await json_body(request, request.app.state.config.max_body_bytes)
     model = await find_model(request, body.required_string("model"))
     keep_alive = keep_alive_seconds(body.data.get("keep_alive"))
-    tools = _tools(body)
     raw_messages = body.objects("messages")
     if not raw_messages:
         return await _load_or_unload(request, model, keep_alive, "message")
@@ -269,26 +267,13 @@ async def chat(request: Request) -> Response:
         )
         messages.append(ChatMessage(role, message.string("content", "") or "", calls, answers))
     sampling, n_ctx, stop = _options(body)
-    if tools and sampling.json_schema:
-        raise ApiError(
-            400,
-            "'format' and 'tools' together: a reply is held to a JSON schema or to tool calls, not both",
-            param="format",
-        )
+    # Ollama has no tool_choice: the model calls a tool if it will.
+    tools = offered_tools(
+        body.data.get("tools"), "auto", True, schema=sampling.json_schema, schema_param="format"
+    )
     sampling = replace(sampling, **tools)
     job = GenerationRequest(model, messages, sampling, n_ctx=n_ctx, keep_alive_s=keep_alive, stop=stop)
     return await _respond(request, body, job, "message")
-
-
-def _tools(body: Fields) -> dict[str, Any]:
-    """Ollama's ``tools`` (OpenAI's form), as Sampling's fields: the model calls them if it will."""
-    if not body.has("tools"):
-        return {}
-    try:
-        tools = check_tools(body.data["tools"])
-    except BadTools as exc:
-        raise ApiError(400, str(exc), param=exc.where) from None
-    return {"tools": json.dumps(tools), "tool_choice": "auto"} if tools else {}
 
 
 def _call(call: Fields) -> ToolCall:
@@ -379,15 +364,10 @@ async def _respond(request: Request, body: Fields, job: GenerationRequest, key: 
 
     async def lines() -> AsyncIterator[str]:
         split = ReasoningStream()
-        streamed = ""
         try:
             async for item in generation.events():
                 if isinstance(item, GenerationStats):
-                    # Text the engine held back (a reply that was tool-call JSON until its end).
-                    rest = item.text[len(streamed) :] if item.text.startswith(streamed) else ""
-                    thinking, answer = split.feed(rest) if rest and job.mode == "chat" else ("", rest)
-                    more_thinking, more_answer = split.flush() if job.mode == "chat" else ("", "")
-                    thinking, answer = thinking + more_thinking, answer + more_answer
+                    thinking, answer = split.flush() if job.mode == "chat" else ("", "")
                     if thinking or answer or item.tool_calls:
                         yield _ndjson(record(answer, thinking, item.tool_calls) | {"done": False})
                     if item.stop_reason == "cancelled" and generation.stopped:
@@ -395,7 +375,6 @@ async def _respond(request: Request, body: Fields, job: GenerationRequest, key: 
                         return
                     yield _ndjson(record("") | {"done": True} | _stats_fields(generation, item))
                 else:
-                    streamed += item.text
                     thinking, answer = split.feed(item.text) if job.mode == "chat" else ("", item.text)
                     if thinking or answer:
                         yield _ndjson(record(answer, thinking) | {"done": False})

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from desktop.app.model_service import GenerationRequest
 from desktop.engine.json_schema import ANY_OBJECT, UnsupportedSchema, parse_schema
 from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling, ToolCall
-from desktop.engine.tool_calls import CHOICES, BadTools, check_tools
+from desktop.engine.tool_calls import CHOICES
 from desktop.gguf.reasoning import ReasoningStream, split_reasoning
 from desktop.library.scan import LocalModel
 from desktop.server.errors import ApiError
@@ -26,6 +26,8 @@ from desktop.server.generation import (
     find_model,
     finish_reason,
     library_models,
+    offered_tools,
+    schema_refused,
     unlimited_tokens,
 )
 from desktop.server.request_body import Fields, json_body
@@ -115,36 +117,19 @@ def _tools(body: Fields) -> dict[str, Any]:
         raise ApiError(
             400, "'functions' is OpenAI's old form: send the functions as 'tools'", param="functions"
         )
-    try:
-        tools = check_tools(body.data["tools"]) if body.has("tools") else ()
-    except BadTools as exc:
-        raise ApiError(400, str(exc), param=exc.where) from None
-    if not tools:
-        if body.has("tool_choice") and body.data["tool_choice"] not in ("none", "auto"):
-            raise ApiError(400, "'tool_choice' asks for a call, but 'tools' is empty", param="tool_choice")
-        return {}
     choice = body.data.get("tool_choice", "auto")
     if isinstance(choice, dict):
-        name = Fields(choice, "tool_choice").object("function").required_string("name")
-        if name not in [t["function"]["name"] for t in tools]:
-            raise ApiError(
-                400, f"'tool_choice' names '{name}', which is not one of 'tools'", param="tool_choice"
-            )
-        choice = name
+        choice = Fields(choice, "tool_choice").object("function").required_string("name")
     elif choice not in CHOICES:
         raise body.bad("tool_choice", "'auto', 'none', 'required' or a function")
-    if body.has("response_format") and body.object("response_format").string("type", "text") != "text":
-        raise ApiError(
-            400,
-            "'response_format' and 'tools' together: a reply is held to a JSON schema or to tool "
-            "calls, not both",
-            param="response_format",
-        )
-    return {
-        "tools": json.dumps(tools),
-        "tool_choice": choice,
-        "parallel_tool_calls": body.boolean("parallel_tool_calls", True),
-    }
+    kind = body.object("response_format").string("type", "text")
+    return offered_tools(
+        body.data.get("tools"),
+        choice,
+        body.boolean("parallel_tool_calls", True),
+        schema="" if kind == "text" else str(kind),
+        schema_param="response_format",
+    )
 
 
 def openai_calls(calls: tuple[ToolCall, ...]) -> list[dict[str, Any]]:
@@ -195,8 +180,7 @@ def _response_schema(body: Fields) -> str:
         try:
             return parse_schema(spec.data["schema"])
         except UnsupportedSchema as exc:
-            param = "response_format.json_schema." + exc.keyword
-            raise ApiError(400, str(exc).replace(f"'{exc.keyword}'", f"'{param}'"), param=param) from None
+            raise schema_refused(exc, "response_format.json_schema.schema") from None
     raise ApiError(
         400,
         f"'response_format.type' must be text, json_object or json_schema, not '{kind}'",
@@ -274,16 +258,11 @@ async def chat_completions(request: Request) -> Response:
 
     async def events() -> AsyncIterator[str]:
         split = ReasoningStream()
-        streamed = ""
         yield chunk({"role": "assistant", "content": ""})
         try:
             async for item in generation.events():
                 if isinstance(item, GenerationStats):
-                    # Text the engine held back (a reply that was tool-call JSON until its end).
-                    rest = item.text[len(streamed) :] if item.text.startswith(streamed) else ""
-                    thinking, answer = split.feed(rest) if rest else ("", "")
-                    more_thinking, more_answer = split.flush()
-                    thinking, answer = thinking + more_thinking, answer + more_answer
+                    thinking, answer = split.flush()
                     if thinking or answer:
                         yield chunk(_delta(thinking, answer))
                     for index, call in enumerate(openai_calls(item.tool_calls)):
@@ -303,7 +282,6 @@ async def chat_completions(request: Request) -> Response:
                         }
                         yield _sse(usage)
                 else:
-                    streamed += item.text
                     thinking, answer = split.feed(item.text)
                     if thinking or answer:
                         yield chunk(_delta(thinking, answer))
